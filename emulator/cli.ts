@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/**
+ * `mistral-batch-emulator`: serves the emulator until SIGINT or SIGTERM. Prints its base URL on stdout when ready.
+ */
+import { parseArgs } from "node:util";
+import { parseFaults, type FaultRule } from "./faults";
+import { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
+import { startEmulator } from "./server";
+
+const USAGE = `Usage: mistral-batch-emulator [options]
+
+Serves Mistral's Files and Batch API offline, for tests and demos. Prints its base URL when ready.
+
+Options:
+  --host HOST                 interface to bind (default 127.0.0.1)
+  --port PORT                 port; 0 picks a free one (default 0)
+  --api-key KEY               require "Authorization: Bearer KEY" (or set MISTRAL_EMULATOR_API_KEY)
+  --data-dir DIR              keep files and jobs in DIR across restarts (default: a temporary directory)
+  --speed NAME                instant | fast | demo | slow (default instant)
+  --queue-delay-ms MS         time a job stays QUEUED (overrides --speed)
+  --requests-per-second N     processing rate once RUNNING; "inf" for instant (overrides --speed)
+  --max-file-mb N             largest upload in MB (default 512)
+  --max-requests-per-job N    largest job (default 100000)
+  --fault SPEC                inject faults, repeatable, e.g. "429*3", "503:2@POST /v1/batch/jobs",
+                              "drop", "latency:250*inf", "commit-then-drop@POST /v1/batch/jobs"
+                              (also MISTRAL_EMULATOR_FAULTS)
+  --log                       log each request to stderr
+  -h, --help                  show this help
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`mistral-batch-emulator: ${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+function num(name: string, value: string | undefined, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = value === "inf" ? Infinity : Number(value);
+  if (Number.isNaN(n) || n < min) fail(`--${name} must be a number >= ${min}, received ${JSON.stringify(value)}`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        host: { type: "string" },
+        port: { type: "string" },
+        "api-key": { type: "string" },
+        "data-dir": { type: "string" },
+        speed: { type: "string" },
+        "queue-delay-ms": { type: "string" },
+        "requests-per-second": { type: "string" },
+        "max-file-mb": { type: "string" },
+        "max-requests-per-job": { type: "string" },
+        fault: { type: "string", multiple: true },
+        log: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    });
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const speedName = (v.speed ?? "instant") as SpeedName;
+  if (!(speedName in SPEEDS)) fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
+  const speed: ProcessingOptions = { ...SPEEDS[speedName] };
+  const qd = num("queue-delay-ms", v["queue-delay-ms"], 0);
+  if (qd !== undefined) speed.queueDelayMs = qd;
+  const rps = num("requests-per-second", v["requests-per-second"], Number.MIN_VALUE);
+  if (rps !== undefined) speed.requestsPerSecond = rps;
+  let faults: FaultRule[] = [];
+  try {
+    for (const spec of [process.env.MISTRAL_EMULATOR_FAULTS ?? "", ...(v.fault ?? [])]) faults = faults.concat(parseFaults(spec));
+  } catch (error) {
+    fail((error as Error).message);
+  }
+  const port = num("port", v.port, 0);
+  if (port !== undefined && (!Number.isInteger(port) || port > 65535)) fail(`--port must be a whole number 0..65535, received ${JSON.stringify(v.port)}`);
+  const maxFileMb = num("max-file-mb", v["max-file-mb"], 1);
+  const maxRequests = num("max-requests-per-job", v["max-requests-per-job"], 1);
+
+  const emulator = await startEmulator({
+    host: v.host,
+    port,
+    apiKey: v["api-key"] ?? process.env.MISTRAL_EMULATOR_API_KEY,
+    dataDir: v["data-dir"],
+    speed,
+    faults,
+    maxFileBytes: maxFileMb === undefined ? undefined : Math.floor(maxFileMb * 1024 * 1024),
+    maxRequestsPerJob: maxRequests,
+    logRequests: v.log,
+  });
+  process.stdout.write(`${emulator.url}\n`);
+  process.stderr.write(
+    `mistral-batch-emulator: serving Mistral's Files and Batch API at ${emulator.url} ` +
+      `(data: ${emulator.dataDir}${v["data-dir"] ? "" : ", temporary"}; speed: ${speedName}; ` +
+      `auth: ${v["api-key"] ?? process.env.MISTRAL_EMULATOR_API_KEY ? "bearer key required" : "none"})\n`,
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`mistral-batch-emulator: ${signal}, stopping\n`);
+    emulator.close().then(
+      () => process.exit(0),
+      (error) => {
+        process.stderr.write(`mistral-batch-emulator: error while stopping: ${(error as Error).stack}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", () => stop("SIGINT"));
+  process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((error) => {
+  process.stderr.write(`mistral-batch-emulator: ${(error as Error).stack ?? String(error)}\n`);
+  process.exit(1);
+});

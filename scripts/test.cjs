@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// `npm test`: builds, runs vitest (arguments pass through), and ends with the plain closing line
+// "N passed, N failed, N skipped" that CI reads, keeping vitest's exit code.
+const { spawnSync } = require("node:child_process");
+const fs = require("node:fs");
+const path = require("node:path");
+
+const root = path.resolve(__dirname, "..");
+const bin = (name) => path.join(root, "node_modules", ".bin", name);
+const results = path.join(root, "dist", "vitest-results.json");
+
+const build = spawnSync(bin("tsc"), ["-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
+if (build.status !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(build.status ?? 1);
+}
+fs.rmSync(results, { force: true });
+const run = spawnSync(
+  bin("vitest"),
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)],
+  { cwd: root, stdio: "inherit" },
+);
+let code = run.status ?? 1;
+if (fs.existsSync(results)) {
+  const r = JSON.parse(fs.readFileSync(results, "utf8"));
+  const skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+  console.log(`\n${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  if (r.numTotalTests === 0) code = code || 1;
+} else {
+  console.log("\n0 passed, 1 failed");
+  code = code || 1;
+}
+process.exit(code);
