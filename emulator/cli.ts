@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { parseFaults, type FaultRule } from "./faults";
 import { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
-import { startEmulator } from "./server";
+import { startEmulator, type Emulator } from "./server";
 
 const USAGE = `Usage: mistral-batch-emulator [options]
 
@@ -33,10 +33,13 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-function num(name: string, value: string | undefined, min: number): number | undefined {
+function num(name: string, value: string | undefined, min: number, allowInf = false): number | undefined {
   if (value === undefined) return undefined;
-  const n = value === "inf" ? Infinity : Number(value);
-  if (Number.isNaN(n) || n < min) fail(`--${name} must be a number >= ${min}, received ${JSON.stringify(value)}`);
+  // Plain decimal numbers only: Number() would also read "", " ", "0x50" and "1e3".
+  const n = allowInf && value === "inf" ? Infinity : /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
+  if (Number.isNaN(n) || n < min) {
+    fail(`--${name} must be a number ${min === Number.MIN_VALUE ? "> 0" : `>= ${min}`}${allowInf ? ' or "inf"' : ""}, received ${JSON.stringify(value)}`);
+  }
   return n;
 }
 
@@ -69,46 +72,44 @@ async function main(): Promise<void> {
     return;
   }
   const speedName = (v.speed ?? "instant") as SpeedName;
-  if (!(speedName in SPEEDS)) fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
+  if (!Object.hasOwn(SPEEDS, speedName)) fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
   const speed: ProcessingOptions = { ...SPEEDS[speedName] };
   const qd = num("queue-delay-ms", v["queue-delay-ms"], 0);
   if (qd !== undefined) speed.queueDelayMs = qd;
-  const rps = num("requests-per-second", v["requests-per-second"], Number.MIN_VALUE);
+  const rps = num("requests-per-second", v["requests-per-second"], Number.MIN_VALUE, true);
   if (rps !== undefined) speed.requestsPerSecond = rps;
   let faults: FaultRule[] = [];
-  try {
-    for (const spec of [process.env.MISTRAL_EMULATOR_FAULTS ?? "", ...(v.fault ?? [])]) faults = faults.concat(parseFaults(spec));
-  } catch (error) {
-    fail((error as Error).message);
+  const faultSources: [string, string][] = [
+    ...(process.env.MISTRAL_EMULATOR_FAULTS ? [["MISTRAL_EMULATOR_FAULTS", process.env.MISTRAL_EMULATOR_FAULTS] as [string, string]] : []),
+    ...(v.fault ?? []).map((spec): [string, string] => ["--fault", spec]),
+  ];
+  for (const [source, spec] of faultSources) {
+    try {
+      faults = faults.concat(parseFaults(spec));
+    } catch (error) {
+      fail(`${source} ${JSON.stringify(spec)} is not a valid fault spec: ${(error as Error).message}`);
+    }
   }
   const port = num("port", v.port, 0);
   if (port !== undefined && (!Number.isInteger(port) || port > 65535)) fail(`--port must be a whole number 0..65535, received ${JSON.stringify(v.port)}`);
   const maxFileMb = num("max-file-mb", v["max-file-mb"], 1);
   const maxRequests = num("max-requests-per-job", v["max-requests-per-job"], 1);
+  // An empty MISTRAL_EMULATOR_API_KEY means unset; an empty --api-key is a mistake.
+  const apiKey = v["api-key"] ?? (process.env.MISTRAL_EMULATOR_API_KEY || undefined);
+  if (apiKey !== undefined && apiKey.trim() === "") fail("--api-key must not be empty");
+  if (v.host !== undefined && v.host.trim() === "") fail(`--host must not be empty, received ${JSON.stringify(v.host)}`);
 
-  const emulator = await startEmulator({
-    host: v.host,
-    port,
-    apiKey: v["api-key"] ?? process.env.MISTRAL_EMULATOR_API_KEY,
-    dataDir: v["data-dir"],
-    speed,
-    faults,
-    maxFileBytes: maxFileMb === undefined ? undefined : Math.floor(maxFileMb * 1024 * 1024),
-    maxRequestsPerJob: maxRequests,
-    logRequests: v.log,
-  });
-  process.stdout.write(`${emulator.url}\n`);
-  process.stderr.write(
-    `mistral-batch-emulator: serving Mistral's Files and Batch API at ${emulator.url} ` +
-      `(data: ${emulator.dataDir}${v["data-dir"] ? "" : ", temporary"}; speed: ${speedName}; ` +
-      `auth: ${v["api-key"] ?? process.env.MISTRAL_EMULATOR_API_KEY ? "bearer key required" : "none"})\n`,
-  );
-  let stopping = false;
+  // Signals are handled from here on: one arriving while the emulator starts stops it as soon as it is up.
+  let emulator: Emulator | null = null;
+  let stopSignal: string | null = null;
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (stopSignal !== null) return;
+    stopSignal = signal;
     process.stderr.write(`mistral-batch-emulator: ${signal}, stopping\n`);
-    emulator.close().then(
+    if (emulator) close(emulator);
+  };
+  const close = (running: Emulator) => {
+    running.close().then(
       () => process.exit(0),
       (error) => {
         process.stderr.write(`mistral-batch-emulator: error while stopping: ${(error as Error).stack}\n`);
@@ -118,6 +119,37 @@ async function main(): Promise<void> {
   };
   process.on("SIGINT", () => stop("SIGINT"));
   process.on("SIGTERM", () => stop("SIGTERM"));
+
+  let started: Emulator;
+  try {
+    started = await startEmulator({
+      host: v.host,
+      port,
+      apiKey,
+      dataDir: v["data-dir"],
+      speed,
+      faults,
+      maxFileBytes: maxFileMb === undefined ? undefined : Math.floor(maxFileMb * 1024 * 1024),
+      maxRequestsPerJob: maxRequests,
+      logRequests: v.log,
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    if (e.code && ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"].includes(e.code)) {
+      process.stderr.write(`mistral-batch-emulator: cannot listen on ${v.host ?? "127.0.0.1"}:${port ?? 0}: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  emulator = started;
+  if (stopSignal !== null) return close(started);
+  process.stderr.write(
+    `mistral-batch-emulator: serving Mistral's Files and Batch API at ${started.url} ` +
+      `(data: ${started.dataDir}${v["data-dir"] ? "" : ", temporary"}; speed: ${speedName}; ` +
+      `auth: ${apiKey !== undefined ? "bearer key required" : "none"})\n`,
+  );
+  // The URL on stdout comes last: whoever waits for it knows the emulator is serving and handles signals.
+  process.stdout.write(`${started.url}\n`);
 }
 
 main().catch((error) => {

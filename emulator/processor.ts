@@ -133,11 +133,13 @@ export class Processor {
       this.finish(job, failedAll ? "FAILED" : "SUCCESS", Math.min(Math.max(doneAt, startedAt), now));
       return false;
     }
+    // Requests due before the deadline are answered (a step at a time) before the job can time out.
+    if (todo > STEP) return true;
     if (now >= deadline) {
       this.finish(job, "TIMEOUT_EXCEEDED", deadline);
       return false;
     }
-    return todo > STEP;
+    return false;
   }
 
   /** Answers the next `count` requests, appends their result lines and commits the job record. */
@@ -269,7 +271,7 @@ export class Processor {
     job.status = f.status;
     job.completed_at = createdAt;
     if (f.status === "TIMEOUT_EXCEEDED") {
-      job.errors = [...job.errors, { message: `Batch job timed out after ${job.timeout_hours} hours`, count: 1 }];
+      job.errors = [...job.errors, { message: `Batch job timed out after ${job.timeout_hours} hour${job.timeout_hours === 1 ? "" : "s"}`, count: 1 }];
     }
     job.internal.finishing = null;
     this.store.saveJob(job);

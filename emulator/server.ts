@@ -1,6 +1,6 @@
 /**
  * The emulator's HTTP server: Mistral's Files and Batch API over real HTTP, as the official OpenAPI spec defines
- * it, plus admin routes under `/__emulator/` for tests (faults, clock, stats).
+ * it, plus admin routes under `/__emulator/` for tests (faults, clock, stats, seed).
  */
 import * as fs from "node:fs";
 import { createHash, createHmac, randomUUID, timingSafeEqual } from "node:crypto";
@@ -68,15 +68,17 @@ const MB = 1024 * 1024;
 const KNOWN_JOB_QUERY = new Set(["page", "page_size", "model", "agent_id", "metadata", "created_after", "created_by_me", "status", "order_by"]);
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const store = Store.open({ dataDir: options.dataDir });
   const clock: Clock = options.clock === "manual" ? new ManualClock() : options.clock ?? systemClock;
-  const speed = typeof options.speed === "object" ? options.speed : SPEEDS[options.speed ?? "instant"];
+  const speedName = options.speed ?? "instant";
+  const speed = typeof speedName === "object" ? speedName : Object.hasOwn(SPEEDS, speedName) ? SPEEDS[speedName] : undefined;
   if (!speed) throw new Error(`startEmulator: speed must be one of ${Object.keys(SPEEDS).join(", ")} or timings, received ${String(options.speed)}`);
   const models = new ModelCatalogue(options.models);
   const agentModel = options.agentModel ?? "mistral-medium-latest";
-  const processor = new Processor(store, clock, models, speed, agentModel);
   const faults = new Faults();
   if (options.faults) faults.add(typeof options.faults === "string" ? parseFaults(options.faults) : options.faults);
+  // Options are checked before the store opens: a bad option must not leave a temporary data directory behind.
+  const store = Store.open({ dataDir: options.dataDir });
+  const processor = new Processor(store, clock, models, speed, agentModel);
   const maxFileBytes = options.maxFileBytes ?? 512 * MB;
   const maxRequestsPerJob = options.maxRequestsPerJob ?? 100_000;
   const signingKey = randomUUID();
@@ -93,6 +95,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return reply.code(401).send({ message: "Unauthorized", request_id: randomUUID().replace(/-/g, "") });
     }
     if (path.startsWith("/__emulator/")) return;
+    if (seededJobId(request) !== null) return; // the seed route's own job creation: no faults
     for (const rule of faults.take(request.method, path)) {
       if (rule.kind === "latency") await new Promise((r) => setTimeout(r, rule.ms));
       else if (rule.kind === "drop") {
@@ -191,7 +194,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     const purpose = (fields.purpose ?? "fine-tune") as FilePurpose;
     if (!FILE_PURPOSES.includes(purpose)) {
-      throw fail([{ type: "enum", loc: ["body", "purpose"], msg: `Input should be ${FILE_PURPOSES.map((p) => `'${p}'`).join(", ").replace(/, ([^,]*)$/, " or $1")}`, input: fields.purpose, ctx: { expected: FILE_PURPOSES.join(", ") } }]);
+      const expected = FILE_PURPOSES.map((p) => `'${p}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
+      throw fail([{ type: "enum", loc: ["body", "purpose"], msg: `Input should be ${expected}`, input: fields.purpose, ctx: { expected } }]);
     }
     const visibility = fields.visibility ?? "workspace";
     if (visibility !== "workspace" && visibility !== "user") {
@@ -199,27 +203,24 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     let expiresAt: number | null = null;
     if (fields.expiry !== undefined && fields.expiry !== "" && fields.expiry !== "null") {
-      const hours = Number(fields.expiry);
-      if (!Number.isInteger(hours)) {
+      // pydantic parses an integer from decimal digits only: no "1.5", "0x10" or "1e3"
+      const hours = /^\s*[+-]?\d+\s*$/.test(fields.expiry) ? Number(fields.expiry) : NaN;
+      if (!Number.isSafeInteger(hours)) {
         throw fail([{ type: "int_parsing", loc: ["body", "expiry"], msg: "Input should be a valid integer, unable to parse string as an integer", input: fields.expiry }]);
       }
       expiresAt = Math.floor(clock.now() / 1000) + hours * 3600;
     }
-    const record: FileRecord = {
+    const record = uploadRecord({
       id: randomUUID(),
-      object: "file",
-      bytes: upload.bytes,
-      created_at: Math.floor(clock.now() / 1000),
       filename: upload.filename,
       purpose,
-      sample_type: purpose === "batch" ? "batch_request" : purpose === "ocr" ? "pretrain" : "instruct",
-      source: "upload",
-      num_lines: /\.jsonl$/i.test(upload.filename) || purpose !== "ocr" ? upload.lines : null,
-      mimetype: /\.jsonl$/i.test(upload.filename) ? "application/jsonl" : upload.mimetype || "application/octet-stream",
-      signature: upload.sha256.slice(0, 16),
-      expires_at: expiresAt,
+      bytes: upload.bytes,
+      lines: upload.lines,
+      sha256: upload.sha256,
+      mimetype: upload.mimetype,
+      expiresAt,
       visibility,
-    };
+    });
     store.commitFile(upload.tmp, record);
     return fileView(record);
   });
@@ -343,7 +344,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     }
     const now = clock.now();
     const job: JobRecord = {
-      id: randomUUID(),
+      id: seededJobId(request) ?? randomUUID(),
       object: "batch",
       input_files: inputFiles ?? [],
       metadata: (body.metadata as Record<string, string> | null | undefined) ?? null,
@@ -493,7 +494,122 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     return { files: store.files.size, jobs: store.jobs.size, jobsByStatus: byStatus, models: models.list().map((m) => m.id) };
   });
 
+  // Seeds the world a document or a test assumes: a file with a given id and content, and optionally a batch job
+  // with a given id, created through POST /v1/batch/jobs itself (same checks, same processing). Body:
+  //   { "file": { "id", "filename", "purpose"?: "batch", "content", "encoding"?: "utf8" | "base64" },
+  //     "job": { "id", ...the body of POST /v1/batch/jobs } }   (either or both; the job's input_files default
+  //   to the seeded file). Answers { file, job } as the API shows them; nothing is kept when any part fails.
+  app.post("/__emulator/seed", async (request, reply) => {
+    const body = request.body as Record<string, unknown> | undefined;
+    const bad = (status: number, message: string, param: string | null = null) => apiError(status, `seed: ${message}`, "invalid_request_error", { param });
+    if (!body || typeof body !== "object" || Array.isArray(body) || (body.file === undefined && body.job === undefined)) {
+      throw bad(400, 'expected a JSON object with "file" and/or "job", e.g. {"file":{"id":"<uuid>","filename":"in.jsonl","purpose":"batch","content":"..."}}');
+    }
+    const known = (obj: Record<string, unknown>, what: string, keys: string[]) => {
+      for (const k of Object.keys(obj)) if (!keys.includes(k)) throw bad(400, `unknown field ${what}.${k}; fields are ${keys.join(", ")}`, `${what}.${k}`);
+    };
+    known(body, "body", ["file", "job"]);
+    const object = (v: unknown, what: string): Record<string, unknown> => {
+      if (!v || typeof v !== "object" || Array.isArray(v)) throw bad(400, `${what} must be a JSON object, received ${JSON.stringify(v)}`, what);
+      return v as Record<string, unknown>;
+    };
+    const seedId = (v: unknown, what: string): string => {
+      if (typeof v !== "string" || !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v)) {
+        throw bad(400, `${what}.id must be a lower-case hyphenated UUID, received ${JSON.stringify(v)}`, `${what}.id`);
+      }
+      return v;
+    };
+    let jobId: string | null = null;
+    let jobBody: Record<string, unknown> | null = null;
+    if (body.job !== undefined) {
+      const { id, ...rest } = object(body.job, "job");
+      jobId = seedId(id, "job");
+      if (store.jobs.has(jobId)) throw bad(409, `batch job ${jobId} already exists`, "job.id");
+      jobBody = rest;
+    }
+    let file: FileRecord | null = null;
+    if (body.file !== undefined) {
+      const f = object(body.file, "file");
+      known(f, "file", ["id", "filename", "purpose", "content", "encoding"]);
+      const id = seedId(f.id, "file");
+      if (store.files.has(id)) throw bad(409, `file ${id} already exists`, "file.id");
+      if (typeof f.filename !== "string" || f.filename === "") throw bad(400, `file.filename must be a non-empty string, received ${JSON.stringify(f.filename)}`, "file.filename");
+      const purpose = (f.purpose ?? "batch") as FilePurpose;
+      if (!FILE_PURPOSES.includes(purpose)) throw bad(400, `file.purpose must be one of ${FILE_PURPOSES.join(", ")}, received ${JSON.stringify(f.purpose)}`, "file.purpose");
+      const encoding = f.encoding ?? "utf8";
+      if (encoding !== "utf8" && encoding !== "base64") throw bad(400, `file.encoding must be utf8 or base64, received ${JSON.stringify(f.encoding)}`, "file.encoding");
+      if (typeof f.content !== "string") throw bad(400, `file.content must be a string, received ${JSON.stringify(f.content)}`, "file.content");
+      const data = Buffer.from(f.content, encoding);
+      let newlines = 0;
+      for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) newlines++;
+      const lines = newlines + (data.length > 0 && data[data.length - 1] !== 10 ? 1 : 0);
+      file = uploadRecord({
+        id,
+        filename: f.filename,
+        purpose,
+        bytes: data.length,
+        lines,
+        sha256: createHash("sha256").update(data).digest("hex"),
+        mimetype: "",
+        expiresAt: null,
+        visibility: "workspace",
+      });
+      const tmp = store.newTmpName("seed");
+      fs.writeFileSync(store.tmpPath(tmp), data);
+      store.commitFile(tmp, file);
+    }
+    if (jobId === null || jobBody === null) return { file: fileView(file!), job: null };
+    if (file && jobBody.input_files === undefined && jobBody.requests === undefined) jobBody.input_files = [file.id];
+    const headers: Record<string, string> = { "x-emulator-seed-job-id": jobId, "x-emulator-seed-signature": sign(`seed-job.${jobId}`) };
+    if (request.headers.authorization) headers.authorization = request.headers.authorization;
+    const created = await app.inject({ method: "POST", url: "/v1/batch/jobs", payload: jobBody, headers });
+    if (created.statusCode !== 200) {
+      if (file) store.deleteFile(file.id);
+      return reply.code(created.statusCode).send(created.json());
+    }
+    return { file: file && fileView(file), job: created.json() };
+  });
+
+  /** The job id the seed route asked for, when this request is the seed route's own (signed) job creation. */
+  function seededJobId(request: FastifyRequest): string | null {
+    const id = request.headers["x-emulator-seed-job-id"];
+    const sig = request.headers["x-emulator-seed-signature"];
+    if (typeof id !== "string" || typeof sig !== "string") return null;
+    const expected = sign(`seed-job.${id}`);
+    return sig.length === expected.length && timingSafeEqual(Buffer.from(sig), Buffer.from(expected)) ? id : null;
+  }
+
   // --- helpers --------------------------------------------------------------------------------------------------
+  /** The record of a file a user uploaded (or a test seeded). */
+  function uploadRecord(u: {
+    id: string;
+    filename: string;
+    purpose: FilePurpose;
+    bytes: number;
+    lines: number;
+    sha256: string;
+    mimetype: string;
+    expiresAt: number | null;
+    visibility: "workspace" | "user";
+  }): FileRecord {
+    const jsonl = /\.jsonl$/i.test(u.filename);
+    return {
+      id: u.id,
+      object: "file",
+      bytes: u.bytes,
+      created_at: Math.floor(clock.now() / 1000),
+      filename: u.filename,
+      purpose: u.purpose,
+      sample_type: u.purpose === "batch" ? "batch_request" : u.purpose === "ocr" ? "pretrain" : "instruct",
+      source: "upload",
+      num_lines: jsonl || u.purpose !== "ocr" ? u.lines : null,
+      mimetype: jsonl ? "application/jsonl" : u.mimetype || "application/octet-stream",
+      signature: u.sha256.slice(0, 16),
+      expires_at: u.expiresAt,
+      visibility: u.visibility,
+    };
+  }
+
   function baseUrl(): string {
     const a = app.server.address();
     if (!a || typeof a === "string") return "";
@@ -566,10 +682,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         return false;
       }
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} must be a JSON object with a "body" field`, file.id);
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} must be a JSON object with a "body" field, received ${JSON.stringify(parsed).slice(0, 80)}`, file.id);
         return false;
       }
       const line = parsed as { body?: unknown; custom_id?: unknown };
+      if (line.body === undefined) {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} has no "body": each line must be a JSON object with a "body" object`, file.id);
+        return false;
+      }
       if (!line.body || typeof line.body !== "object" || Array.isArray(line.body)) {
         problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo}: "body" must be a JSON object, received ${JSON.stringify(line.body ?? null).slice(0, 80)}`, file.id);
         return false;
@@ -580,7 +700,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       }
       count++;
       if (count > room) {
-        problem = valueError(["body", "input_files"], `a batch job may hold at most ${maxRequestsPerJob} requests; the input files hold more`, null);
+        problem = valueError(["body", "input_files", index], `a batch job may hold at most ${maxRequestsPerJob} requests; file ${file.id} (${file.filename}) line ${lineNo} is request ${maxRequestsPerJob - room + count} of the job`, file.id);
         return false;
       }
       return true;
@@ -591,7 +711,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   }
 
   // --- start ----------------------------------------------------------------------------------------------------
-  await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+  try {
+    await app.listen({ host: options.host ?? "127.0.0.1", port: options.port ?? 0 });
+  } catch (error) {
+    // e.g. EADDRINUSE: nothing was served, so nothing of a temporary data directory is worth keeping
+    await app.close().catch(() => undefined);
+    await store.close();
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === "object" && address ? address.port : 0;
   const url = baseUrl();

@@ -157,6 +157,18 @@ export class Store {
     for (const name of fs.readdirSync(path.join(this.dataDir, "tmp"))) {
       if (!keep.has(name)) fs.rmSync(this.tmpPath(name), { force: true });
     }
+    // A blob nobody refers to was renamed into place by a commit that died before its record was written (or
+    // outlived a deletion that died halfway): nothing can reach it any more.
+    const referenced = new Set<string>(this.files.keys());
+    for (const job of this.jobs.values()) {
+      if (job.internal.inlineBlob) referenced.add(job.internal.inlineBlob);
+      const f = job.internal.finishing;
+      if (f?.outputId) referenced.add(f.outputId); // published before the crash, its record not yet written
+      if (f?.errorId) referenced.add(f.errorId);
+    }
+    for (const name of fs.readdirSync(path.join(this.dataDir, "blobs"))) {
+      if (!referenced.has(name)) fs.rmSync(this.blobPath(name), { force: true });
+    }
   }
 
   blobPath(id: string): string {

@@ -50,12 +50,14 @@ async function main(): Promise<void> {
         metadata: { job_type: "demo" },
       });
       console.log(`Submitted job ${job.id} on ${model}: ${job.status}`);
+      let shown = "";
       while (job.status === "QUEUED" || job.status === "RUNNING") {
         await new Promise((r) => setTimeout(r, 250));
         job = await client.batch.jobs.get({ jobId: job.id });
-        process.stdout.write(`  ${job.status.padEnd(8)} ${job.completedRequests}/${job.totalRequests} requests\r`);
+        const progress = `  ${job.status.padEnd(8)} ${job.completedRequests}/${job.totalRequests} requests`;
+        if (progress !== shown) console.log((shown = progress));
       }
-      console.log(`  ${job.status} ${job.succeededRequests} succeeded, ${job.failedRequests} failed${" ".repeat(20)}`);
+      console.log(`  ${job.status}: ${job.succeededRequests} succeeded, ${job.failedRequests} failed`);
       if (!job.outputFile) throw new Error(`job ${job.id} ended ${job.status} without an output file`);
       const stream = await client.files.download({ fileId: job.outputFile });
       const text = await new Response(stream).text();

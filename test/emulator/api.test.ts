@@ -297,6 +297,12 @@ describe("batch jobs", () => {
   });
 });
 
+describe("options", () => {
+  it("refuses an unknown speed preset, naming the value and the presets", async () => {
+    await expect(startEmulator({ speed: "toString" as never })).rejects.toThrow(/speed must be one of instant, fast, demo, slow.*received toString/);
+  });
+});
+
 describe("auth", () => {
   it("answers 401 without the right bearer token", async () => {
     const locked = await startEmulator({ apiKey: "s3cret-key" });
