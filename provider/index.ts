@@ -3,10 +3,7 @@
  *
  * The public surface. The offline emulator lives in `pulumi-mistral-batch/emulator`.
  */
-export {
-  API_ENDPOINTS,
-  BATCH_JOB_STATUSES,
-  TERMINAL_STATUSES,
-  type ApiEndpoint,
-  type BatchJobStatus,
-} from "../emulator/types";
+export { BatchFile, type BatchFileArgs } from "./batchFile";
+export { BatchJob, type BatchJobArgs } from "./batchJob";
+export type { InlineRequest, WaitPolicy, BatchJobStatus } from "./jobLogic";
+export { API_ENDPOINTS, type ApiEndpoint } from "./requests";

@@ -1,0 +1,269 @@
+/**
+ * BatchFile: a batch input file in the Mistral workspace. Create uploads (streaming, content-addressed), read
+ * refreshes, delete deletes. Its identity is its content: editing the file replaces it, moving it does not.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { call, isNotFound, mistralClient } from "./client";
+import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResult } from "./jsonl";
+import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
+import type { InlineRequest } from "./jobLogic";
+import { thinProvider } from "./thin";
+import { UNKNOWN, containsUnknown } from "./unknown";
+import { contentFilename, uploadOnce } from "./upload";
+
+export const FILE_PURPOSES = ["batch", "fine-tune", "ocr"] as const;
+
+export interface BatchFileArgs {
+  /**
+   * Path of a local `.jsonl` file, one request per line: `{"custom_id": "...", "body": {...}}`. Relative paths
+   * resolve from the Pulumi program's directory. Exactly one of `source`, `requests` and `content`.
+   * Identity is the content: editing the file replaces the resource; moving it with the same content changes nothing.
+   */
+  source?: pulumi.Input<string>;
+  /** Inline requests, serialized to JSONL. A change to them replaces the resource. */
+  requests?: pulumi.Input<pulumi.Input<InlineRequest>[]>;
+  /** The JSONL text itself. A change replaces the resource. */
+  content?: pulumi.Input<string>;
+  /**
+   * Purpose of the file in the Mistral workspace. A change replaces the resource.
+   * @default "batch"
+   */
+  purpose?: pulumi.Input<(typeof FILE_PURPOSES)[number]>;
+  /**
+   * When set, every request body is checked for this endpoint before anything is uploaded
+   * (chat needs `messages`, embeddings `input`, FIM `prompt`, ...). Changing it only re-checks: no replacement.
+   * @default no body check beyond `{custom_id, body}`
+   */
+  endpoint?: pulumi.Input<ApiEndpoint>;
+  /**
+   * The start of the uploaded file's name; the content's SHA-256 prefix follows it (`<prefix>-<sha256>.jsonl`),
+   * which is how an earlier upload of the same content is found and adopted. A change replaces the resource.
+   * @default the source file's name without `.jsonl`, else the resource name
+   */
+  filenamePrefix?: pulumi.Input<string>;
+}
+
+/** Inputs as the provider stores them: the user's, plus the content's identity computed by `check`. */
+export interface BatchFileInputs {
+  source?: string;
+  requests?: InlineRequest[];
+  content?: string;
+  purpose: string;
+  endpoint?: ApiEndpoint;
+  filenamePrefix: string;
+  sha256?: string;
+  bytes?: number;
+  lineCount?: number;
+}
+
+export interface BatchFileOutputs extends BatchFileInputs {
+  fileId: string;
+  filename: string;
+  bytes: number;
+  lineCount: number;
+  sha256: string;
+  createdAt: number;
+  /** True when an earlier upload of the same content was adopted instead of uploading again. */
+  adopted: boolean;
+}
+
+/** Fields whose change means other content or another remote file. */
+const REPLACING = ["sha256", "purpose", "filenamePrefix"] as const;
+
+export function requestsToJsonl(requests: InlineRequest[]): string {
+  return requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n") + "\n";
+}
+
+function describeSource(inputs: Partial<BatchFileInputs>): string {
+  if (typeof inputs.source === "string") return inputs.source;
+  return inputs.requests ? "requests" : "content";
+}
+
+/** Scans what the inputs point at; `undefined` when it is not known yet (preview). */
+async function scanInputs(inputs: Partial<BatchFileInputs>): Promise<{ scan: ScanResult; property: string } | undefined> {
+  const endpoint = isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined;
+  const options = { endpoint: (inputs.purpose ?? "batch") === "batch" ? endpoint : undefined };
+  if (inputs.source !== undefined) {
+    if (inputs.source === UNKNOWN) return undefined;
+    return { scan: await scanJsonlFile(path.resolve(inputs.source), options), property: "source" };
+  }
+  if (inputs.requests !== undefined) {
+    if (containsUnknown(inputs.requests)) return undefined;
+    return { scan: scanJsonlText(requestsToJsonl(inputs.requests), options), property: "requests" };
+  }
+  if (inputs.content !== undefined) {
+    if (inputs.content === UNKNOWN) return undefined;
+    return { scan: scanJsonlText(inputs.content, options), property: "content" };
+  }
+  return undefined;
+}
+
+export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchFileInputs, BatchFileOutputs> {
+  async check(_olds: BatchFileInputs, news: BatchFileInputs): Promise<pulumi.dynamic.CheckResult<BatchFileInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const inputs: BatchFileInputs = { ...news, purpose: news.purpose ?? "batch" };
+    delete inputs.sha256;
+    delete inputs.bytes;
+    delete inputs.lineCount;
+    const given = (["source", "requests", "content"] as const).filter((k) => news[k] !== undefined && news[k] !== null);
+    if (given.length !== 1) {
+      failures.push({
+        property: given[1] ?? "source",
+        reason: given.length === 0 ? "set one of source (a .jsonl path), requests (inline) or content (JSONL text)" : `set only one of source, requests and content; received ${given.join(" and ")}`,
+      });
+      return { inputs, failures };
+    }
+    if (inputs.purpose !== UNKNOWN && !(FILE_PURPOSES as readonly string[]).includes(inputs.purpose)) {
+      failures.push({ property: "purpose", reason: `purpose is ${show(inputs.purpose)}; allowed: ${FILE_PURPOSES.join(", ")}` });
+    }
+    if (news.endpoint !== undefined && (news.endpoint as string) !== UNKNOWN && !isApiEndpoint(news.endpoint)) {
+      failures.push({ property: "endpoint", reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}` });
+    }
+    if (news.source !== undefined && news.source !== UNKNOWN) {
+      const resolved = path.resolve(news.source);
+      const stat = fs.statSync(resolved, { throwIfNoEntry: false });
+      if (!stat || !stat.isFile()) {
+        failures.push({ property: "source", reason: `source ${show(news.source)} is not a file (resolved to ${resolved} from ${process.cwd()}); expected the path of a .jsonl file` });
+        return { inputs, failures };
+      }
+    }
+    if (news.filenamePrefix === undefined || news.filenamePrefix === null) {
+      inputs.filenamePrefix = typeof news.source === "string" && news.source !== UNKNOWN ? path.basename(news.source).replace(/\.jsonl$/i, "") : "batch";
+    }
+    if (failures.length) return { inputs, failures };
+    const scanned = await scanInputs(inputs);
+    if (scanned) {
+      if (!isClean(scanned.scan)) {
+        failures.push({ property: scanned.property, reason: describeProblems(describeSource(inputs), scanned.scan) });
+      } else {
+        inputs.sha256 = scanned.scan.sha256;
+        inputs.bytes = scanned.scan.bytes;
+        inputs.lineCount = scanned.scan.requests;
+      }
+    }
+    return { inputs, failures };
+  }
+
+  async diff(_id: string, olds: BatchFileOutputs, news: BatchFileInputs): Promise<pulumi.dynamic.DiffResult> {
+    const replaces: string[] = [];
+    for (const k of REPLACING) {
+      const n = news[k];
+      if (n === undefined || containsUnknown(n) || olds[k] !== n) {
+        replaces.push(k === "sha256" ? (news.source !== undefined ? "source" : news.requests !== undefined ? "requests" : "content") : k);
+      }
+    }
+    const endpointChanged = (olds.endpoint ?? null) !== (news.endpoint ?? null);
+    return { changes: replaces.length > 0 || endpointChanged, replaces, deleteBeforeReplace: false };
+  }
+
+  async create(inputs: BatchFileInputs): Promise<pulumi.dynamic.CreateResult<BatchFileOutputs>> {
+    const resource = `BatchFile (${describeSource(inputs)})`;
+    const scanned = await scanInputs(inputs);
+    if (!scanned || !isClean(scanned.scan)) {
+      throw new Error(`${resource}: ${scanned ? describeProblems(describeSource(inputs), scanned.scan) : "the content is not known"}`);
+    }
+    if (inputs.sha256 && scanned.scan.sha256 !== inputs.sha256) {
+      throw new Error(`${resource}: the content changed after it was checked (sha256 ${inputs.sha256.slice(0, 12)}… then, ${scanned.scan.sha256.slice(0, 12)}… now); run the update again`);
+    }
+    const filename = contentFilename(inputs.filenamePrefix, scanned.scan.sha256);
+    const source =
+      inputs.source !== undefined
+        ? { path: path.resolve(inputs.source) }
+        : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
+    const { file, adopted } = await uploadOnce({ source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource });
+    return {
+      id: file.id,
+      outs: {
+        ...inputs,
+        fileId: file.id,
+        filename: file.filename,
+        bytes: scanned.scan.bytes,
+        lineCount: scanned.scan.requests,
+        sha256: scanned.scan.sha256,
+        createdAt: file.createdAt,
+        adopted,
+      },
+    };
+  }
+
+  async read(id: string, props?: BatchFileOutputs): Promise<pulumi.dynamic.ReadResult<BatchFileOutputs>> {
+    const client = await mistralClient();
+    let file;
+    try {
+      file = await call("files.retrieve", `BatchFile ${id}`, () => client.files.retrieve({ fileId: id }));
+    } catch (error) {
+      if (isNotFound(error)) return {}; // gone: refresh drops it from state
+      throw error;
+    }
+    if (file.deleted) return {};
+    const known = props?.fileId ? props : undefined; // refresh has outputs; `BatchFile.get` has only an id
+    const outs: BatchFileOutputs = {
+      ...(known ?? { purpose: file.purpose, filenamePrefix: file.filename.replace(/-[0-9a-f]{16}\.jsonl$/, "") }),
+      fileId: file.id,
+      filename: file.filename,
+      bytes: file.sizeBytes,
+      lineCount: file.numLines ?? known?.lineCount ?? 0,
+      sha256: known?.sha256 ?? "",
+      createdAt: file.createdAt,
+      adopted: known?.adopted ?? true,
+      purpose: file.purpose,
+    };
+    return known ? { id: file.id, props: outs } : { id: file.id, props: outs, inputs: { purpose: outs.purpose, filenamePrefix: outs.filenamePrefix } as BatchFileOutputs };
+  }
+
+  async update(_id: string, olds: BatchFileOutputs, news: BatchFileInputs): Promise<pulumi.dynamic.UpdateResult<BatchFileOutputs>> {
+    // Only `endpoint` updates in place, and it changes nothing remote: `check` has re-validated the content.
+    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount } };
+  }
+
+  async delete(id: string): Promise<void> {
+    const client = await mistralClient();
+    try {
+      await call("files.delete", `BatchFile ${id}`, () => client.files.delete({ fileId: id }));
+    } catch (error) {
+      if (!isNotFound(error)) throw error; // already gone is fine
+    }
+  }
+}
+
+/**
+ * A batch input file uploaded to Mistral.
+ *
+ * ```ts
+ * const questions = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
+ * ```
+ */
+export class BatchFile extends pulumi.dynamic.Resource {
+  /** The Mistral file id (also the resource id). */
+  declare readonly fileId: pulumi.Output<string>;
+  /** The name the file was uploaded under: `<filenamePrefix>-<sha256 prefix>.jsonl`. */
+  declare readonly filename: pulumi.Output<string>;
+  declare readonly bytes: pulumi.Output<number>;
+  /** Number of requests (non-blank lines). */
+  declare readonly lineCount: pulumi.Output<number>;
+  /** SHA-256 of the content, hex. */
+  declare readonly sha256: pulumi.Output<string>;
+  /** Upload time, unix seconds. */
+  declare readonly createdAt: pulumi.Output<number>;
+  declare readonly purpose: pulumi.Output<string>;
+  /** True when an earlier upload of the same content was adopted instead of uploading again. */
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: BatchFileArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      thinProvider("file"),
+      name,
+      { ...args, fileId: undefined, filename: undefined, bytes: undefined, lineCount: undefined, sha256: undefined, createdAt: undefined, purpose: args.purpose, adopted: undefined },
+      opts,
+      "mistral/batch",
+      "BatchFile",
+    );
+  }
+
+  /** Adopts an existing Mistral file by id (the `import` resource option does not work for dynamic resources). */
+  static get(name: string, id: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): BatchFile {
+    return new BatchFile(name, {}, { ...opts, id });
+  }
+}

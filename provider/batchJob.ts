@@ -1,0 +1,381 @@
+/**
+ * BatchJob: a Mistral batch job. Create submits (idempotently), read reads status and counts, update waits or
+ * changes policies, delete cancels what still runs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with { "resolution-mode": "import" };
+import { NO_RETRIES, call, isAmbiguous, isNotFound, isRetryable, mistralClient, retryAfterMs, sleep, wrapError } from "./client";
+import {
+  ADOPTABLE_STATUSES,
+  DEFAULT_ENDPOINT,
+  IDEMPOTENCY_METADATA_KEY,
+  checkJobInputs,
+  diffJob,
+  idempotencyKey,
+  isFinal,
+  pollDelayMs,
+  progressLine,
+  waitPolicy,
+  type BatchJobStatus,
+  type InlineRequest,
+  type JobInputs,
+  type WaitPolicy,
+} from "./jobLogic";
+import { report } from "./log";
+import type { ApiEndpoint } from "./requests";
+import { thinProvider } from "./thin";
+
+export interface BatchJobArgs {
+  /** Ids of input files, typically `[file.id]` of BatchFiles. Exactly one of `inputFiles` and `requests`. A change replaces the job. */
+  inputFiles?: pulumi.Input<pulumi.Input<string>[]>;
+  /** Inline requests (at most 10,000), instead of input files. A change replaces the job. */
+  requests?: pulumi.Input<pulumi.Input<InlineRequest>[]>;
+  /** The model that answers, e.g. `"mistral-small-latest"`. Exactly one of `model` and `agentId`. A change replaces the job. */
+  model?: pulumi.Input<string>;
+  /** An agent of the deprecated agents API, instead of a model. A change replaces the job. */
+  agentId?: pulumi.Input<string>;
+  /**
+   * The endpoint every request is sent to. A change replaces the job.
+   * @default "/v1/chat/completions"
+   */
+  endpoint?: pulumi.Input<ApiEndpoint>;
+  /**
+   * Metadata stored with the job (keys 1-32 characters, values 1-512). The provider adds one key of its own,
+   * `pulumi_idempotency_key`. A change replaces the job.
+   */
+  metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+  /**
+   * Hours after which Mistral stops the job (TIMEOUT_EXCEEDED), 1 to 168. A change replaces the job.
+   * @default 24
+   */
+  timeoutHours?: pulumi.Input<number>;
+  /**
+   * Make `pulumi up` wait for a final status, reporting progress. A wait that times out, or a job that ends
+   * FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up` resumes waiting.
+   * Updates in place.
+   * @default false: `up` submits and returns; `pulumi refresh` reads the status
+   */
+  waitForCompletion?: pulumi.Input<boolean | WaitPolicy>;
+  /**
+   * Statuses on which the next `up` submits the job again (shown as a replacement in preview), among FAILED,
+   * TIMEOUT_EXCEEDED and CANCELLED. Updates in place.
+   * @default [] (never resubmit)
+   */
+  resubmitOn?: pulumi.Input<pulumi.Input<BatchJobStatus>[]>;
+  /**
+   * Also delete the job's output and error files on destroy. Updates in place.
+   * @default false
+   */
+  deleteResultFilesOnDestroy?: pulumi.Input<boolean>;
+}
+
+export interface BatchJobOutputs extends JobInputs {
+  jobId: string;
+  status: BatchJobStatus;
+  totalRequests: number;
+  completedRequests: number;
+  succeededRequests: number;
+  failedRequests: number;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  completedAt: number | null;
+  errors: { message: string; count: number }[];
+  idempotencyKey: string;
+  /** True when an earlier submission with the same idempotency key was adopted. */
+  adopted: boolean;
+}
+
+/** How long destroy waits for a cancelled job to stop. */
+const CANCEL_WAIT_MS = 10 * 60_000;
+
+function label(inputs: Partial<JobInputs>, id?: string): string {
+  const name = inputs.scope?.split("/").pop();
+  return `BatchJob ${name ? `"${name}"` : ""}${id ? ` (${id})` : ""}`.trim();
+}
+
+function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey: string; adopted: boolean }): BatchJobOutputs {
+  return {
+    ...inputs,
+    jobId: job.id,
+    status: job.status as BatchJobStatus,
+    totalRequests: job.totalRequests,
+    completedRequests: job.completedRequests,
+    succeededRequests: job.succeededRequests,
+    failedRequests: job.failedRequests,
+    outputFileId: job.outputFile ?? null,
+    errorFileId: job.errorFile ?? null,
+    createdAt: job.createdAt,
+    startedAt: job.startedAt ?? null,
+    completedAt: job.completedAt ?? null,
+    errors: job.errors.map((e) => ({ message: e.message, count: e.count ?? 1 })),
+    idempotencyKey: extra.idempotencyKey,
+    adopted: extra.adopted,
+  };
+}
+
+/** An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. */
+function keepInState(message: string, id: string, properties: Record<string, unknown>, reasons: string[]): Error {
+  return Object.assign(new Error(message), { id, properties, reasons });
+}
+
+async function getJob(id: string, resource: string): Promise<SdkBatchJob> {
+  const client = await mistralClient();
+  return call("batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
+}
+
+/** A job of ours, found by its idempotency key, that is live or done: adopt it instead of submitting again. */
+async function findSubmitted(inputs: JobInputs, key: string, resource: string): Promise<SdkBatchJob | undefined> {
+  const client = await mistralClient();
+  const found: SdkBatchJob[] = [];
+  for (let page = 0; page < 20; page++) {
+    const list = await call("batch.jobs.list", resource, () =>
+      client.batch.jobs.list({ page, pageSize: 100, metadata: { [IDEMPOTENCY_METADATA_KEY]: key }, ...(inputs.model ? { model: inputs.model } : {}) }),
+    );
+    const data = list.data ?? [];
+    // The server may or may not filter on metadata: check it here.
+    found.push(...data.filter((j) => j.metadata?.[IDEMPOTENCY_METADATA_KEY] === key && ADOPTABLE_STATUSES.includes(j.status as BatchJobStatus)));
+    if (data.length < 100) break;
+  }
+  return found.sort((a, b) => b.createdAt - a.createdAt)[0];
+}
+
+/** Submits the job unless it was submitted already; never leaves two jobs for one submission. */
+async function submit(inputs: JobInputs, key: string, resource: string): Promise<{ job: SdkBatchJob; adopted: boolean }> {
+  const existing = await findSubmitted(inputs, key, resource);
+  if (existing) return { job: existing, adopted: true };
+  const client = await mistralClient();
+  const request = {
+    inputFiles: inputs.inputFiles,
+    requests: inputs.requests?.map((r) => ({ customId: r.customId, body: r.body })),
+    model: inputs.model,
+    agentId: inputs.agentId,
+    endpoint: inputs.endpoint,
+    metadata: { ...(inputs.metadata ?? {}), [IDEMPOTENCY_METADATA_KEY]: key },
+    timeoutHours: inputs.timeoutHours,
+  };
+  let delay = 500;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return { job: await client.batch.jobs.create(request, { retries: NO_RETRIES }), adopted: false };
+    } catch (error) {
+      if (isAmbiguous(error)) {
+        // The job may exist although the answer was lost: look before submitting again.
+        const found = await findSubmitted(inputs, key, resource);
+        if (found) return { job: found, adopted: true };
+      }
+      if (attempt >= 6 || !isRetryable(error)) throw wrapError(error, "batch.jobs.create", resource);
+      await sleep(retryAfterMs(error) ?? delay);
+      delay = Math.min(delay * 2, 30_000);
+    }
+  }
+}
+
+/** Polls until a final status or the policy's deadline; reports progress as it goes. */
+async function waitForFinal(job: SdkBatchJob, policy: Required<WaitPolicy>, resource: string): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
+  const deadline = Date.now() + policy.timeoutMinutes * 60_000;
+  let last = "";
+  for (let poll = 0; !isFinal(job.status); poll++) {
+    const left = deadline - Date.now();
+    if (left <= 0) return { job, timedOut: true };
+    await sleep(Math.min(pollDelayMs(poll, policy.pollIntervalSeconds), left));
+    job = await getJob(job.id, resource);
+    const line = progressLine(job);
+    if (line !== last) report(`${resource}: ${line}`);
+    last = line;
+  }
+  return { job, timedOut: false };
+}
+
+export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInputs, BatchJobOutputs> {
+  async check(_olds: JobInputs, news: JobInputs): Promise<pulumi.dynamic.CheckResult<JobInputs>> {
+    const { inputs, failures } = checkJobInputs(news as unknown as Record<string, unknown>);
+    return { inputs: inputs as unknown as JobInputs, failures };
+  }
+
+  async diff(_id: string, olds: BatchJobOutputs, news: JobInputs): Promise<pulumi.dynamic.DiffResult> {
+    const d = diffJob(olds as unknown as Record<string, unknown>, news as unknown as Record<string, unknown>);
+    return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: false };
+  }
+
+  async create(inputs: JobInputs): Promise<pulumi.dynamic.CreateResult<BatchJobOutputs>> {
+    const resource = label(inputs);
+    const key = idempotencyKey(inputs);
+    const { job, adopted } = await submit(inputs, key, resource);
+    report(`${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`);
+    const outs = await this.settle(inputs, job, { idempotencyKey: key, adopted }, undefined);
+    return { id: job.id, outs };
+  }
+
+  async read(id: string, props?: BatchJobOutputs): Promise<pulumi.dynamic.ReadResult<BatchJobOutputs>> {
+    const known = props?.jobId ? props : undefined; // refresh has outputs; `BatchJob.get` has only an id
+    let job: SdkBatchJob;
+    try {
+      job = await getJob(id, label(known ?? {}, id));
+    } catch (error) {
+      if (isNotFound(error)) return {}; // gone: refresh drops it from state
+      throw error;
+    }
+    if (known) {
+      return { id: job.id, props: outputsOf(known, job, { idempotencyKey: known.idempotencyKey, adopted: known.adopted }) };
+    }
+    const { [IDEMPOTENCY_METADATA_KEY]: key, ...metadata } = (job.metadata ?? {}) as Record<string, string>;
+    const inputs: JobInputs = {
+      ...(job.inputFiles.length ? { inputFiles: job.inputFiles } : {}),
+      ...(job.model ? { model: job.model } : {}),
+      ...(job.agentId ? { agentId: job.agentId } : {}),
+      endpoint: (job.endpoint as ApiEndpoint) ?? DEFAULT_ENDPOINT,
+      ...(Object.keys(metadata).length ? { metadata } : {}),
+      timeoutHours: 24,
+      scope: "",
+    };
+    return { id: job.id, props: outputsOf(inputs, job, { idempotencyKey: key ?? "", adopted: true }), inputs: inputs as BatchJobOutputs };
+  }
+
+  async update(id: string, olds: BatchJobOutputs, news: JobInputs): Promise<pulumi.dynamic.UpdateResult<BatchJobOutputs>> {
+    const resource = label(news, id);
+    let job: SdkBatchJob;
+    try {
+      job = await getJob(id, resource);
+    } catch (error) {
+      if (isNotFound(error)) throw new Error(`${resource}: the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`, { cause: error });
+      throw error;
+    }
+    return { outs: await this.settle(news, job, { idempotencyKey: olds.idempotencyKey, adopted: olds.adopted }, olds.status) };
+  }
+
+  /**
+   * Waits when the policy says so. A wait that times out, or a job that newly ended unsuccessfully, fails the
+   * update while keeping the job in state.
+   */
+  private async settle(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey: string; adopted: boolean }, previousStatus: string | undefined): Promise<BatchJobOutputs> {
+    const resource = label(inputs, job.id);
+    const policy = waitPolicy(inputs.waitForCompletion);
+    if (!policy) return outputsOf(inputs, job, extra);
+    const waited = await waitForFinal(job, policy, resource);
+    const outs = outputsOf(inputs, waited.job, extra);
+    const properties = { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider };
+    if (waited.timedOut) {
+      throw keepInState(
+        `${resource} is still ${waited.job.status} (${progressLine(waited.job)}) after waiting ${policy.timeoutMinutes} minutes; it stays in state and the next \`pulumi up\` resumes waiting (raise waitForCompletion.timeoutMinutes to wait longer)`,
+        job.id,
+        properties,
+        ["wait timed out"],
+      );
+    }
+    if (waited.job.status !== "SUCCESS" && waited.job.status !== previousStatus) {
+      const errors = waited.job.errors.map((e) => `${e.message} (x${e.count ?? 1})`).join("; ");
+      throw keepInState(
+        `${resource} ended ${waited.job.status}${errors ? `: ${errors}` : ""}. It stays in state; set resubmitOn: ["${waited.job.status}"] to submit it again on the next \`pulumi up\``,
+        job.id,
+        properties,
+        [`job ended ${waited.job.status}`],
+      );
+    }
+    return outs;
+  }
+
+  async delete(id: string, props: BatchJobOutputs): Promise<void> {
+    const resource = label(props, id);
+    const client = await mistralClient();
+    let job: SdkBatchJob;
+    try {
+      job = await getJob(id, resource);
+    } catch (error) {
+      if (isNotFound(error)) return; // already gone
+      throw error;
+    }
+    if (!isFinal(job.status)) {
+      if (job.status !== "CANCELLATION_REQUESTED") {
+        job = await call("batch.jobs.cancel", resource, () => client.batch.jobs.cancel({ jobId: id }));
+        report(`${resource}: cancellation requested (${progressLine(job)})`);
+      }
+      const deadline = Date.now() + CANCEL_WAIT_MS;
+      for (let poll = 0; !isFinal(job.status); poll++) {
+        if (Date.now() >= deadline) {
+          throw new Error(`${resource} is still ${job.status} ${CANCEL_WAIT_MS / 60_000} minutes after its cancellation was requested; it stays in state: run \`pulumi destroy\` again later`);
+        }
+        await sleep(Math.min(pollDelayMs(poll, 1), Math.max(0, deadline - Date.now())));
+        job = await getJob(id, resource);
+      }
+      report(`${resource}: ${job.status}`);
+    }
+    if (props.deleteResultFilesOnDestroy) {
+      for (const fileId of [job.outputFile, job.errorFile]) {
+        if (!fileId) continue;
+        try {
+          await call("files.delete", resource, () => client.files.delete({ fileId }));
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * A Mistral batch job.
+ *
+ * ```ts
+ * const job = new BatchJob("answers", { inputFiles: [questions.id], model: "mistral-small-latest" });
+ * ```
+ */
+export class BatchJob extends pulumi.dynamic.Resource {
+  /** The Mistral job id (also the resource id). */
+  declare readonly jobId: pulumi.Output<string>;
+  /** QUEUED, RUNNING, SUCCESS, FAILED, TIMEOUT_EXCEEDED, CANCELLATION_REQUESTED or CANCELLED, as of the last up or refresh. */
+  declare readonly status: pulumi.Output<BatchJobStatus>;
+  declare readonly totalRequests: pulumi.Output<number>;
+  declare readonly completedRequests: pulumi.Output<number>;
+  declare readonly succeededRequests: pulumi.Output<number>;
+  declare readonly failedRequests: pulumi.Output<number>;
+  /** The file of successful results, once the job has ended. */
+  declare readonly outputFileId: pulumi.Output<string | null>;
+  /** The file of failed requests, when any failed. */
+  declare readonly errorFileId: pulumi.Output<string | null>;
+  declare readonly createdAt: pulumi.Output<number>;
+  declare readonly startedAt: pulumi.Output<number | null>;
+  declare readonly completedAt: pulumi.Output<number | null>;
+  declare readonly errors: pulumi.Output<{ message: string; count: number }[]>;
+  /** The key in the job's metadata that makes submission idempotent. */
+  declare readonly idempotencyKey: pulumi.Output<string>;
+  /** True when an earlier submission of the same job was adopted instead of submitting again. */
+  declare readonly adopted: pulumi.Output<boolean>;
+
+  constructor(name: string, args: BatchJobArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      thinProvider("job"),
+      name,
+      {
+        ...args,
+        scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        jobId: undefined,
+        status: undefined,
+        totalRequests: undefined,
+        completedRequests: undefined,
+        succeededRequests: undefined,
+        failedRequests: undefined,
+        outputFileId: undefined,
+        errorFileId: undefined,
+        createdAt: undefined,
+        startedAt: undefined,
+        completedAt: undefined,
+        errors: undefined,
+        idempotencyKey: undefined,
+        adopted: undefined,
+      },
+      opts,
+      "mistral/batch",
+      "BatchJob",
+    );
+  }
+
+  /**
+   * Adopts an existing job by id, e.g. one started outside Pulumi (the `import` resource option does not work for
+   * dynamic resources). Refresh reads its status; destroy cancels it if it still runs.
+   */
+  static get(name: string, id: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): BatchJob {
+    return new BatchJob(name, {}, { ...opts, id });
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * The decisions of the BatchJob resource, as pure functions: input checks, the idempotency key, diffs, status
+ * handling and polling. The resource class calls these; tests call them directly.
+ */
+import { createHash } from "node:crypto";
+import { BATCH_JOB_STATUSES, type BatchJobStatus } from "../emulator/types";
+import { checkRequestLine, isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
+import { MAX_REQUESTS_PER_JOB } from "./jsonl";
+import { UNKNOWN, canonicalJson, containsUnknown } from "./unknown";
+
+export { BATCH_JOB_STATUSES, type BatchJobStatus };
+
+/** Metadata key under which a job carries its idempotency key. */
+export const IDEMPOTENCY_METADATA_KEY = "pulumi_idempotency_key";
+export const DEFAULT_ENDPOINT: ApiEndpoint = "/v1/chat/completions";
+export const DEFAULT_TIMEOUT_HOURS = 24;
+export const MAX_INLINE_REQUESTS = 10_000;
+export const FINAL_STATUSES: readonly BatchJobStatus[] = ["SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"];
+/** Statuses a user may ask to resubmit on: final and unsuccessful. */
+export const RESUBMITTABLE_STATUSES: readonly BatchJobStatus[] = ["FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"];
+/** A job found under our idempotency key in one of these is adopted instead of submitting again. */
+export const ADOPTABLE_STATUSES: readonly BatchJobStatus[] = ["QUEUED", "RUNNING", "SUCCESS"];
+
+export interface InlineRequest {
+  customId: string;
+  body: Record<string, unknown>;
+}
+
+export interface WaitPolicy {
+  /** How long `up` waits for a final status. @default 60 */
+  timeoutMinutes?: number;
+  /** First interval between polls; it grows by half each poll up to a minute. @default 5 */
+  pollIntervalSeconds?: number;
+}
+
+/** The inputs of a job as the provider stores them (after `check`). */
+export interface JobInputs {
+  inputFiles?: string[];
+  requests?: InlineRequest[];
+  model?: string;
+  agentId?: string;
+  endpoint: ApiEndpoint;
+  metadata?: Record<string, string>;
+  timeoutHours: number;
+  waitForCompletion?: boolean | WaitPolicy;
+  resubmitOn?: BatchJobStatus[];
+  deleteResultFilesOnDestroy?: boolean;
+  /** `project/stack/resource name`: makes the idempotency key unique to this resource. */
+  scope: string;
+}
+
+/** Inputs that define what is submitted: a change to any of them means a new job. */
+export const SUBMISSION_FIELDS = ["inputFiles", "requests", "model", "agentId", "endpoint", "metadata", "timeoutHours"] as const;
+/** Inputs that change no remote object: updated in place. */
+export const POLICY_FIELDS = ["waitForCompletion", "resubmitOn", "deleteResultFilesOnDestroy"] as const;
+
+export interface Failure {
+  property: string;
+  reason: string;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Checks the inputs of a job; unknown values (preview) are skipped. Returns the normalised inputs and failures. */
+export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: Failure[] } {
+  const f: Failure[] = [];
+  const inputs: Record<string, unknown> = { ...news };
+  const known = (v: unknown) => v !== undefined && v !== null && !containsUnknown(v);
+
+  // endpoint
+  if (news.endpoint === undefined || news.endpoint === null) inputs.endpoint = DEFAULT_ENDPOINT;
+  else if (news.endpoint !== UNKNOWN && !isApiEndpoint(news.endpoint)) {
+    f.push({ property: "endpoint", reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}` });
+  }
+  const endpoint = isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined;
+
+  // model / agentId
+  const hasModel = news.model !== undefined && news.model !== null;
+  const hasAgent = news.agentId !== undefined && news.agentId !== null;
+  if (!hasModel && !hasAgent) f.push({ property: "model", reason: "model is missing; set model (e.g. \"mistral-small-latest\") or agentId" });
+  if (hasModel && hasAgent) f.push({ property: "agentId", reason: "set either model or agentId, not both" });
+  for (const p of ["model", "agentId"] as const) {
+    if (known(news[p]) && (typeof news[p] !== "string" || (news[p] as string).trim() === "")) {
+      f.push({ property: p, reason: `${p} is ${show(news[p])}; expected a non-empty string` });
+    }
+  }
+
+  // inputFiles / requests
+  const hasFiles = news.inputFiles !== undefined && news.inputFiles !== null;
+  const hasRequests = news.requests !== undefined && news.requests !== null;
+  if (!hasFiles && !hasRequests) f.push({ property: "inputFiles", reason: "inputFiles is missing; set inputFiles (file ids, e.g. [file.id]) or inline requests" });
+  if (hasFiles && hasRequests) f.push({ property: "requests", reason: "set either inputFiles or requests, not both" });
+  if (hasFiles && news.inputFiles !== UNKNOWN) {
+    if (!Array.isArray(news.inputFiles) || news.inputFiles.length === 0) {
+      f.push({ property: "inputFiles", reason: `inputFiles is ${show(news.inputFiles)}; expected a non-empty list of file ids` });
+    } else {
+      news.inputFiles.forEach((id, i) => {
+        if (id !== UNKNOWN && (typeof id !== "string" || !UUID.test(id))) {
+          f.push({ property: `inputFiles[${i}]`, reason: `inputFiles[${i}] is ${show(id)}; expected a Mistral file id (a UUID such as a BatchFile's id)` });
+        }
+      });
+    }
+  }
+  if (hasRequests && news.requests !== UNKNOWN) f.push(...checkInlineRequests(news.requests, endpoint));
+
+  // metadata
+  if (known(news.metadata)) {
+    if (!isObject(news.metadata)) f.push({ property: "metadata", reason: `metadata is ${show(news.metadata)}; expected an object of string values` });
+    else {
+      for (const [k, v] of Object.entries(news.metadata)) {
+        if (k.length < 1 || k.length > 32) f.push({ property: `metadata.${k}`, reason: `metadata key ${show(k)} has ${k.length} characters; keys must have 1 to 32` });
+        if (k === IDEMPOTENCY_METADATA_KEY) f.push({ property: `metadata.${k}`, reason: `metadata key ${k} is reserved: the provider sets it to make submission idempotent` });
+        if (v === UNKNOWN) continue;
+        if (typeof v !== "string") f.push({ property: `metadata.${k}`, reason: `metadata.${k} is ${show(v)}; values must be strings` });
+        else if (v.length < 1 || v.length > 512) f.push({ property: `metadata.${k}`, reason: `metadata.${k} has ${v.length} characters; values must have 1 to 512` });
+      }
+    }
+  }
+
+  // timeoutHours
+  if (news.timeoutHours === undefined || news.timeoutHours === null) inputs.timeoutHours = DEFAULT_TIMEOUT_HOURS;
+  else if (news.timeoutHours !== UNKNOWN && !(Number.isInteger(news.timeoutHours) && (news.timeoutHours as number) >= 1 && (news.timeoutHours as number) <= 168)) {
+    f.push({ property: "timeoutHours", reason: `timeoutHours is ${show(news.timeoutHours)}; allowed: a whole number of hours from 1 to 168 (7 days)` });
+  }
+
+  // policies
+  const wait = news.waitForCompletion;
+  if (known(wait) && typeof wait !== "boolean") {
+    if (!isObject(wait)) f.push({ property: "waitForCompletion", reason: `waitForCompletion is ${show(wait)}; expected true, false or { timeoutMinutes, pollIntervalSeconds }` });
+    else {
+      for (const [k, v] of Object.entries(wait)) {
+        if (k !== "timeoutMinutes" && k !== "pollIntervalSeconds") f.push({ property: `waitForCompletion.${k}`, reason: `unknown field ${k}; allowed: timeoutMinutes, pollIntervalSeconds` });
+        else if (v !== UNKNOWN && v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) {
+          f.push({ property: `waitForCompletion.${k}`, reason: `waitForCompletion.${k} is ${show(v)}; expected a number > 0` });
+        }
+      }
+    }
+  }
+  if (known(news.resubmitOn)) {
+    if (!Array.isArray(news.resubmitOn)) f.push({ property: "resubmitOn", reason: `resubmitOn is ${show(news.resubmitOn)}; expected a list of statuses` });
+    else
+      news.resubmitOn.forEach((s, i) => {
+        if (!RESUBMITTABLE_STATUSES.includes(s as BatchJobStatus)) {
+          f.push({ property: `resubmitOn[${i}]`, reason: `resubmitOn[${i}] is ${show(s)}; allowed: ${RESUBMITTABLE_STATUSES.join(", ")}` });
+        }
+      });
+  }
+  if (known(news.deleteResultFilesOnDestroy) && typeof news.deleteResultFilesOnDestroy !== "boolean") {
+    f.push({ property: "deleteResultFilesOnDestroy", reason: `deleteResultFilesOnDestroy is ${show(news.deleteResultFilesOnDestroy)}; expected true or false` });
+  }
+  return { inputs, failures: f };
+}
+
+function checkInlineRequests(requests: unknown, endpoint: ApiEndpoint | undefined): Failure[] {
+  if (!Array.isArray(requests) || requests.length === 0) {
+    return [{ property: "requests", reason: `requests is ${show(requests)}; expected a non-empty list of { customId, body }` }];
+  }
+  const f: Failure[] = [];
+  if (requests.length > MAX_INLINE_REQUESTS) {
+    f.push({ property: "requests", reason: `requests holds ${requests.length} items; Mistral takes at most ${MAX_INLINE_REQUESTS} inline: use a BatchFile for more` });
+  }
+  const seen = new Map<string, number>();
+  for (let i = 0; i < requests.length && f.length < 10; i++) {
+    const r = requests[i] as unknown;
+    if (containsUnknown(r)) continue;
+    if (!isObject(r)) {
+      f.push({ property: `requests[${i}]`, reason: `requests[${i}] is ${show(r)}; expected { customId, body }` });
+      continue;
+    }
+    const p = checkRequestLine({ custom_id: r.customId, body: r.body }, endpoint);
+    if (p) {
+      const field = p.field === "custom_id" ? "customId" : p.field;
+      f.push({ property: `requests[${i}].${field}`, reason: `requests[${i}].${field} is ${p.received}; expected ${p.allowed}` });
+      continue;
+    }
+    const first = seen.get(r.customId as string);
+    if (first !== undefined) f.push({ property: `requests[${i}].customId`, reason: `requests[${i}].customId ${show(r.customId)} repeats requests[${first}].customId; custom ids must be unique` });
+    else seen.set(r.customId as string, i);
+  }
+  return f;
+}
+
+/** What is submitted, in the form both the key and the diff use. */
+export function submissionOf(inputs: Partial<JobInputs>): Record<string, unknown> {
+  return Object.fromEntries(SUBMISSION_FIELDS.map((k) => [k, inputs[k]]));
+}
+
+/**
+ * The idempotency key: a hash of the resource's scope and what it submits. The same resource submitting the same
+ * thing finds its job again after a lost response or an interrupted update.
+ */
+export function idempotencyKey(inputs: Partial<JobInputs>): string {
+  return createHash("sha256").update(`${inputs.scope ?? ""}\u0000${canonicalJson(submissionOf(inputs))}`).digest("hex").slice(0, 32);
+}
+
+export interface DiffDecision {
+  changes: boolean;
+  replaces: string[];
+}
+
+/** A change to what is submitted replaces the job; a policy change updates in place; a resubmit policy replaces. */
+export function diffJob(olds: Record<string, unknown>, news: Record<string, unknown>): DiffDecision {
+  const replaces: string[] = [];
+  for (const k of SUBMISSION_FIELDS) {
+    const o = olds[k];
+    const n = news[k];
+    if (containsUnknown(n) || canonicalJson(o) !== canonicalJson(n)) replaces.push(k);
+  }
+  const status = olds.status as BatchJobStatus | undefined;
+  const resubmitOn = Array.isArray(news.resubmitOn) ? (news.resubmitOn as BatchJobStatus[]) : [];
+  if (status && resubmitOn.includes(status) && !replaces.length) replaces.push("status");
+  let changes = replaces.length > 0;
+  for (const k of POLICY_FIELDS) {
+    if (containsUnknown(news[k]) || canonicalJson(olds[k]) !== canonicalJson(news[k])) changes = true;
+  }
+  return { changes, replaces };
+}
+
+export function isFinal(status: string | undefined): boolean {
+  return FINAL_STATUSES.includes(status as BatchJobStatus);
+}
+
+/** The wait policy in force, or null when `up` should not wait. */
+export function waitPolicy(wait: JobInputs["waitForCompletion"]): Required<WaitPolicy> | null {
+  if (!wait) return null;
+  const w = wait === true ? {} : wait;
+  return { timeoutMinutes: w.timeoutMinutes ?? 60, pollIntervalSeconds: w.pollIntervalSeconds ?? 5 };
+}
+
+/** Poll intervals: the first as configured, each next one half again as long, at most a minute. */
+export function pollDelayMs(poll: number, firstSeconds: number): number {
+  return Math.min(60_000, firstSeconds * 1000 * Math.pow(1.5, poll));
+}
+
+/** One line of progress for logs: `RUNNING 120/400 (30%), 2 failed`. */
+export function progressLine(job: { status: string; totalRequests: number; completedRequests: number; failedRequests: number }): string {
+  const pct = job.totalRequests > 0 ? ` (${Math.floor((job.completedRequests / job.totalRequests) * 100)}%)` : "";
+  const failed = job.failedRequests > 0 ? `, ${job.failedRequests} failed` : "";
+  return `${job.status} ${job.completedRequests}/${job.totalRequests}${pct}${failed}`;
+}
