@@ -5,13 +5,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { call, isNotFound, mistralClient } from "./client";
+import { call, isNotFound, mistralClient, statusOf } from "./client";
 import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResult } from "./jsonl";
 import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import type { InlineRequest } from "./jobLogic";
 import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
-import { contentFilename, uploadOnce } from "./upload";
+import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
 
 export const FILE_PURPOSES = ["batch", "fine-tune", "ocr"] as const;
 
@@ -39,8 +39,9 @@ export interface BatchFileArgs {
   endpoint?: pulumi.Input<ApiEndpoint>;
   /**
    * The start of the uploaded file's name; the content's SHA-256 prefix follows it (`<prefix>-<sha256>.jsonl`),
-   * which is how an earlier upload of the same content is found and adopted. A change replaces the resource.
-   * @default the source file's name without `.jsonl`, else the resource name
+   * which is how an earlier upload of the same content is found and adopted. A change alone changes nothing
+   * remote (the uploaded file keeps its name), so renaming the source file shows no change.
+   * @default the source file's name without `.jsonl`, else "batch"
    */
   filenamePrefix?: pulumi.Input<string>;
 }
@@ -70,7 +71,7 @@ export interface BatchFileOutputs extends BatchFileInputs {
 }
 
 /** Fields whose change means other content or another remote file. */
-const REPLACING = ["sha256", "purpose", "filenamePrefix"] as const;
+const REPLACING = ["sha256", "purpose"] as const;
 
 export function requestsToJsonl(requests: InlineRequest[]): string {
   return requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n") + "\n";
@@ -115,6 +116,18 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       });
       return { inputs, failures };
     }
+    // Types first: a wrong type must be a failure naming the field, not a crash further down.
+    const kind = given[0]!;
+    const value: unknown = news[kind];
+    const isItem = (r: unknown) => r === UNKNOWN || (typeof r === "object" && r !== null && !Array.isArray(r));
+    if (value !== UNKNOWN && (kind === "requests" ? !Array.isArray(value) || !value.every(isItem) : typeof value !== "string")) {
+      const expected = { source: "the path of a .jsonl file (a string)", content: "JSONL text (a string)", requests: "a list of { customId, body }" }[kind];
+      failures.push({ property: kind, reason: `${kind} is ${show(value)}; expected ${expected}` });
+      return { inputs, failures };
+    }
+    if (news.filenamePrefix !== undefined && news.filenamePrefix !== null && news.filenamePrefix !== UNKNOWN && typeof news.filenamePrefix !== "string") {
+      failures.push({ property: "filenamePrefix", reason: `filenamePrefix is ${show(news.filenamePrefix)}; expected a string` });
+    }
     if (inputs.purpose !== UNKNOWN && !(FILE_PURPOSES as readonly string[]).includes(inputs.purpose)) {
       failures.push({ property: "purpose", reason: `purpose is ${show(inputs.purpose)}; allowed: ${FILE_PURPOSES.join(", ")}` });
     }
@@ -130,7 +143,9 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       }
     }
     if (news.filenamePrefix === undefined || news.filenamePrefix === null) {
-      inputs.filenamePrefix = typeof news.source === "string" && news.source !== UNKNOWN ? path.basename(news.source).replace(/\.jsonl$/i, "") : "batch";
+      // An unknown source (preview) gives an unknown default, not "batch": the name is not known yet.
+      inputs.filenamePrefix =
+        news.source === UNKNOWN ? UNKNOWN : typeof news.source === "string" ? path.basename(news.source).replace(/\.jsonl$/i, "") : "batch";
     }
     if (failures.length) return { inputs, failures };
     const scanned = await scanInputs(inputs);
@@ -160,19 +175,49 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
 
   async create(inputs: BatchFileInputs): Promise<pulumi.dynamic.CreateResult<BatchFileOutputs>> {
     const resource = `BatchFile (${describeSource(inputs)})`;
-    const scanned = await scanInputs(inputs);
-    if (!scanned || !isClean(scanned.scan)) {
-      throw new Error(`${resource}: ${scanned ? describeProblems(describeSource(inputs), scanned.scan) : "the content is not known"}`);
+    let scanned: Awaited<ReturnType<typeof scanInputs>>;
+    try {
+      // `check` scanned it a moment ago: the upload hashes it as it streams and proves it unchanged (uploadOnce).
+      if (inputs.source !== undefined && inputs.sha256 && inputs.bytes !== undefined && inputs.lineCount !== undefined) {
+        fs.accessSync(path.resolve(inputs.source), fs.constants.R_OK);
+        const identity = { sha256: inputs.sha256, bytes: inputs.bytes, requests: inputs.lineCount, problems: [], moreProblems: false, fileProblems: [] };
+        scanned = { scan: identity, property: "source" };
+      } else {
+        scanned = await scanInputs(inputs);
+      }
+    } catch (error) {
+      // `check` read it a moment ago: the file was removed or made unreadable since.
+      throw new Error(
+        `${resource}: source ${show(inputs.source)} cannot be read any more (${(error as Error).message}); it was readable when checked. ` +
+          "Restore the file (or point source at it) and run the update again",
+        { cause: error },
+      );
     }
+    if (!scanned) throw new Error(`${resource}: the content is not known yet; run the update again once it is`);
+    // A change since `check` is reported as such first: what preview showed is not what would be uploaded.
     if (inputs.sha256 && scanned.scan.sha256 !== inputs.sha256) {
-      throw new Error(`${resource}: the content changed after it was checked (sha256 ${inputs.sha256.slice(0, 12)}… then, ${scanned.scan.sha256.slice(0, 12)}… now); run the update again`);
+      const problems = isClean(scanned.scan) ? "" : `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), scanned.scan)}`;
+      throw new Error(`${resource}: the content changed after it was checked (sha256 ${inputs.sha256.slice(0, 12)}… then, ${scanned.scan.sha256.slice(0, 12)}… now); run the update again${problems}`);
+    }
+    if (!isClean(scanned.scan)) {
+      throw new Error(`${resource}: ${describeProblems(describeSource(inputs), scanned.scan)}`);
     }
     const filename = contentFilename(inputs.filenamePrefix, scanned.scan.sha256);
     const source =
       inputs.source !== undefined
         ? { path: path.resolve(inputs.source) }
         : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
-    const { file, adopted } = await uploadOnce({ source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource });
+    let uploaded;
+    try {
+      uploaded = await uploadOnce({ source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource, sha256: scanned.scan.sha256 });
+    } catch (error) {
+      if (!(error instanceof ContentChangedError)) throw error;
+      // Say what is wrong with the new content too, if anything, so one more run is enough.
+      const now = await scanInputs(inputs).catch(() => undefined);
+      const problems = now && !isClean(now.scan) ? `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), now.scan)}` : "";
+      throw new Error(`${error.message}${problems}`, { cause: error });
+    }
+    const { file, adopted } = uploaded;
     return {
       id: file.id,
       outs: {
@@ -215,7 +260,8 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
 
   async update(_id: string, olds: BatchFileOutputs, news: BatchFileInputs): Promise<pulumi.dynamic.UpdateResult<BatchFileOutputs>> {
     // Only `endpoint` updates in place, and it changes nothing remote: `check` has re-validated the content.
-    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount } };
+    // The uploaded file keeps its name whatever `filenamePrefix` says now.
+    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount, filename: olds.filename } };
   }
 
   async delete(id: string): Promise<void> {
@@ -223,7 +269,16 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     try {
       await call("files.delete", `BatchFile ${id}`, () => client.files.delete({ fileId: id }));
     } catch (error) {
-      if (!isNotFound(error)) throw error; // already gone is fine
+      if (isNotFound(error)) return; // already gone is fine
+      if (statusOf(error) === 409) {
+        // Mistral refuses to delete an input of a job that has not ended; its own wording may not say so.
+        throw new Error(
+          `${(error as Error).message}. The file is probably an input of a batch job that has not ended: destroy that BatchJob first ` +
+            "(Pulumi orders this by itself when the job's inputFiles use this BatchFile's id), or cancel the job, then run `pulumi destroy` again",
+          { cause: error },
+        );
+      }
+      throw error;
     }
   }
 }

@@ -22,6 +22,7 @@ import {
   type WaitPolicy,
 } from "./jobLogic";
 import { report } from "./log";
+import { redact } from "./settings";
 import type { ApiEndpoint } from "./requests";
 import { thinProvider } from "./thin";
 
@@ -116,8 +117,8 @@ function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey:
 }
 
 /** An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. */
-function keepInState(message: string, id: string, properties: Record<string, unknown>, reasons: string[]): Error {
-  return Object.assign(new Error(message), { id, properties, reasons });
+function keepInState(message: string, id: string, properties: Record<string, unknown>, reasons: string[], cause?: unknown): Error {
+  return Object.assign(new Error(redact(message), cause === undefined ? undefined : { cause }), { id, properties, reasons });
 }
 
 async function getJob(id: string, resource: string): Promise<SdkBatchJob> {
@@ -126,24 +127,43 @@ async function getJob(id: string, resource: string): Promise<SdkBatchJob> {
 }
 
 /** A job of ours, found by its idempotency key, that is live or done: adopt it instead of submitting again. */
-async function findSubmitted(inputs: JobInputs, key: string, resource: string): Promise<SdkBatchJob | undefined> {
+async function findSubmitted(key: string, resource: string): Promise<SdkBatchJob | undefined> {
   const client = await mistralClient();
   const found: SdkBatchJob[] = [];
   for (let page = 0; page < 20; page++) {
     const list = await call("batch.jobs.list", resource, () =>
-      client.batch.jobs.list({ page, pageSize: 100, metadata: { [IDEMPOTENCY_METADATA_KEY]: key }, ...(inputs.model ? { model: inputs.model } : {}) }),
+      // Not filtered by model: Mistral may store a resolved name for an alias, and the key identifies the job anyway.
+      client.batch.jobs.list({ page, pageSize: 100, metadata: { [IDEMPOTENCY_METADATA_KEY]: key } }),
     );
     const data = list.data ?? [];
     // The server may or may not filter on metadata: check it here.
     found.push(...data.filter((j) => j.metadata?.[IDEMPOTENCY_METADATA_KEY] === key && ADOPTABLE_STATUSES.includes(j.status as BatchJobStatus)));
     if (data.length < 100) break;
   }
-  return found.sort((a, b) => b.createdAt - a.createdAt)[0];
+  for (const job of found.sort((a, b) => b.createdAt - a.createdAt)) {
+    if (job.status !== "SUCCESS" || !job.outputFile) return job;
+    // A finished job is worth adopting only while its results exist: after a destroy with
+    // deleteResultFilesOnDestroy (or once Mistral dropped them), adopting it would hand out a dangling file id.
+    if (await resultsExist(job.outputFile, resource)) return job;
+    report(`${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`);
+  }
+  return undefined;
+}
+
+async function resultsExist(fileId: string, resource: string): Promise<boolean> {
+  const client = await mistralClient();
+  try {
+    const file = await call("files.retrieve", resource, () => client.files.retrieve({ fileId }));
+    return !file.deleted;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 /** Submits the job unless it was submitted already; never leaves two jobs for one submission. */
 async function submit(inputs: JobInputs, key: string, resource: string): Promise<{ job: SdkBatchJob; adopted: boolean }> {
-  const existing = await findSubmitted(inputs, key, resource);
+  const existing = await findSubmitted(key, resource);
   if (existing) return { job: existing, adopted: true };
   const client = await mistralClient();
   const request = {
@@ -162,7 +182,7 @@ async function submit(inputs: JobInputs, key: string, resource: string): Promise
     } catch (error) {
       if (isAmbiguous(error)) {
         // The job may exist although the answer was lost: look before submitting again.
-        const found = await findSubmitted(inputs, key, resource);
+        const found = await findSubmitted(key, resource);
         if (found) return { job: found, adopted: true };
       }
       if (attempt >= 6 || !isRetryable(error)) throw wrapError(error, "batch.jobs.create", resource);
@@ -204,7 +224,21 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     const key = idempotencyKey(inputs);
     const { job, adopted } = await submit(inputs, key, resource);
     report(`${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`);
-    const outs = await this.settle(inputs, job, { idempotencyKey: key, adopted }, undefined);
+    let outs: BatchJobOutputs;
+    try {
+      outs = await this.settle(inputs, job, { idempotencyKey: key, adopted }, undefined);
+    } catch (error) {
+      if ((error as { id?: unknown }).id) throw error; // already an init error
+      // The job exists: whatever failed while waiting must not drop it from state (a plain error records nothing).
+      const properties = { ...outputsOf(inputs, job, { idempotencyKey: key, adopted }), __provider: (inputs as unknown as { __provider?: string }).__provider };
+      throw keepInState(
+        `${label(inputs, job.id)} was submitted, but waiting for it failed: ${(error as Error)?.message ?? String(error)}. It stays in state (status ${job.status} when submitted) and the next \`pulumi up\` resumes waiting`,
+        job.id,
+        properties,
+        ["waiting failed"],
+        error,
+      );
+    }
     return { id: job.id, outs };
   }
 

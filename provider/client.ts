@@ -56,8 +56,10 @@ export function isNotFound(error: unknown): boolean {
 export function isAmbiguous(error: unknown): boolean {
   const status = statusOf(error);
   if (status !== undefined) return status >= 500;
+  // A wrapped failure without a status (lost connection, timeout) is classified by what it wraps.
+  if (error instanceof MistralApiError) return isAmbiguous(error.cause);
   const name = (error as { name?: string })?.name ?? "";
-  return ["ConnectionError", "RequestTimeoutError", "RequestAbortedError", "UnexpectedClientError", "TypeError", "AbortError"].includes(name);
+  return ["ConnectionError", "RequestTimeoutError", "RequestAbortedError", "UnexpectedClientError", "AbortError"].includes(name);
 }
 
 /** True for failures where nothing took effect and a retry is due (429, 503 before handling). */
@@ -76,7 +78,7 @@ export function mistralMessageOf(error: unknown): string | undefined {
     if (typeof parsed.detail === "string") return parsed.detail;
     if (Array.isArray(parsed.detail)) {
       return parsed.detail
-        .map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).join(".")}: ${d.msg ?? JSON.stringify(d)}`)
+        .map((d: { loc?: unknown[]; msg?: string }) => `${Array.isArray(d.loc) && d.loc.length ? `${d.loc.join(".")}: ` : ""}${d.msg ?? JSON.stringify(d)}`)
         .join("; ");
     }
   } catch {

@@ -67,6 +67,8 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   const f: Failure[] = [];
   const inputs: Record<string, unknown> = { ...news };
   const known = (v: unknown) => v !== undefined && v !== null && !containsUnknown(v);
+  /** Given and not wholly unknown: known parts of a partly unknown object or list are still checked. */
+  const present = (v: unknown) => v !== undefined && v !== null && v !== UNKNOWN;
 
   // endpoint
   if (news.endpoint === undefined || news.endpoint === null) inputs.endpoint = DEFAULT_ENDPOINT;
@@ -79,7 +81,7 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   const hasModel = news.model !== undefined && news.model !== null;
   const hasAgent = news.agentId !== undefined && news.agentId !== null;
   if (!hasModel && !hasAgent) f.push({ property: "model", reason: "model is missing; set model (e.g. \"mistral-small-latest\") or agentId" });
-  if (hasModel && hasAgent) f.push({ property: "agentId", reason: "set either model or agentId, not both" });
+  if (hasModel && hasAgent) f.push({ property: "agentId", reason: `agentId is ${show(news.agentId)} and model is ${show(news.model)}; set either model or agentId, not both` });
   for (const p of ["model", "agentId"] as const) {
     if (known(news[p]) && (typeof news[p] !== "string" || (news[p] as string).trim() === "")) {
       f.push({ property: p, reason: `${p} is ${show(news[p])}; expected a non-empty string` });
@@ -90,7 +92,7 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   const hasFiles = news.inputFiles !== undefined && news.inputFiles !== null;
   const hasRequests = news.requests !== undefined && news.requests !== null;
   if (!hasFiles && !hasRequests) f.push({ property: "inputFiles", reason: "inputFiles is missing; set inputFiles (file ids, e.g. [file.id]) or inline requests" });
-  if (hasFiles && hasRequests) f.push({ property: "requests", reason: "set either inputFiles or requests, not both" });
+  if (hasFiles && hasRequests) f.push({ property: "requests", reason: `requests is ${show(news.requests)} and inputFiles is ${show(news.inputFiles)}; set either inputFiles or requests, not both` });
   if (hasFiles && news.inputFiles !== UNKNOWN) {
     if (!Array.isArray(news.inputFiles) || news.inputFiles.length === 0) {
       f.push({ property: "inputFiles", reason: `inputFiles is ${show(news.inputFiles)}; expected a non-empty list of file ids` });
@@ -105,7 +107,7 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   if (hasRequests && news.requests !== UNKNOWN) f.push(...checkInlineRequests(news.requests, endpoint));
 
   // metadata
-  if (known(news.metadata)) {
+  if (present(news.metadata)) {
     if (!isObject(news.metadata)) f.push({ property: "metadata", reason: `metadata is ${show(news.metadata)}; expected an object of string values` });
     else {
       for (const [k, v] of Object.entries(news.metadata)) {
@@ -126,7 +128,7 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
 
   // policies
   const wait = news.waitForCompletion;
-  if (known(wait) && typeof wait !== "boolean") {
+  if (present(wait) && typeof wait !== "boolean") {
     if (!isObject(wait)) f.push({ property: "waitForCompletion", reason: `waitForCompletion is ${show(wait)}; expected true, false or { timeoutMinutes, pollIntervalSeconds }` });
     else {
       for (const [k, v] of Object.entries(wait)) {
@@ -137,11 +139,11 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
       }
     }
   }
-  if (known(news.resubmitOn)) {
+  if (present(news.resubmitOn)) {
     if (!Array.isArray(news.resubmitOn)) f.push({ property: "resubmitOn", reason: `resubmitOn is ${show(news.resubmitOn)}; expected a list of statuses` });
     else
       news.resubmitOn.forEach((s, i) => {
-        if (!RESUBMITTABLE_STATUSES.includes(s as BatchJobStatus)) {
+        if (s !== UNKNOWN && !RESUBMITTABLE_STATUSES.includes(s as BatchJobStatus)) {
           f.push({ property: `resubmitOn[${i}]`, reason: `resubmitOn[${i}] is ${show(s)}; allowed: ${RESUBMITTABLE_STATUSES.join(", ")}` });
         }
       });

@@ -61,16 +61,22 @@ export class JsonlScanner {
     this.bytes += chunk.length;
     let start = 0;
     for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      this.pending.push(chunk.subarray(start, nl));
-      this.line(Buffer.concat(this.pending));
-      this.pending = [];
+      if (this.pending.length) {
+        this.pending.push(chunk.subarray(start, nl));
+        this.line(Buffer.concat(this.pending).toString("utf8"));
+        this.pending = [];
+      } else {
+        // A line within one chunk is decoded in place, without copying it first (a newline byte never falls
+        // inside a UTF-8 sequence, so this decodes exactly as the whole line would).
+        this.line(chunk.toString("utf8", start, nl));
+      }
       start = nl + 1;
     }
     if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
   }
 
   end(): ScanResult {
-    if (this.pending.length) this.line(Buffer.concat(this.pending));
+    if (this.pending.length) this.line(Buffer.concat(this.pending).toString("utf8"));
     this.pending = [];
     const maxBytes = this.options.maxBytes ?? MAX_FILE_BYTES;
     const maxRequests = this.options.maxRequests ?? MAX_REQUESTS_PER_JOB;
@@ -88,16 +94,22 @@ export class JsonlScanner {
     };
   }
 
-  private line(raw: Buffer): void {
+  private line(raw: string): void {
     this.lineNo++;
-    const text = raw.toString("utf8").replace(/\r$/, "");
+    const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw; // a CRLF line's \r
     if (text.trim() === "") return;
     this.requests++;
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
     } catch (cause) {
-      this.add({ line: this.lineNo, field: "(line)", received: show(text), allowed: `valid JSON (${(cause as Error).message})` });
+      const bom = text.charCodeAt(0) === 0xfeff; // invisible in the message: say so
+      this.add({
+        line: this.lineNo,
+        field: "(line)",
+        received: bom ? `a byte order mark (U+FEFF) followed by ${show(text.slice(1))}` : show(text),
+        allowed: bom ? "valid JSON without a byte order mark: save the file as UTF-8 without BOM" : `valid JSON (${(cause as Error).message})`,
+      });
       return;
     }
     const p = checkRequestLine(parsed, this.options.endpoint);
@@ -123,8 +135,14 @@ export class JsonlScanner {
 /** Scans a file on disk, streaming. */
 export async function scanJsonlFile(path: string, options: ScanOptions = {}): Promise<ScanResult> {
   const scanner = new JsonlScanner(options);
-  for await (const chunk of fs.createReadStream(path, { highWaterMark: 1024 * 1024 })) {
-    scanner.push(chunk as Buffer);
+  // One read buffer, reused: push() keeps no reference to a chunk (it copies an unfinished line), so no buffer per
+  // read piles up for the garbage collector.
+  const file = await fs.promises.open(path, "r");
+  try {
+    const buffer = Buffer.allocUnsafe(1024 * 1024);
+    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) scanner.push(buffer.subarray(0, n));
+  } finally {
+    await file.close();
   }
   return scanner.end();
 }
@@ -150,3 +168,4 @@ export function describeProblems(source: string, result: ScanResult): string {
   if (result.moreProblems) lines.push(`${source}: more problems not shown; fix these and check again`);
   return lines.join("\n");
 }
+

@@ -72,7 +72,7 @@ export function currentSettings(env: NodeJS.ProcessEnv = process.env): Settings 
 /** Accepts a URL or one of the names global, eu, us. */
 export function resolveServerUrl(value: string | undefined): string {
   if (value === undefined) return MISTRAL_SERVERS.global;
-  if (value in MISTRAL_SERVERS) return MISTRAL_SERVERS[value as keyof typeof MISTRAL_SERVERS];
+  if (Object.hasOwn(MISTRAL_SERVERS, value)) return MISTRAL_SERVERS[value as keyof typeof MISTRAL_SERVERS];
   let url: URL;
   try {
     url = new URL(value);
@@ -83,13 +83,16 @@ export function resolveServerUrl(value: string | undefined): string {
     );
   }
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new SettingsError(`mistral:serverUrl must be an http(s) URL, received ${JSON.stringify(value)}`);
+    throw new SettingsError(
+      `mistral:serverUrl (or MISTRAL_SERVER_URL) is ${JSON.stringify(value)}, which is not an http(s) URL; ` +
+        `use an http(s) URL such as https://api.mistral.ai, or one of: ${Object.keys(MISTRAL_SERVERS).join(", ")}`,
+    );
   }
   return value.replace(/\/+$/, "");
 }
 
 /** Removes the API key from any text that leaves the process (messages, logs). */
-export function redact(text: string, apiKey: string | undefined = configured.apiKey ?? process.env.MISTRAL_API_KEY): string {
+export function redact(text: string, apiKey: string | undefined = configured.apiKey ?? nonEmpty(process.env.MISTRAL_API_KEY)): string {
   if (!apiKey || apiKey.length < 4) return text;
   return text.split(apiKey).join("[redacted]");
 }

@@ -2,15 +2,20 @@
  * Content-addressed, streaming upload of a batch input file.
  *
  * The SDK's `files.upload` reads the whole file into memory (twice over: ~2.4x the file size, see bench/), so the
- * upload itself is one multipart POST whose file part streams from disk (`fs.openAsBlob`, Node's FormData and
- * fetch). Its answer is parsed with the SDK's own response schema. Every other call goes through the SDK.
+ * upload itself is one multipart POST whose file part streams from disk (see postFile). Its answer is parsed
+ * with the SDK's own response schema. Every other call goes through the SDK.
  *
  * The uploaded name carries the content's SHA-256 (`<stem>-<sha256 prefix>.jsonl`), so an upload of the same
  * content is found again: after a lost response, an interrupted `pulumi up`, or on a second stack.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import FormData from "form-data";
 import * as path from "node:path";
-import { call, isAmbiguous, isRetryable, mistralClient, retryAfterMs, sleep, wrapError } from "./client";
+import { Transform } from "node:stream";
+import { MistralApiError, call, isAmbiguous, isRetryable, mistralClient, retryAfterMs, sleep, statusOf, wrapError } from "./client";
 import { currentSettings, type Settings } from "./settings";
 
 export interface UploadedFile {
@@ -57,6 +62,16 @@ export interface UploadRequest {
   resource: string;
   /** Attempts for retryable failures. @default 6 */
   maxAttempts?: number;
+  /**
+   * SHA-256 the content must have (checked in `check`). It is hashed as it streams out; on a mismatch the upload
+   * is deleted and the call fails, so what is uploaded is always what was checked, without reading it twice.
+   */
+  sha256?: string;
+}
+
+/** The content changed between `check` and the upload. */
+export class ContentChangedError extends Error {
+  override name = "ContentChangedError";
 }
 
 /** Uploads unless the workspace already holds this content under this name; returns the file either way. */
@@ -68,9 +83,32 @@ export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFi
   let delay = 500;
   for (let attempt = 1; ; attempt++) {
     try {
-      return { file: await postFile(settings, req), adopted: false };
+      const { file, sha256 } = await postFile(settings, req);
+      if (req.sha256 && sha256 !== req.sha256) {
+        const client = await mistralClient();
+        await call("files.delete", req.resource, () => client.files.delete({ fileId: file.id }));
+        throw new ContentChangedError(
+          `${req.resource}: the content changed after it was checked (sha256 ${req.sha256.slice(0, 12)}… then, ${sha256.slice(0, 12)}… as uploaded); ` +
+            "the upload was deleted; run the update again",
+        );
+      }
+      return { file, adopted: false };
     } catch (error) {
-      if (attempt >= attempts || !isRetryable(error)) throw wrapError(error, "files.upload", req.resource);
+      if (error instanceof ContentChangedError) throw error;
+      if (attempt >= attempts || !isRetryable(error)) {
+        const wrapped = wrapError(error, "files.upload", req.resource);
+        if (statusOf(error) === 413 && wrapped instanceof MistralApiError) {
+          throw new MistralApiError(
+            `${wrapped.message}. The file is ${req.bytes} bytes: split it into smaller files`,
+            wrapped.operation,
+            wrapped.resource,
+            413,
+            wrapped.mistralMessage,
+            { cause: error },
+          );
+        }
+        throw wrapped;
+      }
       // After a failure that may have stored the file (lost answer, 5xx), look before sending it again.
       if (isAmbiguous(error)) {
         const found = await findUpload(req.filename, req.bytes, req.purpose, req.resource);
@@ -82,45 +120,83 @@ export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFi
   }
 }
 
-/** One streaming multipart POST /v1/files. Throws errors shaped like the SDK's (statusCode, body, headers). */
-async function postFile(settings: Settings, req: UploadRequest): Promise<UploadedFile> {
-  const blob = "path" in req.source ? await fs.openAsBlob(req.source.path) : new Blob([req.source.content]);
-  if (blob.size !== req.bytes) {
-    throw new Error(`${req.resource}: ${"path" in req.source ? req.source.path : "content"} is ${blob.size} bytes now, ${req.bytes} when checked: it changed during the update; run it again`);
-  }
+/**
+ * One streaming multipart POST /v1/files over node:http(s): the file part is piped from disk with a known length
+ * (`form-data`), so memory stays flat. (Node's fetch keeps a copy of the whole request body for redirects,
+ * nodejs/undici#4058, so it is not used here.) Throws errors shaped like the SDK's (statusCode, body, headers).
+ */
+async function postFile(settings: Settings, req: UploadRequest): Promise<{ file: UploadedFile; sha256: string }> {
   const form = new FormData();
-  form.append("file", blob, path.basename(req.filename));
-  form.append("purpose", req.purpose);
-  let response: Response;
-  try {
-    response = await fetch(`${settings.serverUrl}/v1/files`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${settings.apiKey}`, accept: "application/json" },
-      body: form,
-      signal: AbortSignal.timeout(30 * 60_000),
+  const filename = path.basename(req.filename);
+  const hash = createHash("sha256");
+  if ("path" in req.source) {
+    const size = fs.statSync(req.source.path).size;
+    if (size !== req.bytes) {
+      throw new ContentChangedError(`${req.resource}: the content changed after it was checked (${req.bytes} bytes then, ${size} bytes now); nothing was uploaded; run the update again`);
+    }
+    const hashing = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hash.update(chunk);
+        done(null, chunk);
+      },
     });
-  } catch (cause) {
-    throw Object.assign(new Error(`upload of ${req.filename} to ${settings.serverUrl} failed: ${(cause as Error).message}`, { cause }), {
-      name: "ConnectionError",
-    });
+    const file = fs.createReadStream(req.source.path, { highWaterMark: 256 * 1024 });
+    file.on("error", (error) => hashing.destroy(error));
+    form.append("file", file.pipe(hashing), { filename, knownLength: size, contentType: "application/jsonl" });
+  } else {
+    hash.update(req.source.content);
+    form.append("file", req.source.content, { filename, knownLength: req.source.content.length, contentType: "application/jsonl" });
   }
-  const text = await response.text();
-  if (!response.ok) {
-    throw Object.assign(new Error(`HTTP ${response.status}`), { statusCode: response.status, body: text, headers: response.headers });
+  form.append("purpose", req.purpose);
+  const url = new URL(`${settings.serverUrl}/v1/files`);
+  const send = url.protocol === "https:" ? https.request : http.request;
+  const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
+    const request = send(url, {
+      method: "POST",
+      headers: {
+        ...form.getHeaders(),
+        "content-length": String(form.getLengthSync()),
+        authorization: `Bearer ${settings.apiKey}`,
+        accept: "application/json",
+      },
+      timeout: 30 * 60_000,
+    });
+    request.on("timeout", () => request.destroy(new Error("no answer within 30 minutes")));
+    request.on("response", (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c: Buffer) => chunks.push(c));
+      response.on("error", reject);
+      response.on("end", () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(response.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+        resolve({ status: response.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString("utf8") });
+      });
+    });
+    request.on("error", (cause) =>
+      reject(Object.assign(new Error(`upload of ${req.filename} to ${settings.serverUrl} failed: ${cause.message}`, { cause }), { name: "ConnectionError" })),
+    );
+    form.on("error", (cause) => request.destroy(cause));
+    form.pipe(request);
+  });
+  if (status < 200 || status >= 300) {
+    throw Object.assign(new Error(`HTTP ${status}`), { statusCode: status, body: text, headers });
   }
   const { CreateFileResponse$inboundSchema } = await import("@mistralai/mistralai/models/components");
   let parsed;
   try {
     parsed = CreateFileResponse$inboundSchema.parse(JSON.parse(text));
   } catch (cause) {
-    throw Object.assign(new Error(`unexpected answer to the upload: ${(cause as Error).message}`, { cause }), { statusCode: response.status, body: text });
+    throw Object.assign(new Error(`unexpected answer to the upload: ${(cause as Error).message}`, { cause }), { statusCode: status, body: text });
   }
   return {
-    id: parsed.id,
-    filename: parsed.filename,
-    bytes: parsed.sizeBytes,
-    numLines: parsed.numLines ?? null,
-    createdAt: parsed.createdAt,
-    purpose: parsed.purpose,
+    file: {
+      id: parsed.id,
+      filename: parsed.filename,
+      bytes: parsed.sizeBytes,
+      numLines: parsed.numLines ?? null,
+      createdAt: parsed.createdAt,
+      purpose: parsed.purpose,
+    },
+    sha256: hash.digest("hex"),
   };
 }

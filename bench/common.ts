@@ -1,0 +1,231 @@
+/**
+ * Shared by the benchmarks (bench/upload.ts, bench/batchfile.ts): the generated input file, the emulator child,
+ * uploader children sampled through /proc, the check of a stored file against the local one, and the table.
+ * MB = MiB throughout.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+
+export const MB = 1024 * 1024;
+export const ROOT = path.resolve(__dirname, "../..");
+
+// --- the input file ---------------------------------------------------------------------------------------------
+
+const SYSTEM = "You are a support assistant for an online bookshop. Answer in at most three sentences.";
+const TASKS = ["Summarise this customer message", "Classify the sentiment of this review", "Draft a polite reply to", "Extract the order number and product from"];
+const WORDS = ("order book delivery late parcel arrived damaged cover refund please thanks week still waiting tracking " +
+  "number address changed novel author edition paperback hardback gift card voucher discount price shipping " +
+  "return label email account password store recommend series sequel chapter page missing wrong item").split(" ");
+
+export interface GenerateOptions {
+  /** Words in a user message: from `minWords` up to (not including) `maxWords`. @default 20, 200 */
+  minWords?: number;
+  maxWords?: number;
+}
+
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** One request line; with `length`, padded to exactly that many bytes (all generated text is ASCII). */
+function requestLine(i: number, rand: () => number, minWords: number, maxWords: number, length?: number): string {
+  const words = Array.from({ length: minWords + Math.floor(rand() * (maxWords - minWords)) }, () => WORDS[Math.floor(rand() * WORDS.length)]);
+  const text = `${TASKS[i % TASKS.length]}:\n\n${words.join(" ")}`;
+  const line = (pad: string) =>
+    JSON.stringify({
+      custom_id: `req-${String(i).padStart(8, "0")}`,
+      body: { model: "mistral-small-latest", messages: [{ role: "system", content: SYSTEM }, { role: "user", content: text + pad }], max_tokens: 256, temperature: 0.3 },
+    }) + "\n";
+  return length === undefined ? line("") : line(".".repeat(length - line("").length));
+}
+
+/**
+ * Writes exactly `bytes` bytes of chat-completion batch requests with unique custom_ids (deterministic: the same
+ * arguments give the same file).
+ */
+export async function generate(file: string, bytes: number, options: GenerateOptions = {}): Promise<void> {
+  const minWords = options.minWords ?? 20;
+  const maxWords = options.maxWords ?? 200;
+  const maxLine = Math.max(4096, maxWords * 12 + 512); // longer than any generated line
+  const rand = random(42);
+  const out = await fs.promises.open(`${file}.part`, "w");
+  let left = bytes;
+  let chunk = "";
+  let i = 0;
+  while (left - chunk.length > 2 * maxLine) {
+    chunk += requestLine(i++, rand, minWords, maxWords);
+    if (chunk.length >= MB) {
+      await out.write(chunk);
+      left -= chunk.length;
+      chunk = "";
+    }
+  }
+  await out.write(chunk + requestLine(i, rand, minWords, maxWords, left - chunk.length));
+  await out.close();
+  fs.renameSync(`${file}.part`, file);
+}
+
+export interface LocalFile {
+  bytes: number;
+  lines: number;
+  sha256: string;
+}
+
+export async function describe(file: string): Promise<LocalFile> {
+  const hash = createHash("sha256");
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of fs.createReadStream(file, { highWaterMark: MB }) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lines++;
+  }
+  return { bytes, lines, sha256: hash.digest("hex") };
+}
+
+/**
+ * The input file of `mb` MB: `.bench/<stem>-<mb>mb.jsonl` when it exists with that size, else generated (into
+ * `.bench/` with `keep`, to be reused by later runs; else into `work`). Logs which.
+ */
+export async function prepareInput(stem: string, mb: number, keep: boolean, work: string, options?: GenerateOptions): Promise<string> {
+  const cached = path.join(ROOT, ".bench", `${stem}-${mb}mb.jsonl`);
+  let input = cached;
+  if (fs.statSync(cached, { throwIfNoEntry: false })?.size !== mb * MB) {
+    if (keep) fs.mkdirSync(path.dirname(cached), { recursive: true });
+    else input = path.join(work, `${stem}-${mb}mb.jsonl`);
+    const t = performance.now();
+    await generate(input, mb * MB, options);
+    console.log(`generated ${input} in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+  } else console.log(`reusing ${input}`);
+  return input;
+}
+
+// --- the emulator -----------------------------------------------------------------------------------------------
+
+export interface RunningEmulator {
+  url: string;
+  pid: number;
+  /** SIGTERM, then waits for the exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts the emulator CLI (dist/emulator/cli.js) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
+export async function startEmulator(dataDir: string, maxFileMb: number): Promise<RunningEmulator> {
+  const cli = path.join(ROOT, "dist/emulator/cli.js");
+  const child: ChildProcess = spawn(process.execPath, [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)], { stdio: ["ignore", "pipe", "inherit"] });
+  const stop = async () => {
+    child.kill("SIGTERM");
+    if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
+  };
+  const url: string | undefined = (await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value;
+  if (!url) {
+    await stop();
+    throw new Error("the emulator exited before printing its URL");
+  }
+  const pid = child.pid!;
+  await new Promise((r) => setTimeout(r, 500));
+  console.log(`emulator pid ${pid} at ${url}, idle RSS ${(procKb(pid, "VmRSS") / 1024).toFixed(1)} MB\n`);
+  return { url, pid, stop };
+}
+
+// --- measuring --------------------------------------------------------------------------------------------------
+
+/** A field of /proc/PID/status in kB, or 0 once the process is gone. */
+export function procKb(pid: number | undefined, field: "VmRSS" | "VmHWM"): number {
+  try {
+    const m = fs.readFileSync(`/proc/${pid}/status`, "utf8").match(new RegExp(`^${field}:\\s+(\\d+) kB`, "m"));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export interface Row {
+  name: string;
+  ok: boolean;
+  note: string;
+  seconds: number;
+  emuPeakKb: number;
+  emuHwmKb: number;
+  clientKb: number;
+  fileId?: string;
+  /** What the uploader printed (parsed JSON), when it printed JSON. */
+  out?: Record<string, unknown>;
+}
+
+/**
+ * Runs an uploader process while sampling the emulator and the uploader. The uploader prints the created file as
+ * JSON, or `{file, ms, maxRssKb, ...}` to report its own timing and peak.
+ */
+export async function runUpload(name: string, emuPid: number, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Row> {
+  fs.writeFileSync(`/proc/${emuPid}/clear_refs`, "5"); // resets VmHWM to the current RSS
+  const started = performance.now();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  let emuPeakKb = 0;
+  let clientKb = 0;
+  const sample = () => {
+    emuPeakKb = Math.max(emuPeakKb, procKb(emuPid, "VmRSS"));
+    clientKb = Math.max(clientKb, procKb(child.pid, "VmHWM"));
+  };
+  const timer = setInterval(sample, 20);
+  sample();
+  const code: number | null = await new Promise((resolve) => child.on("close", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  const row = { name, ok: false, note: "", seconds, emuPeakKb, emuHwmKb: procKb(emuPid, "VmHWM"), clientKb };
+  try {
+    const out = JSON.parse(stdout);
+    const file = out.file ?? out;
+    if (code !== 0 || typeof file.id !== "string") throw new Error();
+    return { ...row, ok: true, fileId: file.id, seconds: out.ms ? out.ms / 1000 : seconds, clientKb: out.maxRssKb ?? clientKb, out };
+  } catch {
+    return { ...row, note: `upload failed (exit ${code}): ${(stderr + stdout).trim().slice(0, 500)}` };
+  }
+}
+
+/** Compares the stored file with the local one; returns what differs. */
+export async function verify(url: string, id: string, local: LocalFile): Promise<string[]> {
+  const meta = (await (await fetch(`${url}/v1/files/${id}`)).json()) as { bytes: number; num_lines: number | null };
+  const problems: string[] = [];
+  if (meta.bytes !== local.bytes) problems.push(`bytes ${meta.bytes} != ${local.bytes}`);
+  if (meta.num_lines !== local.lines) problems.push(`num_lines ${meta.num_lines} != ${local.lines}`);
+  const res = await fetch(`${url}/v1/files/${id}/content`);
+  const hash = createHash("sha256");
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) hash.update(chunk);
+  if (!res.ok || hash.digest("hex") !== local.sha256) problems.push(`content differs (HTTP ${res.status})`);
+  return problems;
+}
+
+// --- output -----------------------------------------------------------------------------------------------------
+
+export const mbOf = (kb: number): string => (kb / 1024).toFixed(1);
+
+/** Prints rows of cells: the first and last column left-aligned, the others right-aligned. */
+export function printTable(table: string[][]): void {
+  const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
+  for (const row of table) console.log(row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+}
+
+/** The usual entry point of a benchmark script: exit code from `main`, or 1 with the error. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => (process.exitCode = code),
+    (error) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}
