@@ -1,0 +1,174 @@
+/**
+ * End-to-end harness: the real Pulumi engine (the `pulumi` CLI with a local file backend) driving programs that
+ * use the built package (`dist/`), against the emulator, through the Automation API with inline programs.
+ *
+ * Everything Pulumi-related is loaded with Node's own `require` (not through vitest's transform), so the program,
+ * the resources and the Automation API share one `@pulumi/pulumi` instance, as in a real program.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
+import type * as automation from "@pulumi/pulumi/automation";
+import type * as pkg from "../../provider";
+import type * as emulatorPkg from "../../emulator";
+
+export const ROOT = path.resolve(__dirname, "../..");
+export const req = createRequire(path.join(ROOT, "package.json"));
+
+/** The Automation API, loaded natively. */
+export const auto = req("@pulumi/pulumi/automation") as typeof automation;
+/** The package as built (`npm run build`), loaded natively. */
+export const lib = () => req(path.join(ROOT, "dist/provider/index.js")) as typeof pkg;
+export const emulatorLib = () => req(path.join(ROOT, "dist/emulator/index.js")) as typeof emulatorPkg;
+
+export const API_KEY = "sk-e2e-SECRET-7f3a9c";
+
+let binDir: string | undefined;
+/** The directory holding `pulumi` and `pulumi-resource-pulumi-nodejs` (built once by scripts/pulumi-cli.sh, cached). */
+export function pulumiBinDir(): string {
+  if (!binDir) {
+    const out = execFileSync("bash", [path.join(ROOT, "scripts/pulumi-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
+    binDir = out.trim().split("\n").pop()!;
+  }
+  return binDir;
+}
+
+/** Fails when dist/ is older than the sources: the engine runs the built package. */
+export function assertDistFresh(): void {
+  const newest = (dir: string): number =>
+    fs.readdirSync(dir, { withFileTypes: true }).reduce((m, e) => {
+      const p = path.join(dir, e.name);
+      return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
+    }, 0);
+  const src = Math.max(newest(path.join(ROOT, "provider")), newest(path.join(ROOT, "emulator")));
+  const built = fs.statSync(path.join(ROOT, "dist/provider/index.js"), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  if (built < src) throw new Error("dist/ is older than the sources: run `npm run build` (npm test does) before the end-to-end tests");
+}
+
+export interface ProjectOptions {
+  /** Extra files of the program directory, e.g. datasets. */
+  files?: Record<string, string>;
+  /** Link this repository as `node_modules/pulumi-mistral-batch` (what a program's own install would provide). @default true */
+  linkPackage?: boolean;
+}
+
+/** A Pulumi project in a temporary directory with its own file backend and PULUMI_HOME. */
+export class E2EProject {
+  readonly dir: string;
+  readonly workDir: string;
+  readonly stateDir: string;
+  readonly home: string;
+  readonly logs: string[] = [];
+
+  constructor(readonly name: string, options: ProjectOptions = {}) {
+    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `pmb-e2e-${name}-`));
+    this.workDir = path.join(this.dir, "program");
+    this.stateDir = path.join(this.dir, "state");
+    this.home = path.join(this.dir, "home");
+    for (const d of [this.workDir, this.stateDir, this.home, path.join(this.workDir, "node_modules/@pulumi")]) fs.mkdirSync(d, { recursive: true });
+    // The dynamic-provider host resolves @pulumi/pulumi, and the serialized provider resolves
+    // pulumi-mistral-batch/runtime, from the program's directory.
+    fs.symlinkSync(path.join(ROOT, "node_modules/@pulumi/pulumi"), path.join(this.workDir, "node_modules/@pulumi/pulumi"));
+    if (options.linkPackage !== false) fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
+    for (const [name, text] of Object.entries(options.files ?? {})) this.write(name, text);
+  }
+
+  write(name: string, text: string): string {
+    const p = path.join(this.workDir, name);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, text);
+    return p;
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      PATH: `${pulumiBinDir()}:${process.env.PATH}`,
+      PULUMI_HOME: this.home,
+      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
+      PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+      PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+      ...extra,
+    };
+  }
+
+  /** A stack running `program`, configured for the emulator at `serverUrl` with the secret key. */
+  async stack(program: automation.PulumiFn, serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
+    const environment = this.env(env);
+    Object.assign(process.env, { PATH: environment.PATH }); // the Automation API looks up `pulumi` on PATH
+    const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true }).catch(() => undefined);
+    const ws = await auto.LocalWorkspace.create({
+      workDir: this.workDir,
+      program,
+      pulumiHome: this.home,
+      envVars: environment,
+      ...(pulumiCommand ? { pulumiCommand } : {}),
+      projectSettings: { name: this.name, runtime: "nodejs", backend: { url: `file://${this.stateDir}` } },
+    });
+    const stack = await auto.Stack.createOrSelect(stackName, ws);
+    await stack.setConfig("mistral:apiKey", { value: API_KEY, secret: true });
+    await stack.setConfig("mistral:serverUrl", { value: serverUrl });
+    return stack;
+  }
+
+  /** Collects engine output into `logs` (searched for the key) and returns the callback for Automation calls. */
+  get onOutput(): (text: string) => void {
+    return (text) => void this.logs.push(text);
+  }
+
+  /** Every state file of the backend, as text. */
+  stateText(): string {
+    const texts: string[] = [];
+    const walk = (dir: string) => {
+      for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else texts.push(fs.readFileSync(p, "utf8"));
+      }
+    };
+    walk(this.stateDir);
+    return texts.join("\n");
+  }
+
+  cleanup(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Resources of a stack's exported state, by name. */
+export async function resources(stack: automation.Stack): Promise<Map<string, { type: string; id?: string; inputs: Record<string, unknown>; outputs: Record<string, unknown>; initErrors?: string[] }>> {
+  const exported = await stack.exportStack();
+  const out = new Map();
+  for (const r of (exported.deployment as { resources?: { urn: string; type: string; id?: string; inputs?: object; outputs?: object; initErrors?: string[] }[] }).resources ?? []) {
+    out.set(r.urn.split("::").pop(), { type: r.type, id: r.id, inputs: r.inputs ?? {}, outputs: r.outputs ?? {}, initErrors: r.initErrors });
+  }
+  return out;
+}
+
+/** The step each resource takes in a preview (`same`, `create`, `replace`, `update`, ...), by resource name. */
+export async function previewSteps(stack: automation.Stack, onOutput?: (t: string) => void): Promise<Record<string, string>> {
+  const steps: Record<string, string> = {};
+  await stack.preview({
+    onOutput,
+    onEvent: (event) => {
+      const m = event.resourcePreEvent?.metadata;
+      if (!m || m.type.startsWith("pulumi:")) return;
+      const name = m.urn.split("::").pop()!;
+      // A replacement shows as several steps (create-replacement, replace, delete-replaced): report "replace".
+      const op = ["create-replacement", "replace", "delete-replaced"].includes(m.op) ? "replace" : m.op;
+      if (steps[name] !== "replace") steps[name] = op;
+    },
+  });
+  return steps;
+}
+
+export function chatJsonl(n: number, prefix = "q", offset = 0): string {
+  return (
+    Array.from({ length: n }, (_, i) =>
+      JSON.stringify({ custom_id: `${prefix}${i + offset}`, body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${i + offset} + ${i + 1}?` }] } }),
+    ).join("\n") + "\n"
+  );
+}

@@ -1,0 +1,135 @@
+/**
+ * The lifecycle as users see it, through the real engine: up, preview (diffs and replacements), refresh, destroy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources } from "./harness";
+import type { Emulator } from "../../emulator";
+
+describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Awaited<ReturnType<E2EProject["stack"]>>;
+  // What the program declares; tests change it between operations, as a user edits their program.
+  const declared = { source: "data/questions.jsonl", model: "mistral-small-latest" };
+
+  const program = async () => {
+    const { BatchFile, BatchJob } = lib();
+    const file = new BatchFile("questions", { source: declared.source, endpoint: "/v1/chat/completions" });
+    const job = new BatchJob("answers", { inputFiles: [file.id], model: declared.model, metadata: { suite: "e2e" } });
+    return {
+      fileId: file.id,
+      sha256: file.sha256,
+      lineCount: file.lineCount,
+      jobId: job.id,
+      status: job.status,
+      succeeded: job.succeededRequests,
+      outputFileId: job.outputFileId,
+    };
+  };
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    project = new E2EProject("lifecycle", { files: { "data/questions.jsonl": chatJsonl(5) } });
+    stack = await project.stack(program, emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  const jobsInEmulator = () => [...emulator.store.jobs.values()];
+  const filesUploaded = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
+
+  it("up uploads the file, submits the job and records the outputs", async () => {
+    const result = await stack.up({ onOutput: project.onOutput });
+    expect(result.summary.result).toBe("succeeded");
+    const outputs = result.outputs;
+    expect(filesUploaded().map((f) => f.id)).toEqual([outputs.fileId.value]);
+    expect(jobsInEmulator().map((j) => j.id)).toEqual([outputs.jobId.value]);
+    expect(outputs.status.value).toBe("QUEUED");
+    expect(outputs.lineCount.value).toBe(5);
+    const job = emulator.store.jobs.get(outputs.jobId.value)!;
+    expect(job.input_files).toEqual([outputs.fileId.value]);
+    expect(job.metadata).toMatchObject({ suite: "e2e" });
+    expect(job.metadata?.pulumi_idempotency_key).toMatch(/^[0-9a-f]{32}$/);
+    const state = await resources(stack);
+    expect(state.get("questions")?.type).toBe("pulumi-nodejs:dynamic/mistral/batch:BatchFile");
+    expect(state.get("answers")?.outputs).toMatchObject({ status: "QUEUED", model: "mistral-small-latest" });
+  });
+
+  it("preview with no change shows no changes", async () => {
+    expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "same" });
+  });
+
+  it("preview after moving the dataset with the same content shows no changes", async () => {
+    fs.mkdirSync(path.join(project.workDir, "moved"));
+    fs.renameSync(path.join(project.workDir, "data/questions.jsonl"), path.join(project.workDir, "moved/renamed.jsonl"));
+    declared.source = "moved/renamed.jsonl";
+    expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "same" });
+  });
+
+  it("preview after changing the model replaces only the job", async () => {
+    declared.model = "mistral-large-latest";
+    expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
+    declared.model = "mistral-small-latest";
+  });
+
+  it("preview after editing the dataset replaces the file and the job, and submits nothing", async () => {
+    const original = fs.readFileSync(path.join(project.workDir, declared.source), "utf8");
+    project.write(declared.source, chatJsonl(6));
+    expect(await previewSteps(stack)).toEqual({ questions: "replace", answers: "replace" });
+    project.write(declared.source, original);
+    expect(jobsInEmulator()).toHaveLength(1);
+    expect(filesUploaded()).toHaveLength(1);
+  });
+
+  it("refresh after the emulator finishes the job records SUCCESS, the counts and the output file", async () => {
+    await emulator.advance(60_000);
+    const refreshed = await stack.refresh({ onOutput: project.onOutput });
+    expect(refreshed.summary.result).toBe("succeeded");
+    const job = (await resources(stack)).get("answers")!.outputs;
+    const remote = jobsInEmulator()[0];
+    expect(remote.status).toBe("SUCCESS");
+    expect(job).toMatchObject({
+      status: "SUCCESS",
+      totalRequests: 5,
+      completedRequests: 5,
+      succeededRequests: 5,
+      failedRequests: 0,
+      outputFileId: remote.output_file,
+    });
+    expect(emulator.store.files.get(remote.output_file!)?.sample_type).toBe("batch_result");
+  });
+
+  it("destroy while a job runs cancels it in the emulator and deletes the file", async () => {
+    // A new job (another model), caught RUNNING.
+    declared.model = "mistral-medium-latest";
+    await stack.up({ onOutput: project.onOutput });
+    await emulator.advance(1200); // queued 1 s, then 2 of 5 requests answered
+    const running = jobsInEmulator().find((j) => j.model === "mistral-medium-latest")!;
+    expect(running.status).toBe("RUNNING");
+    // Time moves only once the cancellation is requested, so the job is still running when destroy starts.
+    const advancing = setInterval(() => {
+      if (emulator.store.jobs.get(running.id)?.status === "CANCELLATION_REQUESTED") void emulator.advance(250);
+    }, 50);
+    try {
+      const destroyed = await stack.destroy({ onOutput: project.onOutput });
+      expect(destroyed.summary.result).toBe("succeeded");
+    } finally {
+      clearInterval(advancing);
+    }
+    expect(emulator.store.jobs.get(running.id)?.status).toBe("CANCELLED");
+    expect(filesUploaded()).toEqual([]);
+    expect((await resources(stack)).size).toBe(0);
+  });
+
+  it("never shows the API key in the state files or the engine's output", () => {
+    expect(project.logs.join("").length).toBeGreaterThan(0);
+    expect(project.logs.join("")).not.toContain(API_KEY);
+    expect(project.stateText()).not.toContain(API_KEY);
+  });
+});
