@@ -34,7 +34,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { describe, MB, mbOf, prepareInput, printTable, ROOT, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
+import { describe, MB, sdkChild, mbOf, prepareInput, printTable, ROOT, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
 
 const CLIENT_TARGET_MB = 150;
 const WALL_TARGET_X_CURL = 2;
@@ -43,14 +43,6 @@ const ENDPOINT = "/v1/chat/completions";
 
 // --- the uploaders (this script, run as a child) ----------------------------------------------------------------
 
-async function sdkChild(url: string, file: string): Promise<void> {
-  const { Mistral } = await import("@mistralai/mistralai");
-  const client = new Mistral({ apiKey: "bench", serverURL: url, timeoutMs: 60 * 60_000 });
-  const started = performance.now();
-  const created = await client.files.upload({ file: { fileName: path.basename(file), content: await fs.openAsBlob(file) }, purpose: "batch" });
-  const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
-}
 
 /** BatchFile through the provider, as the engine drives it: check, then create with what check returned. */
 async function batchFileChild(file: string): Promise<void> {

@@ -229,3 +229,14 @@ export function runMain(main: () => Promise<number>): void {
     },
   );
 }
+
+/** Uploads `file` with the official SDK's `files.upload` (run as a child, so its memory is measured alone). */
+export async function sdkChild(url: string, file: string): Promise<void> {
+  const { Mistral } = await import("@mistralai/mistralai");
+  const client = new Mistral({ apiKey: "bench", serverURL: url, timeoutMs: 60 * 60_000 });
+  const started = performance.now();
+  // The SDK takes a Blob (sent with the name "blob") or {fileName, content: Blob | bytes | stream}.
+  const created = await client.files.upload({ file: { fileName: path.basename(file), content: await fs.openAsBlob(file) }, purpose: "batch" });
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
+}

@@ -24,23 +24,13 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { describe, MB, mbOf, prepareInput, printTable, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
+import { describe, MB, sdkChild, mbOf, prepareInput, printTable, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
 
 const TARGET_MB = 150;
 
 // --- the SDK uploader (this script, run as a child) -------------------------------------------------------------
 
-async function sdkChild(url: string, file: string): Promise<void> {
-  const { Mistral } = await import("@mistralai/mistralai");
-  const client = new Mistral({ apiKey: "bench", serverURL: url, timeoutMs: 60 * 60_000 });
-  const started = performance.now();
-  // The SDK takes a Blob (sent with the name "blob") or {fileName, content: Blob | bytes | stream}.
-  const created = await client.files.upload({ file: { fileName: path.basename(file), content: await fs.openAsBlob(file) }, purpose: "batch" });
-  const ms = performance.now() - started;
-  process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
-}
 
 // --- main -------------------------------------------------------------------------------------------------------
 
