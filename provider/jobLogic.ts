@@ -5,7 +5,6 @@
 import { createHash } from "node:crypto";
 import { BATCH_JOB_STATUSES, type BatchJobStatus } from "../emulator/types";
 import { checkRequestLine, isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
-import { MAX_REQUESTS_PER_JOB } from "./jsonl";
 import { UNKNOWN, canonicalJson, containsUnknown } from "./unknown";
 
 export { BATCH_JOB_STATUSES, type BatchJobStatus };
