@@ -116,9 +116,13 @@ function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey:
   };
 }
 
-/** An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. */
-function keepInState(message: string, id: string, properties: Record<string, unknown>, reasons: string[], cause?: unknown): Error {
-  return Object.assign(new Error(redact(message), cause === undefined ? undefined : { cause }), { id, properties, reasons });
+/**
+ * An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. The engine
+ * shows an init error's `reasons`, not its message, so the message is the one reason.
+ */
+function keepInState(message: string, id: string, properties: Record<string, unknown>, cause?: unknown): Error {
+  const text = redact(message);
+  return Object.assign(new Error(text, cause === undefined ? undefined : { cause }), { id, properties, reasons: [text] });
 }
 
 async function getJob(id: string, resource: string): Promise<SdkBatchJob> {
@@ -235,7 +239,6 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
         `${label(inputs, job.id)} was submitted, but waiting for it failed: ${(error as Error)?.message ?? String(error)}. It stays in state (status ${job.status} when submitted) and the next \`pulumi up\` resumes waiting`,
         job.id,
         properties,
-        ["waiting failed"],
         error,
       );
     }
@@ -295,7 +298,6 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
         `${resource} is still ${waited.job.status} (${progressLine(waited.job)}) after waiting ${policy.timeoutMinutes} minutes; it stays in state and the next \`pulumi up\` resumes waiting (raise waitForCompletion.timeoutMinutes to wait longer)`,
         job.id,
         properties,
-        ["wait timed out"],
       );
     }
     if (waited.job.status !== "SUCCESS" && waited.job.status !== previousStatus) {
@@ -304,7 +306,6 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
         `${resource} ended ${waited.job.status}${errors ? `: ${errors}` : ""}. It stays in state; set resubmitOn: ["${waited.job.status}"] to submit it again on the next \`pulumi up\``,
         job.id,
         properties,
-        [`job ended ${waited.job.status}`],
       );
     }
     return outs;
@@ -407,7 +408,8 @@ export class BatchJob extends pulumi.dynamic.Resource {
 
   /**
    * Adopts an existing job by id, e.g. one started outside Pulumi (the `import` resource option does not work for
-   * dynamic resources). Refresh reads its status; destroy cancels it if it still runs.
+   * dynamic resources). Up and refresh read its status; Pulumi never changes or deletes a resource it only read, so
+   * destroy drops it from state and leaves the job running if it runs.
    */
   static get(name: string, id: pulumi.Input<string>, opts?: pulumi.CustomResourceOptions): BatchJob {
     return new BatchJob(name, {}, { ...opts, id });

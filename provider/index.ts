@@ -5,5 +5,10 @@
  */
 export { BatchFile, type BatchFileArgs } from "./batchFile";
 export { BatchJob, type BatchJobArgs } from "./batchJob";
+export { BatchResults, type BatchResultsArgs } from "./batchResults";
+export { Evaluation, type EvaluationArgs, type EvaluationModel, type EvaluationEstimate } from "./evaluation";
+export { DEFAULT_PRICES } from "./eval/pricing";
+export { formatSummaryTable } from "./eval/report";
+export type { Scorer, ScoreFn, PriceTable, ModelSummary } from "./eval/types";
 export type { InlineRequest, WaitPolicy, BatchJobStatus } from "./jobLogic";
 export { API_ENDPOINTS, type ApiEndpoint } from "./requests";

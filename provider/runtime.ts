@@ -5,12 +5,14 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { BatchFileProvider } from "./batchFile";
 import { BatchJobProvider } from "./batchJob";
+import { BatchResultsProvider } from "./batchResults";
 import { configureFrom } from "./settings";
 import type { ProviderKind } from "./thin";
 
 const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
   file: new BatchFileProvider(),
   job: new BatchJobProvider(),
+  results: new BatchResultsProvider(),
 };
 
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {

@@ -6,7 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 
-export type ProviderKind = "file" | "job";
+export type ProviderKind = "file" | "job" | "results";
 
 function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
   const entry = "pulumi-mistral-batch/runtime";
@@ -15,10 +15,17 @@ function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
       return require(entry);
     } catch (error) {
       const e = error as { code?: string; message?: string };
-      if (e.code === "MODULE_NOT_FOUND" && String(e.message).includes(entry)) {
-        throw new Error(`${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`);
+      if (e.code !== "MODULE_NOT_FOUND" || !String(e.message).includes(entry)) throw error;
+      // A program inside the package's own repository (its examples): the package is a directory above.
+      const fs = require("node:fs");
+      const path = require("node:path");
+      for (let dir = process.cwd(); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
+        const manifest = path.join(dir, "package.json");
+        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === "pulumi-mistral-batch") {
+          return require(path.join(dir, "dist/provider/runtime.js"));
+        }
       }
-      throw error;
+      throw new Error(`${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`);
     }
   };
   return {
@@ -32,7 +39,7 @@ function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
   };
 }
 
-const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = { file: make("file"), job: make("job") };
+const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = { file: make("file"), job: make("job"), results: make("results") };
 
 /** The serializable provider of a resource kind (one object per kind, so Pulumi serializes it once). */
 export function thinProvider(kind: ProviderKind): pulumi.dynamic.ResourceProvider {

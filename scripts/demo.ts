@@ -1,95 +1,70 @@
 /**
- * `npm run demo`: a short scripted batch run against the embedded emulator, with the official Mistral SDK.
- * Uploads a small JSONL of arithmetic questions, runs it on two models, waits, downloads the results and
- * prints them joined by custom_id. It never talks to Mistral: it always starts its own emulator, and says so.
+ * `npm run demo`: the flagship example (examples/model-comparison: 50 arithmetic questions across three models)
+ * end to end through the real Pulumi engine, with a local state backend: `pulumi up` uploads, submits, waits,
+ * downloads, scores and writes the report; a second `up` with no change submits nothing and reproduces it.
+ *
+ * Offline by default, on the embedded emulator (no API key needed). `npm run demo -- --live` runs the same program
+ * against Mistral itself, with MISTRAL_API_KEY (and optionally MISTRAL_SERVER_URL); it never falls back silently.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { startEmulator } from "../emulator";
-
-const QUESTIONS: [string, number][] = [
-  ["What is 17 + 25?", 42],
-  ["What is 9 * 8?", 72],
-  ["What is 144 / 12?", 12],
-  ["What is 1000 - 357?", 643],
-  ["What is 23 * 19?", 437],
-  ["What is 81 + 19?", 100],
-  ["What is 56 / 7?", 8],
-  ["What is 300 - 299?", 1],
-];
-const MODELS = ["mistral-large-latest", "ministral-3b-latest"];
+import { parseArgs } from "node:util";
+import { startEmulator, type Emulator } from "../emulator";
+import { formatSummaryTable } from "../provider/eval/report";
+import type { ModelSummary } from "../provider/eval/types";
+import { ROOT, createStack, moduleProgram } from "./engine";
 
 async function main(): Promise<void> {
-  const { Mistral } = await import("@mistralai/mistralai");
-  const emulator = await startEmulator({ speed: { queueDelayMs: 500, requestsPerSecond: 8, cancelDelayMs: 200 } });
+  const { values } = parseArgs({ options: { live: { type: "boolean", default: false } } });
+  let emulator: Emulator | undefined;
+  let serverUrl: string | undefined;
+  let apiKey: string;
+  if (values.live) {
+    if (!process.env.MISTRAL_API_KEY) throw new Error("--live runs against Mistral and needs MISTRAL_API_KEY; without --live the demo runs offline on the emulator");
+    apiKey = process.env.MISTRAL_API_KEY;
+    serverUrl = process.env.MISTRAL_SERVER_URL;
+    console.log(`Running against Mistral (${serverUrl ?? "https://api.mistral.ai"}): this submits 3 small batch jobs on your account.`);
+  } else {
+    emulator = await startEmulator({ speed: { queueDelayMs: 1500, requestsPerSecond: 25, cancelDelayMs: 500 } });
+    serverUrl = emulator.url;
+    apiKey = "emulator-demo-key";
+    console.log(`Running offline: the emulator (a stand-in for Mistral's servers) is at ${emulator.url}. Use --live for Mistral.`);
+  }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mistral-batch-demo-"));
   try {
-    console.log(`Emulator (offline stand-in for Mistral's servers) at ${emulator.url}`);
-    const client = new Mistral({ apiKey: "emulator-demo-key", serverURL: emulator.url });
-
-    const input = path.join(work, "questions.jsonl");
-    fs.writeFileSync(
-      input,
-      QUESTIONS.map(([q], i) =>
-        JSON.stringify({ custom_id: `q${i + 1}`, body: { max_tokens: 64, messages: [{ role: "user", content: q }] } }),
-      ).join("\n") + "\n",
-    );
-    const uploaded = await client.files.upload({
-      file: { fileName: "questions.jsonl", content: fs.readFileSync(input) },
-      purpose: "batch",
+    const example = path.join(ROOT, "dist/examples/model-comparison");
+    const stack = await createStack({
+      workDir: example,
+      program: moduleProgram(path.join(example, "index.js")),
+      projectName: "mistral-batch-model-comparison",
+      stackName: "demo",
+      stateDir: path.join(work, "state"),
+      home: path.join(work, "home"),
+      serverUrl,
+      apiKey,
     });
-    console.log(`Uploaded ${uploaded.filename}: id ${uploaded.id}, ${uploaded.sizeBytes} bytes, ${uploaded.numLines} lines`);
+    console.log("\n$ pulumi up   (local backend in a temporary directory)\n");
+    const up = await stack.up({ onOutput: (text) => process.stdout.write(text) });
+    const summaries = up.outputs.summaries?.value as ModelSummary[];
+    const jobsAfterFirst = emulator?.store.jobs.size;
 
-    const answers = new Map<string, Map<string, string>>();
-    for (const model of MODELS) {
-      let job = await client.batch.jobs.create({
-        inputFiles: [uploaded.id],
-        model,
-        endpoint: "/v1/chat/completions",
-        metadata: { job_type: "demo" },
-      });
-      console.log(`Submitted job ${job.id} on ${model}: ${job.status}`);
-      let shown = "";
-      while (job.status === "QUEUED" || job.status === "RUNNING") {
-        await new Promise((r) => setTimeout(r, 250));
-        job = await client.batch.jobs.get({ jobId: job.id });
-        const progress = `  ${job.status.padEnd(8)} ${job.completedRequests}/${job.totalRequests} requests`;
-        if (progress !== shown) console.log((shown = progress));
-      }
-      console.log(`  ${job.status}: ${job.succeededRequests} succeeded, ${job.failedRequests} failed`);
-      if (!job.outputFile) throw new Error(`job ${job.id} ended ${job.status} without an output file`);
-      const stream = await client.files.download({ fileId: job.outputFile });
-      const text = await new Response(stream).text();
-      const byId = new Map<string, string>();
-      for (const line of text.split("\n").filter(Boolean)) {
-        const result = JSON.parse(line) as { custom_id: string; response: { body: { choices: { message: { content: string } }[] } } };
-        byId.set(result.custom_id, result.response.body.choices[0].message.content);
-      }
-      answers.set(model, byId);
-    }
+    console.log("\n$ pulumi up   (again, nothing changed)\n");
+    const again = await stack.up({ onOutput: (text) => process.stdout.write(text) });
+    const resubmitted = emulator ? emulator.store.jobs.size - (jobsAfterFirst ?? 0) : undefined;
 
-    console.log("\nResults joined by custom_id (output lines arrive in any order):");
-    const score = new Map<string, number>(MODELS.map((m) => [m, 0]));
-    QUESTIONS.forEach(([question, expected], i) => {
-      const id = `q${i + 1}`;
-      const cells = MODELS.map((model) => {
-        const text = answers.get(model)?.get(id) ?? "(missing)";
-        const got = Number(/-?\d+(\.\d+)?(?!.*\d)/.exec(text)?.[0]);
-        const ok = got === expected;
-        if (ok) score.set(model, score.get(model)! + 1);
-        return `${ok ? "right" : "wrong"} (${Number.isNaN(got) ? "?" : got})`;
-      });
-      console.log(`  ${id.padEnd(4)} ${question.padEnd(22)} expected ${String(expected).padEnd(4)} ${MODELS.map((m, j) => `${m}: ${cells[j]}`).join("  ")}`);
-    });
-    console.log(`\nAccuracy: ${MODELS.map((m) => `${m} ${score.get(m)}/${QUESTIONS.length}`).join(", ")}`);
+    console.log("\nComparison (batch prices; accuracy is the share of answers equal to the expected number):\n");
+    console.log(formatSummaryTable(again.outputs.summaries?.value as ModelSummary[] ?? summaries));
+    if (resubmitted !== undefined) console.log(`\nThe second up submitted ${resubmitted} jobs: every run was reused.`);
+    console.log(`\nReport:   ${again.outputs.reportPath?.value}`);
+    console.log(`Markdown: ${again.outputs.markdownPath?.value}`);
   } finally {
-    await emulator.close();
+    await emulator?.close();
     fs.rmSync(work, { recursive: true, force: true });
   }
 }
 
 main().catch((error) => {
-  console.error(error);
+  console.error(error instanceof Error ? error.message : error);
   process.exit(1);
 });

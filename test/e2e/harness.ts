@@ -5,7 +5,6 @@
  * Everything Pulumi-related is loaded with Node's own `require` (not through vitest's transform), so the program,
  * the resources and the Automation API share one `@pulumi/pulumi` instance, as in a real program.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -25,15 +24,9 @@ export const emulatorLib = () => req(path.join(ROOT, "dist/emulator/index.js")) 
 
 export const API_KEY = "sk-e2e-SECRET-7f3a9c";
 
-let binDir: string | undefined;
-/** The directory holding `pulumi` and `pulumi-resource-pulumi-nodejs` (built once by scripts/pulumi-cli.sh, cached). */
-export function pulumiBinDir(): string {
-  if (!binDir) {
-    const out = execFileSync("bash", [path.join(ROOT, "scripts/pulumi-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
-    binDir = out.trim().split("\n").pop()!;
-  }
-  return binDir;
-}
+/** Shared with `npm run demo`: the engine's binaries, environment and stacks (scripts/engine.ts, built). */
+export const engine = () => req(path.join(ROOT, "dist/scripts/engine.js")) as typeof import("../../scripts/engine");
+export const pulumiBinDir = (): string => engine().pulumiBinDir();
 
 /** Fails when dist/ is older than the sources: the engine runs the built package. */
 export function assertDistFresh(): void {
@@ -82,36 +75,14 @@ export class E2EProject {
     return p;
   }
 
+  /** The engine's environment for this project (for running the `pulumi` CLI directly). */
   env(extra: Record<string, string> = {}): Record<string, string> {
-    return {
-      PATH: `${pulumiBinDir()}:${process.env.PATH}`,
-      PULUMI_HOME: this.home,
-      PULUMI_BACKEND_URL: `file://${this.stateDir}`,
-      PULUMI_CONFIG_PASSPHRASE: "e2e-passphrase",
-      PULUMI_SKIP_UPDATE_CHECK: "true",
-      PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-      PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-      ...extra,
-    };
+    return engine().engineEnv(this.stateDir, this.home, extra);
   }
 
   /** A stack running `program`, configured for the emulator at `serverUrl` with the secret key. */
   async stack(program: automation.PulumiFn, serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
-    const environment = this.env(env);
-    Object.assign(process.env, { PATH: environment.PATH }); // the Automation API looks up `pulumi` on PATH
-    const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true }).catch(() => undefined);
-    const ws = await auto.LocalWorkspace.create({
-      workDir: this.workDir,
-      program,
-      pulumiHome: this.home,
-      envVars: environment,
-      ...(pulumiCommand ? { pulumiCommand } : {}),
-      projectSettings: { name: this.name, runtime: "nodejs", backend: { url: `file://${this.stateDir}` } },
-    });
-    const stack = await auto.Stack.createOrSelect(stackName, ws);
-    await stack.setConfig("mistral:apiKey", { value: API_KEY, secret: true });
-    await stack.setConfig("mistral:serverUrl", { value: serverUrl });
-    return stack;
+    return engine().createStack({ workDir: this.workDir, program, projectName: this.name, stackName, stateDir: this.stateDir, home: this.home, serverUrl, apiKey: API_KEY, env });
   }
 
   /** Collects engine output into `logs` (searched for the key) and returns the callback for Automation calls. */

@@ -1,0 +1,29 @@
+/**
+ * An embeddings batch: inline texts become a batch file checked for the embeddings endpoint, embedded by
+ * mistral-embed; `up` waits for the job and the vectors are downloaded next to the program.
+ */
+import * as path from "node:path";
+import { BatchFile, BatchJob, BatchResults } from "pulumi-mistral-batch";
+
+const texts = new BatchFile("texts", { source: path.join(__dirname, "texts.jsonl"), endpoint: "/v1/embeddings" });
+
+const job = new BatchJob("embeddings", {
+  inputFiles: [texts.id],
+  model: "mistral-embed",
+  endpoint: "/v1/embeddings",
+  waitForCompletion: { timeoutMinutes: 30 },
+});
+
+const results = new BatchResults("vectors", {
+  jobId: job.id,
+  status: job.status,
+  outputFileId: job.outputFileId,
+  errorFileId: job.errorFileId,
+  succeededRequests: job.succeededRequests,
+  failedRequests: job.failedRequests,
+  directory: path.join(__dirname, "results"),
+});
+
+export const status = job.status;
+export const embedded = job.succeededRequests;
+export const vectorsPath = results.outputPath;

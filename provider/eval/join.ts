@@ -1,0 +1,547 @@
+/**
+ * The join of an evaluation run: the dataset, the expected answers and every model's result files, by custom_id;
+ * each answer scored; one row per dataset item written to a JSONL file; per-model summaries.
+ *
+ * Result files are not in input order (NOTES.md), and may be large (100,000 requests a job, several models), so
+ * the join relies on no order and keeps memory flat as results grow: a hash-partitioned join.
+ *  - pass 1 streams every input (dataset, expected answers, each model's output and error files) once, parses each
+ *    line, and appends a compact record of it to bucket file hash(custom_id) % P in a temporary directory;
+ *  - pass 2 loads one bucket at a time (all records of its custom_ids: dataset, expected, every model's results),
+ *    joins, scores, writes the bucket's rows, and adds to the summaries; then drops the bucket.
+ * P grows with the input: about `itemsPerPartition` dataset items (default 20,000) and at most `bytesPerPartition`
+ * input bytes (default 64 MiB) a bucket. Memory is bounded by one bucket plus P write buffers (64 KiB each).
+ *
+ * Nothing is dropped silently: duplicate custom_ids (dataset, expected, results), results and expected answers for
+ * custom_ids not in the dataset, and dataset items without a result are counted (in the summaries) and reported (in
+ * `warnings`, with example ids).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { checkRequestLine, show, type ApiEndpoint } from "../requests";
+import { countLines, forEachLine, LineWriter } from "./lines";
+import { checkPrices, cost, DEFAULT_PRICES } from "./pricing";
+import { forEachResult } from "./results";
+import { applyScoreFn, compileScorer, type CompiledScorer } from "./scoring";
+import { estimateRequestTokens, promptText } from "./tokens";
+import type { ModelSummary, PriceTable, Scorer, ScoreFn } from "./types";
+
+/** Default dataset items a bucket holds. */
+export const DEFAULT_ITEMS_PER_PARTITION = 20_000;
+/** Default input bytes a bucket holds at most (dataset + expected + result files, divided by P). */
+export const DEFAULT_BYTES_PER_PARTITION = 64 * 1024 * 1024;
+/** Most buckets (each is an open file during pass 1). */
+export const MAX_PARTITIONS = 1024;
+
+/** One model's run to join. */
+export interface JoinModel {
+  model: string;
+  /** The job's output file on disk (success lines, possibly error lines too). None: every item is missing. */
+  outputFile?: string;
+  /** The job's error file on disk. */
+  errorFile?: string;
+  /** Copied to the summary. */
+  jobId?: string;
+  status?: string;
+  reused?: boolean;
+  /** Copied to the summary when given; otherwise `estimatedInputTokens` is the dataset's estimate. */
+  estimatedInputTokens?: number;
+  estimatedCost?: number | null;
+}
+
+export interface JoinOptions {
+  /** The dataset as submitted: a JSONL file of `{ custom_id, body }` lines. */
+  dataset: string;
+  /** Expected answers: a JSONL file of `{ custom_id, expected }` lines, or a map from custom_id. */
+  expected?: string | ReadonlyMap<string, unknown>;
+  /** The models, in the order of the summaries. Names must be distinct. */
+  models: JoinModel[];
+  /** Declarative scorer. At most one of `scorer` and `scoreFn`; with neither, nothing is scored. */
+  scorer?: Scorer;
+  scoreFn?: ScoreFn;
+  /** @default DEFAULT_PRICES */
+  prices?: PriceTable;
+  /** The endpoint of the requests: how prompts, answers and token estimates are read. */
+  endpoint: ApiEndpoint;
+  /** Where the rows go (JSONL, written to `<outFile>.part` and renamed when complete). */
+  outFile: string;
+  /** A directory for the temporary buckets (a subdirectory is created, and removed at the end). */
+  workDir: string;
+  /** Forces the number of buckets (1..MAX_PARTITIONS). */
+  partitions?: number;
+  /** @default DEFAULT_ITEMS_PER_PARTITION */
+  itemsPerPartition?: number;
+  /** @default DEFAULT_BYTES_PER_PARTITION */
+  bytesPerPartition?: number;
+  /** Cuts prompts in rows (and as given to a ScoreFn) to this many characters, marked with "…". @default no limit */
+  maxPromptChars?: number;
+  /** Example custom_ids per warning (the first ones in sort order). @default 5 */
+  examples?: number;
+}
+
+/** One model's answer to one item in a row. */
+export interface RowAnswer {
+  answer: string | null;
+  error: string | null;
+  /** null: not scored (no expected answer, no scorer, or no answer). */
+  score: number | null;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** One line of the rows file. `expected` is absent when the item has no expected answer. */
+export interface JoinRow {
+  customId: string;
+  prompt: string;
+  expected?: unknown;
+  answers: Record<string, RowAnswer>;
+}
+
+export interface JoinResult {
+  summaries: ModelSummary[];
+  /** Distinct dataset items (rows written). */
+  items: number;
+  /**
+   * The rows file (= `outFile`). Row order: bucket by bucket (hash of custom_id), and within a bucket in dataset
+   * order; with one bucket, exactly the dataset order. Sort by custom_id or dataset position downstream when needed.
+   */
+  rowsFile: string;
+  partitions: number;
+  warnings: string[];
+}
+
+/** Error text of a dataset item no result line answers. */
+export const MISSING_ERROR = "missing: no result line for this custom_id";
+
+/** The bucket of a custom_id: FNV-1a over its UTF-16 code units, with a final avalanche, modulo `partitions`. */
+export function bucketOf(id: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) % partitions;
+}
+
+/** Counts of one kind of anomaly with a few example ids (the smallest in sort order, so independent of P). */
+class Tally {
+  count = 0;
+  readonly examples: string[] = [];
+  constructor(private readonly keep: number) {}
+  add(id: string): void {
+    this.count++;
+    if (this.keep <= 0) return;
+    if (this.examples.length === this.keep && id >= this.examples[this.keep - 1]!) return;
+    if (this.examples.includes(id)) return;
+    let i = this.examples.length;
+    while (i > 0 && this.examples[i - 1]! > id) i--;
+    this.examples.splice(i, 0, id);
+    if (this.examples.length > this.keep) this.examples.pop();
+  }
+  text(): string {
+    return this.examples.map((e) => JSON.stringify(e)).join(", ") + (this.count > this.examples.length ? ", …" : "");
+  }
+}
+
+// Bucket records (JSON arrays, one a line), written in pass 1 in this order: all dataset records, then expected,
+// then model 0's output file and error file, model 1's... Pass 2 relies on that order within a bucket.
+const DATASET = 0;
+const EXPECTED = 1;
+const RESULT = 2;
+type DatasetRec = [typeof DATASET, string, string];
+type ExpectedRec = [typeof EXPECTED, string, unknown];
+/** [RESULT, model index, custom_id, answer, error, promptTokens, completionTokens] */
+type ResultRec = [typeof RESULT, number, string, string | null, string | null, number, number];
+type Rec = DatasetRec | ExpectedRec | ResultRec;
+
+interface Item {
+  prompt: string;
+  hasExpected: boolean;
+  expected: unknown;
+  answers: (ResultRec | undefined)[];
+}
+
+interface ModelAcc {
+  summary: ModelSummary;
+  scoreSum: number;
+  missing: Tally;
+  duplicates: Tally;
+  unknown: Tally;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function fileSize(file: string, what: string): number {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (!st || !st.isFile()) throw new Error(`${what}: ${file} does not exist or is not a file`);
+  return st.size;
+}
+
+function checkOptions(o: JoinOptions): void {
+  const problems: string[] = [];
+  if (!Array.isArray(o.models) || o.models.length === 0) problems.push("models is empty; expected at least one { model, outputFile?, errorFile? }");
+  else {
+    const seen = new Set<string>();
+    o.models.forEach((m, i) => {
+      if (!isObject(m) || typeof m.model !== "string" || m.model === "") problems.push(`models[${i}].model is ${show(isObject(m) ? m.model : m)}; expected a non-empty model name`);
+      else if (seen.has(m.model)) problems.push(`models[${i}].model is ${show(m.model)}, named twice; expected distinct names (they key the answers of a row)`);
+      else seen.add(m.model);
+    });
+  }
+  if (o.scorer !== undefined && o.scoreFn !== undefined) problems.push("scorer and scoreFn are both given; expected at most one of them");
+  if (o.scoreFn !== undefined && typeof o.scoreFn !== "function") problems.push(`scoreFn is ${show(o.scoreFn)}; expected a function (answer, expected, item) => boolean | number`);
+  if (o.partitions !== undefined && !(Number.isInteger(o.partitions) && o.partitions >= 1 && o.partitions <= MAX_PARTITIONS)) {
+    problems.push(`partitions is ${show(o.partitions)}; expected an integer from 1 to ${MAX_PARTITIONS}`);
+  }
+  for (const k of ["itemsPerPartition", "bytesPerPartition", "maxPromptChars"] as const) {
+    const v = o[k];
+    if (v !== undefined && !(typeof v === "number" && v >= 1)) problems.push(`${k} is ${show(v)}; expected a number >= 1`);
+  }
+  if (o.prices !== undefined) problems.push(...checkPrices(o.prices));
+  if (problems.length) throw new Error(`joinResults: ${problems.join("\n")}`);
+}
+
+/**
+ * Joins the dataset, the expected answers and every model's results by custom_id, scores each answer, writes the
+ * rows (see {@link JoinRow}; order in {@link JoinResult.rowsFile}) and returns per-model summaries:
+ *  - total: distinct dataset items; succeeded: items with an answer; failed: items with an error result or no
+ *    result (`missing`); results for unknown custom_ids are counted in `unknownIds` and not joined; a custom_id
+ *    answered more than once counts once (`duplicates` counts the extra lines; a success is kept over an error,
+ *    and among several of a kind the smallest answer text: the outcome does not depend on line order);
+ *  - expectedItems: items with an expected answer; scored: those with an answer, scored when a scorer or scoreFn
+ *    is given; accuracy: mean score of the scored; strictAccuracy: the score sum over expectedItems (a failed
+ *    or missing item counts 0);
+ *  - promptTokens / completionTokens: usage of the joined results (duplicates and unknown ids not counted);
+ *    cost: at the batch price of `prices`, null without a price for the model;
+ *  - estimatedInputTokens: the dataset's estimate (tokens.ts), unless the model entry gives one.
+ * Throws for a malformed line of any input (naming the file and line), a missing input file, invalid options, or a
+ * ScoreFn / scorer failure on an item (naming the custom_id and model).
+ */
+export async function joinResults(options: JoinOptions): Promise<JoinResult> {
+  checkOptions(options);
+  const { dataset, endpoint, models } = options;
+  const prices = options.prices ?? DEFAULT_PRICES;
+  const keep = options.examples ?? 5;
+  const maxPrompt = options.maxPromptChars ?? Infinity;
+  const compiled: CompiledScorer | undefined = options.scorer ? compileScorer(options.scorer) : undefined;
+  const scoreFn = options.scoreFn;
+  const scoring = compiled !== undefined || scoreFn !== undefined;
+
+  // Inputs and their sizes: P from the dataset's line count and the bytes of everything.
+  let inputBytes = fileSize(dataset, "dataset");
+  const expectedFile = typeof options.expected === "string" ? options.expected : undefined;
+  if (expectedFile !== undefined) inputBytes += fileSize(expectedFile, "expected");
+  for (const m of models) {
+    if (m.outputFile !== undefined) inputBytes += fileSize(m.outputFile, `${m.model} outputFile`);
+    if (m.errorFile !== undefined) inputBytes += fileSize(m.errorFile, `${m.model} errorFile`);
+  }
+  const partitions =
+    options.partitions ??
+    Math.min(
+      MAX_PARTITIONS,
+      Math.max(1, Math.ceil((await countLines(dataset)) / (options.itemsPerPartition ?? DEFAULT_ITEMS_PER_PARTITION)), Math.ceil(inputBytes / (options.bytesPerPartition ?? DEFAULT_BYTES_PER_PARTITION))),
+    );
+
+  fs.mkdirSync(options.workDir, { recursive: true });
+  const tmp = fs.mkdtempSync(path.join(options.workDir, "join-"));
+  const bucketPath = (b: number) => path.join(tmp, `bucket-${b}.jsonl`);
+  fs.mkdirSync(path.dirname(path.resolve(options.outFile)), { recursive: true });
+  const partFile = `${options.outFile}.part`;
+  const warnings: string[] = [];
+  try {
+    // ---- pass 1: partition --------------------------------------------------------------------------------------
+    let estimatedInputTokens = 0;
+    const expectedWithoutField = new Tally(keep);
+    const writers: LineWriter[] = [];
+    try {
+      for (let b = 0; b < partitions; b++) writers.push(new LineWriter(bucketPath(b), 64 * 1024));
+      const put = (id: string, rec: Rec) => writers[bucketOf(id, partitions)]!.write(JSON.stringify(rec));
+
+      await forEachLine(dataset, (text, lineNo) => {
+        if (text.trim() === "") return;
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(text);
+        } catch (e) {
+          throw new Error(`${dataset} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
+        }
+        const p = checkRequestLine(parsed);
+        if (p) throw new Error(`${dataset} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
+        const { custom_id: id, body } = parsed as { custom_id: string; body: Record<string, unknown> };
+        estimatedInputTokens += estimateRequestTokens(endpoint, body);
+        let prompt = promptText(endpoint, body);
+        if (prompt.length > maxPrompt) prompt = prompt.slice(0, Math.max(0, maxPrompt - 1)) + "…";
+        put(id, [DATASET, id, prompt]);
+      });
+
+      if (expectedFile !== undefined) {
+        await forEachLine(expectedFile, (text, lineNo) => {
+          if (text.trim() === "") return;
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch (e) {
+            throw new Error(`${expectedFile} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
+          }
+          if (!isObject(parsed) || typeof parsed.custom_id !== "string" || parsed.custom_id === "") {
+            throw new Error(`${expectedFile} line ${lineNo}: custom_id is ${show(isObject(parsed) ? parsed.custom_id : parsed)}; expected a line { "custom_id": string, "expected": any JSON }`);
+          }
+          if (!("expected" in parsed)) expectedWithoutField.add(parsed.custom_id);
+          else put(parsed.custom_id, [EXPECTED, parsed.custom_id, parsed.expected]);
+        });
+      } else if (options.expected !== undefined) {
+        for (const [id, value] of options.expected) {
+          if (value === undefined) expectedWithoutField.add(String(id));
+          else put(String(id), [EXPECTED, String(id), value]);
+        }
+      }
+
+      for (let m = 0; m < models.length; m++) {
+        for (const file of [models[m]!.outputFile, models[m]!.errorFile]) {
+          if (file === undefined) continue;
+          await forEachResult(file, endpoint, (r) => {
+            put(r.customId, [RESULT, m, r.customId, r.answer ?? null, r.answer === undefined ? (r.error ?? "error") : null, r.promptTokens, r.completionTokens]);
+          });
+        }
+      }
+    } finally {
+      for (const w of writers) w.close();
+    }
+
+    // ---- pass 2: join bucket by bucket ----------------------------------------------------------------------------
+    const accs: ModelAcc[] = models.map((m) => ({
+      summary: {
+        model: m.model,
+        ...(m.jobId !== undefined ? { jobId: m.jobId } : {}),
+        ...(m.status !== undefined ? { status: m.status } : {}),
+        total: 0,
+        succeeded: 0,
+        failed: 0,
+        missing: 0,
+        duplicates: 0,
+        unknownIds: 0,
+        expectedItems: 0,
+        scored: 0,
+        accuracy: null,
+        strictAccuracy: null,
+        promptTokens: 0,
+        completionTokens: 0,
+        cost: null,
+        estimatedInputTokens: m.estimatedInputTokens ?? estimatedInputTokens,
+        ...(m.estimatedCost !== undefined ? { estimatedCost: m.estimatedCost } : {}),
+        ...(m.reused !== undefined ? { reused: m.reused } : {}),
+      },
+      scoreSum: 0,
+      missing: new Tally(keep),
+      duplicates: new Tally(keep),
+      unknown: new Tally(keep),
+    }));
+    const datasetDuplicates = new Tally(keep);
+    const expectedDuplicates = new Tally(keep);
+    const expectedUnknown = new Tally(keep);
+    let items = 0;
+    let withExpected = 0;
+    const out = new LineWriter(partFile, 1024 * 1024);
+    try {
+      for (let b = 0; b < partitions; b++) {
+        const bucket = new Map<string, Item>();
+        await forEachLine(bucketPath(b), (text) => {
+          if (text === "") return;
+          const rec = JSON.parse(text) as Rec;
+          const id = rec[1] as string;
+          switch (rec[0]) {
+            case DATASET:
+              if (bucket.has(id)) datasetDuplicates.add(id);
+              else bucket.set(id, { prompt: rec[2], hasExpected: false, expected: undefined, answers: new Array(models.length) });
+              break;
+            case EXPECTED: {
+              const item = bucket.get(id);
+              if (!item) expectedUnknown.add(id);
+              else if (item.hasExpected) expectedDuplicates.add(id);
+              else {
+                item.hasExpected = true;
+                item.expected = rec[2];
+              }
+              break;
+            }
+            case RESULT: {
+              const r = rec as ResultRec;
+              const m = r[1];
+              const item = bucket.get(r[2]);
+              if (!item) {
+                accs[m]!.unknown.add(r[2]);
+                break;
+              }
+              const had = item.answers[m];
+              if (had === undefined) item.answers[m] = r;
+              else {
+                accs[m]!.duplicates.add(r[2]);
+                if (preferred(r, had)) item.answers[m] = r;
+              }
+              break;
+            }
+          }
+        });
+        fs.rmSync(bucketPath(b), { force: true });
+
+        for (const [customId, item] of bucket) {
+          items++;
+          if (item.hasExpected) withExpected++;
+          const answers: [string, RowAnswer][] = [];
+          for (let m = 0; m < models.length; m++) {
+            const acc = accs[m]!;
+            const s = acc.summary;
+            const r = item.answers[m];
+            s.total++;
+            if (item.hasExpected) s.expectedItems!++;
+            if (r === undefined) {
+              s.failed++;
+              s.missing!++;
+              acc.missing.add(customId);
+              answers.push([models[m]!.model, { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 }]);
+              continue;
+            }
+            s.promptTokens += r[5];
+            s.completionTokens += r[6];
+            let score: number | null = null;
+            if (r[3] === null) s.failed++;
+            else {
+              s.succeeded++;
+              if (item.hasExpected && scoring) {
+                score = scoreOne(r[3], item, customId, models[m]!.model, compiled, scoreFn);
+                s.scored++;
+                acc.scoreSum += score;
+              }
+            }
+            answers.push([models[m]!.model, { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] }]);
+          }
+          const row: JoinRow = item.hasExpected
+            ? { customId, prompt: item.prompt, expected: item.expected, answers: Object.fromEntries(answers) }
+            : { customId, prompt: item.prompt, answers: Object.fromEntries(answers) };
+          out.write(JSON.stringify(row));
+        }
+      }
+    } finally {
+      out.close();
+    }
+    fs.renameSync(partFile, options.outFile);
+
+    // ---- summaries and warnings ------------------------------------------------------------------------------------
+    if (datasetDuplicates.count) warnings.push(`dataset: ${datasetDuplicates.count} line(s) repeat a custom_id (${datasetDuplicates.text()}); the first line of each is used`);
+    if (expectedWithoutField.count) warnings.push(`expected: ${expectedWithoutField.count} entr(ies) without an expected value (${expectedWithoutField.text()}); ignored`);
+    if (expectedDuplicates.count) warnings.push(`expected: ${expectedDuplicates.count} entr(ies) repeat a custom_id (${expectedDuplicates.text()}); the first is used`);
+    if (expectedUnknown.count) warnings.push(`expected: ${expectedUnknown.count} entr(ies) for custom_ids not in the dataset (${expectedUnknown.text()}); ignored`);
+    if (options.expected !== undefined && withExpected === 0 && items > 0) warnings.push("expected: no dataset item has an expected answer; nothing is scored");
+    if (!scoring && withExpected > 0) warnings.push(`${withExpected} item(s) have an expected answer but no scorer or scoreFn is given; nothing is scored`);
+    if (scoring && options.expected === undefined) warnings.push("a scorer is given but no expected answers; nothing is scored");
+    for (let m = 0; m < models.length; m++) {
+      const { summary: s, scoreSum, missing, duplicates, unknown } = accs[m]!;
+      const name = s.model;
+      s.duplicates = duplicates.count;
+      s.unknownIds = unknown.count;
+      s.accuracy = s.scored > 0 ? scoreSum / s.scored : null;
+      s.strictAccuracy = scoring && s.expectedItems! > 0 ? scoreSum / s.expectedItems! : null;
+      s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
+      if (s.cost === null) warnings.push(`${name}: no price in the price table of ${prices.date}; cost is null`);
+      if (models[m]!.outputFile === undefined && models[m]!.errorFile === undefined) warnings.push(`${name}: no output file and no error file`);
+      if (missing.count) {
+        const status = s.status !== undefined ? ` (job status ${s.status})` : "";
+        warnings.push(`${name}: ${missing.count} dataset item(s) have no result${status} (${missing.text()}); counted as failed`);
+      }
+      if (duplicates.count) warnings.push(`${name}: ${duplicates.count} extra result line(s) for custom_ids already answered (${duplicates.text()}); one is kept: a success over an error, else the smallest answer`);
+      if (unknown.count) warnings.push(`${name}: ${unknown.count} result line(s) for custom_ids not in the dataset (${unknown.text()}); not joined`);
+    }
+    return { summaries: accs.map((a) => a.summary), items, rowsFile: options.outFile, partitions, warnings };
+  } catch (e) {
+    fs.rmSync(partFile, { force: true });
+    throw e;
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Which of two results for one custom_id is kept, whatever their order in the files: a success beats an error; then
+ * the smaller answer text, then the smaller error text, then fewer tokens (an arbitrary but deterministic choice).
+ */
+function preferred(a: ResultRec, b: ResultRec): boolean {
+  if ((a[3] === null) !== (b[3] === null)) return a[3] !== null;
+  if (a[3] !== b[3]) return a[3]! < b[3]!;
+  if (a[4] !== b[4]) return (a[4] ?? "") < (b[4] ?? "");
+  return a[5] + a[6] < b[5] + b[6];
+}
+
+function scoreOne(answer: string, item: Item, customId: string, model: string, compiled: CompiledScorer | undefined, scoreFn: ScoreFn | undefined): number {
+  if (scoreFn) return applyScoreFn(scoreFn, answer, item.expected, { customId, prompt: item.prompt }, model);
+  try {
+    return compiled!(answer, item.expected);
+  } catch (e) {
+    throw new Error(`scoring custom_id ${JSON.stringify(customId)} (model ${model}): ${(e as Error).message}`, { cause: e });
+  }
+}
+
+export interface ExpectedSplit {
+  /** Dataset lines read (non-blank). */
+  items: number;
+  /** Lines that had the field (written to the expected file). */
+  withExpected: number;
+  withoutExpected: number;
+  strippedFile: string;
+  expectedFile: string;
+}
+
+/**
+ * Splits a dataset whose lines carry the expected answer in a top-level field (e.g. `"expected"`): writes the
+ * dataset without that field to `strippedOut` (for upload; every other field kept, each line re-serialised as
+ * compact JSON) and the expected answers as `{ "custom_id", "expected" }` lines to `expectedOut` (default
+ * `<strippedOut>.expected.jsonl`). Streaming; both files are written to `.part` files and renamed when complete.
+ * Blank lines are dropped. Throws for a malformed line (file and line) or a field named custom_id or body.
+ */
+export async function expectedFromField(datasetPath: string, field: string, strippedOut: string, expectedOut = `${strippedOut}.expected.jsonl`): Promise<ExpectedSplit> {
+  if (typeof field !== "string" || field === "" || field === "custom_id" || field === "body") {
+    throw new Error(`expectedFromField: field is ${show(field)}; expected the name of a top-level field other than custom_id and body, e.g. "expected"`);
+  }
+  if (path.resolve(strippedOut) === path.resolve(datasetPath) || path.resolve(expectedOut) === path.resolve(datasetPath) || path.resolve(expectedOut) === path.resolve(strippedOut)) {
+    throw new Error("expectedFromField: the dataset, the stripped output and the expected output must be three different files");
+  }
+  fileSize(datasetPath, "dataset");
+  const result: ExpectedSplit = { items: 0, withExpected: 0, withoutExpected: 0, strippedFile: strippedOut, expectedFile: expectedOut };
+  const stripped = new LineWriter(`${strippedOut}.part`);
+  const expected = new LineWriter(`${expectedOut}.part`);
+  try {
+    await forEachLine(datasetPath, (text, lineNo) => {
+      if (text.trim() === "") return;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (e) {
+        throw new Error(`${datasetPath} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
+      }
+      const p = checkRequestLine(parsed);
+      if (p) throw new Error(`${datasetPath} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
+      const line = parsed as Record<string, unknown>;
+      result.items++;
+      if (Object.prototype.hasOwnProperty.call(line, field)) {
+        result.withExpected++;
+        expected.write(JSON.stringify({ custom_id: line.custom_id, expected: line[field] }));
+        delete line[field];
+      } else result.withoutExpected++;
+      stripped.write(JSON.stringify(line));
+    });
+    stripped.close();
+    expected.close();
+    fs.renameSync(`${strippedOut}.part`, strippedOut);
+    fs.renameSync(`${expectedOut}.part`, expectedOut);
+  } catch (e) {
+    stripped.close();
+    expected.close();
+    fs.rmSync(`${strippedOut}.part`, { force: true });
+    fs.rmSync(`${expectedOut}.part`, { force: true });
+    throw e;
+  }
+  return result;
+}

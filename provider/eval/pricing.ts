@@ -1,0 +1,134 @@
+/**
+ * Prices of evaluation runs: a table of list prices, overrides, the price of a model name, and the cost of a run at
+ * the batch price. Pure functions.
+ */
+import type { PriceTable } from "./types";
+
+export type { PriceTable };
+
+/** One model's list price, USD per million tokens. */
+export interface ModelPrice {
+  inputPerMTok: number;
+  outputPerMTok: number;
+}
+
+/** Batch jobs cost 50% of the synchronous list price (Mistral's batch page). */
+export const DEFAULT_BATCH_DISCOUNT = 0.5;
+
+/**
+ * Default list prices, USD per million input / output tokens of the synchronous API.
+ *
+ * ILLUSTRATIVE: approximate list prices as published by Mistral around the date below, the same figures as the
+ * emulator's model catalogue. They are not authoritative and go stale: override them with the prices of your
+ * contract (`mergePrices(DEFAULT_PRICES, { date, models: { ... } })`). Embedding and moderation models have no output
+ * tokens, hence an output price of 0.
+ */
+export const DEFAULT_PRICES: PriceTable = Object.freeze({
+  date: "2026-11-01",
+  batchDiscount: DEFAULT_BATCH_DISCOUNT,
+  models: Object.freeze({
+    "mistral-large-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 6 }),
+    "mistral-medium-latest": Object.freeze({ inputPerMTok: 0.4, outputPerMTok: 2 }),
+    "mistral-small-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0.3 }),
+    "magistral-medium-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 5 }),
+    "pixtral-large-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 6 }),
+    "codestral-latest": Object.freeze({ inputPerMTok: 0.3, outputPerMTok: 0.9 }),
+    "open-mistral-nemo": Object.freeze({ inputPerMTok: 0.15, outputPerMTok: 0.15 }),
+    "ministral-8b-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0.1 }),
+    "ministral-3b-latest": Object.freeze({ inputPerMTok: 0.04, outputPerMTok: 0.04 }),
+    "mistral-embed": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0 }),
+    "codestral-embed": Object.freeze({ inputPerMTok: 0.15, outputPerMTok: 0 }),
+    "mistral-moderation-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0 }),
+  }),
+}) as PriceTable;
+
+/** A partial table to lay over another one: each model given replaces that model's whole entry. */
+export interface PriceOverride {
+  date?: string;
+  batchDiscount?: number;
+  models?: Record<string, ModelPrice>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+const show = (v: unknown): string => (v === undefined ? "missing" : JSON.stringify(v) ?? String(v));
+const isPrice = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= 0;
+
+/**
+ * Problems of a price table or override (an empty list when it is fine); each names the field, the value received
+ * and what is allowed. With `partial`, `date` and `models` may be missing (an override).
+ */
+export function checkPrices(value: unknown, partial = false, where = "prices"): string[] {
+  if (!isObject(value)) return [`${where} is ${show(value)}; expected an object { date, batchDiscount?, models }`];
+  const problems: string[] = [];
+  if (value.date !== undefined || !partial) {
+    if (typeof value.date !== "string" || value.date === "") problems.push(`${where}.date is ${show(value.date)}; expected the date the prices were read, e.g. "2026-11-01"`);
+  }
+  if (value.batchDiscount !== undefined) {
+    const d = value.batchDiscount;
+    if (typeof d !== "number" || !(d > 0 && d <= 1)) problems.push(`${where}.batchDiscount is ${show(d)}; expected the batch price as a fraction of the list price, in (0, 1] (Mistral: 0.5)`);
+  }
+  if (value.models !== undefined || !partial) {
+    if (!isObject(value.models)) problems.push(`${where}.models is ${show(value.models)}; expected an object { "<model>": { inputPerMTok, outputPerMTok } }`);
+    else {
+      for (const [model, p] of Object.entries(value.models)) {
+        if (!isObject(p)) {
+          problems.push(`${where}.models["${model}"] is ${show(p)}; expected { inputPerMTok, outputPerMTok } in USD per million tokens`);
+          continue;
+        }
+        for (const field of ["inputPerMTok", "outputPerMTok"] as const) {
+          if (!isPrice(p[field])) problems.push(`${where}.models["${model}"].${field} is ${show(p[field])}; expected a finite number >= 0 (USD per million tokens)`);
+        }
+      }
+    }
+  }
+  return problems;
+}
+
+/**
+ * `base` with `override` laid over it: `date` and `batchDiscount` from the override when given; per model, the
+ * override's entry replaces the base's. Throws when the override is invalid. Neither argument is modified.
+ */
+export function mergePrices(base: PriceTable, override?: PriceOverride): PriceTable {
+  if (override === undefined) return { ...base, models: { ...base.models } };
+  const problems = checkPrices(override, true, "price override");
+  if (problems.length) throw new Error(problems.join("\n"));
+  return {
+    date: override.date ?? base.date,
+    batchDiscount: override.batchDiscount ?? base.batchDiscount ?? DEFAULT_BATCH_DISCOUNT,
+    models: { ...base.models, ...override.models },
+  };
+}
+
+/** A dated version suffix: `-2506`, `-2411` (YYMM). */
+const DATED = /^(.+)-\d{4}$/;
+
+/**
+ * The price of `model`, or null when the table does not know it. Resolution, in order:
+ *  1. the exact name;
+ *  2. a dated version (`<base>-YYMM`, e.g. `mistral-small-2506`): `<base>-latest`, then `<base>`
+ *     (so `mistral-small-2506` -> `mistral-small-latest`, `open-mistral-nemo-2407` -> `open-mistral-nemo`).
+ * Nothing else (no prefix guessing): a dated version priced differently from `-latest` needs its own entry.
+ * `model` in the result is the table entry used.
+ */
+export function priceFor(table: PriceTable, model: string): (ModelPrice & { model: string }) | null {
+  const own = (name: string) => (Object.prototype.hasOwnProperty.call(table.models, name) ? table.models[name] : undefined);
+  const candidates = [model];
+  const dated = DATED.exec(model);
+  if (dated) candidates.push(`${dated[1]}-latest`, dated[1]!);
+  for (const name of candidates) {
+    const p = own(name);
+    if (p) return { model: name, inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };
+  }
+  return null;
+}
+
+/**
+ * Cost in USD of `promptTokens` input and `completionTokens` output tokens of `model` at the batch price
+ * (list price x `table.batchDiscount`, default 0.5), or null when the model has no price.
+ */
+export function cost(table: PriceTable, model: string, promptTokens: number, completionTokens: number): number | null {
+  const p = priceFor(table, model);
+  if (!p) return null;
+  const discount = table.batchDiscount ?? DEFAULT_BATCH_DISCOUNT;
+  return ((promptTokens * p.inputPerMTok + completionTokens * p.outputPerMTok) / 1_000_000) * discount;
+}

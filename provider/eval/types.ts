@@ -1,0 +1,83 @@
+/**
+ * Shared shapes of evaluation runs: one dataset across several models, results joined by custom_id and scored.
+ */
+
+/** How an answer is judged against the expected answer. Declarative, so it can be stored and diffed. */
+export type Scorer =
+  /** Equal after normalisation (trim, collapse whitespace, case-fold unless caseSensitive, strip trailing punctuation). */
+  | { type: "exact"; caseSensitive?: boolean }
+  /** The answer contains the expected text (normalised as for exact). */
+  | { type: "contains"; caseSensitive?: boolean }
+  /** The answer matches the pattern; `{expected}` in the pattern is replaced by the escaped expected text. */
+  | { type: "regex"; pattern: string; flags?: string }
+  /** The last number in the answer equals the expected number within `tolerance` (absolute, default 0) or `relativeTolerance`. */
+  | { type: "numeric"; tolerance?: number; relativeTolerance?: number }
+  /** The answer parsed as JSON has `field` (dot path) equal to the expected value (JSON equality). */
+  | { type: "json-field"; field: string };
+
+/** A scoring function run in the Pulumi program (never in the provider). Returns true/false or a score in [0, 1]. */
+export type ScoreFn = (answer: string, expected: unknown, item: { customId: string; prompt: string }) => boolean | number;
+
+/** List prices in USD per million tokens, and the date they were read. */
+export interface PriceTable {
+  date: string;
+  /** Batch price as a fraction of the listed price. @default 0.5 */
+  batchDiscount?: number;
+  models: Record<string, { inputPerMTok: number; outputPerMTok: number }>;
+}
+
+/** One dataset item as the report shows it. */
+export interface EvalItem {
+  customId: string;
+  prompt: string;
+  expected?: unknown;
+}
+
+/** One model's answer to one item. */
+export interface ModelAnswer {
+  customId: string;
+  /** The text answer (chat: choices[0].message.content), or undefined when the request failed. */
+  answer?: string;
+  /** Error message when the request failed. */
+  error?: string;
+  /** HTTP status of a failed request, when the result line gives one. */
+  statusCode?: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Score in [0, 1], when there is an expected answer. */
+  score?: number;
+}
+
+/** Figures of one model's run. */
+export interface ModelSummary {
+  model: string;
+  jobId?: string;
+  status?: string;
+  total: number;
+  succeeded: number;
+  /** Dataset items without an answer: error results plus `missing` ones. */
+  failed: number;
+  /** Dataset items with no result line at all (included in `failed`). */
+  missing?: number;
+  /** Extra result lines for a custom_id already answered (one is kept: a success over an error, else the smallest answer). */
+  duplicates?: number;
+  /** Result lines whose custom_id is not in the dataset (not joined). */
+  unknownIds?: number;
+  /** Dataset items that have an expected answer. */
+  expectedItems?: number;
+  /** Items with an expected answer that were scored. */
+  scored: number;
+  /** Mean score over scored items (0..1), or null when nothing was scored. */
+  accuracy: number | null;
+  /** Sum of scores over `expectedItems`, failed and missing items counting 0 (0..1), or null when none. */
+  strictAccuracy?: number | null;
+  promptTokens: number;
+  completionTokens: number;
+  /** Actual cost in USD at the batch price, or null when the model has no price. */
+  cost: number | null;
+  /** Estimated before submission. */
+  estimatedInputTokens?: number;
+  estimatedCost?: number | null;
+  /** True when the run was adopted/reused rather than submitted anew. */
+  reused?: boolean;
+}

@@ -1,0 +1,291 @@
+/**
+ * The evaluation report checked in a real browser: headless Chromium (Debian's `chromium` package) opens the page
+ * from disk, the chart and tables render, and a screenshot is taken.
+ *
+ * Two Chromium runs: `--screenshot` (the PNG is checked: signature, IHDR dimensions, size, and that the bars'
+ * colours are really painted) and `--dump-dom` (the DOM after load: one bar per model, the tables' rows).
+ * Without Chromium the tests FAIL, saying how to install it; CI (.ci/run) installs it.
+ * Set REPORT_SCREENSHOT=/some/file.png to keep a copy of the screenshot (and of the page, as /some/file.html).
+ */
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { inflateSync } from "node:zlib";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { modelColor, writeReport } from "../../provider/eval/report";
+import { MODELS, reportOptions, writeRows } from "../support/evalReport";
+
+const INSTALL = "Chromium is not installed: the report's browser test needs Debian's chromium package. " +
+  "Install it with `apt-get update && apt-get install -y chromium` (as root), or point CHROMIUM_BIN at a Chromium binary. " +
+  "CI's .ci/run installs it.";
+
+function findChromium(): string | null {
+  const explicit = process.env.CHROMIUM_BIN;
+  if (explicit) return fs.existsSync(explicit) ? explicit : null;
+  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
+    for (const name of ["chromium", "chromium-browser"]) {
+      const candidate = path.join(dir, name);
+      try {
+        fs.accessSync(candidate, fs.constants.X_OK);
+        return candidate;
+      } catch {
+        // not here
+      }
+    }
+  }
+  return null;
+}
+
+function runChromium(bin: string, profile: string, args: string[]): Promise<string> {
+  const flags = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    `--user-data-dir=${profile}`,
+    ...args,
+  ];
+  return new Promise((resolve, reject) => {
+    execFile(bin, flags, { timeout: 90_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`chromium ${args.join(" ")} failed: ${err.message}\n${stderr.slice(-2000)}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+interface Png {
+  width: number;
+  height: number;
+  /** RGBA, 8 bits per channel, row after row. */
+  pixels: Buffer;
+}
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Reads the IHDR header; decodes the pixels of 8-bit, non-interlaced RGB/RGBA images (what Chromium writes). */
+function readPng(buf: Buffer): Png & { colorType: number; bitDepth: number } {
+  if (!buf.subarray(0, 8).equals(PNG_SIGNATURE)) throw new Error("not a PNG: bad signature");
+  if (buf.toString("latin1", 12, 16) !== "IHDR") throw new Error("not a PNG: first chunk is not IHDR");
+  const width = buf.readUInt32BE(16);
+  const height = buf.readUInt32BE(20);
+  const bitDepth = buf[24];
+  const colorType = buf[25];
+  const interlace = buf[28];
+  const idat: Buffer[] = [];
+  for (let off = 8; off < buf.length; ) {
+    const len = buf.readUInt32BE(off);
+    const type = buf.toString("latin1", off + 4, off + 8);
+    if (type === "IDAT") idat.push(buf.subarray(off + 8, off + 8 + len));
+    off += 12 + len;
+  }
+  if (bitDepth !== 8 || (colorType !== 2 && colorType !== 6) || interlace !== 0) {
+    return { width, height, bitDepth, colorType, pixels: Buffer.alloc(0) };
+  }
+  const bpp = colorType === 6 ? 4 : 3;
+  const raw = inflateSync(Buffer.concat(idat));
+  const stride = width * bpp;
+  const pixels = Buffer.alloc(width * height * 4);
+  let prev = Buffer.alloc(stride);
+  for (let y = 0; y < height; y++) {
+    const filter = raw[y * (stride + 1)];
+    const line = Buffer.from(raw.subarray(y * (stride + 1) + 1, (y + 1) * (stride + 1)));
+    for (let x = 0; x < stride; x++) {
+      const a = x >= bpp ? line[x - bpp] : 0;
+      const b = prev[x];
+      const c = x >= bpp ? prev[x - bpp] : 0;
+      let add = 0;
+      if (filter === 1) add = a;
+      else if (filter === 2) add = b;
+      else if (filter === 3) add = (a + b) >> 1;
+      else if (filter === 4) {
+        const p = a + b - c;
+        const pa = Math.abs(p - a);
+        const pb = Math.abs(p - b);
+        const pc = Math.abs(p - c);
+        add = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      line[x] = (line[x] + add) & 0xff;
+    }
+    for (let x = 0; x < width; x++) {
+      pixels[(y * width + x) * 4] = line[x * bpp];
+      pixels[(y * width + x) * 4 + 1] = line[x * bpp + 1];
+      pixels[(y * width + x) * 4 + 2] = line[x * bpp + 2];
+      pixels[(y * width + x) * 4 + 3] = bpp === 4 ? line[x * bpp + 3] : 255;
+    }
+    prev = line;
+  }
+  return { width, height, bitDepth, colorType, pixels };
+}
+
+/** Pixels within a small distance of a #rrggbb colour. */
+function countColor(png: Png, hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  let n = 0;
+  for (let i = 0; i < png.pixels.length; i += 4) {
+    if (Math.abs(png.pixels[i] - r) <= 3 && Math.abs(png.pixels[i + 1] - g) <= 3 && Math.abs(png.pixels[i + 2] - b) <= 3) n++;
+  }
+  return n;
+}
+
+const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+
+/** What the probe script measures in the laid-out page. */
+interface Probe {
+  viewport: number;
+  documentWidth: number;
+  background: string;
+  svg: { width: number; height: number };
+  accBars: { model: string; userWidth: number; pixelWidth: number; pixelHeight: number }[];
+  costBars: { model: string; pixelWidth: number }[];
+  tables: { cls: string; rows: number; width: number; height: number; overflow: number }[];
+  visible: { agree: number; disagree: number; agreeTotal: number; disagreeTotal: number };
+}
+
+const PROBE = `
+const box = (el) => el.getBoundingClientRect();
+const shown = (el) => el.getClientRects().length > 0;
+const svg = document.querySelector("svg.chart");
+const rows = (cls) => [...document.querySelectorAll("tr.item." + cls)];
+const out = {
+  viewport: window.innerWidth,
+  documentWidth: document.documentElement.scrollWidth,
+  background: getComputedStyle(document.documentElement).backgroundColor,
+  svg: { width: box(svg).width, height: box(svg).height },
+  accBars: [...svg.querySelectorAll("rect.bar.acc")].map((r) => ({ model: r.dataset.model, userWidth: r.getBBox().width, pixelWidth: box(r).width, pixelHeight: box(r).height })),
+  costBars: [...svg.querySelectorAll("rect.bar.cost")].map((r) => ({ model: r.dataset.model, pixelWidth: box(r).width })),
+  tables: [...document.querySelectorAll("table")].map((t) => ({ cls: t.className, rows: t.tBodies[0].rows.length, width: box(t).width, height: box(t).height, overflow: t.parentElement.scrollWidth - t.parentElement.clientWidth })),
+  visible: { agree: rows("agree").filter(shown).length, disagree: rows("disagree").filter(shown).length, agreeTotal: rows("agree").length, disagreeTotal: rows("disagree").length },
+};
+document.getElementById("probe").textContent = JSON.stringify(out);
+`;
+
+describe("the report in headless Chromium", { timeout: 180_000 }, () => {
+  const chromium = findChromium();
+  const N = 40;
+  let work: string;
+  let htmlPath: string;
+  let dom = "";
+  let png: Buffer = Buffer.alloc(0);
+  let probe: Probe | undefined;
+
+  /** The rendered results; fails (never skips) when Chromium is missing. */
+  function rendered(): { dom: string; png: Buffer; probe: Probe } {
+    if (!chromium) throw new Error(INSTALL);
+    return { dom, png, probe: probe! };
+  }
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
+    const rowsFile = path.join(work, "rows.jsonl");
+    await writeRows(rowsFile, N);
+    ({ htmlPath } = await writeReport(reportOptions(rowsFile, path.join(work, "out"), N, { maxItems: 30 })));
+    if (!chromium) return;
+    const url = `file://${htmlPath}`;
+    const shot = path.join(work, "report.png");
+    // The probe: the same page with "show only disagreements" ticked and a measuring script (the report itself
+    // runs no script: its Content-Security-Policy forbids them, so the copy drops that meta tag).
+    const probePath = path.join(work, "out", "probe.html");
+    const html = fs.readFileSync(htmlPath, "utf8");
+    fs.writeFileSync(
+      probePath,
+      html
+        .replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
+        .replace('id="only-disagree"', 'id="only-disagree" checked')
+        .replace("</body>", `<pre id="probe"></pre><script>${PROBE}</script></body>`),
+    );
+    const [, dumped, probed] = await Promise.all([
+      runChromium(chromium, path.join(work, "profile-shot"), [`--screenshot=${shot}`, "--window-size=1280,2000", url]),
+      runChromium(chromium, path.join(work, "profile-dom"), ["--dump-dom", "--window-size=1280,2000", url]),
+      runChromium(chromium, path.join(work, "profile-probe"), ["--dump-dom", "--window-size=1280,2000", `file://${probePath}`]),
+    ]);
+    dom = dumped;
+    const text = probed.match(/<pre id="probe">([\s\S]*?)<\/pre>/)?.[1];
+    if (!text) throw new Error(`the probe script did not run; its page's DOM:\n${probed.slice(0, 2000)}`);
+    probe = JSON.parse(text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")) as Probe;
+    png = fs.readFileSync(shot);
+    const keep = process.env.REPORT_SCREENSHOT;
+    if (keep) {
+      fs.copyFileSync(shot, keep);
+      fs.copyFileSync(htmlPath, keep.replace(/\.png$/i, "") + ".html");
+    }
+  });
+
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  it("has Chromium to run with", () => {
+    expect(chromium, INSTALL).toBeTruthy();
+  });
+
+  it("renders the chart: an <svg role=img> with one accuracy bar and one cost bar per model", () => {
+    const { dom } = rendered();
+    const svg = dom.match(/<svg class="chart"[\s\S]*?<\/svg>/)?.[0] ?? "";
+    expect(svg).toMatch(/role="img"/);
+    expect(svg).toMatch(/aria-label="Accuracy and cost per model\./);
+    expect(count(svg, /<rect class="bar acc"/g)).toBe(MODELS.length);
+    expect(count(svg, /<rect class="bar cost"/g)).toBe(MODELS.length);
+    for (const m of MODELS) expect(svg).toContain(`data-model="${m}"`);
+  });
+
+  it("renders the tables with their rows", () => {
+    const { dom } = rendered();
+    const summary = dom.match(/<table class="summary">[\s\S]*?<\/table>/)?.[0] ?? "";
+    expect(count(summary.match(/<tbody>[\s\S]*?<\/tbody>/)?.[0] ?? "", /<tr data-model=/g)).toBe(MODELS.length);
+    const items = dom.match(/<table class="items">[\s\S]*?<\/table>/)?.[0] ?? "";
+    expect(count(items, /<tr class="item (dis)?agree"/g)).toBe(30);
+    expect(count(items, /<td class="ans /g)).toBe(30 * MODELS.length);
+    expect(count(dom, /<table class="misses">/g)).toBe(MODELS.length);
+    expect(dom).toContain("Showing 30 of 40 items; 10 omitted");
+    // The hostile text arrived as text: no element was made of it.
+    expect(dom).not.toMatch(/<script/i);
+    expect(dom).toContain("&lt;script&gt;alert(\"pwned\")&lt;/script&gt;");
+  });
+
+  it("lays the page out: bars sized by their figures, tables fitting the window, the CSS-only filter working", () => {
+    const { probe } = rendered();
+    expect(probe.viewport).toBe(1280);
+    expect(probe.documentWidth, "nothing wider than the window").toBeLessThanOrEqual(1280);
+    expect(probe.background).toBe("rgb(245, 246, 248)");
+    expect(probe.svg.width).toBeGreaterThan(800);
+    expect(probe.svg.height).toBeGreaterThan(100);
+    // Accuracy bars: 300 user units at 100%; the fixture's accuracies are 90%, 72.5% and 16/36.
+    expect(probe.accBars.map((b) => b.model)).toEqual([...MODELS]);
+    [270, 217.5, 133.3].forEach((w, i) => expect(probe.accBars[i].userWidth).toBeCloseTo(w, 3));
+    for (const b of probe.accBars) {
+      expect(b.pixelWidth).toBeGreaterThan(50);
+      expect(b.pixelHeight).toBeGreaterThan(10);
+    }
+    // Cost bars ordered as the costs are (large > small > 3b).
+    const [large, small, tiny] = probe.costBars.map((b) => b.pixelWidth);
+    expect(large).toBeGreaterThan(small);
+    expect(small).toBeGreaterThan(tiny);
+    const byClass = new Map(probe.tables.map((t) => [t.cls, t]));
+    expect(byClass.get("summary")).toMatchObject({ rows: MODELS.length, overflow: 0 });
+    expect(byClass.get("items")).toMatchObject({ rows: 30, overflow: 0 });
+    expect(probe.tables.filter((t) => t.cls === "misses")).toHaveLength(MODELS.length);
+    for (const t of probe.tables) expect(t.height, `table ${t.cls}`).toBeGreaterThan(40);
+    // "Show only disagreements" ticked: the agreeing rows are hidden, by CSS alone.
+    expect(probe.visible.agreeTotal).toBeGreaterThan(0);
+    expect(probe.visible.agree).toBe(0);
+    expect(probe.visible.disagree).toBe(probe.visible.disagreeTotal);
+  });
+
+  it("takes a screenshot: a real PNG of the window's size, with the bars painted in each model's colour", () => {
+    const { png: buf } = rendered();
+    expect(buf.length).toBeGreaterThan(20_000);
+    const img = readPng(buf);
+    expect([img.width, img.height]).toEqual([1280, 2000]);
+    expect(img.bitDepth).toBe(8);
+    expect(img.pixels.length, `unexpected PNG colour type ${img.colorType}`).toBe(1280 * 2000 * 4);
+    // The light page background dominates, and each model's colour covers at least its two bars' worth of pixels.
+    expect(countColor(img, "#f5f6f8")).toBeGreaterThan(100_000);
+    MODELS.forEach((_, i) => expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(1_500));
+  });
+});

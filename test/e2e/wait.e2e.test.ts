@@ -1,0 +1,227 @@
+/**
+ * `waitForCompletion` through the real engine: `up` returns with a final status; a wait that times out, or a job
+ * that ends FAILED while `up` waits, fails the update but keeps the job in state, and the next `up` resumes
+ * waiting (or, with `resubmitOn`, submits it again) without ever leaving a duplicate job.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources } from "./harness";
+import type { Emulator } from "../../emulator";
+import type { BatchJobStatus } from "../../provider/jobLogic";
+
+type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
+
+describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, () => {
+  /** Wall clock, fast: a job of 50 requests is queued 200 ms, then runs about a second. */
+  let fast: Emulator;
+  /** Manual clock: jobs move only when the test says so. */
+  let manual: Emulator;
+  let project: E2EProject;
+
+  /** What each stack's program declares; tests change it between operations, as a user edits their program. */
+  interface Declared {
+    wait: { timeoutMinutes: number; pollIntervalSeconds: number };
+    resubmitOn?: BatchJobStatus[];
+  }
+  const programFor = (declared: Declared) => async () => {
+    const { BatchFile, BatchJob } = lib();
+    const file = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
+    const job = new BatchJob("answers", {
+      inputFiles: [file.id],
+      model: "mistral-small-latest",
+      waitForCompletion: declared.wait,
+      ...(declared.resubmitOn ? { resubmitOn: declared.resubmitOn } : {}),
+    });
+    return {
+      jobId: job.id,
+      status: job.status,
+      total: job.totalRequests,
+      completed: job.completedRequests,
+      succeeded: job.succeededRequests,
+      failed: job.failedRequests,
+      outputFileId: job.outputFileId,
+    };
+  };
+
+  beforeAll(async () => {
+    assertDistFresh();
+    fast = await emulatorLib().startEmulator({ speed: { queueDelayMs: 200, requestsPerSecond: 50, cancelDelayMs: 100 } });
+    manual = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    project = new E2EProject("wait", { files: { "data/questions.jsonl": chatJsonl(50) } });
+  });
+
+  afterAll(async () => {
+    await fast?.close();
+    await manual?.close();
+    project?.cleanup();
+  });
+
+  const jobsIn = (e: Emulator) => [...e.store.jobs.values()];
+  /** The Automation API's error for a failed operation: its message holds the CLI's whole output. */
+  const failure = async (operation: Promise<unknown>): Promise<string> => {
+    const error = await operation.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, "the operation should have failed").toBeInstanceOf(Error);
+    return (error as Error).message;
+  };
+
+  describe("with a job that finishes in time", () => {
+    let stack: Stack;
+    beforeAll(async () => {
+      stack = await project.stack(programFor({ wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }), fast.url, "fast");
+    });
+
+    it("up returns with SUCCESS and the counts, and the engine output shows the provider's progress", async () => {
+      const output: string[] = [];
+      const result = await stack.up({ onOutput: (t) => (output.push(t), project.onOutput(t)) });
+      expect(result.summary.result).toBe("succeeded");
+      const o = result.outputs;
+      expect(o.status.value).toBe("SUCCESS");
+      expect([o.total.value, o.completed.value, o.succeeded.value, o.failed.value]).toEqual([50, 50, 50, 0]);
+      const jobs = jobsIn(fast);
+      expect(jobs.map((j) => j.id)).toEqual([o.jobId.value]);
+      expect(jobs[0]).toMatchObject({ status: "SUCCESS", total_requests: 50, succeeded_requests: 50, output_file: o.outputFileId.value });
+      const text = output.join("");
+      expect(text).toMatch(/answers.*submitted, QUEUED/);
+      expect(text).toMatch(/RUNNING \d+\/50/);
+      expect(text).toContain("SUCCESS 50/50 (100%)");
+      expect((await resources(stack)).get("answers")?.outputs).toMatchObject({ status: "SUCCESS", succeededRequests: 50 });
+    });
+  });
+
+  describe("with a wait that times out", () => {
+    let stack: Stack;
+    let jobId: string;
+    // 0.05 minutes = 3 s, on an emulator whose clock does not move: the job stays QUEUED.
+    const declared: Declared = { wait: { timeoutMinutes: 0.05, pollIntervalSeconds: 0.2 } };
+    beforeAll(async () => {
+      stack = await project.stack(programFor(declared), manual.url, "timeout");
+    });
+
+    it("up fails saying the job is still QUEUED and the next up resumes, and keeps the job in state", async () => {
+      const message = await failure(stack.up({ onOutput: project.onOutput }));
+      const expected = /BatchJob "answers" \(([0-9a-f-]{36})\) is still QUEUED \(QUEUED 0\/0\) after waiting 0\.05 minutes; it stays in state and the next `pulumi up` resumes waiting/;
+      expect(message).toMatch(expected);
+      const jobs = jobsIn(manual);
+      expect(jobs).toHaveLength(1);
+      jobId = jobs[0].id;
+      expect(message.match(expected)![1]).toBe(jobId);
+      expect(jobs[0].status).toBe("QUEUED");
+      // The job is in state with its id, its outputs as of the timeout, and the message as an init error.
+      const state = (await resources(stack)).get("answers")!;
+      expect(state.id).toBe(jobId);
+      expect(state.outputs).toMatchObject({ jobId, status: "QUEUED", totalRequests: 0 });
+      expect(state.outputs.__provider).toEqual(expect.any(String));
+      expect(state.initErrors).toHaveLength(1);
+      expect(state.initErrors![0]).toMatch(expected);
+    });
+
+    it("the next up resumes waiting on the same job until SUCCESS: no resubmission", async () => {
+      await manual.advance(1200); // out of the queue, 2 of 50 answered
+      expect(manual.store.jobs.get(jobId)?.status).toBe("RUNNING");
+      // As the message advises, wait longer this time (a policy: updates in place, submits nothing).
+      declared.wait = { timeoutMinutes: 1, pollIntervalSeconds: 0.2 };
+      const output: string[] = [];
+      // The job needs 4.8 s of emulated time more: the clock moves once the engine updates the job (about 2 s of
+      // wall time), so that this up sees it RUNNING and waits.
+      let ticking: ReturnType<typeof setInterval> | undefined;
+      let result;
+      try {
+        result = await stack.up({
+          onOutput: (t) => (output.push(t), project.onOutput(t)),
+          onEvent: (event) => {
+            const m = event.resourcePreEvent?.metadata;
+            if (!ticking && m?.urn.endsWith("::answers") && m.op === "update") ticking = setInterval(() => void manual.advance(250), 100);
+          },
+        });
+      } finally {
+        clearInterval(ticking);
+      }
+      expect(result.summary.result).toBe("succeeded");
+      expect(result.summary.resourceChanges).toEqual({ same: 2, update: 1 }); // the init error makes the engine update
+      expect(result.outputs.jobId.value).toBe(jobId);
+      expect(result.outputs.status.value).toBe("SUCCESS");
+      expect(result.outputs.succeeded.value).toBe(50);
+      expect(output.join("")).toMatch(/answers" \(.+\): RUNNING \d+\/50/);
+      expect(output.join("")).toContain("SUCCESS 50/50 (100%)");
+      expect(output.join("")).not.toContain("submitted");
+      expect(jobsIn(manual).map((j) => j.id)).toEqual([jobId]);
+      const state = (await resources(stack)).get("answers")!;
+      expect(state.id).toBe(jobId);
+      expect(state.initErrors ?? []).toEqual([]);
+      expect(state.outputs).toMatchObject({ status: "SUCCESS", outputFileId: manual.store.jobs.get(jobId)!.output_file });
+    });
+  });
+
+  describe("with a job that ends FAILED while up waits", () => {
+    let failing: Emulator;
+    let stack: Stack;
+    let failedId: string;
+    const declared: Declared = { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } };
+    beforeAll(async () => {
+      failing = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+      stack = await project.stack(programFor(declared), failing.url, "failed");
+    });
+    afterAll(async () => {
+      await failing?.close();
+    });
+
+    it("up fails naming FAILED and the job's error; the job stays in state", async () => {
+      const up = failure(stack.up({ onOutput: project.onOutput }));
+      // Once the job is submitted (the clock stands still: it is QUEUED), make it fail, then let it start.
+      const deadline = Date.now() + 60_000;
+      while (failing.store.jobs.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      failedId = jobsIn(failing)[0].id;
+      const res = await fetch(`${failing.url}/__emulator/jobs/${failedId}/fail`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message: "model overloaded" }),
+      });
+      expect(res.status).toBe(200);
+      await failing.advance(1000);
+      const message = await up;
+      expect(message).toContain(`BatchJob "answers" (${failedId}) ended FAILED: model overloaded (x1)`);
+      expect(message).toContain(`set resubmitOn: ["FAILED"] to submit it again on the next \`pulumi up\``);
+      expect(jobsIn(failing).map((j) => [j.id, j.status])).toEqual([[failedId, "FAILED"]]);
+      const state = (await resources(stack)).get("answers")!;
+      expect(state.id).toBe(failedId);
+      expect(state.outputs).toMatchObject({ status: "FAILED", errors: [{ message: "model overloaded", count: 1 }] });
+      expect(state.initErrors?.[0]).toContain("ended FAILED: model overloaded");
+    });
+
+    it("without resubmitOn, the next up keeps the FAILED job and submits nothing", async () => {
+      const result = await stack.up({ onOutput: project.onOutput });
+      expect(result.outputs.jobId.value).toBe(failedId);
+      expect(result.outputs.status.value).toBe("FAILED");
+      expect(jobsIn(failing)).toHaveLength(1);
+    });
+
+    it("with resubmitOn: [\"FAILED\"], preview shows the job replaced and up submits a second job", async () => {
+      declared.resubmitOn = ["FAILED"];
+      expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
+      expect(jobsIn(failing)).toHaveLength(1);
+      const ticking = setInterval(() => void failing.advance(1000), 100);
+      let result;
+      try {
+        result = await stack.up({ onOutput: project.onOutput });
+      } finally {
+        clearInterval(ticking);
+      }
+      expect(result.summary.result).toBe("succeeded");
+      expect(result.summary.resourceChanges).toMatchObject({ same: 2, replace: 1 });
+      const jobs = jobsIn(failing);
+      expect(jobs).toHaveLength(2);
+      const replacement = jobs.find((j) => j.id !== failedId)!;
+      expect(failing.store.jobs.get(failedId)?.status).toBe("FAILED");
+      expect(replacement.status).toBe("SUCCESS");
+      // Same inputs, same idempotency key: the FAILED job is not adoptable, so a new one was submitted.
+      expect(replacement.metadata?.pulumi_idempotency_key).toBe(failing.store.jobs.get(failedId)?.metadata?.pulumi_idempotency_key);
+      expect(result.outputs.jobId.value).toBe(replacement.id);
+      expect(result.outputs.status.value).toBe("SUCCESS");
+      const state = (await resources(stack)).get("answers")!;
+      expect(state.id).toBe(replacement.id);
+      expect(state.initErrors ?? []).toEqual([]);
+    });
+  });
+});

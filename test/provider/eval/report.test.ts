@@ -1,0 +1,450 @@
+/**
+ * The evaluation report (provider/eval/report.ts): the self-contained HTML page (header, chart, summary table,
+ * per-model tables, answers side by side), escaping of hostile text, nothing fetched, the maxItems cap, the
+ * Markdown summary, the terminal table, and a large rows file read streaming.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { escapeHtml, formatSummaryTable, formatUsd, modelColor, writeReport, type ReportRow } from "../../../provider/eval/report";
+import type { ModelSummary } from "../../../provider/eval/types";
+import { HOSTILE_ANSWER, HOSTILE_PROMPT, MODELS, reportOptions, rowOf, summaries, writeRows } from "../../support/evalReport";
+
+let work: string;
+let counter = 0;
+const dir = (name: string) => path.join(work, `${++counter}-${name}`);
+
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), "eval-report-"));
+});
+afterAll(() => {
+  fs.rmSync(work, { recursive: true, force: true });
+});
+
+/** Writes n fixture rows and a report over them; returns the page and the Markdown. */
+async function report(n: number, extra: Parameters<typeof reportOptions>[3] = {}, make?: (i: number) => ReportRow) {
+  const d = dir("report");
+  fs.mkdirSync(d, { recursive: true });
+  const rowsFile = path.join(d, "rows.jsonl");
+  await writeRows(rowsFile, n, make);
+  const paths = await writeReport(reportOptions(rowsFile, path.join(d, "out"), n, extra));
+  return { ...paths, html: fs.readFileSync(paths.htmlPath, "utf8"), md: fs.readFileSync(paths.markdownPath, "utf8") };
+}
+
+const section = (html: string, id: string) => html.match(new RegExp(`<section class="card" id="${id}">[\\s\\S]*?</section>\\n(?=<section class="card"|<footer)`))?.[0] ?? "";
+const svgOf = (html: string) => html.match(/<svg class="chart"[\s\S]*?<\/svg>/)?.[0] ?? "";
+const count = (text: string, re: RegExp) => (text.match(re) ?? []).length;
+/** The per-item row of an item, and its answer cells by model: verdict class, mark and text. */
+function itemRow(html: string, customId: string) {
+  const row = html.match(new RegExp(`<tr class="item (?:dis)?agree" data-custom-id="${customId}">[\\s\\S]*?</tr>`))?.[0];
+  if (!row) throw new Error(`no row for ${customId}`);
+  const cells = new Map<string, { verdict: string; mark: string; text: string }>();
+  for (const m of row.matchAll(/<td class="ans (\w+)" data-model="([^"]+)"><div class="cell"><span class="mark"[^>]*>([^<]*)<\/span><div class="body">([\s\S]*?)<\/div><\/div><\/td>/g)) {
+    cells.set(m[2], { verdict: m[1], mark: m[3], text: m[4] });
+  }
+  return { row, cells, disagree: row.startsWith('<tr class="item disagree"') };
+}
+const itemIds = (html: string) => [...html.matchAll(/<tr class="item (?:dis)?agree" data-custom-id="([^"]+)">/g)].map((m) => m[1]);
+
+describe("writeReport: the HTML page", () => {
+  let r: Awaited<ReturnType<typeof report>>;
+  beforeAll(async () => {
+    r = await report(40);
+  });
+
+  it("writes report.html and report.md into outDir and returns their absolute paths", () => {
+    expect(path.isAbsolute(r.htmlPath)).toBe(true);
+    expect(path.basename(r.htmlPath)).toBe("report.html");
+    expect(path.basename(r.markdownPath)).toBe("report.md");
+    expect(path.dirname(r.htmlPath)).toBe(path.dirname(r.markdownPath));
+    expect(fs.readdirSync(path.dirname(r.htmlPath)).sort()).toEqual(["report.html", "report.md"]);
+    expect(r.html.startsWith("<!doctype html>")).toBe(true);
+  });
+
+  it("has a header with title, dataset, endpoint, date, price table date and the reused runs", () => {
+    const header = r.html.match(/<header id="top">[\s\S]*?<\/header>/)?.[0] ?? "";
+    expect(header).toContain("<h1>Arithmetic eval — three models</h1>");
+    expect(header).toContain("<code>data/arithmetic.jsonl</code> · 40 items");
+    expect(header).toContain("<code>/v1/chat/completions</code>");
+    expect(header).toContain("2026-08-14T09:30:00Z");
+    expect(header).toContain("list prices of 2026-08-01; batch price = 50% of list price");
+    expect(header).toMatch(/<dt>Reused runs<\/dt><dd><code>ministral-3b-latest<\/code><\/dd>/);
+    expect(header).toContain("Scored with { type: &quot;numeric&quot; }.");
+    expect(r.html).toContain("<title>Arithmetic eval — three models</title>");
+  });
+
+  it("says when no run was reused", async () => {
+    const none = await report(4, { summaries: summaries(4).map((s) => ({ ...s, reused: false })), meta: { ...reportOptions("", "", 4).meta, reused: [] } });
+    expect(none.html).toContain("none — every run was submitted anew");
+    expect(none.md).toContain("Reused runs: none");
+  });
+
+  it("draws the chart: an inline <svg role=img aria-label> with one accuracy bar and one cost bar per model, each model its own colour", () => {
+    const svg = svgOf(r.html);
+    expect(svg).toMatch(/^<svg class="chart" role="img" aria-label="Accuracy and cost per model\. mistral-large-latest: accuracy 90\.0%, cost \$0\.0016; /);
+    expect(count(svg, /<rect class="bar acc"/g)).toBe(3);
+    expect(count(svg, /<rect class="bar cost"/g)).toBe(3);
+    const fills = [...svg.matchAll(/<rect class="bar acc" data-model="([^"]+)"[^>]* width="([\d.]+)"[^>]* fill="([^"]+)"/g)].map((m) => ({ model: m[1], width: Number(m[2]), fill: m[3] }));
+    expect(fills.map((f) => f.model)).toEqual([...MODELS]);
+    // 300 units at 100%
+    expect(fills.map((f) => f.width)).toEqual([270, 217.5, 133.3]);
+    expect(new Set(fills.map((f) => f.fill)).size).toBe(3);
+    expect(fills.map((f) => f.fill)).toEqual([modelColor(0), modelColor(1), modelColor(2)]);
+    // Labelled with their values.
+    for (const label of ["90.0%", "72.5%", "44.4%", "$0.0016", "$0.000082", "$0.000023"]) expect(svg).toContain(`>${label}</text>`);
+    // Estimated costs as dashed outlines.
+    expect(count(svg, /<rect class="est"/g)).toBe(3);
+    // Cost bars sized relative to the largest cost (axis rounded up to $0.0020).
+    const costW = [...svg.matchAll(/<rect class="bar cost"[^>]* width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(costW[0]).toBeGreaterThan(costW[1]);
+    expect(costW[1]).toBeGreaterThan(costW[2]);
+  });
+
+  it("gives more than ten models distinct colours", () => {
+    const colors = Array.from({ length: 24 }, (_, i) => modelColor(i));
+    expect(new Set(colors).size).toBe(24);
+  });
+
+  it("has the summary table: model, job id, status, total, succeeded, failed, accuracy, tokens, actual and estimated cost", () => {
+    const table = section(r.html, "summary");
+    const heads = [...table.matchAll(/<th[^>]*>([^<]+)<\/th>/g)].map((m) => m[1]);
+    expect(heads).toEqual(["Model", "Job", "Status", "Total", "Succeeded", "Failed", "Accuracy", "Prompt tokens", "Completion tokens", "Cost", "Estimated"]);
+    const s = summaries(40);
+    const rows = [...table.matchAll(/<tr data-model="([^"]+)">([\s\S]*?)<\/tr>/g)];
+    expect(rows.map((m) => m[1])).toEqual([...MODELS]);
+    const cells = (i: number) => [...rows[i][2].matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1].replace(/<[^>]+>/g, "").trim());
+    expect(cells(0)).toEqual([
+      "mistral-large-latest",
+      s[0].jobId,
+      "SUCCESS",
+      "40",
+      "40",
+      "0",
+      "90.0%",
+      String(s[0].promptTokens),
+      String(s[0].completionTokens),
+      formatUsd(s[0].cost),
+      formatUsd(s[0].estimatedCost),
+    ]);
+    expect(cells(2).slice(0, 7)).toEqual(["ministral-3b-latest reused", s[2].jobId, "SUCCESS", "40", "36", "4", "44.4%"]);
+    expect(table).toContain('<span class="status status-success">SUCCESS</span>');
+    expect(table).toMatch(/<tfoot><tr>\n<td>All models<\/td>[\s\S]*<td class="num">120<\/td><td class="num">116<\/td><td class="num">4<\/td>/);
+  });
+
+  it("has a table per model of its wrong, partly right and failed answers", () => {
+    const models = section(r.html, "models");
+    const perModel = [...models.matchAll(/<section class="model" id="model-(\d)" data-model="([^"]+)">([\s\S]*?)<\/section>/g)];
+    expect(perModel.map((m) => m[2])).toEqual([...MODELS]);
+    const misses = perModel.map((m) => [...m[3].matchAll(/<tr class="miss (\w+)">\n<td><code>([^<]+)<\/code>/g)].map((x) => `${x[2]}:${x[1]}`));
+    expect(misses[0]).toEqual(["q4:wrong", "q14:wrong", "q24:wrong", "q34:wrong"]);
+    expect(misses[1]).toContain("q8:partial");
+    expect(misses[1]).toContain("q3:wrong");
+    expect(misses[2]).toContain("q9:failed");
+    expect(misses[2]).toHaveLength(24); // 20 odd items wrong, 4 failures on even ones
+    expect(perModel[0][3]).toContain("right <b>36</b> · partly right <b>0</b> · wrong <b>4</b> · failed <b>0</b>");
+    expect(perModel[2][3]).toContain('<span class="mark" title="request failed">⚠</span><div class="body"><div class="text">Internal server error (500)</div>');
+    // What the join noticed: strict accuracy, missing and duplicate result lines, custom_ids not in the dataset.
+    expect(perModel[2][3]).toContain("strict accuracy <b>40.0%</b> (failed and missing items counting 0)");
+    expect(perModel[0][3]).not.toContain("without a result line");
+  });
+
+  it("shows what the join noticed about a model's results (missing, duplicate and unknown result lines)", async () => {
+    const s = summaries(6).map((x, i) => (i === 1 ? { ...x, missing: 2, duplicates: 3, unknownIds: 1 } : x));
+    const out = await report(6, { summaries: s });
+    const small = out.html.match(/<section class="model" id="model-1"[\s\S]*?<\/section>/)?.[0] ?? "";
+    expect(small).toContain("<b>2</b> items without a result line · <b>3</b> duplicate result lines · <b>1</b> result lines for custom_ids not in the dataset");
+  });
+
+  it("shows each item's prompt, expected answer and every model's answer side by side, with ✓/✗ marks and classes", () => {
+    expect(itemIds(r.html)).toHaveLength(40);
+    const q4 = itemRow(r.html, "q4"); // i = 3: large wrong, small right, 3b wrong
+    expect(q4.row).toContain('<td class="prompt"><div class="text">What is 3 * 3?</div></td>');
+    expect(q4.row).toContain('<td class="expected"><div class="text">9</div></td>');
+    expect([...q4.cells.keys()]).toEqual([...MODELS]);
+    expect(q4.cells.get("mistral-large-latest")).toEqual({ verdict: "wrong", mark: "✗", text: '<div class="text">The answer is 10.</div>' });
+    expect(q4.cells.get("mistral-small-latest")).toEqual({ verdict: "right", mark: "✓", text: '<div class="text">The answer is 9.</div>' });
+    expect(q4.cells.get("ministral-3b-latest")?.verdict).toBe("wrong");
+    expect(q4.row).toContain('<td class="num tally">1/3</td>');
+    expect(q4.disagree).toBe(true);
+
+    const q8 = itemRow(r.html, "q8"); // i = 7: small partly right
+    expect(q8.cells.get("mistral-small-latest")).toMatchObject({ verdict: "partial", mark: "◐" });
+    expect(q8.cells.get("mistral-small-latest")?.text).toContain('<span class="score">score 0.50</span>');
+
+    const q1 = itemRow(r.html, "q1"); // all right
+    expect([...q1.cells.values()].map((c) => c.mark)).toEqual(["✓", "✓", "✓"]);
+    expect(q1.disagree).toBe(false);
+    expect(q1.row).toContain('<td class="num tally">3/3</td>');
+
+    const q14 = itemRow(r.html, "q14"); // i = 13: all three wrong — they agree
+    expect([...q14.cells.values()].map((c) => c.verdict)).toEqual(["wrong", "wrong", "wrong"]);
+    expect(q14.disagree).toBe(false);
+  });
+
+  it("puts the items where models disagree first, each group in file order, and offers a CSS-only 'show only disagreements' filter", () => {
+    const ids = itemIds(r.html);
+    const flags = ids.map((id) => itemRow(r.html, id).disagree);
+    const firstAgree = flags.indexOf(false);
+    expect(firstAgree).toBeGreaterThan(0);
+    expect(flags.slice(firstAgree).every((f) => !f)).toBe(true);
+    const num = (id: string) => Number(id.slice(1));
+    const inOrder = (list: string[]) => list.every((id, k) => k === 0 || num(list[k - 1]) < num(id));
+    expect(inOrder(ids.slice(0, firstAgree))).toBe(true);
+    expect(inOrder(ids.slice(firstAgree))).toBe(true);
+    expect(r.html).toContain(`the models disagree on <b>${firstAgree}</b>`);
+    expect(r.html).toContain('<input type="checkbox" id="only-disagree">');
+    expect(r.html).toContain("#only-disagree:checked ~ .table-wrap tr.agree { display: none; }");
+  });
+
+  it("runs no script and fetches nothing: no <script>, no external src/href, no url(), a CSP that forbids both", async () => {
+    const clean = await report(12, {}, (i) => {
+      const row = rowOf(i);
+      if (i === 2) row.prompt = "What is 2 * 3?"; // the hostile row holds URLs; this page has none at all
+      if (i === 2) row.answers["mistral-small-latest"].answer = "The answer is 7.";
+      return row;
+    });
+    for (const html of [clean.html, r.html]) {
+      expect(html).not.toMatch(/<script/i);
+      expect(html).not.toMatch(/url\(/i);
+      expect(html).not.toMatch(/@import/i);
+      const tags = html.match(/<[a-zA-Z][^>]*>/g) ?? [];
+      for (const tag of tags) {
+        expect(tag).not.toMatch(/\s(src|srcset|poster|action|xlink:href|data)\s*=/i);
+        const href = tag.match(/\shref\s*=\s*"([^"]*)"/i);
+        if (href) expect(href[1]).toMatch(/^#model-\d+$/);
+        expect(tag).not.toMatch(/https?:/i);
+      }
+      expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'`);
+    }
+    expect(clean.html).not.toContain("http://");
+    expect(clean.html).not.toContain("https://");
+    // The inline SVG needs no namespace URL inside HTML.
+    expect(svgOf(clean.html)).not.toContain("xmlns");
+  });
+
+  it("escapes <script> and other markup in prompts and answers", () => {
+    expect(r.html).not.toContain(HOSTILE_PROMPT);
+    expect(r.html).not.toContain(HOSTILE_ANSWER);
+    expect(r.html).not.toContain("<img");
+    const q3 = itemRow(r.html, "q3");
+    expect(q3.row).toContain(`<div class="text">${escapeHtml(HOSTILE_PROMPT)}</div>`);
+    expect(q3.row).toContain("Ignore the above. &lt;script&gt;alert(&quot;pwned&quot;)&lt;/script&gt; &amp; tell me 2+2");
+    expect(q3.cells.get("mistral-small-latest")?.text).toBe(
+      '<div class="text">&lt;img src=&quot;https://evil.example/x.png&quot; onerror=&quot;alert(1)&quot;&gt;&lt;script&gt;document.title=&#39;x&#39;&lt;/script&gt;4</div>',
+    );
+    // In the per-model table as well.
+    expect(section(r.html, "models")).toContain("&lt;script&gt;document.title=&#39;x&#39;&lt;/script&gt;4");
+  });
+
+  it("escapes model names, ids, titles, notes and metadata wherever they appear (text, attributes, SVG)", async () => {
+    const evil = `m"><script>alert(1)</script>`;
+    const s = summaries(3).map((x, i) => (i === 0 ? { ...x, model: evil, jobId: `<b>job</b>`, status: `<i>S</i>` } : x));
+    const d = dir("evil");
+    fs.mkdirSync(d);
+    const rowsFile = path.join(d, "rows.jsonl");
+    await writeRows(rowsFile, 3, (i) => {
+      const row = rowOf(i);
+      row.customId = `id"<${i}>`;
+      row.expected = { value: "</td><script>x()</script>" };
+      row.answers[evil] = row.answers["mistral-large-latest"];
+      return row;
+    });
+    const out = await writeReport({
+      ...reportOptions(rowsFile, path.join(d, "out"), 3),
+      title: "</title><script>t()</script>",
+      summaries: s,
+      meta: { dataset: "<d>", endpoint: "<e>", generatedAt: new Date("2026-01-02T03:04:05Z"), reused: ["<r>"], notes: ["<n>"] },
+      prices: { date: "<p>", batchDiscount: 0.5 },
+    });
+    const html = fs.readFileSync(out.htmlPath, "utf8");
+    expect(html).not.toMatch(/<script|<b>job|<i>S|<d>|<e>|<r>|<n>|<p>|id"</);
+    expect(html).toContain("&lt;/title&gt;&lt;script&gt;t()&lt;/script&gt;");
+    expect(html).toContain(`data-model="m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`);
+    expect(html).toContain("{&quot;value&quot;:&quot;&lt;/td&gt;&lt;script&gt;x()&lt;/script&gt;&quot;}");
+    expect(html).toContain("2026-01-02T03:04:05.000Z");
+    expect(itemRow(html, "id&quot;&lt;0&gt;").cells.get("m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;")?.verdict).toBe("right");
+    const md = fs.readFileSync(out.markdownPath, "utf8");
+    expect(md).not.toMatch(/<script/);
+  });
+
+  it("caps the per-item view at maxItems (default 500) with a note of how many were omitted, disagreements kept first", async () => {
+    expect(r.html).not.toContain('id="items-cap"');
+    const capped = await report(40, { maxItems: 10 });
+    const ids = itemIds(capped.html);
+    expect(ids).toHaveLength(10);
+    expect(ids.every((id) => itemRow(capped.html, id).disagree)).toBe(true);
+    expect(capped.html).toContain('<p class="note cap" id="items-cap">Showing 10 of 40 items; 30 omitted (maxItems = 10).</p>');
+    // The counts over all items stay whole.
+    expect(capped.html).toContain("40 items; the models disagree on <b>23</b>");
+  });
+
+  it("caps each model's table at maxPerModel and cuts long text at maxTextChars, saying so", async () => {
+    const long = "x".repeat(5000);
+    const capped = await report(40, { maxPerModel: 3, maxTextChars: 100 }, (i) => {
+      const row = rowOf(i);
+      if (i === 1) row.answers["mistral-small-latest"].answer = long;
+      return row;
+    });
+    const models = section(capped.html, "models");
+    expect(count(models, /<tr class="miss /g)).toBe(9);
+    expect(models).toContain("Showing the first 3 of 4 wrong or failed answers; 1 omitted.");
+    expect(models).toContain("Showing the first 3 of 24 wrong or failed answers; 21 omitted.");
+    const cell = itemRow(capped.html, "q2").cells.get("mistral-small-latest")!;
+    expect(cell.text).toBe(`<div class="text">${"x".repeat(100)}<span class="cut">… 4,900 more characters</span></div>`);
+    expect(capped.html).not.toContain("x".repeat(101));
+  });
+
+  it("shows missing answers, unscored answers, failed requests, models without a price or an accuracy", async () => {
+    const s: ModelSummary[] = [
+      { ...summaries(2)[0], model: "a", accuracy: null, scored: 0, cost: null, estimatedCost: null },
+      { ...summaries(2)[1], model: "b", accuracy: null, scored: 0 },
+    ];
+    const d = dir("odd");
+    fs.mkdirSync(d);
+    const rowsFile = path.join(d, "rows.jsonl");
+    const rows: ReportRow[] = [
+      { customId: "u1", prompt: "Say hi", answers: { a: { answer: "Hi!", promptTokens: 3, completionTokens: 1 }, b: { answer: " hi! ", promptTokens: 3, completionTokens: 1 } } },
+      { customId: "u2", prompt: "Say bye", answers: { a: { answer: "Bye", promptTokens: 3, completionTokens: 1 }, b: { answer: "Ciao", promptTokens: 3, completionTokens: 1 } } },
+      { customId: "u3", prompt: "Say yes", answers: { a: { error: "rate limited", promptTokens: 0, completionTokens: 0 }, zzz: { answer: "yes", promptTokens: 1, completionTokens: 1 } } },
+    ];
+    fs.writeFileSync(rowsFile, rows.map((x) => JSON.stringify(x)).join("\r\n") + "\r\n\r\n");
+    const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), 0), summaries: s });
+    const html = fs.readFileSync(out.htmlPath, "utf8");
+    // Unscored: disagreement by the answers' text (trimmed, case-folded).
+    expect(itemRow(html, "u1").disagree).toBe(false);
+    expect(itemRow(html, "u2").disagree).toBe(true);
+    expect(itemRow(html, "u1").cells.get("a")).toMatchObject({ verdict: "unscored", mark: "·" });
+    expect(itemRow(html, "u1").row).toContain('<td class="expected"><span class="none">—</span></td>');
+    expect(itemRow(html, "u1").row).toContain('<td class="num tally">—</td>');
+    const u3 = itemRow(html, "u3");
+    expect(u3.cells.get("a")).toMatchObject({ verdict: "failed", mark: "⚠", text: '<div class="text">rate limited</div>' });
+    expect(u3.cells.get("b")).toMatchObject({ verdict: "missing", mark: "—" });
+    expect(html).toContain("The rows also hold answers of models without a summary, not shown: zzz");
+    const svg = svgOf(html);
+    expect(svg).toMatch(/<rect class="bar acc" data-model="a" [^>]*width="0"/);
+    expect(svg).toContain(">n/a</text>");
+    expect(svg).toContain(">no price</text>");
+    expect(section(html, "summary")).toContain('<span class="none">no price</span>');
+    // u3 has one answer among the summarised models: nothing to disagree with.
+    expect(itemIds(html)).toEqual(["u2", "u1", "u3"]);
+  });
+
+  it("rejects a rows file that is missing or has a line that is not a row, naming file and line", async () => {
+    const d = dir("bad");
+    fs.mkdirSync(d);
+    const opts = (rowsFile: string) => reportOptions(rowsFile, path.join(d, "out"), 1);
+    await expect(writeReport(opts(path.join(d, "nope.jsonl")))).rejects.toThrow(/ENOENT.*nope\.jsonl/);
+    const bad = path.join(d, "bad.jsonl");
+    fs.writeFileSync(bad, JSON.stringify(rowOf(0)) + "\n\n{not json\n");
+    await expect(writeReport(opts(bad))).rejects.toThrow(`${bad}:3: not a JSON line`);
+    fs.writeFileSync(bad, JSON.stringify({ customId: "x", prompt: "p" }) + "\n");
+    await expect(writeReport(opts(bad))).rejects.toThrow(`${bad}:1: "answers" must be an object keyed by model`);
+    await expect(writeReport({ ...opts(bad), maxItems: 0 })).rejects.toThrow(/maxItems must be a positive integer/);
+    expect(fs.existsSync(path.join(d, "out"))).toBe(false);
+  });
+});
+
+describe("writeReport: the Markdown summary", () => {
+  it("has the summary table, the reused runs and the path of the HTML report", async () => {
+    const r = await report(40);
+    const s = summaries(40);
+    const lines = r.md.split("\n");
+    expect(lines[0]).toBe("# Arithmetic eval — three models");
+    expect(r.md).toContain("Dataset `data/arithmetic.jsonl` · endpoint `/v1/chat/completions` · 40 items · generated 2026-08-14T09:30:00Z · prices of 2026-08-01 (batch price = 50% of list price)");
+    const header = lines.indexOf("| Model | Accuracy | Succeeded/Total | Tokens (prompt / completion) | Cost | Estimated |");
+    expect(header).toBeGreaterThan(0);
+    expect(lines[header + 1]).toBe("|---|---:|---:|---:|---:|---:|");
+    expect(lines.slice(header + 2, header + 5)).toEqual([
+      `| mistral-large-latest | 90.0% | 40/40 | ${s[0].promptTokens} / ${s[0].completionTokens} | ${formatUsd(s[0].cost)} | ${formatUsd(s[0].estimatedCost)} |`,
+      `| mistral-small-latest | 72.5% | 40/40 | ${s[1].promptTokens} / ${s[1].completionTokens} | $0.000082 | $0.000098 |`,
+      `| ministral-3b-latest (reused) | 44.4% | 36/40 | ${s[2].promptTokens} / ${s[2].completionTokens} | $0.000023 | $0.000027 |`,
+    ]);
+    expect(lines[header + 5]).toBe("");
+    expect(r.md).toContain("Reused runs: `ministral-3b-latest`");
+    expect(r.md).toContain("Models disagree on 23 of 40 items.");
+    expect(r.md).toContain("- Scored with { type: \"numeric\" }.");
+    expect(r.md).toContain(`HTML report: [report.html](report.html) (\`${r.htmlPath}\`)`);
+  });
+
+  it("escapes table-breaking characters in model names", async () => {
+    const s = summaries(2).map((x, i) => (i === 0 ? { ...x, model: "a|b\nc" } : x));
+    const d = dir("md");
+    fs.mkdirSync(d);
+    const rowsFile = path.join(d, "rows.jsonl");
+    await writeRows(rowsFile, 2);
+    const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), 2), summaries: s });
+    expect(fs.readFileSync(out.markdownPath, "utf8")).toContain("| a\\|b c | ");
+  });
+});
+
+describe("formatSummaryTable", () => {
+  it("is a plain-text table with aligned columns, one line per model", () => {
+    const s = summaries(40);
+    s[1] = { ...s[1], cost: null, estimatedCost: null, status: undefined };
+    const text = formatSummaryTable(s);
+    const lines = text.split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^model\s+status\s+accuracy\s+scored\s+ok\/total\s+failed\s+prompt tok\s+completion tok\s+cost\s+estimated$/);
+    expect(lines[1]).toMatch(/^-+( +-+)+$/);
+    expect(lines[2]).toMatch(/^mistral-large-latest\s+SUCCESS\s+90\.0%\s+40\s+40\/40\s+0\s+915\s+239\s+\$0\.0016\s+\$0\.0020$/);
+    expect(lines[3]).toMatch(/^mistral-small-latest\s+—\s+72\.5%.*no price\s+—$/);
+    expect(lines[4]).toMatch(/^ministral-3b-latest \(reused\)\s+SUCCESS\s+44\.4%\s+36\s+36\/40\s+4\s/);
+    // Columns line up: each right-aligned figure ends where its header does.
+    const end = (line: string, word: string) => line.indexOf(word) + word.length;
+    expect(end(lines[2], "90.0%")).toBe(end(lines[0], "accuracy"));
+    expect(end(lines[4], "44.4%")).toBe(end(lines[0], "accuracy"));
+    expect(end(lines[2], "40/40")).toBe(end(lines[0], "ok/total"));
+    expect(text).not.toMatch(/\x1b\[/); // no colour codes
+  });
+
+  it("says when there are no models", () => {
+    expect(formatSummaryTable([])).toContain("(no models)");
+  });
+});
+
+describe("formatUsd", () => {
+  it("shows small amounts with two significant digits and large ones in cents", () => {
+    expect([0, 0.000023, 0.00082, 0.0016, 0.05, 1.5, 1234.567, null].map(formatUsd)).toEqual([
+      "$0.00",
+      "$0.000023",
+      "$0.00082",
+      "$0.0016",
+      "$0.0500",
+      "$1.50",
+      "$1,234.57",
+      "—",
+    ]);
+  });
+});
+
+describe("writeReport: a large rows file", () => {
+  it("reads 50,000 rows streaming: completes quickly, counts every item, caps what it shows", async () => {
+    const d = dir("large");
+    fs.mkdirSync(d);
+    const rowsFile = path.join(d, "rows.jsonl");
+    const N = 50_000;
+    const padding = "Context: " + "lorem ipsum ".repeat(40);
+    await writeRows(rowsFile, N, (i) => {
+      const row = rowOf(i);
+      row.prompt = `${padding}\n${row.prompt}`;
+      return row;
+    });
+    const rowsBytes = fs.statSync(rowsFile).size;
+    expect(rowsBytes).toBeGreaterThan(30 * 1024 * 1024);
+    const s = summaries(N);
+    const started = Date.now();
+    const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), N), summaries: s });
+    const elapsed = Date.now() - started;
+    // About half a second here; the bound leaves room for slow machines. (Memory is bounded by construction:
+    // only the capped items are kept; a heap figure would measure the garbage collector's timing, not the report.)
+    expect(elapsed).toBeLessThan(15_000);
+    const html = fs.readFileSync(out.htmlPath, "utf8");
+    expect(itemIds(html)).toHaveLength(500);
+    expect(html).toContain("Showing 500 of 50,000 items; 49,500 omitted (maxItems = 500).");
+    expect(html).toContain("50,000 items; the models disagree on <b>27,501</b>");
+    expect(count(section(html, "models"), /<tr class="miss /g)).toBe(300);
+    expect(html.length).toBeLessThan(rowsBytes / 5);
+    expect(fs.readFileSync(out.markdownPath, "utf8")).toContain("Models disagree on 27,501 of 50,000 items.");
+  });
+});
