@@ -1,0 +1,312 @@
+/**
+ * The package as users get it: `npm pack`, the tarball installed in a fresh project outside the repository, and a
+ * plain JavaScript driver there (nothing of this repository: its own `@pulumi/pulumi/automation`, its own
+ * `pulumi-mistral-batch`) running up, refresh and destroy against the emulator started from the installed
+ * tarball's own `mistral-batch-emulator` bin, which enforces the API key. The key is given as secret config only,
+ * and must not show anywhere in the state directory or in what the driver printed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROOT, assertDistFresh, chatJsonl, pulumiBinDir } from "./harness";
+import { killAll, processesIn } from "./processes";
+
+/** The environment a user's shell would give: no npm-script variables of this repository's `npm test`, no Mistral settings, no vitest. */
+function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(npm_|VITEST|NODE_OPTIONS$|MISTRAL_|PULUMI_)/i.test(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+interface Ran {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** Runs a command to its end (asynchronously: nothing here may block the event loop), killing it after `timeoutMs`. */
+function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs: number }): Promise<Ran> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
+    child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
+    child.on("error", (e) => (clearTimeout(timer), reject(e)));
+    child.on("close", (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr, ms: Date.now() - started })));
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+function walk(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+/** The driver a user would write: plain CommonJS, everything from the project's own node_modules. */
+const DRIVER = String.raw`"use strict";
+const fs = require("node:fs");
+const path = require("node:path");
+const { LocalWorkspace } = require("@pulumi/pulumi/automation");
+const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
+
+async function main() {
+  // Settings come on stdin, so the key is in no file, argument or environment variable.
+  const input = JSON.parse(fs.readFileSync(0, "utf8"));
+  const program = async () => {
+    const questions = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
+    const answers = new BatchJob("answers", { inputFiles: [questions.id], model: "mistral-small-latest", metadata: { suite: "package" } });
+    return { fileId: questions.id, jobId: answers.id, status: answers.status };
+  };
+  const backend = "file://" + input.stateDir;
+  const stack = await LocalWorkspace.createOrSelectStack(
+    { stackName: "dev", projectName: "consumer", program },
+    {
+      workDir: __dirname,
+      pulumiHome: input.home,
+      envVars: {
+        PULUMI_BACKEND_URL: backend,
+        PULUMI_CONFIG_PASSPHRASE: "package-e2e",
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+      },
+      projectSettings: { name: "consumer", runtime: "nodejs", backend: { url: backend } },
+    },
+  );
+  await stack.setConfig("mistral:apiKey", { value: input.apiKey, secret: true });
+  await stack.setConfig("mistral:serverUrl", { value: input.serverUrl });
+
+  // Keeps a copy of the stack's state file after each operation (destroy empties it), next to the backend's own.
+  const snapshot = (name) => {
+    const stacks = path.join(input.stateDir, ".pulumi", "stacks");
+    const files = fs.readdirSync(stacks, { recursive: true }).map((f) => path.join(stacks, String(f))).filter((f) => f.endsWith(".json") && fs.statSync(f).isFile());
+    if (files.length !== 1) throw new Error("expected one state file, found " + JSON.stringify(files));
+    fs.mkdirSync(path.join(input.stateDir, "snapshots"), { recursive: true });
+    fs.copyFileSync(files[0], path.join(input.stateDir, "snapshots", name + ".json"));
+  };
+  const onOutput = (text) => process.stdout.write(text);
+  const onError = (text) => process.stderr.write(text);
+  const results = {};
+  const timed = async (name, op) => {
+    const started = Date.now();
+    const r = await op();
+    results[name] = { result: r.summary.result, changes: r.summary.resourceChanges, ms: Date.now() - started };
+    snapshot(name);
+    return r;
+  };
+  const up = await timed("up", () => stack.up({ onOutput, onError }));
+  results.up.outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
+  await timed("refresh", () => stack.refresh({ onOutput, onError }));
+  await timed("destroy", () => stack.destroy({ onOutput, onError }));
+  process.stdout.write("\nDRIVER-RESULT " + JSON.stringify(results) + "\n");
+}
+
+main().catch((error) => {
+  process.stderr.write("driver failed: " + ((error && error.stack) || error) + "\n");
+  process.exitCode = 1;
+});
+`;
+
+interface StateResource {
+  urn: string;
+  type: string;
+  id?: string;
+  inputs?: Record<string, unknown>;
+  outputs?: Record<string, unknown>;
+}
+
+describe("The package as users get it", { timeout: 300_000 }, () => {
+  const apiKey = `sk-pkg-${randomUUID()}`;
+  let tmp: string;
+  let packDir: string;
+  let projectDir: string;
+  let stateDir: string;
+  let home: string;
+  let tarball: string;
+  let emulator: ChildProcess | undefined;
+  let emulatorUrl: string;
+  let emulatorLog = "";
+  let driver: Ran;
+  let results: Record<string, { result: string; changes?: Record<string, number>; ms: number; outputs?: Record<string, string> }>;
+  const timings: Record<string, number> = {};
+
+  beforeAll(() => {
+    assertDistFresh();
+    // realpath: os.tmpdir() may be a symlink, and processes report their real working directory.
+    tmp = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "pmb-package-")));
+    expect(tmp.startsWith(ROOT)).toBe(false);
+    packDir = path.join(tmp, "pack");
+    projectDir = path.join(tmp, "project");
+    stateDir = path.join(tmp, "state");
+    home = path.join(tmp, "pulumi-home");
+    for (const d of [packDir, projectDir, stateDir, home, path.join(tmp, "emulator")]) fs.mkdirSync(d);
+  });
+
+  afterAll(async () => {
+    if (emulator?.exitCode === null && emulator.signalCode === null) {
+      const exited = new Promise((r) => emulator!.once("exit", r));
+      emulator.kill("SIGTERM");
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (emulator.exitCode === null && emulator.signalCode === null) emulator.kill("SIGKILL");
+    }
+    if (tmp) {
+      killAll(processesIn(tmp));
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+    console.log(`package e2e timings (ms): ${JSON.stringify(timings)}`);
+  });
+
+  it("npm pack: the tarball holds the built package, and no tests, TypeScript sources or node_modules", async () => {
+    const packed = await run("npm", ["pack", "--pack-destination", packDir, "--json"], { cwd: ROOT, env: userEnv(), timeoutMs: 120_000 });
+    timings.pack = packed.ms;
+    expect(packed.code, packed.stderr).toBe(0);
+    const [info] = JSON.parse(packed.stdout) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
+    tarball = path.join(packDir, info.filename);
+    const listing = await run("tar", ["-tzf", tarball], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 });
+    expect(listing.code).toBe(0);
+    const entries = listing.stdout.trim().split("\n").map((e) => e.replace(/^package\//, ""));
+    const size = fs.statSync(tarball).size;
+    console.log(`tarball ${info.filename}: ${size} bytes packed (${(size / 1024).toFixed(1)} KiB), ${info.unpackedSize} bytes unpacked, ${entries.length} files`);
+
+    expect(entries).toContain("package.json");
+    expect(entries).toContain("README.md");
+    expect(entries).toContain("dist/provider/index.js");
+    expect(entries).toContain("dist/provider/runtime.js");
+    expect(entries).toContain("dist/emulator/cli.js");
+    expect(entries.filter((e) => /(^|\/)node_modules\//.test(e))).toEqual([]);
+    expect(entries.filter((e) => /(\.test\.|(^|\/)test\/|vitest)/.test(e))).toEqual([]);
+    expect(entries.filter((e) => /\.(c|m)?tsx?$/.test(e) && !/\.d\.(c|m)?ts$/.test(e))).toEqual([]);
+    expect(entries.filter((e) => !e.startsWith("dist/") && !["package.json", "README.md", "LICENSE"].includes(e))).toEqual([]);
+    // Every entry point the manifest names is in the tarball.
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
+    const targets: string[] = [manifest.main, manifest.types, ...Object.values(manifest.bin as Record<string, string>)];
+    for (const entry of Object.values(manifest.exports as Record<string, string | Record<string, string>>)) {
+      targets.push(...(typeof entry === "string" ? [entry] : Object.values(entry)));
+    }
+    for (const target of targets) expect(entries, `${target} is named by package.json`).toContain(path.posix.normalize(target));
+    expect(size).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it("installs in a fresh project outside the repository, with a working emulator bin", async () => {
+    const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
+    const pulumiVersion: string = lock.packages["node_modules/@pulumi/pulumi"].version;
+    fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2));
+    const installed = await run("npm", ["install", tarball, `@pulumi/pulumi@${pulumiVersion}`, "--no-audit", "--no-fund", "--prefer-offline"], {
+      cwd: projectDir,
+      env: userEnv(),
+      timeoutMs: 280_000,
+    });
+    timings.install = installed.ms;
+    expect(installed.code, installed.stderr).toBe(0);
+    const pkg = path.join(projectDir, "node_modules/pulumi-mistral-batch");
+    expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false); // a copy from the tarball, not a link to the repository
+    expect(JSON.parse(fs.readFileSync(path.join(projectDir, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version).toBe(pulumiVersion);
+    const bin = path.join(projectDir, "node_modules/.bin/mistral-batch-emulator");
+    expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
+    expect(fs.readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node")).toBe(true);
+
+    // The emulator as a separate process, from the installed bin, enforcing the key.
+    emulator = spawn(bin, ["--api-key", apiKey, "--log"], { cwd: path.join(tmp, "emulator"), env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    emulator.stderr!.setEncoding("utf8").on("data", (t: string) => (emulatorLog += t));
+    emulatorUrl = await new Promise<string>((resolve, reject) => {
+      let out = "";
+      const timer = setTimeout(() => reject(new Error(`the emulator printed no URL in 30 s: ${out} ${emulatorLog}`)), 30_000);
+      emulator!.stdout!.setEncoding("utf8").on("data", (t: string) => {
+        out += t;
+        const url = /https?:\/\/\S+/.exec(out)?.[0];
+        if (url) (clearTimeout(timer), resolve(url.replace(/\/$/, "")));
+      });
+      emulator!.once("exit", (code) => (clearTimeout(timer), reject(new Error(`the emulator exited (${code}): ${emulatorLog}`))));
+    });
+    expect((await fetch(`${emulatorUrl}/v1/files`)).status).toBe(401);
+    expect((await fetch(`${emulatorUrl}/v1/files`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
+  });
+
+  it("a plain JS driver there runs up, refresh and destroy through the real CLI", async () => {
+    fs.mkdirSync(path.join(projectDir, "data"));
+    fs.writeFileSync(path.join(projectDir, "data/questions.jsonl"), chatJsonl(4));
+    fs.writeFileSync(path.join(projectDir, "driver.js"), DRIVER);
+    driver = await run(process.execPath, ["driver.js"], {
+      cwd: projectDir,
+      env: userEnv({ PATH: `${pulumiBinDir()}${path.delimiter}${process.env.PATH}` }),
+      input: JSON.stringify({ apiKey, serverUrl: emulatorUrl, stateDir, home }),
+      timeoutMs: 240_000,
+    });
+    timings.driver = driver.ms;
+    const line = driver.stdout.split("\n").find((l) => l.startsWith("DRIVER-RESULT "));
+    expect(line, `driver exited ${driver.code}:\n${driver.stderr}\n${driver.stdout.slice(-4000)}`).toBeDefined();
+    expect(driver.code).toBe(0);
+    results = JSON.parse(line!.slice("DRIVER-RESULT ".length));
+    for (const op of ["up", "refresh", "destroy"]) timings[op] = results[op].ms;
+    expect(results.up.result).toBe("succeeded");
+    expect(results.up.changes).toMatchObject({ create: 3 }); // the stack, the file, the job
+    expect(results.refresh.result).toBe("succeeded");
+    expect(results.destroy.result).toBe("succeeded");
+    expect(results.destroy.changes).toMatchObject({ delete: 3 });
+    // Nothing of the engine keeps running in the project.
+    expect(processesIn(projectDir)).toEqual([]);
+  });
+
+  it("the emulator saw the upload and the job, and destroy deleted the file", async () => {
+    const { fileId, jobId } = results.up.outputs!;
+    const get = async (route: string) => {
+      const r = await fetch(`${emulatorUrl}${route}`, { headers: { authorization: `Bearer ${apiKey}` } });
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    expect(emulatorLog).toMatch(/^POST \/v1\/files$/m);
+    expect(emulatorLog).toMatch(/^POST \/v1\/batch\/jobs$/m);
+    expect(emulatorLog).toContain(`DELETE /v1/files/${fileId}`);
+    const jobs = (await get("/v1/batch/jobs")).body.data as { id: string; input_files: string[]; metadata: Record<string, string>; status: string }[];
+    expect(jobs.map((j) => j.id)).toEqual([jobId]);
+    expect(jobs[0].input_files).toEqual([fileId]);
+    expect(jobs[0].metadata).toMatchObject({ suite: "package", pulumi_idempotency_key: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(["SUCCESS", "CANCELLED"]).toContain(jobs[0].status);
+    expect((await get(`/v1/files/${fileId}`)).status).toBe(404);
+    const files = (await get("/v1/files")).body.data as { source: string }[];
+    expect(files.filter((f) => f.source === "upload")).toEqual([]);
+  });
+
+  it("__provider in the state stays small, names the installed runtime and no path of this repository", () => {
+    for (const op of ["up", "refresh"]) {
+      const state = JSON.parse(fs.readFileSync(path.join(stateDir, "snapshots", `${op}.json`), "utf8"));
+      const dynamic = (state.checkpoint.latest.resources as StateResource[]).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+      expect(dynamic.map((r) => r.urn.split("::").pop()).sort()).toEqual(["answers", "questions"]);
+      for (const r of dynamic) {
+        for (const code of [r.inputs?.__provider, r.outputs?.__provider]) {
+          expect(typeof code).toBe("string");
+          const text = code as string;
+          console.log(`__provider of ${r.type.split(":").pop()} after ${op}: ${Buffer.byteLength(text)} bytes`);
+          expect(Buffer.byteLength(text)).toBeLessThan(4096);
+          expect(text).toContain("pulumi-mistral-batch/runtime");
+          expect(text).not.toContain(ROOT);
+          expect(text).not.toContain(tmp);
+        }
+      }
+      const job = dynamic.find((r) => r.type.endsWith(":BatchJob"))!;
+      expect(job.id).toBe(results.up.outputs!.jobId);
+      if (op === "refresh") expect(job.outputs).toMatchObject({ status: "SUCCESS", succeededRequests: 4 });
+    }
+  });
+
+  it("the API key shows nowhere: not in the state directory, the stack config or what the driver printed", () => {
+    expect(driver.stdout.length).toBeGreaterThan(0);
+    expect(driver.stdout).not.toContain(apiKey);
+    expect(driver.stderr).not.toContain(apiKey);
+    const files = [...walk(stateDir), ...walk(home), ...fs.readdirSync(projectDir).filter((f) => /^Pulumi.*\.ya?ml$/.test(f)).map((f) => path.join(projectDir, f))];
+    expect(files.some((f) => f.includes(`${path.sep}snapshots${path.sep}`))).toBe(true);
+    expect(files.some((f) => f.endsWith("Pulumi.dev.yaml"))).toBe(true);
+    for (const f of files) expect(fs.readFileSync(f).includes(apiKey), f).toBe(false);
+    // The secret is there, encrypted: the provider got it from the config and the emulator accepted it.
+    expect(fs.readFileSync(path.join(projectDir, "Pulumi.dev.yaml"), "utf8")).toMatch(/mistral:apiKey:\s*\n\s*secure:/);
+  });
+});
