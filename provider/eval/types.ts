@@ -69,7 +69,7 @@ export interface ModelSummary {
   scored: number;
   /** Mean score over scored items (0..1), or null when nothing was scored. */
   accuracy: number | null;
-  /** Sum of scores over `expectedItems`, failed and missing items counting 0 (0..1), or null when none. */
+  /** Mean score over `expectedItems`, failed and missing items counting 0 (0..1); null when nothing is scored. */
   strictAccuracy?: number | null;
   promptTokens: number;
   completionTokens: number;

@@ -1,10 +1,20 @@
 /**
- * An interrupted `pulumi up`: the `pulumi` process (and the dynamic-provider host under it) is killed with SIGKILL
- * right after a job was submitted, or right after a file was uploaded, before the engine could record it. What a
- * user then runs (`pulumi cancel` to lift the file backend's lock, `pulumi refresh --clear-pending-creates` or
- * simply the next `pulumi up`) converges on exactly one job and one file, with nothing orphaned after destroy.
+ * An interrupted `pulumi up`: the `pulumi` process and everything under it (the dynamic-provider host
+ * `pulumi-resource-pulumi-nodejs` and its `node`) are killed with SIGKILL while a BatchJob's create waits for the
+ * job it has just submitted, or while a BatchFile's upload has been stored but not yet answered: what the engine
+ * has not recorded exists remotely. What a user then runs converges on exactly one job and one file, and destroy
+ * leaves nothing behind.
  *
- * The kill is a real SIGKILL of the real CLI's process tree; Linux only (reads /proc).
+ * What this CLI (3.259, file backend) does after such a kill, and so what a user must run:
+ *  - the killed CLI leaves the backend's lock: every operation fails with "the stack is currently locked by 1
+ *    lock(s) ... `pulumi cancel`"; `pulumi cancel` (Automation API: `stack.cancel()`) deletes the lock files;
+ *  - the interrupted create stays in the state as a pending operation `{type: "creating"}`; a non-interactive
+ *    `pulumi refresh` keeps it, `pulumi refresh --clear-pending-creates` (`refresh({ clearPendingCreates: true })`)
+ *    drops it; `pulumi up` warns about it and proceeds, and keeps it (pending creates are carried over until cleared);
+ *  - either way the next `up` creates the resource again, and the provider adopts what the killed run left:
+ *    the job by its `pulumi_idempotency_key`, the file by its content-addressed name.
+ *
+ * Linux only (processes are found through /proc).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as http from "node:http";

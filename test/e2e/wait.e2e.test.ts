@@ -11,7 +11,7 @@ import type { BatchJobStatus } from "../../provider/jobLogic";
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
 
 describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, () => {
-  /** Wall clock, fast: a job of 50 requests is queued 200 ms, then runs about a second. */
+  /** Wall clock, fast: a job of 50 requests is queued 200 ms, then runs 2 s. */
   let fast: Emulator;
   /** Manual clock: jobs move only when the test says so. */
   let manual: Emulator;
@@ -44,7 +44,7 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
 
   beforeAll(async () => {
     assertDistFresh();
-    fast = await emulatorLib().startEmulator({ speed: { queueDelayMs: 200, requestsPerSecond: 50, cancelDelayMs: 100 } });
+    fast = await emulatorLib().startEmulator({ speed: { queueDelayMs: 200, requestsPerSecond: 25, cancelDelayMs: 100 } });
     manual = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
     project = new E2EProject("wait", { files: { "data/questions.jsonl": chatJsonl(50) } });
   });
@@ -117,34 +117,48 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
       expect(state.initErrors![0]).toMatch(expected);
     });
 
+    it("an up while the job still has not moved resumes waiting on it and times out again: still one job", async () => {
+      // Nothing changed in the program: the engine updates the job only because of its init error.
+      const message = await failure(stack.up({ onOutput: project.onOutput }));
+      expect(message).toContain(`BatchJob "answers" (${jobId}) is still QUEUED (QUEUED 0/0) after waiting 0.05 minutes`);
+      expect(jobsIn(manual).map((j) => j.id)).toEqual([jobId]);
+      const state = (await resources(stack)).get("answers")!;
+      expect(state.id).toBe(jobId);
+      expect(state.initErrors).toHaveLength(1);
+    });
+
     it("the next up resumes waiting on the same job until SUCCESS: no resubmission", async () => {
       await manual.advance(1200); // out of the queue, 2 of 50 answered
       expect(manual.store.jobs.get(jobId)?.status).toBe("RUNNING");
       // As the message advises, wait longer this time (a policy: updates in place, submits nothing).
       declared.wait = { timeoutMinutes: 1, pollIntervalSeconds: 0.2 };
       const output: string[] = [];
-      // The job needs 4.8 s of emulated time more: the clock moves once the engine updates the job (about 2 s of
-      // wall time), so that this up sees it RUNNING and waits.
+      // The job needs 4.8 s of emulated time more. The clock stands still until this up reports the job RUNNING (it
+      // is waiting, then), and only then moves, 2.5 s per second; after 15 s it moves anyway, so a missing progress
+      // line fails the assertions below rather than the test's timeout.
       let ticking: ReturnType<typeof setInterval> | undefined;
+      const tick = () => (ticking ??= setInterval(() => void manual.advance(250), 100));
+      const fallback = setTimeout(tick, 15_000);
       let result;
       try {
         result = await stack.up({
-          onOutput: (t) => (output.push(t), project.onOutput(t)),
-          onEvent: (event) => {
-            const m = event.resourcePreEvent?.metadata;
-            if (!ticking && m?.urn.endsWith("::answers") && m.op === "update") ticking = setInterval(() => void manual.advance(250), 100);
+          onOutput: (t) => {
+            output.push(t);
+            project.onOutput(t);
+            if (/answers" \(.+\): RUNNING/.test(output.join(""))) tick();
           },
         });
       } finally {
+        clearTimeout(fallback);
         clearInterval(ticking);
       }
       expect(result.summary.result).toBe("succeeded");
-      expect(result.summary.resourceChanges).toEqual({ same: 2, update: 1 }); // the init error makes the engine update
+      expect(result.summary.resourceChanges).toEqual({ same: 2, update: 1 }); // in place: the same job
       expect(result.outputs.jobId.value).toBe(jobId);
       expect(result.outputs.status.value).toBe("SUCCESS");
       expect(result.outputs.succeeded.value).toBe(50);
-      expect(output.join("")).toMatch(/answers" \(.+\): RUNNING \d+\/50/);
-      expect(output.join("")).toContain("SUCCESS 50/50 (100%)");
+      expect(output.join("")).toContain(`BatchJob "answers" (${jobId}): RUNNING 2/50 (4%)`);
+      expect(output.join("")).toContain(`BatchJob "answers" (${jobId}): SUCCESS 50/50 (100%)`);
       expect(output.join("")).not.toContain("submitted");
       expect(jobsIn(manual).map((j) => j.id)).toEqual([jobId]);
       const state = (await resources(stack)).get("answers")!;

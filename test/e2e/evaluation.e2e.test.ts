@@ -1,0 +1,413 @@
+/**
+ * The Evaluation component through the real engine, against the emulator: one BatchFile per distinct body, one
+ * job and one results download per model, scored and reported in the program. Each test shows one rule of what a
+ * change to the declared evaluation does (preview steps, jobs submitted in the emulator, summaries, report).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { E2EProject, assertDistFresh, emulatorLib, lib, previewSteps } from "./harness";
+import type { Emulator } from "../../emulator";
+import type { EvaluationModel, ModelSummary, ScoreFn, Scorer } from "../../provider";
+import type { EvaluationEstimate } from "../../provider/evaluation";
+
+type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
+
+/** "What is a + b?" questions with the expected sum as a top-level field. */
+function arithmetic(n: number): string {
+  return Array.from({ length: n }, (_, i) => {
+    const a = 7 * i + 3;
+    const b = 11 * i + 5;
+    return JSON.stringify({ custom_id: `q${String(i + 1).padStart(2, "0")}`, expected: a + b, body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] } });
+  }).join("\n") + "\n";
+}
+
+const lastNumber = (text: string): number | null => {
+  const all = text.match(/-?\d+(?:\.\d+)?/g);
+  return all ? Number(all[all.length - 1]) : null;
+};
+
+describe("Evaluation through the engine", { timeout: 240_000 }, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Stack;
+  let dataset: string;
+  let outputDir: string;
+
+  // What the program declares; tests change it between operations, as a user edits their program.
+  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | ScoreFn | unknown } = {
+    models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
+    scorer: { type: "numeric" },
+  };
+  const program = async () => {
+    const { Evaluation } = lib();
+    const evaluation = new Evaluation("arith", {
+      dataset,
+      expected: { field: "expected" },
+      scorer: declared.scorer as Scorer | ScoreFn,
+      models: declared.models,
+      outputDir,
+      waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+    });
+    return { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };
+  };
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    project = new E2EProject("evaluation", { files: { "data/arith.jsonl": arithmetic(20) } });
+    dataset = path.join(project.workDir, "data/arith.jsonl");
+    outputDir = path.join(project.dir, "eval-out");
+    stack = await project.stack(program, emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  const jobs = () => [...emulator.store.jobs.values()];
+  const uploads = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
+  const labelOf = (m: string | EvaluationModel) => (typeof m === "string" ? m : (m.label ?? m.name));
+  const expectedById = () => new Map(fs.readFileSync(dataset, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { custom_id: string; expected: number }).map((l) => [l.custom_id, l.expected]));
+  /** The emulator's output file of a job, parsed here (not by the package): result lines by custom_id. */
+  const emulatorOutput = (jobId: string) => {
+    const job = emulator.store.jobs.get(jobId)!;
+    expect(job.status).toBe("SUCCESS");
+    return fs
+      .readFileSync(emulator.store.blobPath(job.output_file!), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number; body: { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } } } });
+  };
+  /** Accuracy (numeric match of the last number) and token sums computed independently from the emulator's files. */
+  const independent = (jobId: string, score: (answer: string, expected: number) => number = (a, e) => (lastNumber(a) === e ? 1 : 0)) => {
+    const expected = expectedById();
+    const lines = emulatorOutput(jobId);
+    let total = 0;
+    let prompt = 0;
+    let completion = 0;
+    for (const line of lines) {
+      expect(expected.has(line.custom_id)).toBe(true);
+      total += score(line.response.body.choices[0].message.content, expected.get(line.custom_id)!);
+      prompt += line.response.body.usage.prompt_tokens;
+      completion += line.response.body.usage.completion_tokens;
+    }
+    expect(new Set(lines.map((l) => l.custom_id)).size).toBe(expected.size);
+    return { accuracy: total / lines.length, prompt, completion, lines: lines.length };
+  };
+  const batchCost = (model: string, prompt: number, completion: number) => {
+    const p = lib().DEFAULT_PRICES.models[model];
+    return ((prompt * p.inputPerMTok + completion * p.outputPerMTok) / 1e6) * 0.5;
+  };
+  /** The component's estimate line in a preview's output text. */
+  const estimateLine = (output: string) => {
+    const line = output.split("\n").find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"));
+    expect(line, `no estimate line in the preview output:\n${output}`).toBeDefined();
+    return line!;
+  };
+  const failure = async (operation: Promise<unknown>): Promise<string> => {
+    const error = await operation.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error, "the operation should have failed").toBeInstanceOf(Error);
+    return (error as Error).message;
+  };
+  const up = async () => {
+    const result = await stack.up({ onOutput: project.onOutput });
+    expect(result.summary.result).toBe("succeeded");
+    return { changes: result.summary.resourceChanges ?? {}, summaries: result.outputs.summaries.value as ModelSummary[], estimates: result.outputs.estimates.value as EvaluationEstimate[], reportPath: result.outputs.reportPath.value as string, markdownPath: result.outputs.markdownPath.value as string };
+  };
+  const jobIdOf = (summaries: ModelSummary[], model: string) => summaries.find((s) => s.model === model)!.jobId!;
+  let previewEstimates: Map<string, { tokens: number; cost: string }>;
+  let first: Awaited<ReturnType<typeof up>>;
+  let latest: Awaited<ReturnType<typeof up>>;
+
+  it("preview before the first up shows the estimated input tokens and cost per model, and uploads nothing", async () => {
+    const output: string[] = [];
+    const steps = await previewSteps(stack, (t) => output.push(t));
+    expect(steps).toEqual({
+      arith: "create",
+      "arith-input": "create",
+      "arith-mistral-large-latest": "create",
+      "arith-mistral-large-latest-results": "create",
+      "arith-mistral-small-latest": "create",
+      "arith-mistral-small-latest-results": "create",
+      "arith-tiny": "create",
+      "arith-tiny-results": "create",
+    });
+    const line = estimateLine(output.join(""));
+    expect(line).toContain("20 requests x 3 models");
+    previewEstimates = new Map();
+    for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny"]) {
+      const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=640 output, (\\$[0-9.]+)`).exec(line);
+      expect(m, `${label} in: ${line}`).not.toBeNull();
+      previewEstimates.set(label, { tokens: Number(m![1]), cost: m![2] });
+    }
+    expect(uploads()).toEqual([]);
+    expect(jobs()).toEqual([]);
+  });
+
+  it("bad arguments fail preview (and up) with a clear message, and nothing is uploaded", async () => {
+    const original = declared.models;
+    try {
+      declared.models = [];
+      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": models is empty; list at least one model/);
+      declared.models = ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"];
+      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": model "mistral-small-latest" is listed twice/);
+      const duplicateUp = await failure(stack.up({ onOutput: project.onOutput }));
+      expect(duplicateUp).toMatch(/model "mistral-small-latest" is listed twice/);
+      declared.models = original;
+      declared.scorer = { type: "numeric", tolerance: -1 };
+      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.tolerance is -1/);
+      declared.scorer = { type: "fuzzy" };
+      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.type is "fuzzy"; expected one of/);
+    } finally {
+      declared.models = original;
+      declared.scorer = { type: "numeric" };
+    }
+    expect(uploads()).toEqual([]);
+    expect(jobs()).toEqual([]);
+  });
+
+  it("up uploads one file shared by every model, runs one job per model, downloads and scores the results", async () => {
+    first = latest = await up();
+    // One BatchFile for the three models (none has overrides), the expected field stripped before upload.
+    expect(uploads()).toHaveLength(1);
+    const uploaded = fs.readFileSync(emulator.store.blobPath(uploads()[0].id), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(uploaded).toHaveLength(20);
+    expect(uploaded.every((l) => !("expected" in l))).toBe(true);
+    expect(jobs()).toHaveLength(3);
+    expect(jobs().map((j) => j.model).sort()).toEqual(["ministral-3b-latest", "mistral-large-latest", "mistral-small-latest"]);
+    expect(jobs().every((j) => j.input_files.length === 1 && j.input_files[0] === uploads()[0].id && j.status === "SUCCESS")).toBe(true);
+
+    const { summaries } = first;
+    expect(summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "tiny"]);
+    const modelOf: Record<string, string> = { "mistral-large-latest": "mistral-large-latest", "mistral-small-latest": "mistral-small-latest", tiny: "ministral-3b-latest" };
+    for (const s of summaries) {
+      expect(emulator.store.jobs.get(s.jobId!)?.model).toBe(modelOf[s.model]);
+      // Downloaded: the output file is on disk with one line per request.
+      const dir = path.join(outputDir, "results", s.model);
+      const out = path.join(dir, `${s.jobId}.output.jsonl`);
+      expect(fs.readFileSync(out, "utf8").trim().split("\n")).toHaveLength(20);
+      const mine = independent(s.jobId!);
+      expect(s).toMatchObject({ status: "SUCCESS", total: 20, succeeded: 20, failed: 0, scored: 20, reused: false });
+      expect(s.accuracy).toBeCloseTo(mine.accuracy, 10);
+      expect(s.promptTokens).toBe(mine.prompt);
+      expect(s.completionTokens).toBe(mine.completion);
+      expect(s.promptTokens).toBeGreaterThan(0);
+      expect(s.cost).toBeCloseTo(batchCost(modelOf[s.model], mine.prompt, mine.completion), 12);
+      // The estimate shown by the preview is the one recorded.
+      expect(s.estimatedInputTokens).toBe(previewEstimates.get(s.model)!.tokens);
+      const e = first.estimates.find((x) => x.model === s.model)!;
+      expect(e.inputTokens).toBe(previewEstimates.get(s.model)!.tokens);
+      expect(`$${e.estimatedCost!.toFixed(4)}`).toBe(previewEstimates.get(s.model)!.cost);
+    }
+    // The models really differ (the emulator's large model is right more often than the 3b one).
+    expect(summaries[0].accuracy!).toBeGreaterThan(summaries[2].accuracy!);
+    // The report and the summary exist and name every model.
+    expect(first.reportPath).toBe(path.join(outputDir, "report.html"));
+    expect(first.markdownPath).toBe(path.join(outputDir, "report.md"));
+    const html = fs.readFileSync(first.reportPath, "utf8");
+    const md = fs.readFileSync(first.markdownPath, "utf8");
+    for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny"]) {
+      expect(html).toContain(label);
+      expect(md).toContain(label);
+    }
+    expect(md).toContain("Reused runs: none");
+  });
+
+  it("rerunning up with no change submits nothing and reproduces the same report, saying the runs were reused", async () => {
+    const before = jobs().length;
+    const again = await up();
+    expect(again.changes).toEqual({ same: 8 });
+    expect(jobs()).toHaveLength(before);
+    expect(uploads()).toHaveLength(1);
+    const strip = (ss: ModelSummary[]) => ss.map(({ reused: _r, ...rest }) => rest);
+    expect(strip(again.summaries)).toEqual(strip(first.summaries));
+    expect(again.summaries.every((s) => s.reused === true)).toBe(true);
+    const md = fs.readFileSync(again.markdownPath, "utf8");
+    expect(md).toContain("Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`");
+    expect(md).toContain("| mistral-large-latest (reused) |");
+    expect(fs.readFileSync(again.reportPath, "utf8")).toContain('<span class="badge reused">reused</span>');
+    latest = again;
+  });
+
+  it("changing one model's name replaces only that model's job and results", async () => {
+    // A plain model name is also the run's label: a new name is a new run (create + delete), the others stay.
+    declared.models = ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }].map((m) => (m === "mistral-small-latest" ? "mistral-medium-latest" : m));
+    expect(await previewSteps(stack)).toMatchObject({
+      arith: "same",
+      "arith-input": "same",
+      "arith-mistral-large-latest": "same",
+      "arith-mistral-large-latest-results": "same",
+      "arith-mistral-medium-latest": "create",
+      "arith-mistral-medium-latest-results": "create",
+      "arith-mistral-small-latest": "delete",
+      "arith-mistral-small-latest-results": "delete",
+      "arith-tiny": "same",
+      "arith-tiny-results": "same",
+    });
+    // A labelled run keeps its resources: the new model replaces them. This is the change applied.
+    declared.models = ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }];
+    expect(await previewSteps(stack)).toEqual({
+      arith: "same",
+      "arith-input": "same",
+      "arith-mistral-large-latest": "same",
+      "arith-mistral-large-latest-results": "same",
+      "arith-mistral-small-latest": "same",
+      "arith-mistral-small-latest-results": "same",
+      "arith-tiny": "replace",
+      "arith-tiny-results": "replace",
+    });
+    const before = jobs().map((j) => j.id);
+    const result = await up();
+    const added = jobs().filter((j) => !before.includes(j.id));
+    expect(added).toHaveLength(1);
+    expect(added[0].model).toBe("ministral-8b-latest");
+    expect(uploads()).toHaveLength(1);
+    expect(result.changes).toMatchObject({ same: 4, replace: 2 });
+    const tiny = result.summaries.find((s) => s.model === "tiny")!;
+    expect(tiny.jobId).toBe(added[0].id);
+    expect(tiny.reused).toBe(false);
+    expect(tiny.accuracy).toBeCloseTo(independent(added[0].id).accuracy, 10);
+    expect(tiny.cost).toBeCloseTo(batchCost("ministral-8b-latest", tiny.promptTokens, tiny.completionTokens), 12);
+    for (const m of ["mistral-large-latest", "mistral-small-latest"]) {
+      expect(jobIdOf(result.summaries, m)).toBe(jobIdOf(latest.summaries, m));
+      expect(result.summaries.find((s) => s.model === m)!.reused).toBe(true);
+    }
+    latest = result;
+  });
+
+  it("adding a model adds one job and its results, nothing else changes", async () => {
+    declared.models = [...declared.models, "mistral-medium-latest"];
+    expect(await previewSteps(stack)).toEqual({
+      arith: "same",
+      "arith-input": "same",
+      "arith-mistral-large-latest": "same",
+      "arith-mistral-large-latest-results": "same",
+      "arith-mistral-small-latest": "same",
+      "arith-mistral-small-latest-results": "same",
+      "arith-tiny": "same",
+      "arith-tiny-results": "same",
+      "arith-mistral-medium-latest": "create",
+      "arith-mistral-medium-latest-results": "create",
+    });
+    const before = jobs().map((j) => j.id);
+    const result = await up();
+    expect(result.changes).toEqual({ same: 8, create: 2 });
+    const added = jobs().filter((j) => !before.includes(j.id));
+    expect(added.map((j) => j.model)).toEqual(["mistral-medium-latest"]);
+    expect(added[0].input_files).toEqual([uploads()[0].id]);
+    expect(uploads()).toHaveLength(1);
+    expect(result.summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest"]);
+    for (const s of latest.summaries) expect(jobIdOf(result.summaries, s.model)).toBe(s.jobId);
+    const medium = result.summaries.find((s) => s.model === "mistral-medium-latest")!;
+    expect(medium).toMatchObject({ jobId: added[0].id, succeeded: 20, reused: false });
+    expect(medium.accuracy).toBeCloseTo(independent(added[0].id).accuracy, 10);
+    expect(fs.readFileSync(result.markdownPath, "utf8")).toContain("mistral-medium-latest");
+    latest = result;
+  });
+
+  it("per-model overrides create a second BatchFile for that body only", async () => {
+    declared.models = [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }];
+    const steps = await previewSteps(stack);
+    const newFile = Object.keys(steps).find((n) => /^arith-input-[0-9a-f]{8}$/.test(n));
+    expect(newFile, JSON.stringify(steps)).toBeDefined();
+    expect(steps).toEqual({
+      arith: "same",
+      "arith-input": "same",
+      [newFile!]: "create",
+      "arith-mistral-large-latest": "same",
+      "arith-mistral-large-latest-results": "same",
+      "arith-mistral-small-latest": "same",
+      "arith-mistral-small-latest-results": "same",
+      "arith-tiny": "same",
+      "arith-tiny-results": "same",
+      "arith-mistral-medium-latest": "same",
+      "arith-mistral-medium-latest-results": "same",
+      "arith-small-t0": "create",
+      "arith-small-t0-results": "create",
+    });
+    const before = jobs().map((j) => j.id);
+    const shared = uploads()[0].id;
+    const result = await up();
+    expect(result.changes).toEqual({ same: 11, create: 3 });
+    expect(uploads()).toHaveLength(2);
+    const second = uploads().find((f) => f.id !== shared)!;
+    const bodies = fs.readFileSync(emulator.store.blobPath(second.id), "utf8").trim().split("\n").map((l) => JSON.parse(l).body);
+    expect(bodies).toHaveLength(20);
+    expect(bodies.every((b) => b.temperature === 0 && b.max_tokens === 32)).toBe(true);
+    expect(fs.readFileSync(emulator.store.blobPath(shared), "utf8")).not.toContain("temperature");
+    const added = jobs().filter((j) => !before.includes(j.id));
+    expect(added.map((j) => [j.model, j.input_files])).toEqual([["mistral-small-latest", [second.id]]]);
+    const t0 = result.summaries.find((s) => s.model === "small-t0")!;
+    expect(t0).toMatchObject({ jobId: added[0].id, succeeded: 20, reused: false });
+    expect(t0.accuracy).toBeCloseTo(independent(added[0].id).accuracy, 10);
+    // Priced as the model it runs, not as its label.
+    expect(t0.cost).toBeCloseTo(batchCost("mistral-small-latest", t0.promptTokens, t0.completionTokens), 12);
+    latest = result;
+  });
+
+  it("editing the dataset replaces the files and every job; preview shows the new estimates", async () => {
+    project.write("data/arith.jsonl", arithmetic(22));
+    const output: string[] = [];
+    const steps = await previewSteps(stack, (t) => output.push(t));
+    const line = estimateLine(output.join(""));
+    expect(line).toContain("22 requests x 5 models");
+    for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest", "small-t0"]) {
+      const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=704 output, \\$[0-9.]+`).exec(line);
+      expect(m, `${label} in: ${line}`).not.toBeNull();
+      expect(Number(m![1])).toBeGreaterThan(latest.estimates.find((e) => e.model === label)!.inputTokens);
+    }
+    const { arith: component, ...children } = steps;
+    expect(component).toBe("same");
+    expect(Object.keys(children)).toHaveLength(13);
+    expect(Object.values(children).every((s) => s === "replace"), JSON.stringify(steps)).toBe(true);
+
+    const before = jobs().map((j) => j.id);
+    const filesBefore = uploads().map((f) => f.id);
+    const result = await up();
+    const added = jobs().filter((j) => !before.includes(j.id));
+    expect(added).toHaveLength(5);
+    // The old inputs are deleted once replaced: two new uploads, nothing else left.
+    expect(uploads()).toHaveLength(2);
+    expect(uploads().some((f) => filesBefore.includes(f.id))).toBe(false);
+    expect(new Set(added.flatMap((j) => j.input_files))).toEqual(new Set(uploads().map((f) => f.id)));
+    for (const s of result.summaries) {
+      expect(added.map((j) => j.id)).toContain(s.jobId);
+      expect(s).toMatchObject({ total: 22, succeeded: 22, scored: 22, reused: false });
+      expect(s.accuracy).toBeCloseTo(independent(s.jobId!).accuracy, 10);
+    }
+    latest = result;
+  });
+
+  it("a ScoreFn scorer runs in the program and changes the accuracy accordingly, submitting nothing", async () => {
+    const seen: string[] = [];
+    // Half a point for a right answer: every accuracy is halved.
+    declared.scorer = ((answer: string, expected: unknown, item: { customId: string }) => {
+      seen.push(item.customId);
+      return lastNumber(answer) === expected ? 0.5 : 0;
+    }) satisfies ScoreFn;
+    const before = jobs().length;
+    const result = await up();
+    expect(result.changes).toEqual({ same: 14 });
+    expect(jobs()).toHaveLength(before);
+    expect(seen.length).toBe(22 * 5);
+    for (const s of result.summaries) {
+      const old = latest.summaries.find((x) => x.model === s.model)!;
+      expect(s.jobId).toBe(old.jobId);
+      expect(s.reused).toBe(true);
+      expect(s.accuracy).toBeCloseTo(old.accuracy! / 2, 10);
+      expect(s.accuracy).toBeCloseTo(independent(s.jobId!, (a, e) => (lastNumber(a) === e ? 0.5 : 0)).accuracy, 10);
+    }
+  });
+
+  it("destroy removes every uploaded file", async () => {
+    const destroyed = await stack.destroy({ onOutput: project.onOutput });
+    expect(destroyed.summary.result).toBe("succeeded");
+    expect(uploads()).toEqual([]);
+    expect(fs.existsSync(path.join(outputDir, "report.html"))).toBe(true); // results and reports stay on disk
+  });
+});
