@@ -18,7 +18,7 @@ import { isApiEndpoint, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import { canonicalJson } from "./unknown";
 import { joinResults } from "./eval/join";
 import { DEFAULT_PRICES, checkPrices, cost, mergePrices, priceFor, type PriceOverride } from "./eval/pricing";
-import { writeReport } from "./eval/report";
+import { formatUsd, writeReport } from "./eval/report";
 import { checkScorer } from "./eval/scoring";
 import { estimateRequestTokens } from "./eval/tokens";
 import type { ModelSummary, ScoreFn, Scorer } from "./eval/types";
@@ -212,7 +212,8 @@ export class Evaluation extends pulumi.ComponentResource {
         estimates.push({ model: m.label ?? m.name, requests: v.requests, inputTokens: v.inputTokens, maxOutputTokens: v.maxOutputTokens, estimatedCost: input });
       }
     }
-    const money = (x: number | null) => (x === null ? "no price" : `$${x.toFixed(4)}`);
+    // Two significant digits for small amounts: a cheap model's estimate must not read "$0.0000".
+    const money = (x: number | null) => (x === null ? "no price" : formatUsd(x));
     pulumi.log.info(
       `Evaluation ${name}: ${estimates[0]?.requests ?? 0} requests x ${models.length} models, estimated at the batch price ` +
         `(${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}): ` +
