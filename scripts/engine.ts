@@ -79,7 +79,9 @@ export async function createStack(o: StackOptions): Promise<automation.Stack> {
 
 /**
  * An inline program that runs a compiled Pulumi program module (e.g. dist/examples/minimal/index.js) afresh on
- * every engine operation, returning its exports as stack outputs, with the working directory set to its folder.
+ * every engine operation, returning its exports as stack outputs. Give the stack its folder as `workDir`: the
+ * engine and the resource providers run there. The module itself runs in this process, so paths it resolves
+ * itself (e.g. an Evaluation's default `outputDir`, `.mistral-eval/<name>`) are relative to `process.cwd()`.
  */
 export function moduleProgram(modulePath: string): automation.PulumiFn {
   return async () => {

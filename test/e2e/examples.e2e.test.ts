@@ -56,8 +56,8 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
   /** Destroys the stack, checks nothing uploaded is left, and removes the stack's settings file from dist/. */
   async function destroy(s: { stack: Stack; dir: string; logs: string[] }): Promise<void> {
     try {
-      const t1 = Date.now(); const destroyed = await s.stack.destroy({ onOutput: (t) => s.logs.push(t) });
-      console.log("DESTROY", Date.now() - t1); expect(destroyed.summary.result).toBe("succeeded");
+      const destroyed = await s.stack.destroy({ onOutput: (t) => s.logs.push(t) });
+      expect(destroyed.summary.result).toBe("succeeded");
       expect(uploads()).toEqual([]);
       expect(s.logs.join("")).not.toContain(API_KEY);
     } finally {
@@ -66,9 +66,9 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
   }
 
   it("minimal: up uploads and submits (QUEUED), destroy cancels and deletes", async () => {
-    const tc = Date.now(); const s = await exampleStack("minimal");
-    const t0 = Date.now(); const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
-    console.log("UP", Date.now() - t0); expect(up.summary.result).toBe("succeeded");
+    const s = await exampleStack("minimal");
+    const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
+    expect(up.summary.result).toBe("succeeded");
     const o = up.outputs;
     expect(o.status.value).toBe("QUEUED");
     expect(o.jobId.value).toMatch(/^[0-9a-f-]{36}$/);
@@ -82,11 +82,11 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
   });
 
   it("embeddings: up waits for SUCCESS and downloads 6 vectors of 1024 dimensions; destroy cleans up", async () => {
-    const tc = Date.now(); const s = await exampleStack("embeddings");
+    const s = await exampleStack("embeddings");
     let vectorsPath: string | undefined;
     try {
-      const t0 = Date.now(); const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
-      console.log("UP", Date.now() - t0); expect(up.summary.result).toBe("succeeded");
+      const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
+      expect(up.summary.result).toBe("succeeded");
       const o = up.outputs;
       expect(o.status.value).toBe("SUCCESS");
       expect(o.embedded.value).toBe(6);
@@ -118,9 +118,9 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
     fs.mkdirSync(work, { recursive: true });
     process.chdir(work);
     try {
-      const tc = Date.now(); const s = await exampleStack("model-comparison");
-      const t0 = Date.now(); const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
-      console.log("UP", Date.now() - t0); expect(up.summary.result).toBe("succeeded");
+      const s = await exampleStack("model-comparison");
+      const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
+      expect(up.summary.result).toBe("succeeded");
       const summaries = up.outputs.summaries.value as ModelSummary[];
       expect(summaries.map((x) => x.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"]);
       for (const x of summaries) {
