@@ -36,8 +36,12 @@ export interface EvaluationModel {
  * Plain values, not Inputs: they decide which resources exist. Each field notes what a change does.
  */
 export interface EvaluationArgs {
-  /** Path of the dataset: a JSONL of `{custom_id, body}` lines. Editing it replaces the files and every job. */
-  dataset: string;
+  /**
+   * The dataset: the path of a JSONL of `{custom_id, body}` lines, or inline items `{ customId, body, expected? }`
+   * (written to `<outputDir>/inputs/dataset.jsonl`; their `expected` values are the expected answers unless
+   * `expected` says otherwise). Editing it replaces the files and every job.
+   */
+  dataset: string | { customId: string; body: Record<string, unknown>; expected?: unknown }[];
   /** The models to compare. Adding one adds one job; removing one removes its job. */
   models: (string | EvaluationModel)[];
   /** @default "/v1/chat/completions" */
@@ -89,7 +93,7 @@ function fail(name: string, message: string): never {
 }
 
 /** Writes the dataset as uploaded for one body variant (overrides merged, the expected field stripped). */
-function deriveVariant(name: string, args: EvaluationArgs, endpoint: ApiEndpoint, overrides: Record<string, unknown>, target: string, expectedOut: string | null) {
+function deriveVariant(name: string, args: EvaluationArgs & { dataset: string }, endpoint: ApiEndpoint, overrides: Record<string, unknown>, target: string, expectedOut: string | null) {
   const field = args.expected && "field" in args.expected ? args.expected.field : undefined;
   const lines: string[] = [];
   const expected: string[] = [];
@@ -135,6 +139,26 @@ function deriveVariant(name: string, args: EvaluationArgs, endpoint: ApiEndpoint
   return { requests, inputTokens, maxOutputTokens: allBounded ? maxOutput : null };
 }
 
+/** Inline dataset items become a JSONL file; a path is returned as it is. */
+function inlineDataset(name: string, args: EvaluationArgs, inputsDir: string): EvaluationArgs & { dataset: string } {
+  if (typeof args.dataset === "string") return args as EvaluationArgs & { dataset: string };
+  if (!Array.isArray(args.dataset) || args.dataset.length === 0) {
+    fail(name, `dataset is ${JSON.stringify(args.dataset)?.slice(0, 80)}; expected a JSONL path or a non-empty list of { customId, body, expected? }`);
+  }
+  const withExpected = args.dataset.some((item) => item && "expected" in item);
+  const target = path.join(inputsDir, "dataset.jsonl");
+  const text = args.dataset
+    .map((item, i) => {
+      if (!item || typeof item.customId !== "string" || typeof item.body !== "object" || item.body === null) {
+        fail(name, `dataset[${i}] is ${JSON.stringify(item)?.slice(0, 80)}; expected { customId: string, body: object, expected? }`);
+      }
+      return JSON.stringify({ custom_id: item.customId, body: item.body, ...("expected" in item ? { expected: item.expected } : {}) }) + "\n";
+    })
+    .join("");
+  if (!fs.existsSync(target) || fs.readFileSync(target, "utf8") !== text) fs.writeFileSync(target, text);
+  return { ...args, dataset: target, expected: args.expected ?? (withExpected ? { field: "expected" } : undefined) };
+}
+
 export class Evaluation extends pulumi.ComponentResource {
   /** Per model: job id, status, counts, accuracy, tokens and cost (once the results are in). */
   declare readonly summaries: pulumi.Output<ModelSummary[]>;
@@ -148,9 +172,13 @@ export class Evaluation extends pulumi.ComponentResource {
   readonly jobs: Record<string, BatchJob> = {};
   readonly results: Record<string, BatchResults> = {};
 
-  constructor(name: string, args: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {
+  constructor(name: string, given: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {
     super("mistral:batch:Evaluation", name, {}, opts);
     const startedAt = Date.now();
+    const outputDir = path.resolve(given.outputDir ?? path.join(".mistral-eval", name));
+    const inputsDir = path.join(outputDir, "inputs");
+    fs.mkdirSync(inputsDir, { recursive: true });
+    const args = inlineDataset(name, given, inputsDir);
     const endpoint = args.endpoint ?? "/v1/chat/completions";
     if (!isApiEndpoint(endpoint)) fail(name, `endpoint is ${JSON.stringify(endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`);
     if (!fs.existsSync(path.resolve(args.dataset))) fail(name, `dataset ${JSON.stringify(args.dataset)} is not a file (resolved to ${path.resolve(args.dataset)})`);
@@ -180,9 +208,6 @@ export class Evaluation extends pulumi.ComponentResource {
       if (p) labelled[m.label!] = { inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };
     }
     const prices = mergePrices(base, { models: labelled });
-    const outputDir = path.resolve(args.outputDir ?? path.join(".mistral-eval", name));
-    const inputsDir = path.join(outputDir, "inputs");
-    fs.mkdirSync(inputsDir, { recursive: true });
 
     // One uploaded file per distinct body: models without overrides share one.
     const variants = new Map<string, Variant>();
@@ -293,7 +318,11 @@ export class Evaluation extends pulumi.ComponentResource {
         outFile: path.join(outputDir, "rows.jsonl"),
         workDir: path.join(outputDir, "tmp"),
       });
-      const summaries = joined.summaries;
+      // Per model, where its downloaded results are.
+      const summaries = joined.summaries.map((summary) => {
+        const run = runs.find((r) => r.model === summary.model);
+        return { ...summary, outputPath: run?.outputPath ?? null, errorPath: run?.errorPath ?? null };
+      });
       for (const w of joined.warnings) pulumi.log.warn(`Evaluation ${name}: ${w}`, this);
       const written = await writeReport({
         title: `Evaluation ${name}`,

@@ -80,4 +80,8 @@ export interface ModelSummary {
   estimatedCost?: number | null;
   /** True when the run was adopted/reused rather than submitted anew. */
   reused?: boolean;
+  /** The downloaded output file (successful requests) of the run. */
+  outputPath?: string | null;
+  /** The downloaded error file (failed requests) of the run. */
+  errorPath?: string | null;
 }
