@@ -27,7 +27,8 @@ export interface GenerateOptions {
   maxWords?: number;
 }
 
-function random(seed: number): () => number {
+/** A small seeded PRNG (mulberry32): the same inputs on every run. */
+export function random(seed: number): () => number {
   return () => {
     seed = (seed + 0x6d2b79f5) | 0;
     let t = Math.imul(seed ^ (seed >>> 15), seed | 1);

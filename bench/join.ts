@@ -32,7 +32,7 @@ import { countLines, LineWriter } from "../provider/eval/lines";
 import { DEFAULT_PRICES } from "../provider/eval/pricing";
 import { estimateTokens } from "../provider/eval/tokens";
 import type { ModelSummary } from "../provider/eval/types";
-import { MB, printTable, runMain } from "./common";
+import { MB, printTable, random, runMain } from "./common";
 
 const DEFAULT_SERIES = [10_000, 100_000, 300_000];
 const ENDPOINT = "/v1/chat/completions";
@@ -68,14 +68,6 @@ interface JoinFigures {
   warnings: string[];
 }
 
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), seed | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const idOf = (i: number) => `q-${String(i).padStart(7, "0")}`;
 

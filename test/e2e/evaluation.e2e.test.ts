@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { E2EProject, assertDistFresh, emulatorLib, lib, previewSteps } from "./harness";
+import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps } from "./harness";
 import type { Emulator } from "../../emulator";
 import type { EvaluationModel, ModelSummary, ScoreFn, Scorer } from "../../provider";
 import type { EvaluationEstimate } from "../../provider/evaluation";
@@ -105,14 +105,6 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
     const line = output.split("\n").find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"));
     expect(line, `no estimate line in the preview output:\n${output}`).toBeDefined();
     return line!;
-  };
-  const failure = async (operation: Promise<unknown>): Promise<string> => {
-    const error = await operation.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error, "the operation should have failed").toBeInstanceOf(Error);
-    return (error as Error).message;
   };
   const up = async () => {
     const result = await stack.up({ onOutput: project.onOutput });

@@ -143,3 +143,13 @@ export function chatJsonl(n: number, prefix = "q", offset = 0): string {
     ).join("\n") + "\n"
   );
 }
+
+/** The Automation API's error for an operation that must fail: its message holds the CLI's whole output. */
+export async function failure(operation: Promise<unknown>): Promise<string> {
+  const error = await operation.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof Error)) throw new Error("the operation should have failed, but it succeeded");
+  return error.message;
+}

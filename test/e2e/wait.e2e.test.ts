@@ -4,7 +4,7 @@
  * waiting (or, with `resubmitOn`, submits it again) without ever leaving a duplicate job.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources } from "./harness";
+import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources, failure } from "./harness";
 import type { Emulator } from "../../emulator";
 import type { BatchJobStatus } from "../../provider/jobLogic";
 
@@ -56,15 +56,6 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
   });
 
   const jobsIn = (e: Emulator) => [...e.store.jobs.values()];
-  /** The Automation API's error for a failed operation: its message holds the CLI's whole output. */
-  const failure = async (operation: Promise<unknown>): Promise<string> => {
-    const error = await operation.then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error, "the operation should have failed").toBeInstanceOf(Error);
-    return (error as Error).message;
-  };
 
   describe("with a job that finishes in time", () => {
     let stack: Stack;
