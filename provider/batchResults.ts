@@ -10,6 +10,7 @@ import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as pulumi from "@pulumi/pulumi";
 import { call, isNotFound, mistralClient } from "./client";
+import type { BatchJob } from "./batchJob";
 import { thinProvider } from "./thin";
 import { containsUnknown } from "./unknown";
 
@@ -191,6 +192,28 @@ export class BatchResults extends pulumi.dynamic.Resource {
       opts,
       "mistral/batch",
       "BatchResults",
+    );
+  }
+
+  /** The results of `job`, wired to its id, status, result files and counts, downloaded into `directory`. */
+  static forJob(
+    name: string,
+    job: BatchJob,
+    options: { directory: pulumi.Input<string>; deleteOnDestroy?: pulumi.Input<boolean> },
+    opts?: pulumi.CustomResourceOptions,
+  ): BatchResults {
+    return new BatchResults(
+      name,
+      {
+        jobId: job.id,
+        status: job.status,
+        outputFileId: job.outputFileId,
+        errorFileId: job.errorFileId,
+        succeededRequests: job.succeededRequests,
+        failedRequests: job.failedRequests,
+        ...options,
+      },
+      opts,
     );
   }
 }

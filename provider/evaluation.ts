@@ -266,19 +266,7 @@ export class Evaluation extends pulumi.ComponentResource {
           },
           childOpts,
         );
-        const results = new BatchResults(
-          `${name}-${label}-results`,
-          {
-            jobId: job.id,
-            status: job.status,
-            outputFileId: job.outputFileId,
-            errorFileId: job.errorFileId,
-            succeededRequests: job.succeededRequests,
-            failedRequests: job.failedRequests,
-            directory: path.join(outputDir, "results", label),
-          },
-          childOpts,
-        );
+        const results = BatchResults.forJob(`${name}-${label}-results`, job, { directory: path.join(outputDir, "results", label) }, childOpts);
         this.jobs[label] = job;
         this.results[label] = results;
         perModel.push(

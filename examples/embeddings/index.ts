@@ -14,15 +14,7 @@ const job = new BatchJob("embeddings", {
   waitForCompletion: { timeoutMinutes: 30 },
 });
 
-const results = new BatchResults("vectors", {
-  jobId: job.id,
-  status: job.status,
-  outputFileId: job.outputFileId,
-  errorFileId: job.errorFileId,
-  succeededRequests: job.succeededRequests,
-  failedRequests: job.failedRequests,
-  directory: path.join(__dirname, "results"),
-});
+const results = BatchResults.forJob("vectors", job, { directory: path.join(__dirname, "results") });
 
 export const status = job.status;
 export const embedded = job.succeededRequests;
