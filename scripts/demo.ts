@@ -1,7 +1,9 @@
 /**
- * `npm run demo`: the flagship example (examples/model-comparison: 50 arithmetic questions across three models)
- * end to end through the real Pulumi engine, with a local state backend: `pulumi up` uploads, submits, waits,
- * downloads, scores and writes the report; a second `up` with no change submits nothing and reproduces it.
+ * `npm run demo`: the root project (its `Pulumi.yaml` runs the flagship, examples/model-comparison: 50 arithmetic
+ * questions across three models) end to end through the real Pulumi CLI and its Node.js language host, as
+ * `pulumi up` typed at the repository root, with a local state backend and a private PULUMI_HOME in a temporary
+ * directory: `pulumi up` uploads, submits, waits, downloads, scores and writes the report; a second `up` with no
+ * change submits nothing and reproduces it.
  *
  * Offline by default, on the embedded emulator (no API key needed). `npm run demo -- --live` runs the same program
  * against Mistral itself, with MISTRAL_API_KEY (and optionally MISTRAL_SERVER_URL); it never falls back silently.
@@ -13,7 +15,9 @@ import { parseArgs } from "node:util";
 import { startEmulator, type Emulator } from "../emulator";
 import { formatSummaryTable } from "../provider/eval/report";
 import type { ModelSummary } from "../provider/eval/types";
-import { ROOT, createStack, moduleProgram } from "./engine";
+import { ROOT, projectStack } from "./engine";
+
+const STACK = "demo";
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { live: { type: "boolean", default: false } } });
@@ -32,25 +36,18 @@ async function main(): Promise<void> {
     console.log(`Running offline: the emulator (a stand-in for Mistral's servers) is at ${emulator.url}. Use --live for Mistral.`);
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mistral-batch-demo-"));
+  // The stack's settings file, which the CLI writes beside the root Pulumi.yaml; the stack itself lives in `work`.
+  const stackSettings = path.join(ROOT, `Pulumi.${STACK}.yaml`);
+  const hadSettings = fs.existsSync(stackSettings);
   try {
-    const example = path.join(ROOT, "dist/examples/model-comparison");
-    const stack = await createStack({
-      workDir: example,
-      program: moduleProgram(path.join(example, "index.js")),
-      projectName: "mistral-batch-model-comparison",
-      stackName: "demo",
-      stateDir: path.join(work, "state"),
-      home: path.join(work, "home"),
-      serverUrl,
-      apiKey,
-    });
-    console.log("\n$ pulumi up   (local backend in a temporary directory)\n");
-    const up = await stack.up({ onOutput: (text) => process.stdout.write(text) });
+    const stack = await projectStack({ workDir: ROOT, stackName: STACK, stateDir: path.join(work, "state"), home: path.join(work, "home"), serverUrl, apiKey });
+    console.log("\n$ pulumi up   (at the repository root; local backend in a temporary directory)\n");
+    const up = await stack.up({ onOutput: (text: string) => process.stdout.write(text) });
     const summaries = up.outputs.summaries?.value as ModelSummary[];
     const jobsAfterFirst = emulator?.store.jobs.size;
 
     console.log("\n$ pulumi up   (again, nothing changed)\n");
-    const again = await stack.up({ onOutput: (text) => process.stdout.write(text) });
+    const again = await stack.up({ onOutput: (text: string) => process.stdout.write(text) });
     const resubmitted = emulator ? emulator.store.jobs.size - (jobsAfterFirst ?? 0) : undefined;
 
     console.log("\nComparison (batch prices; accuracy is the share of answers equal to the expected number):\n");
@@ -61,6 +58,7 @@ async function main(): Promise<void> {
   } finally {
     await emulator?.close();
     fs.rmSync(work, { recursive: true, force: true });
+    if (!hadSettings) fs.rmSync(stackSettings, { force: true });
   }
 }
 

@@ -1,7 +1,10 @@
 /**
- * Running Pulumi programs offline with the real engine: the `pulumi` CLI (scripts/pulumi-cli.sh), a local file
- * backend, a private PULUMI_HOME, and the Automation API with inline programs. Used by `npm run demo` and by the
- * end-to-end tests.
+ * Running Pulumi projects offline the way users run them: a project folder (its `Pulumi.yaml`, `package.json` and
+ * program), the `pulumi` CLI with its Node.js language host (scripts/pulumi-cli.sh), a local file backend and a
+ * private PULUMI_HOME per run, so nothing touches the user's own `~/.pulumi` login or stacks. The Automation API
+ * drives the CLI here with a `workDir` and no inline program, so every operation goes through the project's
+ * `Pulumi.yaml` and the language host, exactly as `pulumi up` typed in that folder. Used by `npm run demo` and by
+ * the end-to-end tests.
  */
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -17,7 +20,10 @@ export const ROOT = (() => {
 })();
 
 let binDir: string | undefined;
-/** The directory holding `pulumi` and `pulumi-resource-pulumi-nodejs` (built once by scripts/pulumi-cli.sh, cached). */
+/**
+ * The directory holding what a Pulumi install holds: `pulumi`, `pulumi-language-nodejs` and
+ * `pulumi-resource-pulumi-nodejs` (scripts/pulumi-cli.sh; built once and cached when not installed).
+ */
 export function pulumiBinDir(): string {
   if (!binDir) {
     const out = execFileSync("bash", [path.join(ROOT, "scripts/pulumi-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
@@ -26,10 +32,13 @@ export function pulumiBinDir(): string {
   return binDir;
 }
 
-/** The environment of the engine: local backend in `stateDir`, `home` as PULUMI_HOME, no update checks or downloads. */
+/**
+ * The engine's environment: the engine's binaries first on PATH, a local backend in `stateDir`, `home` as
+ * PULUMI_HOME, a fixed passphrase for the local secrets provider, and no update checks or plugin downloads.
+ */
 export function engineEnv(stateDir: string, home: string, extra: Record<string, string> = {}): Record<string, string> {
   return {
-    PATH: `${pulumiBinDir()}:${process.env.PATH}`,
+    PATH: `${pulumiBinDir()}${path.delimiter}${process.env.PATH}`,
     PULUMI_HOME: home,
     PULUMI_BACKEND_URL: `file://${stateDir}`,
     PULUMI_CONFIG_PASSPHRASE: "offline-passphrase",
@@ -40,13 +49,13 @@ export function engineEnv(stateDir: string, home: string, extra: Record<string, 
   };
 }
 
-export interface StackOptions {
-  /** The program's directory: the provider runs there and resolves relative paths from it. */
+export interface ProjectStackOptions {
+  /** The project folder: it holds the `Pulumi.yaml` that names the project, its runtime and its `main`. */
   workDir: string;
-  program: automation.PulumiFn;
-  projectName: string;
-  stackName?: string;
+  stackName: string;
+  /** The local backend's directory (`file://`), created if missing. */
   stateDir: string;
+  /** The private PULUMI_HOME of this run, created if missing. */
   home: string;
   /** Sets mistral:serverUrl. */
   serverUrl?: string;
@@ -55,38 +64,37 @@ export interface StackOptions {
   env?: Record<string, string>;
 }
 
-/** A stack of an inline program on the local backend, configured for Mistral (or the emulator). */
-export async function createStack(o: StackOptions): Promise<automation.Stack> {
+/** The `pulumi` CLI of pulumiBinDir() for the Automation API (else it would look for one on PATH or download one). */
+async function pulumiCommand(): Promise<automation.PulumiCommand> {
+  const auto = require("@pulumi/pulumi/automation") as typeof automation;
+  return auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true });
+}
+
+/**
+ * A stack of the project in `workDir` on a local backend, configured for Mistral (or the emulator). Its operations
+ * run `pulumi` in that folder, which starts the program through the language host from the project's
+ * `Pulumi.yaml`. The stack's settings file (`Pulumi.<stack>.yaml`) is written into the folder, as the CLI does.
+ */
+export async function projectStack(o: ProjectStackOptions): Promise<automation.Stack> {
   const auto = require("@pulumi/pulumi/automation") as typeof automation;
   fs.mkdirSync(o.stateDir, { recursive: true });
   fs.mkdirSync(o.home, { recursive: true });
-  const environment = engineEnv(o.stateDir, o.home, o.env);
-  process.env.PATH = environment.PATH; // the Automation API looks `pulumi` up on PATH
-  const pulumiCommand = await auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true }).catch(() => undefined);
   const ws = await auto.LocalWorkspace.create({
     workDir: o.workDir,
-    program: o.program,
     pulumiHome: o.home,
-    envVars: environment,
-    ...(pulumiCommand ? { pulumiCommand } : {}),
-    projectSettings: { name: o.projectName, runtime: "nodejs", backend: { url: `file://${o.stateDir}` } },
+    envVars: engineEnv(o.stateDir, o.home, o.env),
+    pulumiCommand: await pulumiCommand(),
   });
-  const stack = await auto.Stack.createOrSelect(o.stackName ?? "dev", ws);
+  const stack = await auto.Stack.createOrSelect(o.stackName, ws);
   if (o.apiKey !== undefined) await stack.setConfig("mistral:apiKey", { value: o.apiKey, secret: true });
   if (o.serverUrl !== undefined) await stack.setConfig("mistral:serverUrl", { value: o.serverUrl });
   return stack;
 }
 
-/**
- * An inline program that runs a compiled Pulumi program module (e.g. dist/examples/minimal/index.js) afresh on
- * every engine operation, returning its exports as stack outputs. Give the stack its folder as `workDir`: the
- * engine and the resource providers run there. The module itself runs in this process, so paths it resolves
- * itself (e.g. an Evaluation's default `outputDir`, `.mistral-eval/<name>`) are relative to `process.cwd()`.
- */
-export function moduleProgram(modulePath: string): automation.PulumiFn {
-  return async () => {
-    const resolved = require.resolve(modulePath);
-    delete require.cache[resolved];
-    return { ...(require(resolved) as Record<string, unknown>) };
-  };
+/** The project name a folder's `Pulumi.yaml` declares. */
+export function projectName(workDir: string): string {
+  const text = fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8");
+  const name = /^name:\s*["']?([^"'\s#]+)/m.exec(text)?.[1];
+  if (!name) throw new Error(`${path.join(workDir, "Pulumi.yaml")}: no project name`);
+  return name;
 }

@@ -10,7 +10,6 @@ const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const results = path.join(root, "dist", "vitest-results.json");
 
 let build = spawnSync(bin("tsc"), ["-p", "tsconfig.json"], { cwd: root, stdio: "inherit" });
-if (build.status === 0) build = spawnSync(process.execPath, [path.join(root, "scripts/copy-assets.cjs")], { cwd: root, stdio: "inherit" });
 if (build.status !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(build.status ?? 1);

@@ -1,11 +1,12 @@
 /**
  * Adopting what exists, through the real engine: a file and a job created with the official SDK outside Pulumi,
  * read into a program with `BatchFile.get` / `BatchJob.get`; `up` reads them, `refresh` follows the job, and
- * `destroy` leaves them alone (Pulumi never deletes what a program only read).
+ * `destroy` leaves them alone (Pulumi never deletes what a program only read). The program is a project folder, run
+ * by the `pulumi` CLI in that folder through the Node.js language host.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Mistral } from "@mistralai/mistralai";
-import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, resources } from "./harness";
+import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
 import type { Emulator } from "../../emulator";
 
 describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }, () => {
@@ -16,23 +17,25 @@ describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }
   // What the program reads; tests change it between operations, as a user edits their program.
   const declared: { fileId: string; jobId: string; secondJobId?: string } = { fileId: "", jobId: "" };
 
-  const program = async () => {
-    const { BatchFile, BatchJob } = lib();
-    const file = BatchFile.get("uploaded", declared.fileId);
-    const legacy = BatchJob.get("legacy", declared.jobId);
-    const second = declared.secondJobId ? BatchJob.get("second", declared.secondJobId) : undefined;
-    return {
-      fileName: file.filename,
-      fileLines: file.lineCount,
-      jobId: legacy.jobId,
-      status: legacy.status,
-      total: legacy.totalRequests,
-      completed: legacy.completedRequests,
-      succeeded: legacy.succeededRequests,
-      failed: legacy.failedRequests,
-      outputFileId: legacy.outputFileId,
-      ...(second ? { secondStatus: second.status } : {}),
-    };
+  /** Writes the program for what is read now. */
+  const declare = (change: Partial<typeof declared> = {}) => {
+    Object.assign(declared, change);
+    const second = declared.secondJobId;
+    project.program(`
+const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
+const file = BatchFile.get("uploaded", ${JSON.stringify(declared.fileId)});
+const legacy = BatchJob.get("legacy", ${JSON.stringify(declared.jobId)});${second ? `\nconst second = BatchJob.get("second", ${JSON.stringify(second)});` : ""}
+module.exports = {
+  fileName: file.filename,
+  fileLines: file.lineCount,
+  jobId: legacy.jobId,
+  status: legacy.status,
+  total: legacy.totalRequests,
+  completed: legacy.completedRequests,
+  succeeded: legacy.succeededRequests,
+  failed: legacy.failedRequests,
+  outputFileId: legacy.outputFileId,${second ? "\n  secondStatus: second.status," : ""}
+};`);
   };
 
   beforeAll(async () => {
@@ -43,11 +46,10 @@ describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }
     // Outside Pulumi: a file uploaded and a job submitted with the official SDK.
     const file = await sdk.files.upload({ file: { fileName: "legacy.jsonl", content: Buffer.from(chatJsonl(20)) }, purpose: "batch" });
     const job = await sdk.batch.jobs.create({ inputFiles: [file.id], model: "mistral-large-latest", endpoint: "/v1/chat/completions", metadata: { team: "legacy" } });
-    declared.fileId = file.id;
-    declared.jobId = job.id;
     await emulator.advance(1500); // out of the queue 0.5 s ago: 5 of 20 answered
     project = new E2EProject("adopt");
-    stack = await project.stack(program, emulator.url);
+    declare({ fileId: file.id, jobId: job.id });
+    stack = await project.stack(emulator.url);
   });
 
   afterAll(async () => {
@@ -114,7 +116,7 @@ describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }
 
   it("destroy drops the read resources from state and leaves the file and the jobs alone, even a running one", async () => {
     const second = await sdk.batch.jobs.create({ inputFiles: [declared.fileId], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
-    declared.secondJobId = second.id;
+    declare({ secondJobId: second.id });
     await emulator.advance(1200); // the second job is RUNNING
     const result = await stack.up({ onOutput: project.onOutput });
     expect(result.outputs.secondStatus.value).toBe("RUNNING");

@@ -1,9 +1,11 @@
 /**
  * Bad inputs through the real engine: `preview` fails with the provider's message (file and line, or field and
- * allowed values) and nothing reaches Mistral; `up` fails the same way and submits nothing.
+ * allowed values) and nothing reaches Mistral; `up` fails the same way and submits nothing. Each case's program is
+ * a project folder of its own, run by the `pulumi` CLI in that folder through the Node.js language host, so the
+ * messages checked are the ones users see from the CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, resources } from "./harness";
+import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
 import type { Emulator } from "../../emulator";
 
 const ENDPOINTS =
@@ -57,29 +59,38 @@ const cases: Case[] = [
 ];
 
 describe("bad inputs through the engine", { timeout: 240_000 }, () => {
-  let project: E2EProject;
   const emulators: Emulator[] = [];
+  /** Every project folder made, removed at the end. */
+  const projects: E2EProject[] = [];
 
   beforeAll(() => {
     assertDistFresh();
-    project = new E2EProject("badinput", { files: { "data/questions.jsonl": chatJsonl(3), "data/malformed.jsonl": MALFORMED } });
   });
 
   afterAll(async () => {
     for (const e of emulators) await e.close();
-    project?.cleanup();
+    for (const p of projects) p.cleanup();
   });
 
-  /** The program of a case: a file and a job on it, as a user writes them; `fixed` drops the job's bad input. */
-  const programFor = (c: Case, fixed = { job: false }) => async () => {
-    const { BatchFile, BatchJob } = lib();
-    const file = new BatchFile("questions", c.file as ConstructorParameters<typeof BatchFile>[1]);
-    const job = new BatchJob("answers", { inputFiles: [file.id], model: "mistral-small-latest", ...(fixed.job ? {} : c.job) } as ConstructorParameters<typeof BatchJob>[1]);
-    return { fileId: file.id, jobId: job.id };
+  /** The program (`index.js`) of a case: a file and a job on it, as a user writes them; `fixed` drops the job's bad input. */
+  const programFor = (c: Case, fixed = { job: false }) => `
+const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
+const file = new BatchFile("questions", ${JSON.stringify(c.file)});
+const job = new BatchJob("answers", { inputFiles: [file.id], model: "mistral-small-latest", ...${JSON.stringify(fixed.job ? {} : c.job)} });
+module.exports = { fileId: file.id, jobId: job.id };`;
+
+  /** A project folder of its own for a case (each case declares its own program), with both datasets. */
+  const projectFor = (c: Case, i: number): E2EProject => {
+    const project = new E2EProject(`badinput-case${i}`, {
+      files: { "data/questions.jsonl": chatJsonl(3), "data/malformed.jsonl": MALFORMED },
+      program: programFor(c),
+    });
+    projects.push(project);
+    return project;
   };
 
   /** The Automation API's error (its message holds the CLI's whole output) and what the engine printed. */
-  const failure = async (run: (onOutput: (t: string) => void) => Promise<unknown>): Promise<{ message: string; output: string }> => {
+  const failure = async (project: E2EProject, run: (onOutput: (t: string) => void) => Promise<unknown>): Promise<{ message: string; output: string }> => {
     const output: string[] = [];
     const error = await run((t) => (output.push(t), project.onOutput(t))).then(
       () => undefined,
@@ -93,38 +104,55 @@ describe("bad inputs through the engine", { timeout: 240_000 }, () => {
     for (const e of expected) typeof e === "string" ? expect(text).toContain(e) : expect(text).toMatch(e);
   };
 
+  /**
+   * One clear message: the CLI repeats the resource's error (on its progress line, under Diagnostics), but it is the
+   * only error, and no stack trace (of the provider, the language host or the program) comes with it.
+   */
+  const expectOneClearMessage = (text: string) => {
+    expect([...new Set(text.match(/error: .*/g))]).toHaveLength(1);
+    expect(text).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+  };
+
   for (const [i, c] of cases.entries()) {
     describe(c.name, () => {
       let emulator: Emulator;
+      let project: E2EProject;
       let stack: Awaited<ReturnType<E2EProject["stack"]>>;
       const uploaded = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
 
       beforeAll(async () => {
         emulator = await emulatorLib().startEmulator({ speed: "instant" });
         emulators.push(emulator);
-        stack = await project.stack(programFor(c), emulator.url, `case${i}`);
+        project = projectFor(c, i);
+        stack = await project.stack(emulator.url, `case${i}`);
       });
 
       it("preview fails with the message, and nothing is uploaded or submitted", async () => {
-        const { message, output } = await failure((onOutput) => stack.preview({ onOutput }));
+        const { message, output } = await failure(project, (onOutput) => stack.preview({ onOutput }));
         expectNamed(output, c.expected);
         expectNamed(message, c.expected);
+        expectOneClearMessage(output);
+        expectOneClearMessage(message);
         expect(emulator.store.files.size).toBe(0);
         expect(emulator.store.jobs.size).toBe(0);
       });
 
       if (c.on === "BatchFile") {
         it("up fails the same way, and nothing is uploaded or submitted", async () => {
-          const { message } = await failure((onOutput) => stack.up({ onOutput }));
+          const { message, output } = await failure(project, (onOutput) => stack.up({ onOutput }));
           expectNamed(message, c.expected);
+          expectOneClearMessage(output);
+          expectOneClearMessage(message);
           expect(emulator.store.files.size).toBe(0);
           expect(emulator.store.jobs.size).toBe(0);
           expect([...(await resources(stack)).keys()].filter((k) => k === "questions" || k === "answers")).toEqual([]);
         });
       } else {
         it("up fails the same way and submits nothing; the file, a dependency, is already uploaded (up skips the preview)", async () => {
-          const { message } = await failure((onOutput) => stack.up({ onOutput }));
+          const { message, output } = await failure(project, (onOutput) => stack.up({ onOutput }));
           expectNamed(message, c.expected);
+          expectOneClearMessage(output);
+          expectOneClearMessage(message);
           expect(emulator.store.jobs.size).toBe(0);
           // The Automation API's up is `pulumi up --skip-preview`: the job's inputs reach `check` only once the file's
           // id is known, that is after the file's create. (`pulumi up` on the command line previews first, and stops
@@ -136,8 +164,8 @@ describe("bad inputs through the engine", { timeout: 240_000 }, () => {
         });
 
         it("with the input corrected, up submits one job on the file already uploaded", async () => {
-          const fixedStack = await project.stack(programFor(c, { job: true }), emulator.url, `case${i}`);
-          const result = await fixedStack.up({ onOutput: project.onOutput });
+          project.program(programFor(c, { job: true }));
+          const result = await stack.up({ onOutput: project.onOutput });
           expect(result.summary.resourceChanges).toMatchObject({ create: 1, same: 2 });
           expect(uploaded()).toHaveLength(1);
           expect([...emulator.store.jobs.values()].map((j) => j.input_files)).toEqual([[uploaded()[0].id]]);

@@ -1,11 +1,13 @@
 /**
  * An Evaluation over an inline dataset (items with their expected answers), through the engine: the items become
  * the uploaded file, their `expected` values are scored, and each summary names its downloaded result files.
+ * Each program is the project folder's `index.js` (the items written into it as a literal), run by the `pulumi` CLI
+ * through the Node.js language host.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { E2EProject, assertDistFresh, emulatorLib, lib } from "./harness";
+import { E2EProject, assertDistFresh, emulatorLib } from "./harness";
 import type { Emulator } from "../../emulator";
 import type { ModelSummary } from "../../provider";
 
@@ -30,18 +32,17 @@ describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
   });
 
   it("uploads the items, scores their expected answers and reports where each model's results are", async () => {
-    const outputDir = path.join(project.dir, "out");
-    const stack = await project.stack(async () => {
-      const { Evaluation } = lib();
-      const evaluation = new Evaluation("inline", {
-        dataset: items,
-        scorer: { type: "numeric" },
-        models: ["mistral-large-latest", "ministral-3b-latest"],
-        outputDir,
-        waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
-      });
-      return { summaries: evaluation.summaries };
-    }, emulator.url);
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+const evaluation = new Evaluation("inline", {
+  dataset: ${JSON.stringify(items, null, 2)},
+  scorer: { type: "numeric" },
+  models: ["mistral-large-latest", "ministral-3b-latest"],
+  outputDir: "out",
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+});
+module.exports = { summaries: evaluation.summaries };`);
+    const stack = await project.stack(emulator.url);
     const up = await stack.up({ onOutput: project.onOutput });
     const summaries = up.outputs.summaries.value as ModelSummary[];
 
@@ -55,6 +56,8 @@ describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
     expect(summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "ministral-3b-latest"]);
     for (const s of summaries) {
       expect(s).toMatchObject({ total: 12, succeeded: 12, scored: 12 });
+      // The program's relative outputDir resolves in the project folder, where it runs.
+      expect(s.outputPath!.startsWith(path.join(project.workDir, "out", "results", s.model) + path.sep), s.outputPath!).toBe(true);
       // Independent check: the answers in the downloaded output file against the items' expected values.
       const lines = fs.readFileSync(s.outputPath!, "utf8").trim().split("\n").map((l) => JSON.parse(l));
       expect(lines).toHaveLength(12);
@@ -70,11 +73,11 @@ describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
   });
 
   it("refuses an empty inline dataset with a clear message", async () => {
-    const stack = await project.stack(async () => {
-      const { Evaluation } = lib();
-      new Evaluation("empty", { dataset: [], models: ["mistral-small-latest"], outputDir: path.join(project.dir, "empty") });
-      return {};
-    }, emulator.url, "empty");
+    // Another stack of the same project folder, its program edited to declare an empty dataset.
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+new Evaluation("empty", { dataset: [], models: ["mistral-small-latest"], outputDir: "empty" });`);
+    const stack = await project.stack(emulator.url, "empty");
     await expect(stack.preview({ onOutput: project.onOutput })).rejects.toThrow(/Evaluation "empty": dataset is \[\]; expected a JSONL path or a non-empty list/);
   });
 });

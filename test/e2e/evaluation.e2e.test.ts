@@ -2,13 +2,15 @@
  * The Evaluation component through the real engine, against the emulator: one BatchFile per distinct body, one
  * job and one results download per model, scored and reported in the program. Each test shows one rule of what a
  * change to the declared evaluation does (preview steps, jobs submitted in the emulator, summaries, report).
+ * The program is the project folder's `index.js`, run by the `pulumi` CLI through the Node.js language host; a test
+ * rewrites it between operations, as a user edits their program.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps } from "./harness";
 import type { Emulator } from "../../emulator";
-import type { EvaluationModel, ModelSummary, ScoreFn, Scorer } from "../../provider";
+import type { EvaluationModel, ModelSummary, Scorer } from "../../provider";
 import type { EvaluationEstimate } from "../../provider/evaluation";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
@@ -22,6 +24,11 @@ function arithmetic(n: number): string {
   }).join("\n") + "\n";
 }
 
+/** JavaScript written into the program as it is (e.g. a ScoreFn), where other declared values are written as JSON. */
+class Source {
+  constructor(readonly js: string) {}
+}
+
 const lastNumber = (text: string): number | null => {
   const all = text.match(/-?\d+(?:\.\d+)?/g);
   return all ? Number(all[all.length - 1]) : null;
@@ -31,34 +38,42 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   let emulator: Emulator;
   let project: E2EProject;
   let stack: Stack;
+  /** The dataset and the output directory as the test reads them; the program names them relative to its folder. */
   let dataset: string;
   let outputDir: string;
 
   // What the program declares; tests change it between operations, as a user edits their program.
-  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | ScoreFn | unknown } = {
+  // The scorer may be invalid on purpose (hence unknown), or a Source: a ScoreFn written in the program.
+  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | Source | unknown } = {
     models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
     scorer: { type: "numeric" },
   };
-  const program = async () => {
-    const { Evaluation } = lib();
-    const evaluation = new Evaluation("arith", {
-      dataset,
-      expected: { field: "expected" },
-      scorer: declared.scorer as Scorer | ScoreFn,
-      models: declared.models,
-      outputDir,
-      waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
-    });
-    return { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };
+  /** Writes the program for what is declared now. */
+  const declare = (change: Partial<typeof declared> = {}) => {
+    Object.assign(declared, change);
+    const scorer = declared.scorer instanceof Source ? declared.scorer.js : JSON.stringify(declared.scorer);
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+const evaluation = new Evaluation("arith", {
+  dataset: "data/arith.jsonl",
+  expected: { field: "expected" },
+  scorer: ${scorer},
+  models: ${JSON.stringify(declared.models)},
+  outputDir: "eval-out",
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+});
+module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };`);
   };
 
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
     project = new E2EProject("evaluation", { files: { "data/arith.jsonl": arithmetic(20) } });
+    // The program runs in its folder: its relative paths resolve there.
     dataset = path.join(project.workDir, "data/arith.jsonl");
-    outputDir = path.join(project.dir, "eval-out");
-    stack = await project.stack(program, emulator.url);
+    outputDir = path.join(project.workDir, "eval-out");
+    declare();
+    stack = await project.stack(emulator.url);
   });
 
   afterAll(async () => {
@@ -144,20 +159,18 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   it("bad arguments fail preview (and up) with a clear message, and nothing is uploaded", async () => {
     const original = declared.models;
     try {
-      declared.models = [];
+      declare({ models: [] });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": models is empty; list at least one model/);
-      declared.models = ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"];
+      declare({ models: ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"] });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": model "mistral-small-latest" is listed twice/);
       const duplicateUp = await failure(stack.up({ onOutput: project.onOutput }));
       expect(duplicateUp).toMatch(/model "mistral-small-latest" is listed twice/);
-      declared.models = original;
-      declared.scorer = { type: "numeric", tolerance: -1 };
+      declare({ models: original, scorer: { type: "numeric", tolerance: -1 } });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.tolerance is -1/);
-      declared.scorer = { type: "fuzzy" };
+      declare({ scorer: { type: "fuzzy" } });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.type is "fuzzy"; expected one of/);
     } finally {
-      declared.models = original;
-      declared.scorer = { type: "numeric" };
+      declare({ models: original, scorer: { type: "numeric" } });
     }
     expect(uploads()).toEqual([]);
     expect(jobs()).toEqual([]);
@@ -236,7 +249,7 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
 
   it("changing one model's name replaces only that model's job and results", async () => {
     // A plain model name is also the run's label: a new name is a new run (create + delete), the others stay.
-    declared.models = ["mistral-large-latest", "mistral-medium-latest", { name: "ministral-3b-latest", label: "tiny" }];
+    declare({ models: ["mistral-large-latest", "mistral-medium-latest", { name: "ministral-3b-latest", label: "tiny" }] });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
       "arith-input": "same",
@@ -250,7 +263,7 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
       "arith-tiny-results": "same",
     });
     // A labelled run keeps its resources: the new model replaces them. This is the change applied.
-    declared.models = ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }];
+    declare({ models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }] });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
       "arith-input": "same",
@@ -281,7 +294,7 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   });
 
   it("adding a model adds one job and its results, nothing else changes", async () => {
-    declared.models = [...declared.models, "mistral-medium-latest"];
+    declare({ models: [...declared.models, "mistral-medium-latest"] });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
       "arith-input": "same",
@@ -311,7 +324,7 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   });
 
   it("per-model overrides create a second BatchFile for that body only", async () => {
-    declared.models = [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }];
+    declare({ models: [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }] });
     const steps = await previewSteps(stack);
     const newFile = Object.keys(steps).find((n) => /^arith-input-[0-9a-f]{8}$/.test(n));
     expect(newFile, JSON.stringify(steps)).toBeDefined();
@@ -384,16 +397,23 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   });
 
   it("a ScoreFn scorer runs in the program and changes the accuracy accordingly, submitting nothing", async () => {
-    const seen: string[] = [];
-    // Half a point for a right answer: every accuracy is halved.
-    declared.scorer = ((answer: string, expected: unknown, item: { customId: string }) => {
-      seen.push(item.customId);
-      return lastNumber(answer) === expected ? 0.5 : 0;
-    }) satisfies ScoreFn;
+    // Half a point for a right answer: every accuracy is halved. The function runs in the program's process, so
+    // it records each item it scores in a file of the project folder (one line each) for the test to count.
+    const seenFile = path.join(project.workDir, "scored.txt");
+    fs.rmSync(seenFile, { force: true });
+    declare({
+      scorer: new Source(String.raw`(answer, expected, item) => {
+    require("node:fs").appendFileSync("scored.txt", item.customId + "\n");
+    const all = answer.match(/-?\d+(?:\.\d+)?/g);
+    const lastNumber = all ? Number(all[all.length - 1]) : null;
+    return lastNumber === expected ? 0.5 : 0;
+  }`),
+    });
     const before = jobs().length;
     const result = await up();
     expect(result.changes).toEqual({ same: 14 });
     expect(jobs()).toHaveLength(before);
+    const seen = fs.readFileSync(seenFile, "utf8").trim().split("\n");
     expect(seen.length).toBe(22 * 5);
     for (const s of result.summaries) {
       const old = latest.summaries.find((x) => x.model === s.model)!;

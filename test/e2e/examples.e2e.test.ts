@@ -1,31 +1,38 @@
 /**
- * Every example in examples/ runs in CI: its compiled program (dist/examples/<name>/index.js, data copied next to
- * it by `npm run build`) through the real engine against the emulator, the way `npm run demo` runs the flagship.
- * `up` gives the outputs the example promises, `destroy` leaves no uploaded file behind.
+ * Every program this repository ships runs the way a user runs it: `pulumi up` in its own folder (the root, where
+ * `Pulumi.yaml` runs the flagship, and each of examples/), through the real CLI and the Node.js language host,
+ * which reads the folder's `Pulumi.yaml`, finds the program from its `package.json` and compiles its TypeScript
+ * with ts-node. Against the emulator, `up` creates what the program declares, a second `up` changes nothing, and
+ * `destroy` leaves no uploaded file behind. The only things written into the folders are the stack's settings file
+ * and what the program itself writes there (reports, downloads); the tests remove what they created.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as automation from "@pulumi/pulumi/automation";
 import { API_KEY, ROOT, assertDistFresh, emulatorLib, engine } from "./harness";
 import type { Emulator } from "../../emulator";
 import type { ModelSummary } from "../../provider";
 
-type Stack = Awaited<ReturnType<ReturnType<typeof engine>["createStack"]>>;
+const STACK = "e2e-shipped";
+const MODELS = ["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"];
 
-const STACK = "e2e-examples";
+interface Shipped {
+  stack: automation.Stack;
+  dir: string;
+  logs: string[];
+  onOutput: (text: string) => void;
+}
 
-describe("the examples through the engine", { timeout: 240_000 }, () => {
+describe("the shipped programs, with pulumi up in their folders", { timeout: 300_000 }, () => {
   let emulator: Emulator;
   let tmp: string;
 
   beforeAll(async () => {
     assertDistFresh();
-    for (const name of ["minimal", "embeddings", "model-comparison"]) {
-      expect(fs.existsSync(path.join(ROOT, "dist/examples", name, "index.js")), `dist/examples/${name}: run npm run build`).toBe(true);
-    }
     emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
-    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-examples-"));
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-shipped-"));
   });
 
   afterAll(async () => {
@@ -35,63 +42,105 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
 
   const uploads = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
 
-  /** The example's compiled program as a stack with its own state directory, configured for the emulator. */
-  async function exampleStack(name: string): Promise<{ stack: Stack; dir: string; logs: string[] }> {
-    const dir = path.join(ROOT, "dist/examples", name);
-    const projectName = /^name:\s*(\S+)/m.exec(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"))![1];
-    const e = engine();
-    const stack = await e.createStack({
-      workDir: dir,
-      program: e.moduleProgram(path.join(dir, "index.js")),
-      projectName,
-      stackName: STACK,
-      stateDir: path.join(tmp, name, "state"),
-      home: path.join(tmp, name, "home"),
-      serverUrl: emulator.url,
-      apiKey: API_KEY,
-    });
-    return { stack, dir, logs: [] };
-  }
-
-  /** Destroys the stack, checks nothing uploaded is left, and removes the stack's settings file from dist/. */
-  async function destroy(s: { stack: Stack; dir: string; logs: string[] }): Promise<void> {
+  /**
+   * Runs `body` with a stack of the project in `dir` (its own state directory and PULUMI_HOME), configured for the
+   * emulator; then destroys it, checks nothing uploaded is left and the key was never printed, and removes the
+   * stack's settings file and whatever of `outputs` (paths in the folder) the run created.
+   */
+  async function shipped(dir: string, outputs: string[], body: (s: Shipped) => Promise<void>): Promise<void> {
+    const existed = new Set(outputs.filter((p) => fs.existsSync(p)));
+    const logs: string[] = [];
+    const name = path.basename(dir);
     try {
-      const destroyed = await s.stack.destroy({ onOutput: (t) => s.logs.push(t) });
+      const stack = await engine().projectStack({
+        workDir: dir,
+        stackName: STACK,
+        stateDir: path.join(tmp, name, "state"),
+        home: path.join(tmp, name, "home"),
+        serverUrl: emulator.url,
+        apiKey: API_KEY,
+      });
+      const s: Shipped = { stack, dir, logs, onOutput: (t) => void logs.push(t) };
+      await body(s);
+      const destroyed = await stack.destroy({ onOutput: s.onOutput });
       expect(destroyed.summary.result).toBe("succeeded");
       expect(uploads()).toEqual([]);
-      expect(s.logs.join("")).not.toContain(API_KEY);
+      expect(logs.join("")).not.toContain(API_KEY);
     } finally {
-      fs.rmSync(path.join(s.dir, `Pulumi.${STACK}.yaml`), { force: true });
+      fs.rmSync(path.join(dir, `Pulumi.${STACK}.yaml`), { force: true });
+      for (const p of outputs) if (!existed.has(p)) fs.rmSync(p, { recursive: true, force: true });
     }
   }
 
-  it("minimal: up uploads and submits (QUEUED), destroy cancels and deletes", async () => {
-    const s = await exampleStack("minimal");
-    const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
-    expect(up.summary.result).toBe("succeeded");
-    const o = up.outputs;
-    expect(o.status.value).toBe("QUEUED");
-    expect(o.jobId.value).toMatch(/^[0-9a-f-]{36}$/);
-    expect(uploads().map((f) => f.id)).toEqual([o.fileId.value]);
-    expect(uploads()[0].num_lines).toBe(3);
-    const job = emulator.store.jobs.get(o.jobId.value)!;
-    expect(job).toMatchObject({ model: "mistral-small-latest", input_files: [o.fileId.value] });
-    expect(job.metadata).toMatchObject({ example: "minimal" });
-    await destroy(s);
-    expect(["CANCELLED", "SUCCESS"]).toContain(emulator.store.jobs.get(o.jobId.value)!.status);
+  /** A second `up` with nothing changed: every resource stays as it is. */
+  async function upAgainChangesNothing(s: Shipped): Promise<automation.UpResult> {
+    const again = await s.stack.up({ onOutput: s.onOutput });
+    expect(again.summary.result).toBe("succeeded");
+    expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
+    return again;
+  }
+
+  /** What the flagship (root and examples/model-comparison) must give: 3 models scored, large > small > 3b, the report. */
+  function checkFlagship(up: automation.UpResult, programDir: string): void {
+    const summaries = up.outputs.summaries.value as ModelSummary[];
+    expect(summaries.map((x) => x.model)).toEqual(MODELS);
+    for (const x of summaries) {
+      expect(x).toMatchObject({ status: "SUCCESS", total: 50, succeeded: 50, failed: 0, scored: 50 });
+      expect(x.cost).toBeGreaterThan(0);
+    }
+    const [large, small, tiny] = summaries.map((x) => x.accuracy!);
+    expect(large).toBeGreaterThan(small);
+    expect(small).toBeGreaterThan(tiny);
+    const jobs = [...emulator.store.jobs.values()].filter((j) => j.metadata?.evaluation === "arithmetic" && summaries.some((x) => x.jobId === j.id));
+    expect(jobs.map((j) => j.model).sort()).toEqual([...MODELS].sort());
+    expect(jobs.every((j) => j.status === "SUCCESS")).toBe(true);
+    // The program runs in its own folder, so the report lands under it.
+    const out = path.join(programDir, ".mistral-eval/arithmetic");
+    expect(up.outputs.reportPath.value).toBe(path.join(out, "report.html"));
+    expect(up.outputs.markdownPath.value).toBe(path.join(out, "report.md"));
+    const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
+    const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
+    for (const m of MODELS) {
+      expect(md).toContain(m);
+      expect(html).toContain(m);
+    }
+    expect(uploads()).toHaveLength(1); // one file shared by the three models
+  }
+
+  it("examples/minimal: up uploads and submits (QUEUED); a second up changes nothing; destroy cancels and deletes", async () => {
+    const dir = path.join(ROOT, "examples/minimal");
+    await shipped(dir, [], async (s) => {
+      const up = await s.stack.up({ onOutput: s.onOutput });
+      expect(up.summary.result).toBe("succeeded");
+      expect(up.summary.resourceChanges).toEqual({ create: 3 }); // the stack, the file, the job
+      const o = up.outputs;
+      expect(o.status.value).toBe("QUEUED");
+      expect(o.jobId.value).toMatch(/^[0-9a-f-]{36}$/);
+      expect(uploads().map((f) => f.id)).toEqual([o.fileId.value]);
+      expect(uploads()[0].num_lines).toBe(3);
+      const job = emulator.store.jobs.get(o.jobId.value)!;
+      expect(job).toMatchObject({ model: "mistral-small-latest", input_files: [o.fileId.value] });
+      expect(job.metadata).toMatchObject({ example: "minimal" });
+      const jobs = emulator.store.jobs.size;
+      await upAgainChangesNothing(s);
+      expect(emulator.store.jobs.size).toBe(jobs);
+      expect(uploads()).toHaveLength(1);
+    }); // shipped() destroys: the job is cancelled if it still runs
+
+    const job = [...emulator.store.jobs.values()].find((j) => j.metadata?.example === "minimal")!;
+    expect(["CANCELLED", "SUCCESS"]).toContain(job.status);
   });
 
-  it("embeddings: up waits for SUCCESS and downloads 6 vectors of 1024 dimensions; destroy cleans up", async () => {
-    const s = await exampleStack("embeddings");
-    let vectorsPath: string | undefined;
-    try {
-      const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
+  it("examples/embeddings: up waits for SUCCESS and downloads 6 vectors of 1024 dimensions; a second up changes nothing", async () => {
+    const dir = path.join(ROOT, "examples/embeddings");
+    await shipped(dir, [path.join(dir, "results")], async (s) => {
+      const up = await s.stack.up({ onOutput: s.onOutput });
       expect(up.summary.result).toBe("succeeded");
       const o = up.outputs;
       expect(o.status.value).toBe("SUCCESS");
       expect(o.embedded.value).toBe(6);
-      vectorsPath = o.vectorsPath.value as string;
-      expect(path.dirname(vectorsPath)).toBe(path.join(s.dir, "results"));
+      const vectorsPath = o.vectorsPath.value as string;
+      expect(path.dirname(vectorsPath)).toBe(path.join(dir, "results"));
       const lines = fs.readFileSync(vectorsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
       expect(lines).toHaveLength(6);
       expect(lines.map((l) => l.custom_id).sort()).toEqual(["t1", "t2", "t3", "t4", "t5", "t6"]);
@@ -102,50 +151,35 @@ describe("the examples through the engine", { timeout: 240_000 }, () => {
         expect(vector.every((x) => typeof x === "number" && Number.isFinite(x))).toBe(true);
       }
       expect(uploads()).toHaveLength(1);
-      await destroy(s);
-    } finally {
-      // The download lands next to the compiled program (dist/): keep dist/ as the build left it.
-      if (vectorsPath) fs.rmSync(vectorsPath, { force: true });
-      const results = path.join(ROOT, "dist/examples/embeddings/results");
-      if (fs.existsSync(results) && fs.readdirSync(results).length === 0) fs.rmdirSync(results);
-    }
+      const jobs = emulator.store.jobs.size;
+      await upAgainChangesNothing(s);
+      expect(emulator.store.jobs.size).toBe(jobs);
+    });
   });
 
-  it("model-comparison: up scores 3 models (large > small > 3b) and writes the report; destroy cleans up", async () => {
-    // The example writes its report under .mistral-eval/arithmetic relative to the program's working directory.
-    const cwd = process.cwd();
-    const work = path.join(tmp, "model-comparison", "cwd");
-    fs.mkdirSync(work, { recursive: true });
-    process.chdir(work);
-    try {
-      const s = await exampleStack("model-comparison");
-      const up = await s.stack.up({ onOutput: (t) => s.logs.push(t) });
+  it("examples/model-comparison: up scores 3 models (large > small > 3b) and writes the report; a second up changes nothing", async () => {
+    const dir = path.join(ROOT, "examples/model-comparison");
+    await shipped(dir, [path.join(dir, ".mistral-eval")], async (s) => {
+      const up = await s.stack.up({ onOutput: s.onOutput });
       expect(up.summary.result).toBe("succeeded");
-      const summaries = up.outputs.summaries.value as ModelSummary[];
-      expect(summaries.map((x) => x.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"]);
-      for (const x of summaries) {
-        expect(x).toMatchObject({ status: "SUCCESS", total: 50, succeeded: 50, failed: 0, scored: 50 });
-        expect(x.cost).toBeGreaterThan(0);
-      }
-      const [large, small, tiny] = summaries.map((x) => x.accuracy!);
-      expect(large).toBeGreaterThan(small);
-      expect(small).toBeGreaterThan(tiny);
-      const jobs = [...emulator.store.jobs.values()].filter((j) => j.metadata?.evaluation === "arithmetic");
-      expect(jobs.map((j) => j.model).sort()).toEqual(["ministral-3b-latest", "mistral-large-latest", "mistral-small-latest"]);
-      expect(summaries.map((x) => x.jobId).sort()).toEqual(jobs.map((j) => j.id).sort());
-      const out = path.join(work, ".mistral-eval/arithmetic");
-      expect(up.outputs.reportPath.value).toBe(path.join(out, "report.html"));
-      expect(up.outputs.markdownPath.value).toBe(path.join(out, "report.md"));
-      const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
-      const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
-      for (const m of ["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"]) {
-        expect(md).toContain(m);
-        expect(html).toContain(m);
-      }
-      expect(uploads()).toHaveLength(1); // one file shared by the three models
-      await destroy(s);
-    } finally {
-      process.chdir(cwd);
-    }
+      checkFlagship(up, dir);
+      const jobs = emulator.store.jobs.size;
+      checkFlagship(await upAgainChangesNothing(s), dir);
+      expect(emulator.store.jobs.size).toBe(jobs);
+    });
+  });
+
+  it("the repository root: its Pulumi.yaml runs the flagship with pulumi up at the root; a second up changes nothing", async () => {
+    const programDir = path.join(ROOT, "examples/model-comparison");
+    await shipped(ROOT, [path.join(programDir, ".mistral-eval")], async (s) => {
+      const up = await s.stack.up({ onOutput: s.onOutput });
+      expect(up.summary.result).toBe("succeeded");
+      // The root project's stack, not the example's: its own name from the root Pulumi.yaml.
+      expect(s.logs.join("")).toContain("mistral-batch-flagship");
+      checkFlagship(up, programDir);
+      const jobs = emulator.store.jobs.size;
+      await upAgainChangesNothing(s);
+      expect(emulator.store.jobs.size).toBe(jobs);
+    });
   });
 });

@@ -1,9 +1,11 @@
 /**
- * End-to-end harness: the real Pulumi engine (the `pulumi` CLI with a local file backend) driving programs that
- * use the built package (`dist/`), against the emulator, through the Automation API with inline programs.
+ * End-to-end harness: the real Pulumi engine as users run it. Each test program is a project folder (its own
+ * `Pulumi.yaml`, `package.json` and `index.js`, with `node_modules` linking the built package and `@pulumi/pulumi`,
+ * what `npm install pulumi-mistral-batch` would give), run by the `pulumi` CLI through the Node.js language host,
+ * with a local file backend and a private PULUMI_HOME, against the emulator.
  *
- * Everything Pulumi-related is loaded with Node's own `require` (not through vitest's transform), so the program,
- * the resources and the Automation API share one `@pulumi/pulumi` instance, as in a real program.
+ * Test programs are plain JavaScript, as a user may write them (the shipped TypeScript examples run through
+ * ts-node in examples.e2e.test.ts); a test edits `index.js` between operations as a user edits their program.
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
@@ -43,11 +45,13 @@ export function assertDistFresh(): void {
 export interface ProjectOptions {
   /** Extra files of the program directory, e.g. datasets. */
   files?: Record<string, string>;
+  /** The program, `index.js` (CommonJS; `module.exports` become the stack outputs). Also settable with `program()`. */
+  program?: string;
   /** Link this repository as `node_modules/pulumi-mistral-batch` (what a program's own install would provide). @default true */
   linkPackage?: boolean;
 }
 
-/** A Pulumi project in a temporary directory with its own file backend and PULUMI_HOME. */
+/** A Pulumi project folder in a temporary directory, with its own file backend and PULUMI_HOME beside it. */
 export class E2EProject {
   readonly dir: string;
   readonly workDir: string;
@@ -61,11 +65,17 @@ export class E2EProject {
     this.stateDir = path.join(this.dir, "state");
     this.home = path.join(this.dir, "home");
     for (const d of [this.workDir, this.stateDir, this.home, path.join(this.workDir, "node_modules/@pulumi")]) fs.mkdirSync(d, { recursive: true });
-    // The dynamic-provider host resolves @pulumi/pulumi, and the serialized provider resolves
-    // pulumi-mistral-batch/runtime, from the program's directory.
+    this.write("Pulumi.yaml", `name: ${name}\nruntime: nodejs\ndescription: pulumi-mistral-batch end-to-end test (${name})\n`);
+    this.write(
+      "package.json",
+      JSON.stringify({ name: `e2e-${name}`, private: true, main: "index.js", dependencies: { "@pulumi/pulumi": "*", "pulumi-mistral-batch": "*" } }, null, 2) + "\n",
+    );
+    // The language host and the dynamic-provider host resolve @pulumi/pulumi, and the program and the serialized
+    // provider resolve pulumi-mistral-batch, from the project's node_modules.
     fs.symlinkSync(path.join(ROOT, "node_modules/@pulumi/pulumi"), path.join(this.workDir, "node_modules/@pulumi/pulumi"));
     if (options.linkPackage !== false) fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
     for (const [name, text] of Object.entries(options.files ?? {})) this.write(name, text);
+    if (options.program !== undefined) this.program(options.program);
   }
 
   write(name: string, text: string): string {
@@ -75,14 +85,19 @@ export class E2EProject {
     return p;
   }
 
+  /** Writes the program (`index.js`), as a user edits it between operations. */
+  program(source: string): void {
+    this.write("index.js", `"use strict";\n${source.trim()}\n`);
+  }
+
   /** The engine's environment for this project (for running the `pulumi` CLI directly). */
   env(extra: Record<string, string> = {}): Record<string, string> {
     return engine().engineEnv(this.stateDir, this.home, extra);
   }
 
-  /** A stack running `program`, configured for the emulator at `serverUrl` with the secret key. */
-  async stack(program: automation.PulumiFn, serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
-    return engine().createStack({ workDir: this.workDir, program, projectName: this.name, stackName, stateDir: this.stateDir, home: this.home, serverUrl, apiKey: API_KEY, env });
+  /** A stack of this project, configured for the emulator at `serverUrl` with the secret key. */
+  async stack(serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
+    return engine().projectStack({ workDir: this.workDir, stackName, stateDir: this.stateDir, home: this.home, serverUrl, apiKey: API_KEY, env });
   }
 
   /** Collects engine output into `logs` (searched for the key) and returns the callback for Automation calls. */

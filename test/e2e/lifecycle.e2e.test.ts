@@ -1,10 +1,11 @@
 /**
- * The lifecycle as users see it, through the real engine: up, preview (diffs and replacements), refresh, destroy.
+ * The lifecycle as users see it, through the real engine: up, preview (diffs and replacements), refresh, destroy,
+ * each run by the `pulumi` CLI in the project's folder through the Node.js language host.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources } from "./harness";
+import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources } from "./harness";
 import type { Emulator } from "../../emulator";
 
 describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => {
@@ -14,26 +15,30 @@ describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => 
   // What the program declares; tests change it between operations, as a user edits their program.
   const declared = { source: "data/questions.jsonl", model: "mistral-small-latest" };
 
-  const program = async () => {
-    const { BatchFile, BatchJob } = lib();
-    const file = new BatchFile("questions", { source: declared.source, endpoint: "/v1/chat/completions" });
-    const job = new BatchJob("answers", { inputFiles: [file.id], model: declared.model, metadata: { suite: "e2e" } });
-    return {
-      fileId: file.id,
-      sha256: file.sha256,
-      lineCount: file.lineCount,
-      jobId: job.id,
-      status: job.status,
-      succeeded: job.succeededRequests,
-      outputFileId: job.outputFileId,
-    };
+  /** Writes the program for what is declared now. */
+  const declare = (change: Partial<typeof declared> = {}) => {
+    Object.assign(declared, change);
+    project.program(`
+const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
+const file = new BatchFile("questions", { source: ${JSON.stringify(declared.source)}, endpoint: "/v1/chat/completions" });
+const job = new BatchJob("answers", { inputFiles: [file.id], model: ${JSON.stringify(declared.model)}, metadata: { suite: "e2e" } });
+module.exports = {
+  fileId: file.id,
+  sha256: file.sha256,
+  lineCount: file.lineCount,
+  jobId: job.id,
+  status: job.status,
+  succeeded: job.succeededRequests,
+  outputFileId: job.outputFileId,
+};`);
   };
 
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
     project = new E2EProject("lifecycle", { files: { "data/questions.jsonl": chatJsonl(5) } });
-    stack = await project.stack(program, emulator.url);
+    declare();
+    stack = await project.stack(emulator.url);
   });
 
   afterAll(async () => {
@@ -68,14 +73,14 @@ describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => 
   it("preview after moving the dataset with the same content shows no changes", async () => {
     fs.mkdirSync(path.join(project.workDir, "moved"));
     fs.renameSync(path.join(project.workDir, "data/questions.jsonl"), path.join(project.workDir, "moved/renamed.jsonl"));
-    declared.source = "moved/renamed.jsonl";
+    declare({ source: "moved/renamed.jsonl" });
     expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "same" });
   });
 
   it("preview after changing the model replaces only the job", async () => {
-    declared.model = "mistral-large-latest";
+    declare({ model: "mistral-large-latest" });
     expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
-    declared.model = "mistral-small-latest";
+    declare({ model: "mistral-small-latest" });
   });
 
   it("preview after editing the dataset replaces the file and the job, and submits nothing", async () => {
@@ -107,7 +112,7 @@ describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => 
 
   it("destroy while a job runs cancels it in the emulator and deletes the file", async () => {
     // A new job (another model), caught RUNNING.
-    declared.model = "mistral-medium-latest";
+    declare({ model: "mistral-medium-latest" });
     await stack.up({ onOutput: project.onOutput });
     await emulator.advance(1200); // queued 1 s, then 2 of 5 requests answered
     const running = jobsInEmulator().find((j) => j.model === "mistral-medium-latest")!;
@@ -125,6 +130,21 @@ describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => 
     expect(emulator.store.jobs.get(running.id)?.status).toBe("CANCELLED");
     expect(filesUploaded()).toEqual([]);
     expect((await resources(stack)).size).toBe(0);
+  });
+
+  it("up after destroy uploads the file again under a new id and submits the job again (nothing to adopt)", async () => {
+    const before = jobsInEmulator().map((j) => j.id);
+    const deletedFiles = new Set([...emulator.store.files.values()].map((f) => f.id));
+    const up = await stack.up({ onOutput: project.onOutput });
+    expect(up.summary.resourceChanges).toMatchObject({ create: 3 });
+    expect(filesUploaded()).toHaveLength(1);
+    expect(deletedFiles.has(up.outputs.fileId.value)).toBe(false);
+    const submitted = jobsInEmulator().filter((j) => !before.includes(j.id));
+    expect(submitted.map((j) => j.id)).toEqual([up.outputs.jobId.value]);
+    expect(submitted[0].input_files).toEqual([up.outputs.fileId.value]);
+    await emulator.advance(60_000); // the job ends, so destroy has nothing to cancel (the clock is manual)
+    expect((await stack.destroy({ onOutput: project.onOutput })).summary.result).toBe("succeeded");
+    expect(filesUploaded()).toEqual([]);
   });
 
   it("never shows the API key in the state files or the engine's output", () => {

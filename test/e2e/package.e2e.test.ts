@@ -1,9 +1,11 @@
 /**
- * The package as users get it: `npm pack`, the tarball installed in a fresh project outside the repository, and a
- * plain JavaScript driver there (nothing of this repository: its own `@pulumi/pulumi/automation`, its own
- * `pulumi-mistral-batch`) running up, refresh and destroy against the emulator started from the installed
- * tarball's own `mistral-batch-emulator` bin, which enforces the API key. The key is given as secret config only,
- * and must not show anywhere in the state directory or in what the driver printed.
+ * The package as users get it: `npm pack`, the tarball installed in a fresh TypeScript project outside the
+ * repository (Pulumi's template: `Pulumi.yaml`, `package.json`, `tsconfig.json`, `index.ts`; nothing of this
+ * repository, its own `@pulumi/pulumi` and `pulumi-mistral-batch`), and the commands a user types there:
+ * `pulumi stack init`, `pulumi config set --secret mistral:apiKey` (the key on stdin), `pulumi preview`, `up`,
+ * `refresh`, `destroy`, through the real CLI and the Node.js language host, with a local file backend and a private
+ * PULUMI_HOME, against the emulator started from the installed tarball's own `mistral-batch-emulator` bin, which
+ * enforces the API key. The key must not show anywhere in the state directory, PULUMI_HOME or what the CLI printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -52,70 +54,27 @@ function walk(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
-/** The driver a user would write: plain CommonJS, everything from the project's own node_modules. */
-const DRIVER = String.raw`"use strict";
-const fs = require("node:fs");
-const path = require("node:path");
-const { LocalWorkspace } = require("@pulumi/pulumi/automation");
-const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
-
-async function main() {
-  // Settings come on stdin, so the key is in no file, argument or environment variable.
-  const input = JSON.parse(fs.readFileSync(0, "utf8"));
-  const program = async () => {
-    const questions = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
-    const answers = new BatchJob("answers", { inputFiles: [questions.id], model: "mistral-small-latest", metadata: { suite: "package" } });
-    return { fileId: questions.id, jobId: answers.id, status: answers.status };
-  };
-  const backend = "file://" + input.stateDir;
-  const stack = await LocalWorkspace.createOrSelectStack(
-    { stackName: "dev", projectName: "consumer", program },
+/** The project a user would write: Pulumi's TypeScript template, with this package's resources in `index.ts`. */
+const PROJECT: Record<string, string> = {
+  "Pulumi.yaml": "name: consumer\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: A project that installs pulumi-mistral-batch from its tarball\n",
+  "tsconfig.json": JSON.stringify(
     {
-      workDir: __dirname,
-      pulumiHome: input.home,
-      envVars: {
-        PULUMI_BACKEND_URL: backend,
-        PULUMI_CONFIG_PASSPHRASE: "package-e2e",
-        PULUMI_SKIP_UPDATE_CHECK: "true",
-        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-      },
-      projectSettings: { name: "consumer", runtime: "nodejs", backend: { url: backend } },
+      compilerOptions: { strict: true, outDir: "bin", target: "ES2022", module: "node16", moduleResolution: "node16", sourceMap: true, skipLibCheck: true },
+      files: ["index.ts"],
     },
-  );
-  await stack.setConfig("mistral:apiKey", { value: input.apiKey, secret: true });
-  await stack.setConfig("mistral:serverUrl", { value: input.serverUrl });
+    null,
+    2,
+  ),
+  "index.ts": `import { BatchFile, BatchJob } from "pulumi-mistral-batch";
 
-  // Keeps a copy of the stack's state file after each operation (destroy empties it), next to the backend's own.
-  const snapshot = (name) => {
-    const stacks = path.join(input.stateDir, ".pulumi", "stacks");
-    const files = fs.readdirSync(stacks, { recursive: true }).map((f) => path.join(stacks, String(f))).filter((f) => f.endsWith(".json") && fs.statSync(f).isFile());
-    if (files.length !== 1) throw new Error("expected one state file, found " + JSON.stringify(files));
-    fs.mkdirSync(path.join(input.stateDir, "snapshots"), { recursive: true });
-    fs.copyFileSync(files[0], path.join(input.stateDir, "snapshots", name + ".json"));
-  };
-  const onOutput = (text) => process.stdout.write(text);
-  const onError = (text) => process.stderr.write(text);
-  const results = {};
-  const timed = async (name, op) => {
-    const started = Date.now();
-    const r = await op();
-    results[name] = { result: r.summary.result, changes: r.summary.resourceChanges, ms: Date.now() - started };
-    snapshot(name);
-    return r;
-  };
-  const up = await timed("up", () => stack.up({ onOutput, onError }));
-  results.up.outputs = Object.fromEntries(Object.entries(up.outputs).map(([k, v]) => [k, v.value]));
-  await timed("refresh", () => stack.refresh({ onOutput, onError }));
-  await timed("destroy", () => stack.destroy({ onOutput, onError }));
-  process.stdout.write("\nDRIVER-RESULT " + JSON.stringify(results) + "\n");
-}
+const questions = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
+const answers = new BatchJob("answers", { inputFiles: [questions.id], model: "mistral-small-latest", metadata: { suite: "package" } });
 
-main().catch((error) => {
-  process.stderr.write("driver failed: " + ((error && error.stack) || error) + "\n");
-  process.exitCode = 1;
-});
-`;
+export const fileId = questions.id;
+export const jobId = answers.id;
+export const status = answers.status;
+`,
+};
 
 interface StateResource {
   urn: string;
@@ -136,8 +95,9 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
   let emulator: ChildProcess | undefined;
   let emulatorUrl: string;
   let emulatorLog = "";
-  let driver: Ran;
-  let results: Record<string, { result: string; changes?: Record<string, number>; ms: number; outputs?: Record<string, string> }>;
+  /** Everything the CLI printed, command by command. */
+  const transcript: string[] = [];
+  let outputs: Record<string, string>;
   const timings: Record<string, number> = {};
 
   beforeAll(() => {
@@ -167,7 +127,8 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
   });
 
   it("npm pack: the tarball holds the built package, and no tests, TypeScript sources or node_modules", async () => {
-    const packed = await run("npm", ["pack", "--pack-destination", packDir, "--json"], { cwd: ROOT, env: userEnv(), timeoutMs: 120_000 });
+    // --ignore-scripts: `npm test` has just built dist/; the `prepare` script would build it again.
+    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir, "--json"], { cwd: ROOT, env: userEnv(), timeoutMs: 120_000 });
     timings.pack = packed.ms;
     expect(packed.code, packed.stderr).toBe(0);
     const [info] = JSON.parse(packed.stdout) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
@@ -203,7 +164,8 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
     const pulumiVersion: string = lock.packages["node_modules/@pulumi/pulumi"].version;
     fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2));
-    const installed = await run("npm", ["install", tarball, `@pulumi/pulumi@${pulumiVersion}`, "--no-audit", "--no-fund", "--prefer-offline"], {
+    const version = (name: string): string => lock.packages[`node_modules/${name}`].version;
+    const installed = await run("npm", ["install", tarball, `@pulumi/pulumi@${pulumiVersion}`, `typescript@${version("typescript")}`, `@types/node@${version("@types/node")}`, "--no-audit", "--no-fund", "--prefer-offline"], {
       cwd: projectDir,
       env: userEnv(),
       timeoutMs: 280_000,
@@ -234,33 +196,60 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     expect((await fetch(`${emulatorUrl}/v1/files`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
   });
 
-  it("a plain JS driver there runs up, refresh and destroy through the real CLI", async () => {
+  /** `pulumi ARGS` in the project, as typed in a user's shell that exported a local backend and PULUMI_HOME. */
+  async function pulumi(args: string[], input?: string): Promise<Ran> {
+    const env = userEnv({
+      PATH: `${pulumiBinDir()}${path.delimiter}${process.env.PATH}`,
+      PULUMI_BACKEND_URL: `file://${stateDir}`,
+      PULUMI_HOME: home,
+      PULUMI_CONFIG_PASSPHRASE: "package-e2e",
+      PULUMI_SKIP_UPDATE_CHECK: "true",
+    });
+    const ran = await run("pulumi", [...args, "--non-interactive"], { cwd: projectDir, env, input, timeoutMs: 240_000 });
+    transcript.push(`$ pulumi ${args.join(" ")}\n${ran.stdout}${ran.stderr}`);
+    timings[args[0]] = (timings[args[0]] ?? 0) + ran.ms;
+    expect(ran.code, `pulumi ${args.join(" ")} exited ${ran.code}:\n${ran.stdout.slice(-4000)}\n${ran.stderr.slice(-4000)}`).toBe(0);
+    return ran;
+  }
+
+  /** Keeps a copy of the stack's state after an operation (destroy empties it). */
+  const snapshot = (name: string) => pulumi(["stack", "export", "--file", path.join(tmp, "snapshots", `${name}.json`)]);
+
+  it("pulumi stack init and config set there, the key given on stdin", async () => {
+    for (const [name, text] of Object.entries(PROJECT)) fs.writeFileSync(path.join(projectDir, name), text);
     fs.mkdirSync(path.join(projectDir, "data"));
     fs.writeFileSync(path.join(projectDir, "data/questions.jsonl"), chatJsonl(4));
-    fs.writeFileSync(path.join(projectDir, "driver.js"), DRIVER);
-    driver = await run(process.execPath, ["driver.js"], {
-      cwd: projectDir,
-      env: userEnv({ PATH: `${pulumiBinDir()}${path.delimiter}${process.env.PATH}` }),
-      input: JSON.stringify({ apiKey, serverUrl: emulatorUrl, stateDir, home }),
-      timeoutMs: 240_000,
-    });
-    timings.driver = driver.ms;
-    const line = driver.stdout.split("\n").find((l) => l.startsWith("DRIVER-RESULT "));
-    expect(line, `driver exited ${driver.code}:\n${driver.stderr}\n${driver.stdout.slice(-4000)}`).toBeDefined();
-    expect(driver.code).toBe(0);
-    results = JSON.parse(line!.slice("DRIVER-RESULT ".length));
-    for (const op of ["up", "refresh", "destroy"]) timings[op] = results[op].ms;
-    expect(results.up.result).toBe("succeeded");
-    expect(results.up.changes).toMatchObject({ create: 3 }); // the stack, the file, the job
-    expect(results.refresh.result).toBe("succeeded");
-    expect(results.destroy.result).toBe("succeeded");
-    expect(results.destroy.changes).toMatchObject({ delete: 3 });
+    fs.mkdirSync(path.join(tmp, "snapshots"));
+    await pulumi(["stack", "init", "dev"]);
+    await pulumi(["config", "set", "--secret", "mistral:apiKey"], apiKey);
+    await pulumi(["config", "set", "mistral:serverUrl", emulatorUrl]);
+  });
+
+  it("pulumi preview there shows the file and the job to create, and uploads nothing", async () => {
+    const preview = await pulumi(["preview"]);
+    expect(preview.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/mistral\/batch:BatchFile\s+questions\s+create/);
+    expect(preview.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/mistral\/batch:BatchJob\s+answers\s+create/);
+    expect(emulatorLog).not.toMatch(/^POST /m);
+  });
+
+  it("pulumi up, refresh and destroy there", async () => {
+    const up = await pulumi(["up", "--yes"]);
+    expect(up.stdout).toMatch(/3 created/); // the stack, the file, the job
+    outputs = JSON.parse((await pulumi(["stack", "output", "--json"])).stdout);
+    expect(outputs.jobId).toMatch(/^[0-9a-f-]{36}$/);
+    await snapshot("up");
+    const again = await pulumi(["up", "--yes"]);
+    expect(again.stdout).toMatch(/3 unchanged/);
+    await pulumi(["refresh", "--yes"]);
+    await snapshot("refresh");
+    const destroyed = await pulumi(["destroy", "--yes"]);
+    expect(destroyed.stdout).toMatch(/3 deleted/);
     // Nothing of the engine keeps running in the project.
     expect(processesIn(projectDir)).toEqual([]);
   });
 
   it("the emulator saw the upload and the job, and destroy deleted the file", async () => {
-    const { fileId, jobId } = results.up.outputs!;
+    const { fileId, jobId } = outputs;
     const get = async (route: string) => {
       const r = await fetch(`${emulatorUrl}${route}`, { headers: { authorization: `Bearer ${apiKey}` } });
       return { status: r.status, body: (await r.json()) as Record<string, unknown> };
@@ -280,8 +269,8 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
 
   it("__provider in the state stays small, names the installed runtime and no path of this repository", () => {
     for (const op of ["up", "refresh"]) {
-      const state = JSON.parse(fs.readFileSync(path.join(stateDir, "snapshots", `${op}.json`), "utf8"));
-      const dynamic = (state.checkpoint.latest.resources as StateResource[]).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+      const state = JSON.parse(fs.readFileSync(path.join(tmp, "snapshots", `${op}.json`), "utf8"));
+      const dynamic = (state.deployment.resources as StateResource[]).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
       expect(dynamic.map((r) => r.urn.split("::").pop()).sort()).toEqual(["answers", "questions"]);
       for (const r of dynamic) {
         const codes = [r.inputs?.__provider, r.outputs?.__provider];
@@ -296,16 +285,16 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
         }
       }
       const job = dynamic.find((r) => r.type.endsWith(":BatchJob"))!;
-      expect(job.id).toBe(results.up.outputs!.jobId);
+      expect(job.id).toBe(outputs.jobId);
       if (op === "refresh") expect(job.outputs).toMatchObject({ status: "SUCCESS", succeededRequests: 4 });
     }
   });
 
-  it("the API key shows nowhere: not in the state directory, the stack config or what the driver printed", () => {
-    expect(driver.stdout.length).toBeGreaterThan(0);
-    expect(driver.stdout).not.toContain(apiKey);
-    expect(driver.stderr).not.toContain(apiKey);
-    const files = [...walk(stateDir), ...walk(home), ...fs.readdirSync(projectDir).filter((f) => /^Pulumi.*\.ya?ml$/.test(f)).map((f) => path.join(projectDir, f))];
+  it("the API key shows nowhere: not in the state directory, PULUMI_HOME, the stack config or what the CLI printed", () => {
+    const printed = transcript.join("\n");
+    expect(printed).toContain("$ pulumi destroy");
+    expect(printed).not.toContain(apiKey);
+    const files = [...walk(stateDir), ...walk(home), ...walk(path.join(tmp, "snapshots")), ...fs.readdirSync(projectDir).filter((f) => /^Pulumi.*\.ya?ml$/.test(f)).map((f) => path.join(projectDir, f))];
     expect(files.some((f) => f.includes(`${path.sep}snapshots${path.sep}`))).toBe(true);
     expect(files.some((f) => f.endsWith("Pulumi.dev.yaml"))).toBe(true);
     for (const f of files) expect(fs.readFileSync(f).includes(apiKey), f).toBe(false);

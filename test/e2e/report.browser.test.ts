@@ -1,62 +1,68 @@
 /**
- * The evaluation report checked in a real browser: headless Chromium (Debian's `chromium` package) opens the page
- * from disk, the chart and tables render, and a screenshot is taken.
+ * The evaluation report checked in a real browser: headless Chromium opens the page from disk, the chart and tables
+ * render, and a screenshot is taken.
  *
- * Two Chromium runs: `--screenshot` (the PNG is checked: signature, IHDR dimensions, size, and that the bars'
- * colours are really painted) and `--dump-dom` (the DOM after load: one bar per model, the tables' rows).
- * Without Chromium the tests FAIL, saying how to install it; CI (.ci/run) installs it.
+ * The browser comes from the project's dev dependencies: `@sparticuz/chromium` (a headless-shell Chromium, unpacked
+ * into the temp directory on first use) driven by `puppeteer-core`. Nothing to install: `npm ci` brings it.
+ * One browser, one page: after load the DOM is read (one bar per model, the tables' rows), the window is screenshotted
+ * (the PNG is checked: signature, IHDR dimensions, size, and that the bars' colours are really painted), then
+ * "show only disagreements" is clicked and a probe measures the layout. The browser is closed before the file ends.
+ * Set CHROMIUM_BIN=/path/to/chromium to use another Chromium (or Chrome) binary instead.
  * Set REPORT_SCREENSHOT=/some/file.png to keep a copy of the screenshot (and of the page, as /some/file.html).
  */
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { inflateSync } from "node:zlib";
+import puppeteer, { type Browser, type LaunchOptions } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelColor, writeReport } from "../../provider/eval/report";
 import { MODELS, reportOptions, writeRows } from "../support/evalReport";
 
-const INSTALL = "Chromium is not installed: the report's browser test needs Debian's chromium package. " +
-  "Install it with `apt-get update && apt-get install -y chromium` (as root), or point CHROMIUM_BIN at a Chromium binary. " +
-  "CI's .ci/run installs it.";
+const WIDTH = 1280;
+const HEIGHT = 2000;
 
-function findChromium(): string | null {
+/** Launch options: CHROMIUM_BIN if set, else the Chromium bundled in @sparticuz/chromium. */
+async function launchOptions(): Promise<LaunchOptions & { executablePath: string; hint: string }> {
+  const common = { defaultViewport: { width: WIDTH, height: HEIGHT, deviceScaleFactor: 1 }, timeout: 60_000, protocolTimeout: 60_000 };
   const explicit = process.env.CHROMIUM_BIN;
-  if (explicit) return fs.existsSync(explicit) ? explicit : null;
-  for (const dir of (process.env.PATH ?? "").split(path.delimiter)) {
-    for (const name of ["chromium", "chromium-browser"]) {
-      const candidate = path.join(dir, name);
-      try {
-        fs.accessSync(candidate, fs.constants.X_OK);
-        return candidate;
-      } catch {
-        // not here
-      }
-    }
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`CHROMIUM_BIN=${explicit}: no such file`);
+    // Puppeteer adds --hide-scrollbars, --mute-audio, --no-first-run, --disable-background-networking and the like.
+    return { ...common, executablePath: explicit, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], hint: "(from CHROMIUM_BIN)" };
   }
-  return null;
+  // An ES module: loaded with a dynamic import. Its executablePath() unpacks the binary into the temp directory once
+  // and from then on uses whatever is there, even a file left truncated by an interrupted first run.
+  const chromium = (await import("@sparticuz/chromium")).default;
+  const executablePath = await chromium.executablePath();
+  const hint =
+    `(unpacked by @sparticuz/chromium, which reuses what it finds in ${os.tmpdir()}: if an earlier unpack was ` +
+    `interrupted or came from another version, delete ${executablePath} and run again)`;
+  return { ...common, executablePath, headless: "shell", args: chromium.args, hint };
 }
 
-function runChromium(bin: string, profile: string, args: string[]): Promise<string> {
-  const flags = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-    `--user-data-dir=${profile}`,
-    ...args,
-  ];
-  return new Promise((resolve, reject) => {
-    execFile(bin, flags, { timeout: 90_000, maxBuffer: 64 * 1024 * 1024, encoding: "utf8" }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`chromium ${args.join(" ")} failed: ${err.message}\n${stderr.slice(-2000)}`));
-      else resolve(stdout);
-    });
-  });
+/** Closes the browser; kills its process if it does not close in time. */
+async function closeBrowser(browser: Browser | undefined): Promise<void> {
+  if (!browser) return;
+  const proc = browser.process();
+  const alive = () => !!proc && proc.exitCode === null && proc.signalCode === null;
+  if (!browser.connected) {
+    if (alive()) proc!.kill("SIGKILL");
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      browser.close(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("browser.close() timed out")), 10_000);
+      }),
+    ]);
+  } catch {
+    if (alive()) proc!.kill("SIGKILL");
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 interface Png {
@@ -147,7 +153,8 @@ interface Probe {
   visible: { agree: number; disagree: number; agreeTotal: number; disagreeTotal: number };
 }
 
-const PROBE = `
+/** Evaluated in the page (by the DevTools protocol, so the report's Content-Security-Policy does not apply). */
+const PROBE = `(() => {
 const box = (el) => el.getBoundingClientRect();
 const shown = (el) => el.getClientRects().length > 0;
 const svg = document.querySelector("svg.chart");
@@ -162,22 +169,23 @@ const out = {
   tables: [...document.querySelectorAll("table")].map((t) => ({ cls: t.className, rows: t.tBodies[0].rows.length, width: box(t).width, height: box(t).height, overflow: t.parentElement.scrollWidth - t.parentElement.clientWidth })),
   visible: { agree: rows("agree").filter(shown).length, disagree: rows("disagree").filter(shown).length, agreeTotal: rows("agree").length, disagreeTotal: rows("disagree").length },
 };
-document.getElementById("probe").textContent = JSON.stringify(out);
-`;
+return out;
+})()`;
 
 describe("the report in headless Chromium", { timeout: 180_000 }, () => {
-  const chromium = findChromium();
   const N = 40;
   let work: string;
   let htmlPath: string;
+  let launching: Promise<Browser> | undefined;
+  let version = "";
   let dom = "";
   let png: Buffer = Buffer.alloc(0);
   let probe: Probe | undefined;
 
-  /** The rendered results; fails (never skips) when Chromium is missing. */
+  /** The rendered results (the tests fail, never skip, when the browser did not run). */
   function rendered(): { dom: string; png: Buffer; probe: Probe } {
-    if (!chromium) throw new Error(INSTALL);
-    return { dom, png, probe: probe! };
+    if (!probe) throw new Error("the page was not rendered: see the error of the beforeAll hook");
+    return { dom, png, probe };
   }
 
   beforeAll(async () => {
@@ -185,43 +193,43 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     const rowsFile = path.join(work, "rows.jsonl");
     await writeRows(rowsFile, N);
     ({ htmlPath } = await writeReport(reportOptions(rowsFile, path.join(work, "out"), N, { maxItems: 30 })));
-    if (!chromium) return;
-    const url = `file://${htmlPath}`;
-    const shot = path.join(work, "report.png");
-    // The probe: the same page with "show only disagreements" ticked and a measuring script (the report itself
-    // runs no script: its Content-Security-Policy forbids them, so the copy drops that meta tag).
-    const probePath = path.join(work, "out", "probe.html");
-    const html = fs.readFileSync(htmlPath, "utf8");
-    fs.writeFileSync(
-      probePath,
-      html
-        .replace(/<meta http-equiv="Content-Security-Policy"[^>]*>/, "")
-        .replace('id="only-disagree"', 'id="only-disagree" checked')
-        .replace("</body>", `<pre id="probe"></pre><script>${PROBE}</script></body>`),
-    );
-    const [, dumped, probed] = await Promise.all([
-      runChromium(chromium, path.join(work, "profile-shot"), [`--screenshot=${shot}`, "--window-size=1280,2000", url]),
-      runChromium(chromium, path.join(work, "profile-dom"), ["--dump-dom", "--window-size=1280,2000", url]),
-      runChromium(chromium, path.join(work, "profile-probe"), ["--dump-dom", "--window-size=1280,2000", `file://${probePath}`]),
-    ]);
-    dom = dumped;
-    const text = probed.match(/<pre id="probe">([\s\S]*?)<\/pre>/)?.[1];
-    if (!text) throw new Error(`the probe script did not run; its page's DOM:\n${probed.slice(0, 2000)}`);
-    probe = JSON.parse(text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&")) as Probe;
-    png = fs.readFileSync(shot);
+    const { hint, ...options } = await launchOptions();
+    launching = puppeteer.launch(options);
+    let browser: Browser;
+    try {
+      browser = await launching;
+    } catch (err) {
+      throw new Error(`could not launch Chromium ${options.executablePath} ${hint}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      version = await browser.version();
+      const page = await browser.newPage();
+      await page.goto(`file://${htmlPath}`, { waitUntil: "load" });
+      await page.evaluate("document.fonts.ready.then(() => true)");
+      dom = await page.content();
+      png = Buffer.from(await page.screenshot({ type: "png" }));
+      // The probe: "show only disagreements" ticked by a click on its label, then the laid-out page measured.
+      await page.click('label[for="only-disagree"]');
+      if (!(await page.evaluate('document.getElementById("only-disagree").checked'))) throw new Error("clicking the label did not tick the filter");
+      probe = (await page.evaluate(PROBE)) as Probe;
+    } finally {
+      await closeBrowser(browser);
+    }
     const keep = process.env.REPORT_SCREENSHOT;
     if (keep) {
-      fs.copyFileSync(shot, keep);
+      fs.writeFileSync(keep, png);
       fs.copyFileSync(htmlPath, keep.replace(/\.png$/i, "") + ".html");
     }
-  });
+  }, 150_000);
 
-  afterAll(() => {
+  afterAll(async () => {
+    // Also when beforeAll failed or timed out half-way: the browser must not outlive the file.
+    await closeBrowser(await launching?.catch(() => undefined));
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
 
-  it("has Chromium to run with", () => {
-    expect(chromium, INSTALL).toBeTruthy();
+  it("runs a real Chromium", () => {
+    expect(version).toMatch(/^(Headless)?Chrome\/\d+\./);
   });
 
   it("renders the chart: an <svg role=img> with one accuracy bar and one cost bar per model", () => {
@@ -250,8 +258,8 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
 
   it("lays the page out: bars sized by their figures, tables fitting the window, the CSS-only filter working", () => {
     const { probe } = rendered();
-    expect(probe.viewport).toBe(1280);
-    expect(probe.documentWidth, "nothing wider than the window").toBeLessThanOrEqual(1280);
+    expect(probe.viewport).toBe(WIDTH);
+    expect(probe.documentWidth, "nothing wider than the window").toBeLessThanOrEqual(WIDTH);
     expect(probe.background).toBe("rgb(245, 246, 248)");
     expect(probe.svg.width).toBeGreaterThan(800);
     expect(probe.svg.height).toBeGreaterThan(100);
@@ -281,9 +289,9 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     const { png: buf } = rendered();
     expect(buf.length).toBeGreaterThan(20_000);
     const img = readPng(buf);
-    expect([img.width, img.height]).toEqual([1280, 2000]);
+    expect([img.width, img.height]).toEqual([WIDTH, HEIGHT]);
     expect(img.bitDepth).toBe(8);
-    expect(img.pixels.length, `unexpected PNG colour type ${img.colorType}`).toBe(1280 * 2000 * 4);
+    expect(img.pixels.length, `unexpected PNG colour type ${img.colorType}`).toBe(WIDTH * HEIGHT * 4);
     // The light page background dominates, and each model's colour covers at least its two bars' worth of pixels.
     expect(countColor(img, "#f5f6f8")).toBeGreaterThan(100_000);
     MODELS.forEach((_, i) => expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(1_500));

@@ -1,10 +1,11 @@
 /**
  * `waitForCompletion` through the real engine: `up` returns with a final status; a wait that times out, or a job
  * that ends FAILED while `up` waits, fails the update but keeps the job in state, and the next `up` resumes
- * waiting (or, with `resubmitOn`, submits it again) without ever leaving a duplicate job.
+ * waiting (or, with `resubmitOn`, submits it again) without ever leaving a duplicate job. Each program is a project
+ * folder of its own, run by the `pulumi` CLI in that folder through the Node.js language host.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, lib, previewSteps, resources, failure } from "./harness";
+import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources, failure } from "./harness";
 import type { Emulator } from "../../emulator";
 import type { BatchJobStatus } from "../../provider/jobLogic";
 
@@ -15,52 +16,66 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
   let fast: Emulator;
   /** Manual clock: jobs move only when the test says so. */
   let manual: Emulator;
-  let project: E2EProject;
+  /** Every project folder made, removed at the end. */
+  const projects: E2EProject[] = [];
 
   /** What each stack's program declares; tests change it between operations, as a user edits their program. */
   interface Declared {
     wait: { timeoutMinutes: number; pollIntervalSeconds: number };
     resubmitOn?: BatchJobStatus[];
   }
-  const programFor = (declared: Declared) => async () => {
-    const { BatchFile, BatchJob } = lib();
-    const file = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
-    const job = new BatchJob("answers", {
-      inputFiles: [file.id],
-      model: "mistral-small-latest",
-      waitForCompletion: declared.wait,
-      ...(declared.resubmitOn ? { resubmitOn: declared.resubmitOn } : {}),
-    });
-    return {
-      jobId: job.id,
-      status: job.status,
-      total: job.totalRequests,
-      completed: job.completedRequests,
-      succeeded: job.succeededRequests,
-      failed: job.failedRequests,
-      outputFileId: job.outputFileId,
+  /** The program (`index.js`) declaring `declared`. */
+  const programFor = (declared: Declared) => `
+const { BatchFile, BatchJob } = require("pulumi-mistral-batch");
+const file = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
+const job = new BatchJob("answers", {
+  inputFiles: [file.id],
+  model: "mistral-small-latest",
+  waitForCompletion: ${JSON.stringify(declared.wait)},${declared.resubmitOn ? `\n  resubmitOn: ${JSON.stringify(declared.resubmitOn)},` : ""}
+});
+module.exports = {
+  jobId: job.id,
+  status: job.status,
+  total: job.totalRequests,
+  completed: job.completedRequests,
+  succeeded: job.succeededRequests,
+  failed: job.failedRequests,
+  outputFileId: job.outputFileId,
+};`;
+
+  /** Changes what a scenario's program declares and rewrites its `index.js`, before the next operation. */
+  type Declare = (change: Partial<Declared>) => void;
+  /** A project folder of its own for one scenario: each declares its own wait, against its own emulator. */
+  const projectFor = (name: string, declared: Declared): { project: E2EProject; declare: Declare } => {
+    const project = new E2EProject(`wait-${name}`, { files: { "data/questions.jsonl": chatJsonl(50) }, program: programFor(declared) });
+    projects.push(project);
+    const declare: Declare = (change) => {
+      Object.assign(declared, change);
+      project.program(programFor(declared));
     };
+    return { project, declare };
   };
 
   beforeAll(async () => {
     assertDistFresh();
     fast = await emulatorLib().startEmulator({ speed: { queueDelayMs: 200, requestsPerSecond: 25, cancelDelayMs: 100 } });
     manual = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
-    project = new E2EProject("wait", { files: { "data/questions.jsonl": chatJsonl(50) } });
   });
 
   afterAll(async () => {
     await fast?.close();
     await manual?.close();
-    project?.cleanup();
+    for (const p of projects) p.cleanup();
   });
 
   const jobsIn = (e: Emulator) => [...e.store.jobs.values()];
 
   describe("with a job that finishes in time", () => {
+    let project: E2EProject;
     let stack: Stack;
     beforeAll(async () => {
-      stack = await project.stack(programFor({ wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }), fast.url, "fast");
+      ({ project } = projectFor("fast", { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }));
+      stack = await project.stack(fast.url, "fast");
     });
 
     it("up returns with SUCCESS and the counts, and the engine output shows the provider's progress", async () => {
@@ -85,9 +100,11 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
     let stack: Stack;
     let jobId: string;
     // 0.05 minutes = 3 s, on an emulator whose clock does not move: the job stays QUEUED.
-    const declared: Declared = { wait: { timeoutMinutes: 0.05, pollIntervalSeconds: 0.2 } };
+    let project: E2EProject;
+    let declare: Declare;
     beforeAll(async () => {
-      stack = await project.stack(programFor(declared), manual.url, "timeout");
+      ({ project, declare } = projectFor("timeout", { wait: { timeoutMinutes: 0.05, pollIntervalSeconds: 0.2 } }));
+      stack = await project.stack(manual.url, "timeout");
     });
 
     it("up fails saying the job is still QUEUED and the next up resumes, and keeps the job in state", async () => {
@@ -122,7 +139,7 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
       await manual.advance(1200); // out of the queue, 2 of 50 answered
       expect(manual.store.jobs.get(jobId)?.status).toBe("RUNNING");
       // As the message advises, wait longer this time (a policy: updates in place, submits nothing).
-      declared.wait = { timeoutMinutes: 1, pollIntervalSeconds: 0.2 };
+      declare({ wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } });
       const output: string[] = [];
       // The job needs 4.8 s of emulated time more. The clock stands still until this up reports the job RUNNING (it
       // is waiting, then), and only then moves, 2.5 s per second; after 15 s it moves anyway, so a missing progress
@@ -163,10 +180,12 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
     let failing: Emulator;
     let stack: Stack;
     let failedId: string;
-    const declared: Declared = { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } };
+    let project: E2EProject;
+    let declare: Declare;
     beforeAll(async () => {
+      ({ project, declare } = projectFor("failed", { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }));
       failing = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
-      stack = await project.stack(programFor(declared), failing.url, "failed");
+      stack = await project.stack(failing.url, "failed");
     });
     afterAll(async () => {
       await failing?.close();
@@ -203,7 +222,7 @@ describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, 
     });
 
     it("with resubmitOn: [\"FAILED\"], preview shows the job replaced and up submits a second job", async () => {
-      declared.resubmitOn = ["FAILED"];
+      declare({ resubmitOn: ["FAILED"] });
       expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
       expect(jobsIn(failing)).toHaveLength(1);
       const ticking = setInterval(() => void failing.advance(1000), 100);
