@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
 import { startEmulator, type Emulator } from "../../emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
+import { readJson, type ErrorBody, type FileBody, type ListBody, type ValidationErrorBody } from "../support/wire";
 
 function jsonl(lines: object[]): Buffer {
   return Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
@@ -82,7 +83,7 @@ describe("files", () => {
     const f = await upload("x.jsonl", jsonl(chatLines(1)));
     const res = await fetch(`${emulator.url}/v1/files/${f.id}/url?expiry=169`);
     expect(res.status).toBe(422);
-    expect((await res.json()).detail[0]).toMatchObject({ loc: ["query", "expiry"], type: "less_than_equal" });
+    expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ loc: ["query", "expiry"], type: "less_than_equal" });
   });
 
   it("lists with pagination, total and every filter", async () => {
@@ -123,23 +124,23 @@ describe("files", () => {
       form.append("purpose", "batch");
       let res = await fetch(`${small.url}/v1/files`, { method: "POST", body: form });
       expect(res.status).toBe(422);
-      expect((await res.json()).detail[0]).toMatchObject({ type: "missing", loc: ["body", "file"] });
+      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ type: "missing", loc: ["body", "file"] });
 
       const bad = new FormData();
       bad.append("file", new Blob(["{}\n"]), "a.jsonl");
       bad.append("purpose", "training");
       res = await fetch(`${small.url}/v1/files`, { method: "POST", body: bad });
       expect(res.status).toBe(422);
-      expect((await res.json()).detail[0]).toMatchObject({ type: "enum", loc: ["body", "purpose"], input: "training" });
+      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ type: "enum", loc: ["body", "purpose"], input: "training" });
 
       const big = new FormData();
       big.append("file", new Blob([Buffer.alloc(4096, 97)]), "big.jsonl");
       big.append("purpose", "batch");
       res = await fetch(`${small.url}/v1/files`, { method: "POST", body: big });
       expect(res.status).toBe(413);
-      expect((await res.json()).message).toMatch(/1024 bytes/);
+      expect((await readJson<ErrorBody>(res)).message).toMatch(/1024 bytes/);
       // nothing half-written is left behind
-      const list = await fetch(`${small.url}/v1/files`).then((r) => r.json());
+      const list = await fetch(`${small.url}/v1/files`).then((r) => readJson<ListBody<FileBody>>(r));
       expect(list.total).toBe(0);
     } finally {
       await small.close();
@@ -237,16 +238,16 @@ describe("batch jobs", () => {
     }
     const byMeta = await c.client.batch.jobs.list({ metadata: { suite: tag } });
     expect(byMeta.total).toBe(3);
-    expect(byMeta.data.map((j) => j.id)).toEqual([...ids].reverse()); // -created by default
+    expect(byMeta.data?.map((j) => j.id)).toEqual([...ids].reverse()); // -created by default
     const asc = await c.client.batch.jobs.list({ metadata: { suite: tag }, orderBy: "created" });
-    expect(asc.data.map((j) => j.id)).toEqual(ids);
+    expect(asc.data?.map((j) => j.id)).toEqual(ids);
     const small = await c.client.batch.jobs.list({ metadata: { suite: tag }, model: "mistral-small-latest" });
-    expect(small.data.map((j) => j.id).sort()).toEqual([ids[0], ids[2]].sort());
+    expect(small.data?.map((j) => j.id).sort()).toEqual([ids[0], ids[2]].sort());
     const two = await c.client.batch.jobs.list({ metadata: { suite: tag, model: "mistral-large-latest" } });
-    expect(two.data.map((j) => j.id)).toEqual([ids[1]]);
+    expect(two.data?.map((j) => j.id)).toEqual([ids[1]]);
     const paged = await c.client.batch.jobs.list({ metadata: { suite: tag }, page: 1, pageSize: 2 });
     expect(paged.total).toBe(3);
-    expect(paged.data.map((j) => j.id)).toEqual([ids[0]]);
+    expect(paged.data?.map((j) => j.id)).toEqual([ids[0]]);
     const done = await c.client.batch.jobs.list({ metadata: { suite: tag }, status: ["SUCCESS"] });
     expect(done.total).toBe(3);
     const running = await c.client.batch.jobs.list({ metadata: { suite: tag }, status: ["RUNNING", "QUEUED"] });
@@ -257,7 +258,7 @@ describe("batch jobs", () => {
     expect(past.total).toBe(3);
     const bad = await fetch(`${emulator.url}/v1/batch/jobs?status=DONE`);
     expect(bad.status).toBe(422);
-    expect((await bad.json()).detail[0]).toMatchObject({ type: "enum", loc: ["query", "status", 0], input: "DONE" });
+    expect((await readJson<ValidationErrorBody>(bad)).detail[0]).toMatchObject({ type: "enum", loc: ["query", "status", 0], input: "DONE" });
   });
 
   it("cancels a final job as a no-op and deletes jobs that ended", async () => {
@@ -275,7 +276,7 @@ describe("batch jobs", () => {
     expect((gone as SDKError).statusCode).toBe(404);
     const badId = await fetch(`${emulator.url}/v1/batch/jobs/not-a-uuid`);
     expect(badId.status).toBe(422);
-    expect((await badId.json()).detail[0]).toMatchObject({ type: "uuid_parsing", loc: ["path", "job_id"] });
+    expect((await readJson<ValidationErrorBody>(badId)).detail[0]).toMatchObject({ type: "uuid_parsing", loc: ["path", "job_id"] });
   });
 
   it("validated every operation against the spec", () => {
@@ -307,7 +308,8 @@ describe("auth", () => {
   it("answers 401 without the right bearer token", async () => {
     const locked = await startEmulator({ apiKey: "s3cret-key" });
     try {
-      for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: "s3cret-key" }]) {
+      const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: "s3cret-key" }];
+      for (const headers of attempts) {
         const res = await fetch(`${locked.url}/v1/batch/jobs`, { headers });
         expect(res.status).toBe(401);
         const text = await res.text();

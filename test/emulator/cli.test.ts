@@ -105,7 +105,8 @@ describe("serving", () => {
     const key = "sk-emulator-Secret-4417";
     const cli = await startCli(["--port", "0", "--api-key", key, "--log"]);
     expect(cli.stderr()).toContain("auth: bearer key required");
-    for (const headers of [{}, { authorization: "Bearer nope" }, { authorization: key }]) {
+    const attempts: Record<string, string>[] = [{}, { authorization: "Bearer nope" }, { authorization: key }];
+    for (const headers of attempts) {
       const res = await fetch(`${cli.url}/v1/batch/jobs`, { headers });
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain(key);

@@ -10,6 +10,7 @@ import { parseFaults, startEmulator, type Emulator, type FaultRule } from "../..
 import { FaultError } from "../../emulator/faults";
 import { checkedClient } from "../support/client";
 import { assertBuilt, startCli, stopAllClis } from "../support/cli";
+import { readJson, type ErrorBody, type JobBody, type ListBody } from "../support/wire";
 
 const RATE_LIMITED = { object: "error", message: "Rate limit exceeded", type: "rate_limited", param: null, code: "1300" };
 const RETRY = {
@@ -41,13 +42,13 @@ async function postJob(url: string, body: object = CHAT_JOB): Promise<Response> 
 }
 
 async function faultList(url: string): Promise<FaultRule[]> {
-  return (await fetch(`${url}/__emulator/faults`)).json();
+  return readJson<FaultRule[]>(await fetch(`${url}/__emulator/faults`));
 }
 
 async function jobsTagged(url: string, tag: string): Promise<{ id: string }[]> {
   const res = await fetch(`${url}/v1/batch/jobs?metadata=${encodeURIComponent(JSON.stringify({ tag }))}`);
   expect(res.status).toBe(200);
-  return (await res.json()).data;
+  return (await readJson<ListBody<JobBody>>(res)).data;
 }
 
 function uploadForm(name: string, content: string | Buffer): FormData {
@@ -234,13 +235,13 @@ describe("each fault mode, configured each way", () => {
       // a bad spec is refused with the message of parseFaults, and adds nothing
       res = await add("429*0", "text/plain");
       expect(res.status).toBe(400);
-      expect((await res.json()).message).toMatch(/"429\*0".*times "0"/);
+      expect((await readJson<ErrorBody>(res)).message).toMatch(/"429\*0".*times "0"/);
       res = await add('{"kind":"status","status":700}', "application/json");
       expect(res.status).toBe(400);
-      expect((await res.json()).message).toMatch(/status must be an HTTP error code 400\.\.599, received 700/);
+      expect((await readJson<ErrorBody>(res)).message).toMatch(/status must be an HTTP error code 400\.\.599, received 700/);
       res = await fetch(`${e.url}/__emulator/faults`, { method: "POST" });
       expect(res.status).toBe(400);
-      expect((await res.json()).message).toMatch(/fault spec: expected a string/);
+      expect((await readJson<ErrorBody>(res)).message).toMatch(/fault spec: expected a string/);
       expect(await faultList(e.url)).toEqual([]);
 
       await add("503*inf", "text/plain");
@@ -472,7 +473,7 @@ describe("CLI: requests counted by --log", () => {
     expect(job.status).toBe("QUEUED");
     expect(cli.stderr().split("\n").filter((l) => l === "POST /v1/batch/jobs")).toHaveLength(3);
     // dropped before handling: only the third attempt created a job
-    const all = await (await fetch(`${cli.url}/v1/batch/jobs`)).json();
+    const all = await readJson<ListBody<JobBody>>(await fetch(`${cli.url}/v1/batch/jobs`));
     expect(all.total).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
+import { readJson, type ErrorBody, type JobBody } from "../support/wire";
 
 type Json = Record<string, any>;
 
@@ -64,10 +65,10 @@ async function advanceViaAdmin(ms: number, url = emulator.url): Promise<Response
   return fetch(`${url}/__emulator/clock/advance`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ms }) });
 }
 
-async function rawJob(id: string, query = ""): Promise<Json> {
+async function rawJob(id: string, query = ""): Promise<JobBody> {
   const res = await fetch(`${emulator.url}/v1/batch/jobs/${id}${query}`);
   expect(res.status).toBe(200);
-  return res.json();
+  return readJson<JobBody>(res);
 }
 
 async function refusal(call: Promise<unknown>): Promise<{ status: number; body: Json }> {
@@ -170,14 +171,14 @@ describe("a job that succeeds", () => {
     // and the clock admin route refuses to move a wall clock
     const res = await advanceViaAdmin(1000, wall.url);
     expect(res.status).toBe(409);
-    expect((await res.json()).message).toMatch(/wall clock/);
+    expect((await readJson<ErrorBody>(res)).message).toMatch(/wall clock/);
   });
 
   it("refuses a clock advance that is not a number >= 0", async () => {
     for (const ms of [-1, "10", null]) {
       const res = await fetch(`${emulator.url}/__emulator/clock/advance`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ms }) });
       expect(res.status).toBe(400);
-      const body = await res.json();
+      const body = await readJson<ErrorBody>(res);
       expect(body).toMatchObject({ object: "error", type: "invalid_request_error" });
       expect(body.message).toContain(`received ${JSON.stringify(ms)}`);
     }
@@ -215,7 +216,7 @@ describe("a job that fails", () => {
       body: JSON.stringify({ message: "Injected: the GPU caught fire" }),
     });
     expect(res.status).toBe(200);
-    expect((await res.json()).status).toBe("QUEUED");
+    expect((await readJson<JobBody>(res)).status).toBe("QUEUED");
 
     await emulator.advance(1000);
     const job = await get(created.id);
@@ -232,7 +233,7 @@ describe("a job that fails", () => {
     // only a QUEUED job can be made to fail
     const again = await fetch(`${emulator.url}/__emulator/jobs/${created.id}/fail`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
     expect(again.status).toBe(409);
-    expect((await again.json()).message).toContain("FAILED");
+    expect((await readJson<ErrorBody>(again)).message).toContain("FAILED");
   });
 
   it("ends TIMEOUT_EXCEEDED at its deadline, publishing what it answered", async () => {

@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ManualClock, startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { assertBuilt, startCli, stopAllClis, type CliProcess } from "../support/cli";
+import { readJson, type FileBody, type JobBody, type ListBody } from "../support/wire";
 
 function jsonl(lines: object[]): Buffer {
   return Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
@@ -212,7 +213,7 @@ describe("restart on the same data directory", () => {
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ requests, model: "mistral-small-latest", endpoint: "/v1/chat/completions" }),
         });
-        if (res.status === 200) jobId = (await res.json()).id;
+        if (res.status === 200) jobId = (await readJson<JobBody>(res)).id;
         else expect(dead).toBe(true);
         for (let i = 0; i < 5 && !dead; i++) await e.advance(1000).catch(() => undefined);
       } finally {
@@ -285,7 +286,7 @@ describe("kill -9 of the real CLI", () => {
   async function getJob(url: string, id: string) {
     const res = await fetch(`${url}/v1/batch/jobs/${id}`);
     expect(res.status).toBe(200);
-    return res.json() as Promise<{ status: string; completed_requests: number; total_requests: number; succeeded_requests: number; output_file: string | null; error_file: string | null }>;
+    return readJson<JobBody>(res);
   }
 
   async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
@@ -310,7 +311,7 @@ describe("kill -9 of the real CLI", () => {
     const form = new FormData();
     form.append("purpose", "batch");
     form.append("file", new Blob([jsonl(lines)]), "four-hundred.jsonl");
-    const file = await (await fetch(`${cli.url}/v1/files`, { method: "POST", body: form })).json();
+    const file = await readJson<FileBody>(await fetch(`${cli.url}/v1/files`, { method: "POST", body: form }));
     expect(file.num_lines).toBe(REQUESTS);
     const created = await fetch(`${cli.url}/v1/batch/jobs`, {
       method: "POST",
@@ -318,7 +319,7 @@ describe("kill -9 of the real CLI", () => {
       body: JSON.stringify({ input_files: [file.id], model: "mistral-small-latest", endpoint: "/v1/chat/completions" }),
     });
     expect(created.status).toBe(200);
-    const jobId = (await created.json()).id as string;
+    const jobId = (await readJson<JobBody>(created)).id;
 
     const progress: number[] = [];
     for (const threshold of [60, 170, 280]) {
@@ -355,7 +356,7 @@ describe("kill -9 of the real CLI", () => {
     const meta = await (await fetch(`${cli.url}/v1/files/${done.output_file}`)).json();
     expect(meta).toMatchObject({ num_lines: REQUESTS, bytes: text.length });
     // exactly one output file was published
-    const results = await (await fetch(`${cli.url}/v1/files?sample_type=batch_result`)).json();
+    const results = await readJson<ListBody<FileBody>>(await fetch(`${cli.url}/v1/files?sample_type=batch_result`));
     expect(results.total).toBe(1);
     await kill(cli);
     expect(fs.readdirSync(path.join(dataDir, "tmp"))).toEqual([]);

@@ -10,6 +10,7 @@ import { SDKError } from "@mistralai/mistralai/models/errors";
 import { startEmulator, type Emulator } from "../../emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { expectSchemaValid } from "../support/openapi";
+import { readJson, type FileBody, type ListBody } from "../support/wire";
 
 type Json = Record<string, any>;
 
@@ -56,10 +57,10 @@ afterEach(() => {
   expect(c.violations).toEqual([]);
 });
 
-async function totalOf(url: string, what: "files" | "batch/jobs"): Promise<number> {
+async function totalOf(url: string, what: "files" | "batch/jobs"): Promise<number | null> {
   const res = await fetch(`${url}/v1/${what}`);
   expect(res.status).toBe(200);
-  return (await res.json()).total;
+  return (await readJson<ListBody<unknown>>(res)).total;
 }
 
 /** Runs a call that must be refused; returns its status and parsed body, and checks no job appeared. */
@@ -71,7 +72,7 @@ async function refused(call: () => Promise<unknown>, url = emulator.url, what: "
   );
   let result: { status: number; body: Json };
   if (outcome.ok && outcome.value instanceof Response) {
-    result = { status: outcome.value.status, body: await outcome.value.json() };
+    result = { status: outcome.value.status, body: await readJson<Json>(outcome.value) };
   } else if (!outcome.ok && outcome.error instanceof SDKError) {
     result = { status: outcome.error.statusCode, body: JSON.parse(outcome.error.body) };
   } else {
@@ -437,8 +438,8 @@ describe("upload", () => {
     }
     const ok = await fetch(`${emulator.url}/v1/files`, { method: "POST", body: form({ file: jsonl([chatLine(0)]), purpose: "batch", expiry: "48" }) });
     expect(ok.status).toBe(200);
-    const f = await ok.json();
-    expect(f.expires_at - f.created_at).toBe(48 * 3600);
+    const f = await readJson<FileBody>(ok);
+    expect(f.expires_at! - f.created_at).toBe(48 * 3600);
   });
 
   it("answers 413 naming the limit to a file over the size limit, keeping nothing", async () => {
@@ -449,7 +450,7 @@ describe("upload", () => {
       expect(body.message).toContain("1024 bytes");
       const ok = await fetch(`${small.url}/v1/files`, { method: "POST", body: form({ file: Buffer.alloc(1024, 97), purpose: "batch" }) });
       expect(ok.status).toBe(200);
-      expect((await ok.json()).bytes).toBe(1024);
+      expect((await readJson<FileBody>(ok)).bytes).toBe(1024);
     } finally {
       await small.close();
     }

@@ -6,8 +6,10 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BatchFileProvider, requestsToJsonl, type BatchFileInputs, type BatchFileOutputs } from "../../provider/batchFile";
+import { ProviderContext } from "../../provider/context";
 import { scanJsonlText } from "../../provider/jsonl";
 import { UNKNOWN } from "../../provider/unknown";
 import { contentFilename } from "../../provider/upload";
@@ -16,8 +18,20 @@ const sha = (data: string | Buffer) => createHash("sha256").update(data).digest(
 const req = (id: string, body: Record<string, unknown> = { messages: [{ role: "user", content: `Q ${id}` }] }) => JSON.stringify({ custom_id: id, body });
 const GOOD = [req("a"), req("b"), "", req("c")].join("\n") + "\n";
 
-const provider = new BatchFileProvider();
-const check = (news: Record<string, unknown>) => provider.check({} as BatchFileInputs, news as unknown as BatchFileInputs);
+// No key, no server: check and diff never talk to Mistral.
+const provider = new BatchFileProvider(ProviderContext.fromConfig(undefined, {}));
+/**
+ * The inputs Pulumi hands `check`, deliberately untyped: these tests pass wrong types, nulls and unknowns on purpose
+ * to see them refused or deferred, which `BatchFileInputs` (the checked shape) cannot express.
+ */
+const rawInputs = (news: Record<string, unknown>) => news as unknown as BatchFileInputs;
+/** `provider.check`, whose result always carries both `inputs` and `failures` (optional in Pulumi's `CheckResult`). */
+const check = async (news: Record<string, unknown>): Promise<{ inputs: BatchFileInputs; failures: pulumi.dynamic.CheckFailure[] }> => {
+  // olds: check ignores them
+  const { inputs, failures } = await provider.check(rawInputs({}), rawInputs(news));
+  if (inputs === undefined || failures === undefined) throw new Error(`check returned ${JSON.stringify({ inputs, failures })}: expected both inputs and failures`);
+  return { inputs, failures };
+};
 /** Outputs as create would store them, from checked inputs. */
 const outputsOf = (inputs: BatchFileInputs): BatchFileOutputs => ({
   ...inputs,
