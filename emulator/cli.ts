@@ -3,6 +3,7 @@
  * `mistral-batch-emulator`: serves the emulator until SIGINT or SIGTERM. Prints its base URL on stdout when ready.
  */
 import { parseArgs } from "node:util";
+import { MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "../provider/api";
 import { parseFaults, type FaultRule } from "./faults";
 import { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
 import { startEmulator, type Emulator } from "./server";
@@ -19,8 +20,8 @@ Options:
   --speed NAME                instant | fast | demo | slow (default instant)
   --queue-delay-ms MS         time a job stays QUEUED (overrides --speed)
   --requests-per-second N     processing rate once RUNNING; "inf" for instant (overrides --speed)
-  --max-file-mb N             largest upload in MB (default 512)
-  --max-requests-per-job N    largest job (default 100000)
+  --max-file-mb N             largest upload in MB (default ${MAX_FILE_BYTES / 1024 / 1024})
+  --max-requests-per-job N    largest job (default ${MAX_REQUESTS_PER_JOB})
   --fault SPEC                inject faults, repeatable, e.g. "429*3", "503:2@POST /v1/batch/jobs",
                               "drop", "latency:250*inf", "commit-then-drop@POST /v1/batch/jobs"
                               (also MISTRAL_EMULATOR_FAULTS)

@@ -1,5 +1,5 @@
-/** Mistral-shaped error bodies. */
-import type { ValidationDetail } from "./spec";
+/** The errors the emulator's routes throw, with Mistral-shaped bodies (the shapes: `provider/api/errors.ts`). */
+import { errorBody, type ValidationDetail } from "../provider/api";
 
 /** An error the routes throw; the server's error handler turns it into the response. */
 export class ApiError extends Error {
@@ -19,11 +19,7 @@ export function apiError(
   type = "invalid_request_error",
   extra: { param?: string | null; code?: string | null; headers?: Record<string, string> } = {},
 ): ApiError {
-  return new ApiError(
-    statusCode,
-    { object: "error", message, type, param: extra.param ?? null, code: extra.code ?? null },
-    extra.headers,
-  );
+  return new ApiError(statusCode, { ...errorBody(message, type, extra) }, extra.headers);
 }
 
 /** A 422 with FastAPI/pydantic `detail` items. */

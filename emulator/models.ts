@@ -10,7 +10,8 @@
  * models. Answers to checkable questions end with `The answer is <answer>.` (see {@link extractAnswer}).
  */
 import { createHash } from "node:crypto";
-import { API_ENDPOINTS, type ApiEndpoint, type ModelAnswer } from "./types";
+import { API_ENDPOINTS, listPrice, LIST_PRICES, type ApiEndpoint, type ModelPrice } from "../provider/api";
+import type { ModelAnswer } from "./types";
 
 export interface ModelSpec {
   /** Model name as used in requests, e.g. "mistral-small-latest". */
@@ -22,7 +23,7 @@ export interface ModelSpec {
   /** Other names that resolve to this model (dated versions). */
   aliases?: string[];
   /** USD list price per million tokens (informational, approximate). */
-  price?: { inputPerMTok: number; outputPerMTok: number };
+  price?: ModelPrice;
   /** Default embedding size for embedding models (mistral-embed is 1024). */
   embeddingDimensions?: number;
   /** Largest `output_dimension` an embedding request may ask for; absent = `output_dimension` not supported. */
@@ -48,9 +49,16 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The contract's list price of a model of the default catalogue (`provider/api/prices.ts`). */
+function priced(id: string): ModelPrice {
+  const p = listPrice(id);
+  if (!p) throw new Error(`model catalogue: ${id} has no entry in the price list of ${LIST_PRICES.date}`);
+  return p;
+}
+
 /**
- * The default catalogue. Prices are illustrative list prices in USD per million tokens (synchronous API;
- * batch is billed at 50%), roughly as published in 2025; check Mistral's pricing page for real figures.
+ * The default catalogue. Prices are the contract's dated list (`LIST_PRICES`: illustrative list prices in USD per
+ * million tokens of the synchronous API; batch is billed at 50%); check Mistral's pricing page for real figures.
  * Accuracies are made up, chosen so bigger models are visibly better.
  */
 export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
@@ -59,70 +67,70 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
     endpoints: [CHAT],
     accuracy: 0.92,
     aliases: ["mistral-large-2411"],
-    price: { inputPerMTok: 2, outputPerMTok: 6 },
+    price: priced("mistral-large-latest"),
   },
   {
     id: "magistral-medium-latest",
     endpoints: [CHAT],
     accuracy: 0.9,
     aliases: ["magistral-medium-2509"],
-    price: { inputPerMTok: 2, outputPerMTok: 5 },
+    price: priced("magistral-medium-latest"),
   },
   {
     id: "pixtral-large-latest",
     endpoints: [CHAT],
     accuracy: 0.88,
     aliases: ["pixtral-large-2411"],
-    price: { inputPerMTok: 2, outputPerMTok: 6 },
+    price: priced("pixtral-large-latest"),
   },
   {
     id: "mistral-medium-latest",
     endpoints: [CHAT],
     accuracy: 0.85,
     aliases: ["mistral-medium-2508"],
-    price: { inputPerMTok: 0.4, outputPerMTok: 2 },
+    price: priced("mistral-medium-latest"),
   },
   {
     id: "codestral-latest",
     endpoints: [CHAT, FIM],
     accuracy: 0.75,
     aliases: ["codestral-2508"],
-    price: { inputPerMTok: 0.3, outputPerMTok: 0.9 },
+    price: priced("codestral-latest"),
   },
   {
     id: "mistral-small-latest",
     endpoints: [CHAT],
     accuracy: 0.72,
     aliases: ["mistral-small-2506"],
-    price: { inputPerMTok: 0.1, outputPerMTok: 0.3 },
+    price: priced("mistral-small-latest"),
   },
   {
     id: "open-mistral-nemo",
     endpoints: [CHAT],
     accuracy: 0.62,
     aliases: ["open-mistral-nemo-2407"],
-    price: { inputPerMTok: 0.15, outputPerMTok: 0.15 },
+    price: priced("open-mistral-nemo"),
   },
   {
     id: "ministral-8b-latest",
     endpoints: [CHAT],
     accuracy: 0.6,
     aliases: ["ministral-8b-2410"],
-    price: { inputPerMTok: 0.1, outputPerMTok: 0.1 },
+    price: priced("ministral-8b-latest"),
   },
   {
     id: "ministral-3b-latest",
     endpoints: [CHAT],
     accuracy: 0.45,
     aliases: ["ministral-3b-2410"],
-    price: { inputPerMTok: 0.04, outputPerMTok: 0.04 },
+    price: priced("ministral-3b-latest"),
   },
   {
     id: "mistral-embed",
     endpoints: [EMBEDDINGS],
     accuracy: 1,
     aliases: ["mistral-embed-2312"],
-    price: { inputPerMTok: 0.1, outputPerMTok: 0 },
+    price: priced("mistral-embed"),
     embeddingDimensions: 1024,
   },
   {
@@ -130,7 +138,7 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
     endpoints: [EMBEDDINGS],
     accuracy: 1,
     aliases: ["codestral-embed-2505"],
-    price: { inputPerMTok: 0.15, outputPerMTok: 0 },
+    price: priced("codestral-embed"),
     embeddingDimensions: 1536,
     maxOutputDimension: 3072,
   },
@@ -139,7 +147,7 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
     endpoints: [MODERATIONS, CHAT_MODERATIONS, CLASSIFICATIONS, CHAT_CLASSIFICATIONS],
     accuracy: 1,
     aliases: ["mistral-moderation-2411"],
-    price: { inputPerMTok: 0.1, outputPerMTok: 0 },
+    price: priced("mistral-moderation-latest"),
   },
   {
     // Priced per page in reality (about $1 per 1,000 pages), so no per-token price here.

@@ -10,9 +10,8 @@ import * as fs from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
 import type { FileRecord, JobRecord, Store } from "./store";
-import { readLinesSync } from "./jsonl";
+import { DEFAULT_FILE_VISIBILITY, errorBody, isFinalStatus, readLinesSync, type ApiEndpoint, type BatchRequestLine, type BatchResultLine } from "../provider/api";
 import { answerRequest, type ModelCatalogue, type ModelSpec } from "./models";
-import type { ApiEndpoint } from "./types";
 
 export interface ProcessingOptions {
   /** Time a job stays QUEUED before it starts. */
@@ -156,7 +155,7 @@ export class Processor {
       const r = readLinesSync(blob, int.cursor.offset, left);
       for (const line of r.lines) {
         const index = job.completed_requests;
-        const request = JSON.parse(line.text) as { custom_id?: string | null; body: Record<string, unknown> };
+        const request = JSON.parse(line.text) as BatchRequestLine;
         const customId = request.custom_id ?? null;
         const answer = answerRequest(model, job.endpoint as ApiEndpoint, request.body, {
           customId,
@@ -165,18 +164,17 @@ export class Processor {
         });
         const id = `batch-${randomUUID()}`;
         if (answer.ok) {
-          out.push(JSON.stringify({ id, custom_id: customId, response: { status_code: 200, body: answer.body }, error: null }));
+          const result: BatchResultLine = { id, custom_id: customId, response: { status_code: 200, body: answer.body }, error: null };
+          out.push(JSON.stringify(result));
           job.succeeded_requests++;
         } else {
-          const body = { object: "error", message: answer.message, type: "invalid_request_error", param: null, code: null };
-          err.push(
-            JSON.stringify({
-              id,
-              custom_id: customId,
-              response: { status_code: answer.status_code, body },
-              error: { message: answer.message, code: String(answer.status_code) },
-            }),
-          );
+          const result: BatchResultLine = {
+            id,
+            custom_id: customId,
+            response: { status_code: answer.status_code, body: { ...errorBody(answer.message) } },
+            error: { message: answer.message, code: String(answer.status_code) },
+          };
+          err.push(JSON.stringify(result));
           job.failed_requests++;
           int.errorCounts[answer.message] = (int.errorCounts[answer.message] ?? 0) + 1;
         }
@@ -254,7 +252,7 @@ export class Processor {
         mimetype: "application/jsonl",
         signature: null,
         expires_at: null,
-        visibility: "workspace",
+        visibility: DEFAULT_FILE_VISIBILITY,
       };
       if (fs.existsSync(this.store.tmpPath(tmpName))) {
         fs.truncateSync(this.store.tmpPath(tmpName), bytes);
@@ -279,7 +277,7 @@ export class Processor {
 }
 
 export function isFinal(job: JobRecord): boolean {
-  return job.status === "SUCCESS" || job.status === "FAILED" || job.status === "TIMEOUT_EXCEEDED" || job.status === "CANCELLED";
+  return isFinalStatus(job.status);
 }
 
 function shuffleInPlace<T>(items: T[], seed: string): void {

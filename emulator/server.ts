@@ -11,12 +11,32 @@ import multipart from "@fastify/multipart";
 import { ManualClock, systemClock, type Clock } from "./clock";
 import { ApiError, apiError, notFound, validationError, valueError } from "./errors";
 import { Faults, parseFaults, type FaultRule } from "./faults";
-import { forEachLineSync } from "./jsonl";
 import { ModelCatalogue, type ModelSpec } from "./models";
 import { Processor, SPEEDS, isFinal, type ProcessingOptions, type SpeedName } from "./processor";
 import { validateSchema } from "./spec";
 import { Store, type FileRecord, type JobRecord } from "./store";
-import { API_ENDPOINTS, BATCH_JOB_STATUSES, FILE_PURPOSES, SAMPLE_TYPES, SOURCES, type ApiEndpoint, type FilePurpose } from "./types";
+import {
+  API_ENDPOINTS,
+  BATCH_JOB_STATUSES,
+  DEFAULT_FILE_VISIBILITY,
+  DEFAULT_PAGE_SIZE,
+  FILE_PURPOSES,
+  FILE_VISIBILITIES,
+  LineCounter,
+  MAX_FILE_BYTES,
+  MAX_REQUESTS_PER_JOB,
+  RATE_LIMIT_ERROR,
+  SAMPLE_TYPES,
+  SIGNED_URL_EXPIRY_HOURS,
+  SOURCES,
+  TIMEOUT_HOURS,
+  errorBody,
+  forEachLineSync,
+  type ApiEndpoint,
+  type BatchRequestLine,
+  type FilePurpose,
+  type FileVisibility,
+} from "../provider/api";
 
 export interface EmulatorOptions {
   /** Interface to bind. @default "127.0.0.1" */
@@ -31,9 +51,9 @@ export interface EmulatorOptions {
   speed?: SpeedName | ProcessingOptions;
   /** Clock driving job progress. `"manual"` gives a `ManualClock` that tests advance. @default the wall clock */
   clock?: Clock | "manual";
-  /** Largest accepted upload in bytes. @default 512 MB (536870912) */
+  /** Largest accepted upload in bytes. @default MAX_FILE_BYTES, Mistral's 512 MB (536870912) */
   maxFileBytes?: number;
-  /** Largest number of requests in one job. @default 100000 */
+  /** Largest number of requests in one job. @default MAX_REQUESTS_PER_JOB, Mistral's 100000 */
   maxRequestsPerJob?: number;
   /** Model catalogue. @default DEFAULT_MODELS */
   models?: readonly ModelSpec[];
@@ -79,8 +99,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // Options are checked before the store opens: a bad option must not leave a temporary data directory behind.
   const store = Store.open({ dataDir: options.dataDir });
   const processor = new Processor(store, clock, models, speed, agentModel);
-  const maxFileBytes = options.maxFileBytes ?? 512 * MB;
-  const maxRequestsPerJob = options.maxRequestsPerJob ?? 100_000;
+  const maxFileBytes = options.maxFileBytes ?? MAX_FILE_BYTES;
+  const maxRequestsPerJob = options.maxRequestsPerJob ?? MAX_REQUESTS_PER_JOB;
   const signingKey = randomUUID();
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * MB, forceCloseConnections: true });
@@ -106,10 +126,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const status = rule.status!;
         const retryAfter = rule.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
         if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
-        const body =
-          status === 429
-            ? { object: "error", message: "Rate limit exceeded", type: "rate_limited", param: null, code: "1300" }
-            : { object: "error", message: `Injected fault: HTTP ${status}`, type: "internal_server_error", param: null, code: null };
+        const body = status === 429 ? { ...RATE_LIMIT_ERROR } : errorBody(`Injected fault: HTTP ${status}`, "internal_server_error");
         return reply.code(status).send(body);
       }
     }
@@ -132,13 +149,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return reply.code(422).send({ detail: [{ type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } }] });
     }
     if (e.code === "FST_REQ_FILE_TOO_LARGE" || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply.code(413).send({ object: "error", message: `File too large: the limit is ${maxFileBytes} bytes (${Math.round(maxFileBytes / MB)} MB)`, type: "invalid_request_error", param: "file", code: null });
+      return reply.code(413).send(errorBody(`File too large: the limit is ${maxFileBytes} bytes (${Math.round(maxFileBytes / MB)} MB)`, "invalid_request_error", { param: "file" }));
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-      return reply.code(e.statusCode).send({ object: "error", message: e.message ?? "Bad request", type: "invalid_request_error", param: null, code: null });
+      return reply.code(e.statusCode).send(errorBody(e.message ?? "Bad request"));
     }
     process.stderr.write(`mistral-batch-emulator: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-    return reply.code(500).send({ object: "error", message: "Internal server error", type: "internal_server_error", param: null, code: null });
+    return reply.code(500).send(errorBody("Internal server error", "internal_server_error"));
   });
   app.setNotFoundHandler((request, reply) => {
     reply.code(404).send({ detail: "Not Found" });
@@ -162,14 +179,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           const tmp = store.newTmpName("upload");
           const hash = createHash("sha256");
           let bytes = 0;
-          let newlines = 0;
-          let last = 10;
+          const lines = new LineCounter();
           const counter = new Transform({
             transform(chunk: Buffer, _enc, cb) {
               bytes += chunk.length;
               hash.update(chunk);
-              for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) newlines++;
-              if (chunk.length) last = chunk[chunk.length - 1];
+              lines.push(chunk);
               cb(null, chunk);
             },
           });
@@ -177,7 +192,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
           await pipeline(part.file, counter, fs.createWriteStream(store.tmpPath(tmp)));
           if (part.file.truncated) throw Object.assign(new Error("too large"), { code: "FST_REQ_FILE_TOO_LARGE" });
           upload.bytes = bytes;
-          upload.lines = newlines + (bytes > 0 && last !== 10 ? 1 : 0);
+          upload.lines = lines.lines;
           upload.sha256 = hash.digest("hex");
         } else {
           fields[part.fieldname] = String(part.value);
@@ -194,12 +209,13 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
     const purpose = (fields.purpose ?? "fine-tune") as FilePurpose;
     if (!FILE_PURPOSES.includes(purpose)) {
-      const expected = FILE_PURPOSES.map((p) => `'${p}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
+      const expected = choices(FILE_PURPOSES);
       throw fail([{ type: "enum", loc: ["body", "purpose"], msg: `Input should be ${expected}`, input: fields.purpose, ctx: { expected } }]);
     }
-    const visibility = fields.visibility ?? "workspace";
-    if (visibility !== "workspace" && visibility !== "user") {
-      throw fail([{ type: "enum", loc: ["body", "visibility"], msg: "Input should be 'workspace' or 'user'", input: visibility, ctx: { expected: "'workspace' or 'user'" } }]);
+    const visibility = (fields.visibility ?? DEFAULT_FILE_VISIBILITY) as FileVisibility;
+    if (!FILE_VISIBILITIES.includes(visibility)) {
+      const expected = choices(FILE_VISIBILITIES);
+      throw fail([{ type: "enum", loc: ["body", "visibility"], msg: `Input should be ${expected}`, input: visibility, ctx: { expected } }]);
     }
     let expiresAt: number | null = null;
     if (fields.expiry !== undefined && fields.expiry !== "" && fields.expiry !== "null") {
@@ -228,7 +244,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   app.get("/v1/files", async (request) => {
     const q = request.query as Record<string, string | string[] | undefined>;
     const page = intParam(q.page, "page", 0, 0);
-    const pageSize = intParam(q.page_size, "page_size", 100, 1);
+    const pageSize = intParam(q.page_size, "page_size", DEFAULT_PAGE_SIZE, 1);
     const includeTotal = boolParam(q.include_total, "include_total", true);
     const sampleTypes = enumList(q.sample_type, "sample_type", SAMPLE_TYPES);
     const sources = enumList(q.source, "source", SOURCES);
@@ -267,7 +283,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   app.get("/v1/files/:file_id/url", async (request) => {
     const file = getFile(request);
     const q = request.query as Record<string, string | undefined>;
-    const expiry = intParam(q.expiry, "expiry", 24, 1, 168);
+    const expiry = intParam(q.expiry, "expiry", SIGNED_URL_EXPIRY_HOURS.default, SIGNED_URL_EXPIRY_HOURS.min, SIGNED_URL_EXPIRY_HOURS.max);
     const expires = Math.floor(clock.now() / 1000) + expiry * 3600;
     const sig = sign(`${file.id}.${expires}`);
     return { url: `${baseUrl()}/__emulator/signed/${file.id}?se=${expires}&sig=${sig}` };
@@ -297,7 +313,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     if (detail.length) throw validationError(detail);
     const endpoint = body.endpoint as ApiEndpoint;
     const inputFiles = (body.input_files as string[] | null | undefined) ?? null;
-    const requests = (body.requests as { custom_id?: string | null; body: Record<string, unknown> }[] | null | undefined) ?? null;
+    const requests = (body.requests as BatchRequestLine[] | null | undefined) ?? null;
     const model = (body.model as string | null | undefined) ?? null;
     const agentId = (body.agent_id as string | null | undefined) ?? null;
     if ((inputFiles === null || inputFiles.length === 0) && (requests === null || requests.length === 0)) {
@@ -362,7 +378,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       completed_requests: 0,
       succeeded_requests: 0,
       failed_requests: 0,
-      timeout_hours: (body.timeout_hours as number | undefined) ?? 24,
+      timeout_hours: (body.timeout_hours as number | undefined) ?? TIMEOUT_HOURS.default,
       internal: {
         createdAtMs: now,
         startedAtMs: null,
@@ -386,7 +402,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     const q = request.query as Record<string, string | string[] | undefined>;
     await processor.advanceAll();
     const page = intParam(q.page, "page", 0, 0);
-    const pageSize = intParam(q.page_size, "page_size", 100, 1);
+    const pageSize = intParam(q.page_size, "page_size", DEFAULT_PAGE_SIZE, 1);
     const statuses = enumList(q.status, "status", BATCH_JOB_STATUSES);
     const model = single(q.model);
     const agentId = single(q.agent_id);
@@ -540,9 +556,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (encoding !== "utf8" && encoding !== "base64") throw bad(400, `file.encoding must be utf8 or base64, received ${JSON.stringify(f.encoding)}`, "file.encoding");
       if (typeof f.content !== "string") throw bad(400, `file.content must be a string, received ${JSON.stringify(f.content)}`, "file.content");
       const data = Buffer.from(f.content, encoding);
-      let newlines = 0;
-      for (let i = data.indexOf(10); i !== -1; i = data.indexOf(10, i + 1)) newlines++;
-      const lines = newlines + (data.length > 0 && data[data.length - 1] !== 10 ? 1 : 0);
+      const counted = new LineCounter();
+      counted.push(data);
+      const lines = counted.lines;
       file = uploadRecord({
         id,
         filename: f.filename,
@@ -552,7 +568,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         sha256: createHash("sha256").update(data).digest("hex"),
         mimetype: "",
         expiresAt: null,
-        visibility: "workspace",
+        visibility: DEFAULT_FILE_VISIBILITY,
       });
       const tmp = store.newTmpName("seed");
       fs.writeFileSync(store.tmpPath(tmp), data);
@@ -590,7 +606,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     sha256: string;
     mimetype: string;
     expiresAt: number | null;
-    visibility: "workspace" | "user";
+    visibility: FileVisibility;
   }): FileRecord {
     const jsonl = /\.jsonl$/i.test(u.filename);
     return {
@@ -802,11 +818,16 @@ function list(v: string | string[] | undefined): string[] {
   return (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(",")).filter(Boolean);
 }
 
+/** The allowed values as pydantic lists them in an enum error: `'a', 'b' or 'c'`. */
+function choices(allowed: readonly string[]): string {
+  return allowed.map((a) => `'${a}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
+}
+
 function enumList<T extends string>(v: string | string[] | undefined, name: string, allowed: readonly T[]): T[] {
   const items = list(v);
   items.forEach((item, i) => {
     if (!allowed.includes(item as T)) {
-      const expected = allowed.map((a) => `'${a}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
+      const expected = choices(allowed);
       throw validationError([{ type: "enum", loc: ["query", name, i], msg: `Input should be ${expected}`, input: item, ctx: { expected } }]);
     }
   });

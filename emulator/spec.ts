@@ -12,16 +12,10 @@
 import Ajv2020 from "ajv/dist/2020";
 import type { AnySchema, ErrorObject, ValidateFunction } from "ajv/dist/2020";
 import addFormats from "ajv-formats";
+import type { ValidationDetail } from "../provider/api";
 import specJson from "./spec/files-batch.openapi.json";
 
-/** One item of a FastAPI 422 `detail` array (pydantic v2 `ValidationError.errors()` without `url`). */
-export interface ValidationDetail {
-  type: string;
-  loc: (string | number)[];
-  msg: string;
-  input: unknown;
-  ctx?: Record<string, unknown>;
-}
+export type { ValidationDetail };
 
 export type JsonSchema = { [keyword: string]: unknown };
 

@@ -16,7 +16,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import type { ApiEndpoint, BatchJobStatus, FilePurpose, SampleType, Source } from "./types";
+import type { ApiEndpoint, BatchJobStatus, FilePurpose, FileVisibility, SampleType, Source } from "../provider/api";
 
 export interface FileRecord {
   id: string;
@@ -31,7 +31,7 @@ export interface FileRecord {
   mimetype: string | null;
   signature: string | null;
   expires_at: number | null;
-  visibility: "workspace" | "user" | null;
+  visibility: FileVisibility | null;
 }
 
 export interface JobRecord {

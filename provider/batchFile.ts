@@ -5,7 +5,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { call, isNotFound, mistralClient, statusOf } from "./client";
+import { FILE_PURPOSES, type FilePurpose } from "./api";
+import { call, isNotFound, statusOf } from "./client";
+import type { ProviderContext } from "./context";
 import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResult } from "./jsonl";
 import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import type { InlineRequest } from "./jobLogic";
@@ -13,7 +15,8 @@ import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
 import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
 
-export const FILE_PURPOSES = ["batch", "fine-tune", "ocr"] as const;
+/** The contract's file purposes, the default ("batch") first, in the order messages list them. */
+const PURPOSES: readonly FilePurpose[] = ["batch", ...FILE_PURPOSES.filter((p) => p !== "batch")];
 
 export interface BatchFileArgs {
   /**
@@ -30,7 +33,7 @@ export interface BatchFileArgs {
    * Purpose of the file in the Mistral workspace. A change replaces the resource.
    * @default "batch"
    */
-  purpose?: pulumi.Input<(typeof FILE_PURPOSES)[number]>;
+  purpose?: pulumi.Input<FilePurpose>;
   /**
    * When set, every request body is checked for this endpoint before anything is uploaded
    * (chat needs `messages`, embeddings `input`, FIM `prompt`, ...). Changing it only re-checks: no replacement.
@@ -102,6 +105,9 @@ async function scanInputs(inputs: Partial<BatchFileInputs>): Promise<{ scan: Sca
 }
 
 export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchFileInputs, BatchFileOutputs> {
+  /** `ctx`: the configuration `configure` built (runtime.ts); `check` and `diff` do not use it. */
+  constructor(private readonly ctx: ProviderContext) {}
+
   async check(_olds: BatchFileInputs, news: BatchFileInputs): Promise<pulumi.dynamic.CheckResult<BatchFileInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const inputs: BatchFileInputs = { ...news, purpose: news.purpose ?? "batch" };
@@ -128,8 +134,8 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     if (news.filenamePrefix !== undefined && news.filenamePrefix !== null && news.filenamePrefix !== UNKNOWN && typeof news.filenamePrefix !== "string") {
       failures.push({ property: "filenamePrefix", reason: `filenamePrefix is ${show(news.filenamePrefix)}; expected a string` });
     }
-    if (inputs.purpose !== UNKNOWN && !(FILE_PURPOSES as readonly string[]).includes(inputs.purpose)) {
-      failures.push({ property: "purpose", reason: `purpose is ${show(inputs.purpose)}; allowed: ${FILE_PURPOSES.join(", ")}` });
+    if (inputs.purpose !== UNKNOWN && !(PURPOSES as readonly string[]).includes(inputs.purpose)) {
+      failures.push({ property: "purpose", reason: `purpose is ${show(inputs.purpose)}; allowed: ${PURPOSES.join(", ")}` });
     }
     if (news.endpoint !== undefined && (news.endpoint as string) !== UNKNOWN && !isApiEndpoint(news.endpoint)) {
       failures.push({ property: "endpoint", reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}` });
@@ -209,7 +215,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
         : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
     let uploaded;
     try {
-      uploaded = await uploadOnce({ source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource, sha256: scanned.scan.sha256 });
+      uploaded = await uploadOnce(this.ctx, { source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource, sha256: scanned.scan.sha256 });
     } catch (error) {
       if (!(error instanceof ContentChangedError)) throw error;
       // Say what is wrong with the new content too, if anything, so one more run is enough.
@@ -234,10 +240,10 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
   }
 
   async read(id: string, props?: BatchFileOutputs): Promise<pulumi.dynamic.ReadResult<BatchFileOutputs>> {
-    const client = await mistralClient();
+    const client = await this.ctx.client();
     let file;
     try {
-      file = await call("files.retrieve", `BatchFile ${id}`, () => client.files.retrieve({ fileId: id }));
+      file = await call(this.ctx, "files.retrieve", `BatchFile ${id}`, () => client.files.retrieve({ fileId: id }));
     } catch (error) {
       if (isNotFound(error)) return {}; // gone: refresh drops it from state
       throw error;
@@ -265,9 +271,9 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
   }
 
   async delete(id: string): Promise<void> {
-    const client = await mistralClient();
+    const client = await this.ctx.client();
     try {
-      await call("files.delete", `BatchFile ${id}`, () => client.files.delete({ fileId: id }));
+      await call(this.ctx, "files.delete", `BatchFile ${id}`, () => client.files.delete({ fileId: id }));
     } catch (error) {
       if (isNotFound(error)) return; // already gone is fine
       if (statusOf(error) === 409) {

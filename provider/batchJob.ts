@@ -4,7 +4,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with { "resolution-mode": "import" };
-import { NO_RETRIES, call, isAmbiguous, isNotFound, isRetryable, mistralClient, retryAfterMs, sleep, wrapError } from "./client";
+import { NO_RETRIES, call, isAmbiguous, isNotFound, isRetryable, retryAfterMs, sleep, wrapError } from "./client";
+import type { ProviderContext } from "./context";
 import {
   ADOPTABLE_STATUSES,
   DEFAULT_ENDPOINT,
@@ -22,7 +23,6 @@ import {
   type WaitPolicy,
 } from "./jobLogic";
 import { report } from "./log";
-import { redact } from "./settings";
 import type { ApiEndpoint } from "./requests";
 import { thinProvider } from "./thin";
 
@@ -120,22 +120,22 @@ function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey:
  * An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. The engine
  * shows an init error's `reasons`, not its message, so the message is the one reason.
  */
-function keepInState(message: string, id: string, properties: Record<string, unknown>, cause?: unknown): Error {
-  const text = redact(message);
+function keepInState(ctx: ProviderContext, message: string, id: string, properties: Record<string, unknown>, cause?: unknown): Error {
+  const text = ctx.redact(message);
   return Object.assign(new Error(text, cause === undefined ? undefined : { cause }), { id, properties, reasons: [text] });
 }
 
-async function getJob(id: string, resource: string): Promise<SdkBatchJob> {
-  const client = await mistralClient();
-  return call("batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
+async function getJob(ctx: ProviderContext, id: string, resource: string): Promise<SdkBatchJob> {
+  const client = await ctx.client();
+  return call(ctx, "batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
 }
 
 /** A job of ours, found by its idempotency key, that is live or done: adopt it instead of submitting again. */
-async function findSubmitted(key: string, resource: string): Promise<SdkBatchJob | undefined> {
-  const client = await mistralClient();
+async function findSubmitted(ctx: ProviderContext, key: string, resource: string): Promise<SdkBatchJob | undefined> {
+  const client = await ctx.client();
   const found: SdkBatchJob[] = [];
   for (let page = 0; page < 20; page++) {
-    const list = await call("batch.jobs.list", resource, () =>
+    const list = await call(ctx, "batch.jobs.list", resource, () =>
       // Not filtered by model: Mistral may store a resolved name for an alias, and the key identifies the job anyway.
       client.batch.jobs.list({ page, pageSize: 100, metadata: { [IDEMPOTENCY_METADATA_KEY]: key } }),
     );
@@ -148,16 +148,16 @@ async function findSubmitted(key: string, resource: string): Promise<SdkBatchJob
     if (job.status !== "SUCCESS" || !job.outputFile) return job;
     // A finished job is worth adopting only while its results exist: after a destroy with
     // deleteResultFilesOnDestroy (or once Mistral dropped them), adopting it would hand out a dangling file id.
-    if (await resultsExist(job.outputFile, resource)) return job;
-    report(`${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`);
+    if (await resultsExist(ctx, job.outputFile, resource)) return job;
+    report(ctx, `${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`);
   }
   return undefined;
 }
 
-async function resultsExist(fileId: string, resource: string): Promise<boolean> {
-  const client = await mistralClient();
+async function resultsExist(ctx: ProviderContext, fileId: string, resource: string): Promise<boolean> {
+  const client = await ctx.client();
   try {
-    const file = await call("files.retrieve", resource, () => client.files.retrieve({ fileId }));
+    const file = await call(ctx, "files.retrieve", resource, () => client.files.retrieve({ fileId }));
     return !file.deleted;
   } catch (error) {
     if (isNotFound(error)) return false;
@@ -166,10 +166,10 @@ async function resultsExist(fileId: string, resource: string): Promise<boolean> 
 }
 
 /** Submits the job unless it was submitted already; never leaves two jobs for one submission. */
-async function submit(inputs: JobInputs, key: string, resource: string): Promise<{ job: SdkBatchJob; adopted: boolean }> {
-  const existing = await findSubmitted(key, resource);
+async function submit(ctx: ProviderContext, inputs: JobInputs, key: string, resource: string): Promise<{ job: SdkBatchJob; adopted: boolean }> {
+  const existing = await findSubmitted(ctx, key, resource);
   if (existing) return { job: existing, adopted: true };
-  const client = await mistralClient();
+  const client = await ctx.client();
   const request = {
     inputFiles: inputs.inputFiles,
     requests: inputs.requests?.map((r) => ({ customId: r.customId, body: r.body })),
@@ -186,10 +186,10 @@ async function submit(inputs: JobInputs, key: string, resource: string): Promise
     } catch (error) {
       if (isAmbiguous(error)) {
         // The job may exist although the answer was lost: look before submitting again.
-        const found = await findSubmitted(key, resource);
+        const found = await findSubmitted(ctx, key, resource);
         if (found) return { job: found, adopted: true };
       }
-      if (attempt >= 6 || !isRetryable(error)) throw wrapError(error, "batch.jobs.create", resource);
+      if (attempt >= 6 || !isRetryable(error)) throw wrapError(ctx, error, "batch.jobs.create", resource);
       await sleep(retryAfterMs(error) ?? delay);
       delay = Math.min(delay * 2, 30_000);
     }
@@ -197,22 +197,25 @@ async function submit(inputs: JobInputs, key: string, resource: string): Promise
 }
 
 /** Polls until a final status or the policy's deadline; reports progress as it goes. */
-async function waitForFinal(job: SdkBatchJob, policy: Required<WaitPolicy>, resource: string): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
+async function waitForFinal(ctx: ProviderContext, job: SdkBatchJob, policy: Required<WaitPolicy>, resource: string): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
   const deadline = Date.now() + policy.timeoutMinutes * 60_000;
   let last = "";
   for (let poll = 0; !isFinal(job.status); poll++) {
     const left = deadline - Date.now();
     if (left <= 0) return { job, timedOut: true };
     await sleep(Math.min(pollDelayMs(poll, policy.pollIntervalSeconds), left));
-    job = await getJob(job.id, resource);
+    job = await getJob(ctx, job.id, resource);
     const line = progressLine(job);
-    if (line !== last) report(`${resource}: ${line}`);
+    if (line !== last) report(ctx, `${resource}: ${line}`);
     last = line;
   }
   return { job, timedOut: false };
 }
 
 export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInputs, BatchJobOutputs> {
+  /** `ctx`: the configuration `configure` built (runtime.ts); `check` and `diff` do not use it. */
+  constructor(private readonly ctx: ProviderContext) {}
+
   async check(_olds: JobInputs, news: JobInputs): Promise<pulumi.dynamic.CheckResult<JobInputs>> {
     const { inputs, failures } = checkJobInputs(news as unknown as Record<string, unknown>);
     return { inputs: inputs as unknown as JobInputs, failures };
@@ -226,8 +229,8 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
   async create(inputs: JobInputs): Promise<pulumi.dynamic.CreateResult<BatchJobOutputs>> {
     const resource = label(inputs);
     const key = idempotencyKey(inputs);
-    const { job, adopted } = await submit(inputs, key, resource);
-    report(`${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`);
+    const { job, adopted } = await submit(this.ctx, inputs, key, resource);
+    report(this.ctx, `${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`);
     let outs: BatchJobOutputs;
     try {
       outs = await this.settle(inputs, job, { idempotencyKey: key, adopted }, undefined);
@@ -236,6 +239,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
       // The job exists: whatever failed while waiting must not drop it from state (a plain error records nothing).
       const properties = { ...outputsOf(inputs, job, { idempotencyKey: key, adopted }), __provider: (inputs as unknown as { __provider?: string }).__provider };
       throw keepInState(
+        this.ctx,
         `${label(inputs, job.id)} was submitted, but waiting for it failed: ${(error as Error)?.message ?? String(error)}. It stays in state (status ${job.status} when submitted) and the next \`pulumi up\` resumes waiting`,
         job.id,
         properties,
@@ -249,7 +253,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     const known = props?.jobId ? props : undefined; // refresh has outputs; `BatchJob.get` has only an id
     let job: SdkBatchJob;
     try {
-      job = await getJob(id, label(known ?? {}, id));
+      job = await getJob(this.ctx, id, label(known ?? {}, id));
     } catch (error) {
       if (isNotFound(error)) return {}; // gone: refresh drops it from state
       throw error;
@@ -274,7 +278,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     const resource = label(news, id);
     let job: SdkBatchJob;
     try {
-      job = await getJob(id, resource);
+      job = await getJob(this.ctx, id, resource);
     } catch (error) {
       if (isNotFound(error)) throw new Error(`${resource}: the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`, { cause: error });
       throw error;
@@ -290,11 +294,12 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     const resource = label(inputs, job.id);
     const policy = waitPolicy(inputs.waitForCompletion);
     if (!policy) return outputsOf(inputs, job, extra);
-    const waited = await waitForFinal(job, policy, resource);
+    const waited = await waitForFinal(this.ctx, job, policy, resource);
     const outs = outputsOf(inputs, waited.job, extra);
     const properties = { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider };
     if (waited.timedOut) {
       throw keepInState(
+        this.ctx,
         `${resource} is still ${waited.job.status} (${progressLine(waited.job)}) after waiting ${policy.timeoutMinutes} minutes; it stays in state and the next \`pulumi up\` resumes waiting (raise waitForCompletion.timeoutMinutes to wait longer)`,
         job.id,
         properties,
@@ -303,6 +308,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     if (waited.job.status !== "SUCCESS" && waited.job.status !== previousStatus) {
       const errors = waited.job.errors.map((e) => `${e.message} (x${e.count ?? 1})`).join("; ");
       throw keepInState(
+        this.ctx,
         `${resource} ended ${waited.job.status}${errors ? `: ${errors}` : ""}. It stays in state; set resubmitOn: ["${waited.job.status}"] to submit it again on the next \`pulumi up\``,
         job.id,
         properties,
@@ -313,18 +319,18 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
 
   async delete(id: string, props: BatchJobOutputs): Promise<void> {
     const resource = label(props, id);
-    const client = await mistralClient();
+    const client = await this.ctx.client();
     let job: SdkBatchJob;
     try {
-      job = await getJob(id, resource);
+      job = await getJob(this.ctx, id, resource);
     } catch (error) {
       if (isNotFound(error)) return; // already gone
       throw error;
     }
     if (!isFinal(job.status)) {
       if (job.status !== "CANCELLATION_REQUESTED") {
-        job = await call("batch.jobs.cancel", resource, () => client.batch.jobs.cancel({ jobId: id }));
-        report(`${resource}: cancellation requested (${progressLine(job)})`);
+        job = await call(this.ctx, "batch.jobs.cancel", resource, () => client.batch.jobs.cancel({ jobId: id }));
+        report(this.ctx, `${resource}: cancellation requested (${progressLine(job)})`);
       }
       const deadline = Date.now() + CANCEL_WAIT_MS;
       for (let poll = 0; !isFinal(job.status); poll++) {
@@ -332,15 +338,15 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
           throw new Error(`${resource} is still ${job.status} ${CANCEL_WAIT_MS / 60_000} minutes after its cancellation was requested; it stays in state: run \`pulumi destroy\` again later`);
         }
         await sleep(Math.min(pollDelayMs(poll, 1), Math.max(0, deadline - Date.now())));
-        job = await getJob(id, resource);
+        job = await getJob(this.ctx, id, resource);
       }
-      report(`${resource}: ${job.status}`);
+      report(this.ctx, `${resource}: ${job.status}`);
     }
     if (props.deleteResultFilesOnDestroy) {
       for (const fileId of [job.outputFile, job.errorFile]) {
         if (!fileId) continue;
         try {
-          await call("files.delete", resource, () => client.files.delete({ fileId }));
+          await call(this.ctx, "files.delete", resource, () => client.files.delete({ fileId }));
         } catch (error) {
           if (!isNotFound(error)) throw error;
         }

@@ -9,7 +9,9 @@ import * as path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as pulumi from "@pulumi/pulumi";
-import { call, isNotFound, mistralClient } from "./client";
+import { isFinalStatus } from "./api";
+import { call, isNotFound } from "./client";
+import type { ProviderContext } from "./context";
 import type { BatchJob } from "./batchJob";
 import { thinProvider } from "./thin";
 import { containsUnknown } from "./unknown";
@@ -61,12 +63,10 @@ export interface BatchResultsOutputs extends BatchResultsInputs {
   errorSha256: string | null;
 }
 
-const FINAL = ["SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"];
-
 /** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
-async function download(fileId: string, target: string, resource: string): Promise<{ lines: number; sha256: string }> {
-  const client = await mistralClient();
-  const stream = await call("files.download", resource, () => client.files.download({ fileId }, { timeoutMs: 60 * 60_000 }));
+async function download(ctx: ProviderContext, fileId: string, target: string, resource: string): Promise<{ lines: number; sha256: string }> {
+  const client = await ctx.client();
+  const stream = await call(ctx, "files.download", resource, () => client.files.download({ fileId }, { timeoutMs: 60 * 60_000 }));
   const hash = createHash("sha256");
   let lines = 0;
   let last = 10;
@@ -95,8 +95,8 @@ function notYet(inputs: BatchResultsInputs): BatchResultsOutputs {
   return { ...inputs, downloaded: false, outputPath: null, errorPath: null, outputLines: 0, errorLines: 0, outputSha256: null, errorSha256: null };
 }
 
-async function fetchResults(inputs: BatchResultsInputs): Promise<BatchResultsOutputs> {
-  if (!FINAL.includes(inputs.status)) return notYet(inputs);
+async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): Promise<BatchResultsOutputs> {
+  if (!isFinalStatus(inputs.status)) return notYet(inputs);
   const resource = `BatchResults of job ${inputs.jobId}`;
   const dir = path.resolve(inputs.directory);
   const outs = notYet(inputs);
@@ -109,7 +109,7 @@ async function fetchResults(inputs: BatchResultsInputs): Promise<BatchResultsOut
     const target = path.join(dir, `${inputs.jobId}.${kind}.jsonl`);
     let got;
     try {
-      got = await download(fileId, target, resource);
+      got = await download(ctx, fileId, target, resource);
     } catch (error) {
       if (isNotFound(error)) {
         throw new Error(`${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (results are kept for a limited time); resubmit the job to get results again`, { cause: error });
@@ -133,6 +133,9 @@ const REPLACING = ["jobId"] as const;
 const WATCHED = ["status", "outputFileId", "errorFileId", "succeededRequests", "failedRequests", "directory"] as const;
 
 export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<BatchResultsInputs, BatchResultsOutputs> {
+  /** `ctx`: the configuration `configure` built (runtime.ts), for the downloads. */
+  constructor(private readonly ctx: ProviderContext) {}
+
   async check(_olds: BatchResultsInputs, news: BatchResultsInputs): Promise<pulumi.dynamic.CheckResult<BatchResultsInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     for (const k of ["jobId", "directory"] as const) {
@@ -145,12 +148,12 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
     const changed = WATCHED.some((k) => containsUnknown(news[k]) || (olds[k] ?? null) !== (news[k] ?? null));
     // Files deleted locally, or a job that has ended since: download (again).
-    const due = (olds.downloaded && !filesPresent(olds)) || (!olds.downloaded && FINAL.includes(news.status));
+    const due = (olds.downloaded && !filesPresent(olds)) || (!olds.downloaded && isFinalStatus(news.status));
     return { changes: replaces.length > 0 || changed || due || olds.deleteOnDestroy !== news.deleteOnDestroy, replaces: [...replaces] };
   }
 
   async create(inputs: BatchResultsInputs): Promise<pulumi.dynamic.CreateResult<BatchResultsOutputs>> {
-    return { id: inputs.jobId, outs: await fetchResults(inputs) };
+    return { id: inputs.jobId, outs: await fetchResults(this.ctx, inputs) };
   }
 
   async read(id: string, props?: BatchResultsOutputs): Promise<pulumi.dynamic.ReadResult<BatchResultsOutputs>> {
@@ -162,7 +165,7 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   async update(_id: string, olds: BatchResultsOutputs, news: BatchResultsInputs): Promise<pulumi.dynamic.UpdateResult<BatchResultsOutputs>> {
     const same = WATCHED.every((k) => (olds[k] ?? null) === (news[k] ?? null));
     if (same && olds.downloaded && filesPresent(olds)) return { outs: { ...olds, deleteOnDestroy: news.deleteOnDestroy } };
-    return { outs: await fetchResults(news) };
+    return { outs: await fetchResults(this.ctx, news) };
   }
 
   async delete(_id: string, props: BatchResultsOutputs): Promise<void> {

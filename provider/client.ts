@@ -1,11 +1,16 @@
 /**
  * The official Mistral SDK, configured for the provider: created inside provider methods (never captured in
- * serialized code), retries where a retry is safe, and errors that keep their cause and name the operation and
- * the resource.
+ * serialized code; `ProviderContext.client()` makes one per context), retries where a retry is safe, and errors
+ * that keep their cause, name the operation and the resource, and never contain the key of the context given.
  */
 import type { Mistral } from "@mistralai/mistralai" with { "resolution-mode": "import" };
 import type { RetryConfig } from "@mistralai/mistralai/lib/retries.js" with { "resolution-mode": "import" };
-import { currentSettings, redact, type Settings } from "./settings";
+import type { Settings } from "./settings";
+
+/** What removes the API key from text: a `ProviderContext`. */
+export interface Redactor {
+  redact(text: string): string;
+}
 
 /** Retries for calls that are safe to repeat (reads, cancel, delete): 429 with Retry-After, 5xx, lost connections. */
 export const SAFE_RETRIES: RetryConfig = {
@@ -16,15 +21,10 @@ export const SAFE_RETRIES: RetryConfig = {
 /** Calls that create something are never retried blindly: the caller checks what took effect first. */
 export const NO_RETRIES: RetryConfig = { strategy: "none" };
 
-let cached: { key: string; client: Mistral } | null = null;
-
-export async function mistralClient(settings: Settings = currentSettings()): Promise<Mistral> {
-  const cacheKey = `${settings.serverUrl}\u0000${settings.apiKey}`;
-  if (cached?.key === cacheKey) return cached.client;
+/** A new SDK client for these settings. */
+export async function mistralClient(settings: Settings): Promise<Mistral> {
   const { Mistral } = await import("@mistralai/mistralai");
-  const client = new Mistral({ apiKey: settings.apiKey, serverURL: settings.serverUrl, retryConfig: SAFE_RETRIES, timeoutMs: 120_000 });
-  cached = { key: cacheKey, client };
-  return client;
+  return new Mistral({ apiKey: settings.apiKey, serverURL: settings.serverUrl, retryConfig: SAFE_RETRIES, timeoutMs: 120_000 });
 }
 
 /** An error of a Mistral API call, naming the operation and the resource, with Mistral's own message. */
@@ -88,15 +88,16 @@ export function mistralMessageOf(error: unknown): string | undefined {
 }
 
 /** Wraps any failure of `fn` into a `MistralApiError` naming the operation and the resource. */
-export async function call<T>(operation: string, resource: string, fn: () => Promise<T>): Promise<T> {
+export async function call<T>(ctx: Redactor, operation: string, resource: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
-    throw wrapError(error, operation, resource);
+    throw wrapError(ctx, error, operation, resource);
   }
 }
 
-export function wrapError(error: unknown, operation: string, resource: string): Error {
+/** The failure of a Mistral API call as a `MistralApiError`, with `ctx`'s key redacted from its texts. */
+export function wrapError(ctx: Redactor, error: unknown, operation: string, resource: string): Error {
   if (error instanceof MistralApiError) return error;
   const status = statusOf(error);
   const mistralMessage = mistralMessageOf(error);
@@ -107,7 +108,7 @@ export function wrapError(error: unknown, operation: string, resource: string): 
   if (status === 401) {
     message += ". The API key was rejected: check `pulumi config set --secret mistral:apiKey <key>` or MISTRAL_API_KEY, and mistral:serverUrl.";
   }
-  return new MistralApiError(redact(message), operation, resource, status, mistralMessage && redact(mistralMessage), { cause: error });
+  return new MistralApiError(ctx.redact(message), operation, resource, status, mistralMessage && ctx.redact(mistralMessage), { cause: error });
 }
 
 export function sleep(ms: number): Promise<void> {

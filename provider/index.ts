@@ -11,4 +11,4 @@ export { DEFAULT_PRICES } from "./eval/pricing";
 export { formatSummaryTable } from "./eval/report";
 export type { Scorer, ScoreFn, PriceTable, ModelSummary } from "./eval/types";
 export type { InlineRequest, WaitPolicy, BatchJobStatus } from "./jobLogic";
-export { API_ENDPOINTS, type ApiEndpoint } from "./requests";
+export { API_ENDPOINTS, type ApiEndpoint } from "./api";

@@ -3,22 +3,28 @@
  * handling and polling. The resource class calls these; tests call them directly.
  */
 import { createHash } from "node:crypto";
-import { BATCH_JOB_STATUSES, type BatchJobStatus } from "../emulator/types";
+import {
+  MAX_INLINE_REQUESTS,
+  METADATA_KEY_LENGTH,
+  METADATA_VALUE_LENGTH,
+  TIMEOUT_HOURS,
+  UNSUCCESSFUL_FINAL_STATUSES,
+  isFinalStatus,
+  type BatchJobStatus,
+} from "./api";
 import { checkRequestLine, isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import { UNKNOWN, canonicalJson, containsUnknown } from "./unknown";
 
-export { BATCH_JOB_STATUSES, type BatchJobStatus };
+// From the contract: every status, the final ones, the ones in which a job found again under our idempotency key is
+// adopted instead of submitting again, and the cap on inline requests.
+export { ADOPTABLE_STATUSES, BATCH_JOB_STATUSES, FINAL_STATUSES, MAX_INLINE_REQUESTS, type BatchJobStatus } from "./api";
 
 /** Metadata key under which a job carries its idempotency key. */
 export const IDEMPOTENCY_METADATA_KEY = "pulumi_idempotency_key";
 export const DEFAULT_ENDPOINT: ApiEndpoint = "/v1/chat/completions";
-export const DEFAULT_TIMEOUT_HOURS = 24;
-export const MAX_INLINE_REQUESTS = 10_000;
-export const FINAL_STATUSES: readonly BatchJobStatus[] = ["SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"];
+export const DEFAULT_TIMEOUT_HOURS = TIMEOUT_HOURS.default;
 /** Statuses a user may ask to resubmit on: final and unsuccessful. */
-export const RESUBMITTABLE_STATUSES: readonly BatchJobStatus[] = ["FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"];
-/** A job found under our idempotency key in one of these is adopted instead of submitting again. */
-export const ADOPTABLE_STATUSES: readonly BatchJobStatus[] = ["QUEUED", "RUNNING", "SUCCESS"];
+export const RESUBMITTABLE_STATUSES: readonly BatchJobStatus[] = UNSUCCESSFUL_FINAL_STATUSES;
 
 export interface InlineRequest {
   customId: string;
@@ -109,20 +115,22 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   if (present(news.metadata)) {
     if (!isObject(news.metadata)) f.push({ property: "metadata", reason: `metadata is ${show(news.metadata)}; expected an object of string values` });
     else {
+      const key = METADATA_KEY_LENGTH;
+      const value = METADATA_VALUE_LENGTH;
       for (const [k, v] of Object.entries(news.metadata)) {
-        if (k.length < 1 || k.length > 32) f.push({ property: `metadata.${k}`, reason: `metadata key ${show(k)} has ${k.length} characters; keys must have 1 to 32` });
+        if (k.length < key.min || k.length > key.max) f.push({ property: `metadata.${k}`, reason: `metadata key ${show(k)} has ${k.length} characters; keys must have ${key.min} to ${key.max}` });
         if (k === IDEMPOTENCY_METADATA_KEY) f.push({ property: `metadata.${k}`, reason: `metadata key ${k} is reserved: the provider sets it to make submission idempotent` });
         if (v === UNKNOWN) continue;
         if (typeof v !== "string") f.push({ property: `metadata.${k}`, reason: `metadata.${k} is ${show(v)}; values must be strings` });
-        else if (v.length < 1 || v.length > 512) f.push({ property: `metadata.${k}`, reason: `metadata.${k} has ${v.length} characters; values must have 1 to 512` });
+        else if (v.length < value.min || v.length > value.max) f.push({ property: `metadata.${k}`, reason: `metadata.${k} has ${v.length} characters; values must have ${value.min} to ${value.max}` });
       }
     }
   }
 
   // timeoutHours
   if (news.timeoutHours === undefined || news.timeoutHours === null) inputs.timeoutHours = DEFAULT_TIMEOUT_HOURS;
-  else if (news.timeoutHours !== UNKNOWN && !(Number.isInteger(news.timeoutHours) && (news.timeoutHours as number) >= 1 && (news.timeoutHours as number) <= 168)) {
-    f.push({ property: "timeoutHours", reason: `timeoutHours is ${show(news.timeoutHours)}; allowed: a whole number of hours from 1 to 168 (7 days)` });
+  else if (news.timeoutHours !== UNKNOWN && !(Number.isInteger(news.timeoutHours) && (news.timeoutHours as number) >= TIMEOUT_HOURS.min && (news.timeoutHours as number) <= TIMEOUT_HOURS.max)) {
+    f.push({ property: "timeoutHours", reason: `timeoutHours is ${show(news.timeoutHours)}; allowed: a whole number of hours from ${TIMEOUT_HOURS.min} to ${TIMEOUT_HOURS.max} (${TIMEOUT_HOURS.max / 24} days)` });
   }
 
   // policies
@@ -219,7 +227,7 @@ export function diffJob(olds: Record<string, unknown>, news: Record<string, unkn
 }
 
 export function isFinal(status: string | undefined): boolean {
-  return FINAL_STATUSES.includes(status as BatchJobStatus);
+  return isFinalStatus(status);
 }
 
 /** The wait policy in force, or null when `up` should not wait. */

@@ -5,12 +5,11 @@
  */
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
+import { LineSplitter, MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "./api";
 import { checkRequestLine, show, type ApiEndpoint, type FieldProblem } from "./requests";
 
-/** Mistral's limit on an uploaded file. */
-export const MAX_FILE_BYTES = 512 * 1024 * 1024;
-/** Mistral's per-job request cap (known-limitations page, 2026-08). */
-export const MAX_REQUESTS_PER_JOB = 100_000;
+/** Mistral's limits on an uploaded file and on the requests of a job (the contract's). */
+export { MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB };
 
 export interface LineProblem extends FieldProblem {
   /** 1-based line number in the file. */
@@ -44,8 +43,8 @@ export interface ScanResult {
 export class JsonlScanner {
   private readonly hash = createHash("sha256");
   private readonly ids = new Map<string, number>();
-  private pending: Buffer[] = [];
-  private lineNo = 0;
+  /** Lines as the readers number them; a byte order mark is kept (and reported: Mistral does not take it). */
+  private readonly lines = new LineSplitter((text, lineNo) => this.line(text, lineNo));
   private bytes = 0;
   private requests = 0;
   private readonly problems: LineProblem[] = [];
@@ -56,28 +55,15 @@ export class JsonlScanner {
     this.maxProblems = options.maxProblems ?? 10;
   }
 
+  /** Feeds bytes; the chunk is not kept (its buffer may be reused). */
   push(chunk: Buffer): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
-    let start = 0;
-    for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
-      if (this.pending.length) {
-        this.pending.push(chunk.subarray(start, nl));
-        this.line(Buffer.concat(this.pending).toString("utf8"));
-        this.pending = [];
-      } else {
-        // A line within one chunk is decoded in place, without copying it first (a newline byte never falls
-        // inside a UTF-8 sequence, so this decodes exactly as the whole line would).
-        this.line(chunk.toString("utf8", start, nl));
-      }
-      start = nl + 1;
-    }
-    if (start < chunk.length) this.pending.push(Buffer.from(chunk.subarray(start)));
+    this.lines.push(chunk);
   }
 
   end(): ScanResult {
-    if (this.pending.length) this.line(Buffer.concat(this.pending).toString("utf8"));
-    this.pending = [];
+    this.lines.end();
     const maxBytes = this.options.maxBytes ?? MAX_FILE_BYTES;
     const maxRequests = this.options.maxRequests ?? MAX_REQUESTS_PER_JOB;
     const fileProblems: string[] = [];
@@ -94,9 +80,7 @@ export class JsonlScanner {
     };
   }
 
-  private line(raw: string): void {
-    this.lineNo++;
-    const text = raw.charCodeAt(raw.length - 1) === 13 ? raw.slice(0, -1) : raw; // a CRLF line's \r
+  private line(text: string, lineNo: number): void {
     if (text.trim() === "") return;
     this.requests++;
     let parsed: unknown;
@@ -105,7 +89,7 @@ export class JsonlScanner {
     } catch (cause) {
       const bom = text.charCodeAt(0) === 0xfeff; // invisible in the message: say so
       this.add({
-        line: this.lineNo,
+        line: lineNo,
         field: "(line)",
         received: bom ? `a byte order mark (U+FEFF) followed by ${show(text.slice(1))}` : show(text),
         allowed: bom ? "valid JSON without a byte order mark: save the file as UTF-8 without BOM" : `valid JSON (${(cause as Error).message})`,
@@ -114,15 +98,15 @@ export class JsonlScanner {
     }
     const p = checkRequestLine(parsed, this.options.endpoint);
     if (p) {
-      this.add({ line: this.lineNo, ...p });
+      this.add({ line: lineNo, ...p });
       return;
     }
     const id = (parsed as { custom_id: string }).custom_id;
     const first = this.ids.get(id);
     if (first !== undefined) {
-      this.add({ line: this.lineNo, field: "custom_id", received: show(id), allowed: `an id unique in the file (line ${first} has it already)` });
+      this.add({ line: lineNo, field: "custom_id", received: show(id), allowed: `an id unique in the file (line ${first} has it already)` });
     } else {
-      this.ids.set(id, this.lineNo);
+      this.ids.set(id, lineNo);
     }
   }
 

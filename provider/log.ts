@@ -1,15 +1,16 @@
 /**
  * Progress lines from inside the provider (submission, waiting, cancellation). The provider runs in its own
- * process under the Pulumi engine; its stderr is where such lines go. The API key is redacted from every line.
+ * process under the Pulumi engine; its stderr is where such lines go. The API key of the context a line is
+ * reported in is redacted from it.
  */
-import { redact } from "./settings";
+import type { Redactor } from "./client";
 
 export type Reporter = (line: string) => void;
 
 let reporter: Reporter = (line) => process.stderr.write(`pulumi-mistral-batch: ${line}\n`);
 
-export function report(line: string): void {
-  reporter(redact(line));
+export function report(ctx: Redactor, line: string): void {
+  reporter(ctx.redact(line));
 }
 
 /** For tests and embedding: where progress lines go. Returns the previous reporter. */

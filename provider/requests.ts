@@ -2,9 +2,9 @@
  * What a batch request line must look like, per endpoint: checked before anything is uploaded or spent.
  * Pure functions; each problem names the field, the value received and what is allowed.
  */
-import { API_ENDPOINTS, type ApiEndpoint } from "../emulator/types";
+import type { ApiEndpoint } from "./api";
 
-export { API_ENDPOINTS, type ApiEndpoint };
+export { API_ENDPOINTS, isApiEndpoint, type ApiEndpoint } from "./api";
 
 export interface FieldProblem {
   /** Path of the field, e.g. `body.messages[0].role`. */
@@ -107,8 +107,4 @@ export function checkRequestLine(line: unknown, endpoint?: ApiEndpoint): FieldPr
   if (!isNonEmptyString(line.custom_id)) return problem("custom_id", line.custom_id, "a non-empty string, unique in the file");
   if (!isObject(line.body)) return problem("body", line.body, "a JSON object (the request body for the endpoint)");
   return endpoint ? checks[endpoint](line.body) : null;
-}
-
-export function isApiEndpoint(value: unknown): value is ApiEndpoint {
-  return typeof value === "string" && (API_ENDPOINTS as readonly string[]).includes(value);
 }

@@ -1,7 +1,8 @@
 /**
  * Where the provider talks to and with which key: stack config first (`mistral:apiKey`, `mistral:serverUrl`),
- * then the environment (`MISTRAL_API_KEY`, `MISTRAL_SERVER_URL`). The key lives only in this process's memory:
- * it is never an input, an output, a log line or part of an error message.
+ * then the environment (`MISTRAL_API_KEY`, `MISTRAL_SERVER_URL`). Pure functions of the config and environment
+ * they are given: the provider's `configure` builds its context from them once (context.ts, runtime.ts). The key
+ * lives only in that process's memory: it is never an input, an output, a log line or part of an error message.
  */
 
 export const MISTRAL_SERVERS = {
@@ -11,29 +12,19 @@ export const MISTRAL_SERVERS = {
 } as const;
 
 export interface Settings {
-  apiKey: string;
-  serverUrl: string;
+  readonly apiKey: string;
+  readonly serverUrl: string;
   /** Where each value came from, for messages. */
-  sources: { apiKey: string; serverUrl: string };
+  readonly sources: { readonly apiKey: string; readonly serverUrl: string };
 }
 
 export interface ConfigLike {
   get(key: string): string | undefined;
 }
 
-let configured: { apiKey?: string; serverUrl?: string } = {};
-
-/** Called by the provider's `configure` with the stack's configuration. */
-export function configureFrom(config: ConfigLike): void {
-  configured = {
-    apiKey: nonEmpty(config.get("mistral:apiKey")),
-    serverUrl: nonEmpty(config.get("mistral:serverUrl")),
-  };
-}
-
-/** For tests: forget what `configure` set. */
-export function resetConfiguration(): void {
-  configured = {};
+/** The values the stack config holds (blank counts as unset); none without a config (`configure` never called). */
+function fromConfig(config: ConfigLike | undefined): { apiKey?: string; serverUrl?: string } {
+  return config ? { apiKey: nonEmpty(config.get("mistral:apiKey")), serverUrl: nonEmpty(config.get("mistral:serverUrl")) } : {};
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -45,10 +36,12 @@ export class SettingsError extends Error {
 }
 
 /**
- * The settings in force. Throws one clear message when the key is missing. There is no silent fallback to the
- * emulator: without `serverUrl` the provider talks to Mistral itself.
+ * The settings of a stack config (`configure`'s `req.config`; `undefined` when there is none) and an environment.
+ * Throws one clear message when the key is missing. There is no silent fallback to the emulator: without
+ * `serverUrl` the provider talks to Mistral itself.
  */
-export function currentSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+export function settingsFrom(config: ConfigLike | undefined, env: NodeJS.ProcessEnv = process.env): Settings {
+  const configured = fromConfig(config);
   const apiKey = configured.apiKey ?? nonEmpty(env.MISTRAL_API_KEY);
   const serverRaw = configured.serverUrl ?? nonEmpty(env.MISTRAL_SERVER_URL);
   if (!apiKey) {
@@ -91,8 +84,13 @@ export function resolveServerUrl(value: string | undefined): string {
   return value.replace(/\/+$/, "");
 }
 
+/** The key `settingsFrom` uses for this config and environment (also when the server URL is bad), for `redact`. */
+export function apiKeyFrom(config: ConfigLike | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return fromConfig(config).apiKey ?? nonEmpty(env.MISTRAL_API_KEY);
+}
+
 /** Removes the API key from any text that leaves the process (messages, logs). */
-export function redact(text: string, apiKey: string | undefined = configured.apiKey ?? nonEmpty(process.env.MISTRAL_API_KEY)): string {
+export function redact(text: string, apiKey: string | undefined): string {
   if (!apiKey || apiKey.length < 4) return text;
   return text.split(apiKey).join("[redacted]");
 }

@@ -15,8 +15,9 @@ import * as https from "node:https";
 import FormData from "form-data";
 import * as path from "node:path";
 import { Transform } from "node:stream";
-import { MistralApiError, call, isAmbiguous, isRetryable, mistralClient, retryAfterMs, sleep, statusOf, wrapError } from "./client";
-import { currentSettings, type Settings } from "./settings";
+import { MistralApiError, call, isAmbiguous, isRetryable, retryAfterMs, sleep, statusOf, wrapError } from "./client";
+import type { ProviderContext } from "./context";
+import type { Settings } from "./settings";
 
 export interface UploadedFile {
   id: string;
@@ -34,11 +35,11 @@ export function contentFilename(stem: string, sha256: string): string {
 }
 
 /** Finds a file of the workspace with this name and size: an earlier upload of the same content. */
-export async function findUpload(filename: string, bytes: number, purpose: string, resource: string): Promise<UploadedFile | undefined> {
-  const client = await mistralClient();
+export async function findUpload(ctx: ProviderContext, filename: string, bytes: number, purpose: string, resource: string): Promise<UploadedFile | undefined> {
+  const client = await ctx.client();
   const hash = filename.replace(/\.jsonl$/, "").split("-").pop() ?? filename;
   for (let page = 0; page < 20; page++) {
-    const list = await call("files.list", resource, () =>
+    const list = await call(ctx, "files.list", resource, () =>
       client.files.list({ page, pageSize: 100, search: hash, purpose: purpose as "batch" }),
     );
     const hit = list.data
@@ -74,19 +75,22 @@ export class ContentChangedError extends Error {
   override name = "ContentChangedError";
 }
 
-/** Uploads unless the workspace already holds this content under this name; returns the file either way. */
-export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFile; adopted: boolean }> {
-  const existing = await findUpload(req.filename, req.bytes, req.purpose, req.resource);
+/**
+ * Uploads unless the workspace already holds this content under this name; returns the file either way. The server
+ * and the key are the context's.
+ */
+export async function uploadOnce(ctx: ProviderContext, req: UploadRequest): Promise<{ file: UploadedFile; adopted: boolean }> {
+  const existing = await findUpload(ctx, req.filename, req.bytes, req.purpose, req.resource);
   if (existing) return { file: existing, adopted: true };
-  const settings = currentSettings();
+  const settings = ctx.settings();
   const attempts = req.maxAttempts ?? 6;
   let delay = 500;
   for (let attempt = 1; ; attempt++) {
     try {
       const { file, sha256 } = await postFile(settings, req);
       if (req.sha256 && sha256 !== req.sha256) {
-        const client = await mistralClient();
-        await call("files.delete", req.resource, () => client.files.delete({ fileId: file.id }));
+        const client = await ctx.client();
+        await call(ctx, "files.delete", req.resource, () => client.files.delete({ fileId: file.id }));
         throw new ContentChangedError(
           `${req.resource}: the content changed after it was checked (sha256 ${req.sha256.slice(0, 12)}… then, ${sha256.slice(0, 12)}… as uploaded); ` +
             "the upload was deleted; run the update again",
@@ -96,7 +100,7 @@ export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFi
     } catch (error) {
       if (error instanceof ContentChangedError) throw error;
       if (attempt >= attempts || !isRetryable(error)) {
-        const wrapped = wrapError(error, "files.upload", req.resource);
+        const wrapped = wrapError(ctx, error, "files.upload", req.resource);
         if (statusOf(error) === 413 && wrapped instanceof MistralApiError) {
           throw new MistralApiError(
             `${wrapped.message}. The file is ${req.bytes} bytes: split it into smaller files`,
@@ -111,7 +115,7 @@ export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFi
       }
       // After a failure that may have stored the file (lost answer, 5xx), look before sending it again.
       if (isAmbiguous(error)) {
-        const found = await findUpload(req.filename, req.bytes, req.purpose, req.resource);
+        const found = await findUpload(ctx, req.filename, req.bytes, req.purpose, req.resource);
         if (found) return { file: found, adopted: true };
       }
       await sleep(retryAfterMs(error) ?? delay);
@@ -124,6 +128,7 @@ export async function uploadOnce(req: UploadRequest): Promise<{ file: UploadedFi
  * One streaming multipart POST /v1/files over node:http(s): the file part is piped from disk with a known length
  * (`form-data`), so memory stays flat. (Node's fetch keeps a copy of the whole request body for redirects,
  * nodejs/undici#4058, so it is not used here.) Throws errors shaped like the SDK's (statusCode, body, headers).
+ * Server and key are the context's settings (`uploadOnce`), as for the SDK's calls.
  */
 async function postFile(settings: Settings, req: UploadRequest): Promise<{ file: UploadedFile; sha256: string }> {
   const form = new FormData();

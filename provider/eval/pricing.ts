@@ -2,45 +2,22 @@
  * Prices of evaluation runs: a table of list prices, overrides, the price of a model name, and the cost of a run at
  * the batch price. Pure functions.
  */
-import type { PriceTable } from "./types";
+import { BATCH_DISCOUNT, LIST_PRICES, type ModelPrice, type PriceTable } from "../api";
 
-export type { PriceTable };
+export type { ModelPrice, PriceTable };
 
-/** One model's list price, USD per million tokens. */
-export interface ModelPrice {
-  inputPerMTok: number;
-  outputPerMTok: number;
-}
-
-/** Batch jobs cost 50% of the synchronous list price (Mistral's batch page). */
-export const DEFAULT_BATCH_DISCOUNT = 0.5;
+/** Batch jobs cost 50% of the synchronous list price (Mistral's batch page; the contract's `BATCH_DISCOUNT`). */
+export const DEFAULT_BATCH_DISCOUNT = BATCH_DISCOUNT;
 
 /**
- * Default list prices, USD per million input / output tokens of the synchronous API.
+ * Default list prices, USD per million input / output tokens of the synchronous API: the contract's dated list
+ * (`LIST_PRICES` of `provider/api/prices.ts`), which the emulator's model catalogue prices its models from too.
  *
- * ILLUSTRATIVE: approximate list prices as published by Mistral around the date below, the same figures as the
- * emulator's model catalogue. They are not authoritative and go stale: override them with the prices of your
- * contract (`mergePrices(DEFAULT_PRICES, { date, models: { ... } })`). Embedding and moderation models have no output
- * tokens, hence an output price of 0.
+ * ILLUSTRATIVE: approximate list prices as published by Mistral around the list's date. They are not authoritative
+ * and go stale: override them with the prices of your contract (`mergePrices(DEFAULT_PRICES, { date, models: { ... } })`).
+ * Frozen.
  */
-export const DEFAULT_PRICES: PriceTable = Object.freeze({
-  date: "2026-11-01",
-  batchDiscount: DEFAULT_BATCH_DISCOUNT,
-  models: Object.freeze({
-    "mistral-large-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 6 }),
-    "mistral-medium-latest": Object.freeze({ inputPerMTok: 0.4, outputPerMTok: 2 }),
-    "mistral-small-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0.3 }),
-    "magistral-medium-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 5 }),
-    "pixtral-large-latest": Object.freeze({ inputPerMTok: 2, outputPerMTok: 6 }),
-    "codestral-latest": Object.freeze({ inputPerMTok: 0.3, outputPerMTok: 0.9 }),
-    "open-mistral-nemo": Object.freeze({ inputPerMTok: 0.15, outputPerMTok: 0.15 }),
-    "ministral-8b-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0.1 }),
-    "ministral-3b-latest": Object.freeze({ inputPerMTok: 0.04, outputPerMTok: 0.04 }),
-    "mistral-embed": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0 }),
-    "codestral-embed": Object.freeze({ inputPerMTok: 0.15, outputPerMTok: 0 }),
-    "mistral-moderation-latest": Object.freeze({ inputPerMTok: 0.1, outputPerMTok: 0 }),
-  }),
-}) as PriceTable;
+export const DEFAULT_PRICES: PriceTable = LIST_PRICES;
 
 /** A partial table to lay over another one: each model given replaces that model's whole entry. */
 export interface PriceOverride {

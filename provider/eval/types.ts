@@ -18,13 +18,8 @@ export type Scorer =
 /** A scoring function run in the Pulumi program (never in the provider). Returns true/false or a score in [0, 1]. */
 export type ScoreFn = (answer: string, expected: unknown, item: { customId: string; prompt: string }) => boolean | number;
 
-/** List prices in USD per million tokens, and the date they were read. */
-export interface PriceTable {
-  date: string;
-  /** Batch price as a fraction of the listed price. @default 0.5 */
-  batchDiscount?: number;
-  models: Record<string, { inputPerMTok: number; outputPerMTok: number }>;
-}
+/** List prices in USD per million tokens, and the date they were read (the shape of the contract's price list). */
+export type { PriceTable } from "../api/prices";
 
 /** One dataset item as the report shows it. */
 export interface EvalItem {

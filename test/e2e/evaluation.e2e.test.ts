@@ -44,7 +44,8 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
 
   // What the program declares; tests change it between operations, as a user edits their program.
   // The scorer may be invalid on purpose (hence unknown), or a Source: a ScoreFn written in the program.
-  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | Source | unknown } = {
+  // With `probe`, the program logs the outputs it can see (an apply runs only on a known value).
+  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | Source | unknown; probe?: boolean } = {
     models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
     scorer: { type: "numeric" },
   };
@@ -62,7 +63,14 @@ const evaluation = new Evaluation("arith", {
   outputDir: "eval-out",
   waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
 });
-module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };`);
+module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };${
+    declared.probe
+      ? `
+for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
+  evaluation[key].apply((value) => console.log("probe " + key + " = " + JSON.stringify(value)));
+}`
+      : ""
+  }`);
   };
 
   beforeAll(async () => {
@@ -244,6 +252,43 @@ module.exports = { summaries: evaluation.summaries, estimates: evaluation.estima
     expect(md).toContain("Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`");
     expect(md).toContain("| mistral-large-latest (reused) |");
     expect(fs.readFileSync(again.reportPath, "utf8")).toContain('<span class="badge reused">reused</span>');
+    latest = again;
+  });
+
+  it("preview writes no report: the join and the report run in up only; the report's paths are known, the summaries are not", async () => {
+    // Every run is unchanged and downloaded: the report step sees known values at preview. Before the dry-run guard,
+    // it joined and rewrote the rows and both reports there.
+    const written = [latest.reportPath, latest.markdownPath, path.join(outputDir, "rows.jsonl")];
+    for (const f of written) expect(fs.existsSync(f), f).toBe(true);
+    for (const f of written) fs.rmSync(f);
+    const output: string[] = [];
+    try {
+      declare({ probe: true });
+      const steps = await previewSteps(stack, (t) => output.push(t));
+      expect(Object.values(steps).every((s) => s === "same"), JSON.stringify(steps)).toBe(true);
+    } finally {
+      declare({ probe: false });
+    }
+    for (const f of written) expect(fs.existsSync(f), `${f} was written by preview`).toBe(false);
+    expect(fs.readdirSync(path.join(outputDir, "tmp"))).toEqual([]); // no join started either
+    const text = output.join("");
+    const probe = (key: string) => text.split("\n").find((l) => l.includes(`probe ${key} = `))?.split(`probe ${key} = `)[1]?.trim();
+    // The paths the up writes are known at preview; the summaries are computed by the up's join (unknown here).
+    const seen = (key: string) => {
+      const value = probe(key);
+      expect(value, `no probe of ${key} in the preview output:\n${text}`).toBeDefined();
+      return JSON.parse(value!) as unknown;
+    };
+    expect(seen("reportPath")).toBe(latest.reportPath);
+    expect(seen("markdownPath")).toBe(latest.markdownPath);
+    expect(seen("estimates")).toEqual(latest.estimates);
+    expect(probe("summaries"), text).toBeUndefined();
+    expect(jobs()).toHaveLength(3);
+    // The next up writes them again.
+    const again = await up();
+    expect(again.changes).toEqual({ same: 9 });
+    for (const f of written) expect(fs.existsSync(f), f).toBe(true);
+    expect(fs.readFileSync(again.markdownPath, "utf8")).toContain("Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`");
     latest = again;
   });
 

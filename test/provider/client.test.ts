@@ -19,9 +19,11 @@ import {
   statusOf,
   wrapError,
 } from "../../provider/client";
-import { configureFrom, resetConfiguration } from "../../provider/settings";
+import { ProviderContext } from "../../provider/context";
 
 const KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c";
+/** The context `configure` builds for a stack config holding the key (and nothing in the environment). */
+const ctx = ProviderContext.fromConfig({ get: (k) => (k === "mistral:apiKey" ? KEY : undefined) }, {});
 
 /** An SDKError as the SDK builds it from a response. */
 function sdkError(status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }): SDKError {
@@ -33,11 +35,8 @@ let savedKey: string | undefined;
 beforeEach(() => {
   savedKey = process.env.MISTRAL_API_KEY;
   delete process.env.MISTRAL_API_KEY;
-  resetConfiguration();
-  configureFrom({ get: (k) => (k === "mistral:apiKey" ? KEY : undefined) });
 });
 afterEach(() => {
-  resetConfiguration();
   if (savedKey === undefined) delete process.env.MISTRAL_API_KEY;
   else process.env.MISTRAL_API_KEY = savedKey;
   vi.useRealTimers();
@@ -84,7 +83,7 @@ describe("mistralMessageOf", () => {
 describe("wrapError", () => {
   it("names the resource, the operation, the status and Mistral's message, and keeps the cause", () => {
     const cause = sdkError(422, JSON.stringify({ detail: [{ loc: ["body", "model"], msg: "Field required" }] }));
-    const e = wrapError(cause, "batch.jobs.create", 'BatchJob "eval"') as MistralApiError;
+    const e = wrapError(ctx, cause, "batch.jobs.create", 'BatchJob "eval"') as MistralApiError;
     expect(e).toBeInstanceOf(MistralApiError);
     expect(e.name).toBe("MistralApiError");
     expect(e.message).toBe('BatchJob "eval": Mistral API call batch.jobs.create failed with HTTP 422: body.model: Field required');
@@ -96,58 +95,57 @@ describe("wrapError", () => {
   });
 
   it("{message} and {detail: string} bodies", () => {
-    expect(wrapError(sdkError(429, '{"message":"Rate limit exceeded"}'), "files.list", "BatchFile q").message).toBe(
+    expect(wrapError(ctx, sdkError(429, '{"message":"Rate limit exceeded"}'), "files.list", "BatchFile q").message).toBe(
       "BatchFile q: Mistral API call files.list failed with HTTP 429: Rate limit exceeded",
     );
-    expect(wrapError(sdkError(404, '{"detail":"Not Found"}'), "files.retrieve", "BatchFile f-1").message).toBe(
+    expect(wrapError(ctx, sdkError(404, '{"detail":"Not Found"}'), "files.retrieve", "BatchFile f-1").message).toBe(
       "BatchFile f-1: Mistral API call files.retrieve failed with HTTP 404: Not Found",
     );
   });
 
   it("adds a hint on 401 telling where the key comes from", () => {
-    const e = wrapError(sdkError(401, '{"message":"Unauthorized"}'), "files.upload", "BatchFile q");
+    const e = wrapError(ctx, sdkError(401, '{"message":"Unauthorized"}'), "files.upload", "BatchFile q");
     expect(e.message).toMatch(/^BatchFile q: Mistral API call files\.upload failed with HTTP 401: Unauthorized\. The API key was rejected/);
     expect(e.message).toContain("pulumi config set --secret mistral:apiKey <key>");
     expect(e.message).toContain("MISTRAL_API_KEY");
-    expect(wrapError(sdkError(403, '{"message":"Forbidden"}'), "x", "y").message).not.toContain("The API key was rejected");
+    expect(wrapError(ctx, sdkError(403, '{"message":"Forbidden"}'), "x", "y").message).not.toContain("The API key was rejected");
   });
 
   it("never contains the API key, even when the body echoes it", () => {
     const body = JSON.stringify({ message: `Invalid key ${KEY} (Bearer ${KEY})` });
-    const e = wrapError(sdkError(401, body), "files.list", "BatchFile q") as MistralApiError;
+    const e = wrapError(ctx, sdkError(401, body), "files.list", "BatchFile q") as MistralApiError;
     expect(e.message).not.toContain(KEY);
     expect(e.mistralMessage).not.toContain(KEY);
     expect(e.message).toContain("Invalid key [redacted] (Bearer [redacted])");
     expect(String(e.stack)).not.toContain(KEY);
 
     // a raw non-JSON body, and a key from the environment instead of the stack config
-    resetConfiguration();
-    process.env.MISTRAL_API_KEY = KEY;
-    const raw = wrapError(sdkError(500, `upstream said: ${KEY}`, { "content-type": "text/plain" }), "files.list", "r");
+    const fromEnv = ProviderContext.fromConfig(undefined, { MISTRAL_API_KEY: KEY });
+    const raw = wrapError(fromEnv, sdkError(500, `upstream said: ${KEY}`, { "content-type": "text/plain" }), "files.list", "r");
     expect(raw.message).not.toContain(KEY);
     // and an error with no body whose message carries it
-    const plain = wrapError(new Error(`fetch to https://x?key=${KEY} failed`, { cause: new Error(`socket ${KEY}`) }), "files.list", "r");
+    const plain = wrapError(fromEnv, new Error(`fetch to https://x?key=${KEY} failed`, { cause: new Error(`socket ${KEY}`) }), "files.list", "r");
     expect(plain.message).not.toContain(KEY);
   });
 
   it("errors without an HTTP status use the error's message and its cause's", () => {
-    const e = wrapError(new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }), "batch.jobs.get", "BatchJob j") as MistralApiError;
+    const e = wrapError(ctx, new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }), "batch.jobs.get", "BatchJob j") as MistralApiError;
     expect(e.statusCode).toBeUndefined();
     expect(e.message).toMatch(/^BatchJob j: Mistral API call batch\.jobs\.get failed: Unable to make request/);
     expect(e.message).toContain("fetch failed");
     expect(e.message).not.toContain("HTTP");
-    expect(wrapError("a thrown string", "op", "res").message).toBe("res: Mistral API call op failed");
+    expect(wrapError(ctx, "a thrown string", "op", "res").message).toBe("res: Mistral API call op failed");
   });
 
   it("returns an already wrapped error unchanged (no double wrapping)", () => {
-    const once = wrapError(sdkError(500, '{"message":"boom"}'), "op1", "res");
-    expect(wrapError(once, "op2", "other")).toBe(once);
+    const once = wrapError(ctx, sdkError(500, '{"message":"boom"}'), "op1", "res");
+    expect(wrapError(ctx, once, "op2", "other")).toBe(once);
   });
 
   it("call() passes values through and wraps failures", async () => {
-    await expect(call("files.list", "r", async () => 42)).resolves.toBe(42);
+    await expect(call(ctx, "files.list", "r", async () => 42)).resolves.toBe(42);
     const cause = sdkError(503, '{"message":"overloaded"}');
-    const p = call("files.list", "BatchFile q", async () => {
+    const p = call(ctx, "files.list", "BatchFile q", async () => {
       throw cause;
     });
     await expect(p).rejects.toBeInstanceOf(MistralApiError);
@@ -179,7 +177,7 @@ describe("classification", () => {
   });
 
   it.each(cases)("%s, once wrapped, is classified the same", (_name, error, expected) => {
-    const wrapped = wrapError(error, "op", "res");
+    const wrapped = wrapError(ctx, error, "op", "res");
     expect({ ambiguous: isAmbiguous(wrapped), retryable: isRetryable(wrapped), notFound: isNotFound(wrapped) }).toEqual(expected);
   });
 
@@ -193,7 +191,7 @@ describe("classification", () => {
     const body = JSON.stringify({ detail: [{ loc: ["body", "endpoint"], msg: "Input should be '/v1/chat/completions'" }] });
     const e = new HTTPValidationError(JSON.parse(body), { response: new Response(body, { status: 422 }), request: new Request("https://x"), body });
     expect(isRetryable(e)).toBe(false);
-    expect(wrapError(e, "batch.jobs.create", "BatchJob j").message).toBe(
+    expect(wrapError(ctx, e, "batch.jobs.create", "BatchJob j").message).toBe(
       "BatchJob j: Mistral API call batch.jobs.create failed with HTTP 422: body.endpoint: Input should be '/v1/chat/completions'",
     );
   });
@@ -245,7 +243,7 @@ describe("through the real SDK against a local server", () => {
   it("a 401 echoing the key: wrapped message has status, message, hint, and no key", async () => {
     answer = { status: 401, body: JSON.stringify({ message: `No such key: ${KEY}`, type: "invalid_request", param: null, code: null }) };
     const client = await mistralClient({ apiKey: KEY, serverUrl: url, sources: { apiKey: "test", serverUrl: "test" } });
-    const p = call("files.retrieve", "BatchFile f", () => client.files.retrieve({ fileId: "3f0e1c2a-9b8d-4c7e-a6f5-0123456789ab" }));
+    const p = call(ctx, "files.retrieve", "BatchFile f", () => client.files.retrieve({ fileId: "3f0e1c2a-9b8d-4c7e-a6f5-0123456789ab" }));
     const e = (await p.catch((x: unknown) => x)) as MistralApiError;
     expect(seenAuth.at(-1)).toBe(`Bearer ${KEY}`);
     expect(e).toBeInstanceOf(MistralApiError);
@@ -276,7 +274,7 @@ describe("through the real SDK against a local server", () => {
     expect((error as Error).name).toBe("ConnectionError");
     expect(isAmbiguous(error)).toBe(true);
     expect(isRetryable(error)).toBe(true);
-    const wrapped = wrapError(error, "files.list", "BatchFile q");
+    const wrapped = wrapError(ctx, error, "files.list", "BatchFile q");
     expect(wrapped.message).toMatch(/^BatchFile q: Mistral API call files\.list failed: /);
     expect(isAmbiguous(wrapped)).toBe(true);
   });

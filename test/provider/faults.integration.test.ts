@@ -4,7 +4,7 @@
  * i.e. the provider really went through them.
  */
 import { afterEach, describe, expect, it } from "vitest";
-import { currentSettings } from "../../provider/settings";
+import { settingsFrom } from "../../provider/settings";
 import {
   MODEL,
   addFaults,
@@ -229,11 +229,11 @@ describe("authentication", () => {
     // The message settings.ts gives, word for word.
     const expected = (() => {
       try {
-        currentSettings({});
+        settingsFrom(undefined, {});
       } catch (error) {
         return (error as Error).message;
       }
-      throw new Error("currentSettings({}) did not throw without a key");
+      throw new Error("settingsFrom(undefined, {}) did not throw without a key");
     })();
     expect(expected).toContain("pulumi config set --secret mistral:apiKey");
     expect(expected).toContain("MISTRAL_API_KEY");

@@ -1,15 +1,15 @@
 /**
- * Shared pieces of the provider integration tests: emulators started and closed per test, the provider runtime
- * configured the way Pulumi's dynamic provider host does it (`configure({ config: { get } })`), an SDK client to
- * look at what the emulator holds, and a capture of everything the provider reports.
+ * Shared pieces of the provider integration tests: emulators started and closed per test, a provider runtime per
+ * test (what `pulumi-mistral-batch/runtime` is for a provider process) configured the way Pulumi's dynamic provider
+ * host does it (`configure({ config: { get } })`), an SDK client to look at what the emulator holds, and a capture
+ * of everything the provider reports.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Mistral } from "@mistralai/mistralai";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
-import * as runtime from "../../provider/runtime";
-import { resetConfiguration } from "../../provider/settings";
+import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
 
 export type Json = Record<string, any>;
@@ -22,6 +22,8 @@ const started: Emulator[] = [];
 const tempDirs: string[] = [];
 const ENV_KEYS = ["MISTRAL_API_KEY", "MISTRAL_SERVER_URL"] as const;
 let savedEnv: Record<string, string | undefined> | null = null;
+/** This test's provider process, as far as the runtime goes: nothing configured until `configure`. */
+let runtime = createRuntime();
 
 export async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
   const e = await startEmulator({ speed: "instant", ...options });
@@ -50,9 +52,9 @@ export function tempDir(): string {
   return dir;
 }
 
-/** Closes every emulator, forgets the configuration, restores the environment and removes temporary directories. */
+/** Closes every emulator, starts the next test with a new runtime, restores the environment and removes temporary directories. */
 export async function cleanup(): Promise<void> {
-  resetConfiguration();
+  runtime = createRuntime();
   if (savedEnv) {
     for (const [k, v] of Object.entries(savedEnv)) {
       if (v === undefined) delete process.env[k];

@@ -1,9 +1,12 @@
 /**
- * Where the provider's key and server come from (provider/settings.ts): stack config beats the environment,
- * messages say how to fix a missing key or a bad URL, and `redact` keeps the key out of any text.
+ * Where the provider's key and server come from (provider/settings.ts, and the context `configure` builds from
+ * them, provider/context.ts): stack config beats the environment, messages say how to fix a missing key or a bad
+ * URL, and `redact` keeps the key out of any text.
  */
+import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { MISTRAL_SERVERS, SettingsError, configureFrom, currentSettings, redact, resetConfiguration, resolveServerUrl } from "../../provider/settings";
+import { ProviderContext } from "../../provider/context";
+import { MISTRAL_SERVERS, SettingsError, redact, resolveServerUrl, settingsFrom } from "../../provider/settings";
 
 const KEY_ENV = "env-key-0123456789abcdef";
 const KEY_CONFIG = "cfg-key-fedcba9876543210";
@@ -14,19 +17,17 @@ beforeEach(() => {
   saved = { key: process.env.MISTRAL_API_KEY, url: process.env.MISTRAL_SERVER_URL };
   delete process.env.MISTRAL_API_KEY;
   delete process.env.MISTRAL_SERVER_URL;
-  resetConfiguration();
 });
 afterEach(() => {
-  resetConfiguration();
   for (const [name, value] of [["MISTRAL_API_KEY", saved.key], ["MISTRAL_SERVER_URL", saved.url]] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
 });
 
-describe("currentSettings", () => {
+describe("settingsFrom", () => {
   it("uses the environment when the stack config has nothing", () => {
-    const s = currentSettings({ MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
+    const s = settingsFrom(config({}), { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
     expect(s).toEqual({
       apiKey: KEY_ENV,
       serverUrl: "http://127.0.0.1:4010",
@@ -36,48 +37,44 @@ describe("currentSettings", () => {
 
   it("reads process.env by default", () => {
     process.env.MISTRAL_API_KEY = KEY_ENV;
-    expect(currentSettings().apiKey).toBe(KEY_ENV);
+    expect(settingsFrom(undefined).apiKey).toBe(KEY_ENV);
   });
 
   it("stack config beats the environment, for the key and the server", () => {
-    configureFrom(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "eu" }));
-    const s = currentSettings({ MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
+    const s = settingsFrom(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "eu" }), { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
     expect(s.apiKey).toBe(KEY_CONFIG);
     expect(s.serverUrl).toBe("https://api.eu.mistral.ai");
     expect(s.sources).toEqual({ apiKey: "stack config mistral:apiKey", serverUrl: "stack config mistral:serverUrl" });
   });
 
   it("config and environment mix per setting; blank config values count as unset", () => {
-    configureFrom(config({ "mistral:apiKey": "   ", "mistral:serverUrl": "us" }));
-    const s = currentSettings({ MISTRAL_API_KEY: KEY_ENV });
+    const s = settingsFrom(config({ "mistral:apiKey": "   ", "mistral:serverUrl": "us" }), { MISTRAL_API_KEY: KEY_ENV });
     expect(s.apiKey).toBe(KEY_ENV);
     expect(s.serverUrl).toBe(MISTRAL_SERVERS.us);
     expect(s.sources).toEqual({ apiKey: "environment MISTRAL_API_KEY", serverUrl: "stack config mistral:serverUrl" });
   });
 
   it("trims whitespace around values (a key pasted with a newline)", () => {
-    expect(currentSettings({ MISTRAL_API_KEY: `  ${KEY_ENV}\n` }).apiKey).toBe(KEY_ENV);
-    configureFrom(config({ "mistral:apiKey": `${KEY_CONFIG}\n` }));
-    expect(currentSettings({}).apiKey).toBe(KEY_CONFIG);
+    expect(settingsFrom(undefined, { MISTRAL_API_KEY: `  ${KEY_ENV}\n` }).apiKey).toBe(KEY_ENV);
+    expect(settingsFrom(config({ "mistral:apiKey": `${KEY_CONFIG}\n` }), {}).apiKey).toBe(KEY_CONFIG);
   });
 
   it("defaults to Mistral's global server, never to an emulator", () => {
-    const s = currentSettings({ MISTRAL_API_KEY: KEY_ENV });
+    const s = settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV });
     expect(s.serverUrl).toBe("https://api.mistral.ai");
     expect(s.sources.serverUrl).toBe("default");
   });
 
-  it("resetConfiguration forgets what configure set", () => {
-    configureFrom(config({ "mistral:apiKey": KEY_CONFIG }));
-    expect(currentSettings({}).apiKey).toBe(KEY_CONFIG);
-    resetConfiguration();
-    expect(() => currentSettings({})).toThrow(SettingsError);
+  it("remembers nothing: the settings are those of the config and environment given", () => {
+    expect(settingsFrom(config({ "mistral:apiKey": KEY_CONFIG }), {}).apiKey).toBe(KEY_CONFIG);
+    expect(() => settingsFrom(undefined, {})).toThrow(SettingsError);
+    expect(() => settingsFrom(config({}), {})).toThrow(SettingsError);
   });
 
   it("a missing key says how to set it, in config or environment, and shows no key", () => {
     let error: unknown;
     try {
-      currentSettings({ MISTRAL_API_KEY: "", MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
+      settingsFrom(undefined, { MISTRAL_API_KEY: "", MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
     } catch (e) {
       error = e;
     }
@@ -92,9 +89,9 @@ describe("currentSettings", () => {
   });
 
   it("a bad server URL fails even when the key is fine", () => {
-    expect(() => currentSettings({ MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "not a url" })).toThrow(/"not a url", which is not a URL/);
+    expect(() => settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "not a url" })).toThrow(/"not a url", which is not a URL/);
     // parses as a URL with protocol "localhost:": refused as not http(s), naming the environment variable too
-    expect(() => currentSettings({ MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "localhost:4010" })).toThrow(
+    expect(() => settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "localhost:4010" })).toThrow(
       /MISTRAL_SERVER_URL\) is "localhost:4010", which is not an http\(s\) URL/,
     );
   });
@@ -150,23 +147,65 @@ describe("redact", () => {
     expect(out).toBe('Bearer [redacted] failed; body echoed "[redacted]" and [redacted]');
   });
 
-  it("uses the configured key by default, else the environment's", () => {
-    process.env.MISTRAL_API_KEY = KEY_ENV;
-    expect(redact(`x ${KEY_ENV} y`)).toBe("x [redacted] y");
-    configureFrom(config({ "mistral:apiKey": KEY_CONFIG }));
-    expect(redact(`x ${KEY_CONFIG} y`)).toBe("x [redacted] y");
+  it("a context redacts its configured key, else the environment's", () => {
+    expect(ProviderContext.fromConfig(undefined, { MISTRAL_API_KEY: KEY_ENV }).redact(`x ${KEY_ENV} y`)).toBe("x [redacted] y");
+    const configured = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG }), { MISTRAL_API_KEY: KEY_ENV });
+    expect(configured.redact(`x ${KEY_CONFIG} y`)).toBe("x [redacted] y");
   });
 
   it("redacts the key in use when the environment holds it with surrounding whitespace", () => {
     process.env.MISTRAL_API_KEY = `${KEY_ENV}\n`;
-    const inUse = currentSettings().apiKey;
+    const ctx = ProviderContext.fromConfig(undefined);
+    const inUse = ctx.settings().apiKey;
     expect(inUse).toBe(KEY_ENV);
-    expect(redact(`Authorization: Bearer ${inUse}`)).toBe("Authorization: Bearer [redacted]");
+    expect(ctx.redact(`Authorization: Bearer ${inUse}`)).toBe("Authorization: Bearer [redacted]");
   });
 
   it("leaves text alone without a key, and ignores keys too short to be real", () => {
-    expect(redact("nothing to hide")).toBe("nothing to hide");
+    expect(redact("nothing to hide", undefined)).toBe("nothing to hide");
+    expect(ProviderContext.fromConfig(undefined, {}).redact("nothing to hide")).toBe("nothing to hide");
     expect(redact("abc abc", "abc")).toBe("abc abc");
     expect(redact("", KEY_ENV)).toBe("");
+  });
+});
+
+describe("ProviderContext", () => {
+  it("holds the settings of the config and environment it was built from, read once", () => {
+    const env: NodeJS.ProcessEnv = { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" };
+    const ctx = ProviderContext.fromConfig(config({ "mistral:serverUrl": "eu" }), env);
+    env.MISTRAL_API_KEY = "changed-later-0123456789";
+    expect(ctx.settings()).toEqual({
+      apiKey: KEY_ENV,
+      serverUrl: MISTRAL_SERVERS.eu,
+      sources: { apiKey: "environment MISTRAL_API_KEY", serverUrl: "stack config mistral:serverUrl" },
+    });
+    expect(Object.isFrozen(ctx.settings())).toBe(true);
+    expect(ProviderContext.fromSettings(ctx.settings()).settings()).toEqual(ctx.settings());
+  });
+
+  it("a missing key or a bad URL fails when the settings are needed, with settingsFrom's message, not when built", () => {
+    const noKey = ProviderContext.fromConfig(config({}), {});
+    const expected = (() => {
+      try {
+        settingsFrom(undefined, {});
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error("settingsFrom(undefined, {}) did not throw without a key");
+    })();
+    expect(() => noKey.settings()).toThrow(SettingsError);
+    expect(() => noKey.settings()).toThrow(expected);
+    const badUrl = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "not a url" }), {});
+    expect(() => badUrl.settings()).toThrow(/"not a url", which is not a URL/);
+    // the key is still known, so text is still redacted
+    expect(badUrl.redact(`x ${KEY_CONFIG}`)).toBe("x [redacted]");
+  });
+
+  it("does not show the key when printed or serialized", () => {
+    const ctx = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG }), {});
+    expect(ctx.settings().apiKey).toBe(KEY_CONFIG);
+    for (const text of [JSON.stringify(ctx), inspect(ctx, { showHidden: true, depth: 5 }), String(ctx), JSON.stringify({ ...ctx })]) {
+      expect(text).not.toContain(KEY_CONFIG);
+    }
   });
 });

@@ -1,0 +1,80 @@
+/** Formatting shared by the HTML page, the Markdown summary and the terminal table. */
+import type { ModelSummary } from "../types";
+import type { WriteReportOptions } from "./types";
+
+export const int = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—");
+
+export function formatPercent(x: number | null | undefined): string {
+  return typeof x === "number" && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a";
+}
+
+/** USD with as many decimals as small amounts need (two significant digits below one cent). */
+export function formatUsd(x: number | null | undefined): string {
+  if (typeof x !== "number" || !Number.isFinite(x)) return "—";
+  const sign = x < 0 ? "-" : "";
+  const v = Math.abs(x);
+  if (v === 0) return "$0.00";
+  if (v >= 1) return `${sign}$${v.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (v >= 0.01) return `${sign}$${v.toFixed(4)}`;
+  const decimals = Math.min(10, 1 - Math.floor(Math.log10(v)));
+  return `${sign}$${v.toFixed(decimals)}`;
+}
+
+export function formatDate(d: string | Date): string {
+  return d instanceof Date ? d.toISOString() : String(d);
+}
+
+export function discountText(batchDiscount: number | undefined): string {
+  const d = batchDiscount ?? 0.5;
+  return `batch price = ${Math.round(d * 1000) / 10}% of list price`;
+}
+
+export function reusedModels(options: WriteReportOptions): string[] {
+  const set = new Set(options.meta.reused);
+  for (const s of options.summaries) if (s.reused) set.add(s.model);
+  return [...set];
+}
+
+export function sumKnown(values: (number | null | undefined)[]): { sum: number | null; partial: boolean } {
+  let sum: number | null = null;
+  let partial = false;
+  for (const v of values) {
+    if (typeof v === "number" && Number.isFinite(v)) sum = (sum ?? 0) + v;
+    else partial = true;
+  }
+  return { sum, partial: partial && sum !== null };
+}
+
+/** A plain-text table of the summaries, for terminal output. */
+export function formatSummaryTable(summaries: ModelSummary[]): string {
+  const header = ["model", "status", "accuracy", "scored", "ok/total", "failed", "prompt tok", "completion tok", "cost", "estimated"];
+  const right = [false, false, true, true, true, true, true, true, true, true];
+  const body = summaries.map((s) => [
+    s.model + (s.reused ? " (reused)" : ""),
+    s.status ?? "—",
+    formatPercent(s.accuracy),
+    int(s.scored),
+    `${int(s.succeeded)}/${int(s.total)}`,
+    int(s.failed),
+    int(s.promptTokens),
+    int(s.completionTokens),
+    s.cost === null ? "no price" : formatUsd(s.cost),
+    s.estimatedCost == null ? "—" : formatUsd(s.estimatedCost),
+  ]);
+  const widths = header.map((h, c) => Math.max(h.length, ...body.map((r) => r[c].length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, c) => (right[c] ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join("  ")
+      .trimEnd();
+  const out = [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
+  if (summaries.length === 0) out.push("(no models)");
+  return out.join("\n");
+}
+
+const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(text: unknown): string {
+  return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}

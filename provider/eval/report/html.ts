@@ -1,0 +1,234 @@
+/**
+ * The HTML page (report.html): self-contained (inline CSS and SVG, nothing fetched, no script). Header, chart, summary
+ * table, per-model wrong and failed answers, and the answers side by side.
+ */
+import type { ModelSummary } from "../types";
+import { chartSvg, modelColor } from "./chart";
+import { CSS } from "./css";
+import { discountText, escapeHtml, formatDate, formatPercent, formatUsd, int, reusedModels, sumKnown } from "./format";
+import type { Cell, Clip, RowsDigest } from "./rows";
+import type { Verdict, WriteReportOptions } from "./types";
+
+const MARKS: Record<Verdict, string> = { right: "✓", wrong: "✗", partial: "◐", failed: "⚠", unscored: "·", missing: "—" };
+const VERDICT_TEXT: Record<Verdict, string> = {
+  right: "right",
+  wrong: "wrong",
+  partial: "partly right",
+  failed: "request failed",
+  unscored: "not scored",
+  missing: "no answer in the rows",
+};
+
+function clipHtml(c: Clip | undefined, emptyText = "—"): string {
+  if (!c) return `<span class="none">${escapeHtml(emptyText)}</span>`;
+  const more = c.cut ? `<span class="cut">… ${int(c.cut)} more characters</span>` : "";
+  return `<div class="text">${escapeHtml(c.text)}${more}</div>`;
+}
+
+function statusBadge(status: string | undefined): string {
+  if (!status) return `<span class="none">—</span>`;
+  const cls = status.toLowerCase().replace(/[^a-z0-9]+/g, "-");
+  return `<span class="status status-${escapeHtml(cls)}">${escapeHtml(status)}</span>`;
+}
+
+function swatch(color: string): string {
+  return `<span class="swatch" style="background:${color}"></span>`;
+}
+
+/** The verdict mark beside the answer (or error), and anything after it. */
+function answerCell(cell: Cell, after: string): string {
+  const mark = `<span class="mark" title="${VERDICT_TEXT[cell.verdict]}">${MARKS[cell.verdict]}</span>`;
+  const body = cell.verdict === "missing" ? `<span class="none">${VERDICT_TEXT.missing}</span>` : clipHtml(cell.text);
+  return `<div class="cell">${mark}<div class="body">${body}${after}</div></div>`;
+}
+
+/** What the join noticed about a model's results, when it did. */
+function runNotes(s: ModelSummary): string[] {
+  const parts: string[] = [];
+  if (typeof s.strictAccuracy === "number" && Number.isFinite(s.strictAccuracy)) {
+    parts.push(`strict accuracy <b>${formatPercent(s.strictAccuracy)}</b> (failed and missing items counting 0)`);
+  }
+  if (s.missing) parts.push(`<b>${int(s.missing)}</b> items without a result line`);
+  if (s.duplicates) parts.push(`<b>${int(s.duplicates)}</b> duplicate result lines`);
+  if (s.unknownIds) parts.push(`<b>${int(s.unknownIds)}</b> result lines for custom_ids not in the dataset`);
+  return parts.length ? [`<p class="stats">${parts.join(" · ")}</p>`] : [];
+}
+
+function scoreText(score: number | undefined): string {
+  return score === undefined ? "" : Number.isInteger(score) ? String(score) : score.toFixed(2);
+}
+
+export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxItems: number): string {
+  const { summaries, meta, prices } = options;
+  const colors = summaries.map((_, i) => modelColor(i));
+  const reused = reusedModels(options);
+  const reusedSet = new Set(reused);
+  const e = escapeHtml;
+  const out: string[] = [];
+
+  out.push(
+    "<!doctype html>",
+    '<html lang="en">',
+    "<head>",
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    // Nothing is fetched and no script runs, whatever the text in the report holds.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">`,
+    `<title>${e(options.title)}</title>`,
+    `<style>${CSS}</style>`,
+    "</head>",
+    "<body>",
+    "<main>",
+  );
+
+  // Header
+  out.push('<header id="top">', `<h1>${e(options.title)}</h1>`, '<dl class="meta">');
+  const metaRow = (k: string, v: string) => out.push(`<dt>${k}</dt><dd>${v}</dd>`);
+  metaRow("Dataset", `<code>${e(meta.dataset)}</code> · ${int(rows.items)} items`);
+  metaRow("Endpoint", `<code>${e(meta.endpoint)}</code>`);
+  metaRow("Generated", e(formatDate(meta.generatedAt)));
+  metaRow("Prices", `list prices of ${e(prices.date)}; ${e(discountText(prices.batchDiscount))}`);
+  metaRow(
+    "Reused runs",
+    reused.length ? reused.map((m) => `<code>${e(m)}</code>`).join(", ") : '<span class="muted">none — every run was submitted anew</span>',
+  );
+  out.push("</dl>");
+  const notes = [...(meta.notes ?? [])];
+  if (rows.unknownModels.length) notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
+  if (notes.length) out.push('<ul class="notes">', ...notes.map((n) => `<li>${e(n)}</li>`), "</ul>");
+  out.push("</header>");
+
+  // Chart
+  out.push('<section class="card" id="chart">', "<h2>Accuracy and cost per model</h2>", '<div class="chart-wrap">', chartSvg(summaries, colors), "</div>", "</section>");
+
+  // Summary table
+  out.push('<section class="card" id="summary">', "<h2>Summary</h2>", '<div class="table-wrap">', '<table class="summary">', "<thead><tr>");
+  out.push(
+    "<th>Model</th><th>Job</th><th>Status</th>",
+    '<th class="num">Total</th><th class="num">Succeeded</th><th class="num">Failed</th><th class="num">Accuracy</th>',
+    '<th class="num">Prompt tokens</th><th class="num">Completion tokens</th><th class="num">Cost</th><th class="num">Estimated</th>',
+    "</tr></thead>",
+    "<tbody>",
+  );
+  summaries.forEach((s, i) => {
+    const estTitle = s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
+    out.push(
+      `<tr data-model="${e(s.model)}">`,
+      `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span></td>`,
+      `<td class="job">${s.jobId ? `<code>${e(s.jobId)}</code>` : '<span class="none">—</span>'}</td>`,
+      `<td>${statusBadge(s.status)}</td>`,
+      `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
+      `<td class="num accuracy" title="${e(
+        `mean score over ${int(s.scored)} scored items` +
+          (typeof s.strictAccuracy === "number" ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0` : ""),
+      )}">${formatPercent(s.accuracy)}</td>`,
+      `<td class="num">${int(s.promptTokens)}</td><td class="num">${int(s.completionTokens)}</td>`,
+      `<td class="num">${s.cost === null ? '<span class="none">no price</span>' : formatUsd(s.cost)}</td>`,
+      `<td class="num"${estTitle}>${s.estimatedCost == null ? '<span class="none">—</span>' : formatUsd(s.estimatedCost)}</td>`,
+      "</tr>",
+    );
+  });
+  out.push("</tbody>");
+  if (summaries.length > 1) {
+    const cost = sumKnown(summaries.map((s) => s.cost));
+    const est = sumKnown(summaries.map((s) => s.estimatedCost));
+    const sum = (f: (s: ModelSummary) => number) => summaries.reduce((a, s) => a + (Number.isFinite(f(s)) ? f(s) : 0), 0);
+    const money = (x: { sum: number | null; partial: boolean }) => (x.sum === null ? "—" : formatUsd(x.sum) + (x.partial ? "*" : ""));
+    out.push(
+      "<tfoot><tr>",
+      `<td>All models</td><td></td><td></td>`,
+      `<td class="num">${int(sum((s) => s.total))}</td><td class="num">${int(sum((s) => s.succeeded))}</td><td class="num">${int(sum((s) => s.failed))}</td><td></td>`,
+      `<td class="num">${int(sum((s) => s.promptTokens))}</td><td class="num">${int(sum((s) => s.completionTokens))}</td>`,
+      `<td class="num">${money(cost)}</td><td class="num">${money(est)}</td>`,
+      "</tr></tfoot>",
+    );
+  }
+  out.push("</table>", "</div>");
+  if (summaries.some((s) => s.cost === null)) out.push('<p class="note">No price: the price table has no entry for the model. * A total over the models that have one.</p>');
+  out.push("</section>");
+
+  // Per model
+  out.push('<section class="card" id="models">', "<h2>Per model: wrong and failed answers</h2>");
+  summaries.forEach((s, i) => {
+    const t = rows.tallies[i];
+    out.push(
+      `<section class="model" id="model-${i}" data-model="${e(s.model)}">`,
+      `<h3>${swatch(colors[i])}${e(s.model)}${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</h3>`,
+      `<p class="stats">accuracy <b>${formatPercent(s.accuracy)}</b> · right <b>${int(t.right)}</b> · partly right <b>${int(t.partial)}</b> · ` +
+        `wrong <b>${int(t.wrong)}</b> · failed <b>${int(t.failed)}</b> · not scored <b>${int(t.unscored)}</b>` +
+        (t.missing ? ` · no answer in the rows <b>${int(t.missing)}</b>` : "") +
+        "</p>",
+      ...runNotes(s),
+    );
+    if (t.missesTotal === 0) {
+      out.push('<p class="note">No wrong or failed answers.</p>', "</section>");
+      return;
+    }
+    out.push(
+      '<div class="table-wrap">',
+      '<table class="misses">',
+      '<thead><tr><th>Item</th><th>Prompt</th><th>Answer</th><th>Expected</th><th class="num">Score</th></tr></thead>',
+      "<tbody>",
+    );
+    for (const item of t.misses) {
+      const cell = item.cells[i];
+      out.push(
+        `<tr class="miss ${cell.verdict}">`,
+        `<td><code>${e(item.customId)}</code></td>`,
+        `<td class="prompt">${clipHtml(item.prompt, "")}</td>`,
+        `<td class="ans ${cell.verdict}">${answerCell(cell, "")}</td>`,
+        `<td class="expected">${clipHtml(item.expected)}</td>`,
+        `<td class="num">${cell.verdict === "failed" && cell.score === undefined ? "—" : scoreText(cell.score)}</td>`,
+        "</tr>",
+      );
+    }
+    out.push("</tbody>", "</table>", "</div>");
+    if (t.missesTotal > t.misses.length) {
+      out.push(`<p class="note cap">Showing the first ${int(t.misses.length)} of ${int(t.missesTotal)} wrong or failed answers; ${int(t.missesTotal - t.misses.length)} omitted.</p>`);
+    }
+    out.push("</section>");
+  });
+  out.push("</section>");
+
+  // Per item
+  out.push('<section class="card" id="items">', "<h2>Answers side by side</h2>");
+  const omitted = rows.items - rows.shown.length;
+  out.push(
+    `<p class="note">${int(rows.items)} items; the models disagree on <b>${int(rows.disagreements)}</b>. ` +
+      "Items where they disagree come first; ✓ right, ✗ wrong, ◐ partly right, ⚠ request failed, · not scored.</p>",
+  );
+  if (omitted > 0) {
+    out.push(`<p class="note cap" id="items-cap">Showing ${int(rows.shown.length)} of ${int(rows.items)} items; ${int(omitted)} omitted (maxItems = ${int(maxItems)}).</p>`);
+  }
+  out.push(
+    `<input type="checkbox" id="only-disagree">`,
+    `<label for="only-disagree" class="filter-label"> Show only disagreements</label>`,
+    '<div class="table-wrap">',
+    '<table class="items">',
+    "<thead><tr>",
+    '<th class="id-col">Item</th><th class="prompt-col">Prompt</th><th class="expected-col">Expected</th>',
+    ...summaries.map((s, i) => `<th class="model-col" data-model="${e(s.model)}"><span class="model-name">${swatch(colors[i])}${e(s.model)}</span></th>`),
+    '<th class="num right-col">Right</th>',
+    "</tr></thead>",
+    "<tbody>",
+  );
+  for (const item of rows.shown) {
+    out.push(
+      `<tr class="item ${item.disagree ? "disagree" : "agree"}" data-custom-id="${e(item.customId)}">`,
+      `<td><code>${e(item.customId)}</code>${item.disagree ? ' <span class="badge disagree">disagree</span>' : ""}</td>`,
+      `<td class="prompt">${clipHtml(item.prompt, "")}</td>`,
+      `<td class="expected">${clipHtml(item.expected)}</td>`,
+    );
+    item.cells.forEach((cell, i) => {
+      const score = cell.score !== undefined && cell.verdict === "partial" ? `<span class="score">score ${scoreText(cell.score)}</span>` : "";
+      out.push(`<td class="ans ${cell.verdict}" data-model="${e(summaries[i].model)}">${answerCell(cell, score)}</td>`);
+    });
+    out.push(`<td class="num tally">${item.judged ? `${item.right}/${item.judged}` : "—"}</td>`, "</tr>");
+  }
+  if (rows.shown.length === 0) out.push(`<tr><td colspan="${summaries.length + 4}" class="none">No items in the rows file.</td></tr>`);
+  out.push("</tbody>", "</table>", "</div>", "</section>");
+
+  out.push(`<footer>Written by pulumi-mistral-batch · self-contained: opens offline, fetches nothing, runs no script.</footer>`);
+  out.push("</main>", "</body>", "</html>", "");
+  return out.join("\n");
+}

@@ -1,0 +1,45 @@
+/** The Markdown summary (report.md): for terminals and pull requests. */
+import { discountText, formatDate, formatPercent, formatUsd, int, reusedModels } from "./format";
+import type { RowsDigest } from "./rows";
+import type { WriteReportOptions } from "./types";
+
+function mdCell(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ");
+}
+
+function mdCode(text: string): string {
+  const t = text.replace(/\r?\n/g, " ");
+  return t.includes("`") ? `\`\` ${t} \`\`` : `\`${t}\``;
+}
+
+export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, htmlPath: string): string {
+  const { meta, prices, summaries } = options;
+  const out: string[] = [];
+  out.push(`# ${mdCell(options.title)}`, "");
+  out.push(
+    `Dataset ${mdCode(meta.dataset)} · endpoint ${mdCode(meta.endpoint)} · ${int(rows.items)} items · generated ${mdCell(formatDate(meta.generatedAt))} · ` +
+      `prices of ${mdCell(prices.date)} (${discountText(prices.batchDiscount)})`,
+    "",
+  );
+  out.push("| Model | Accuracy | Succeeded/Total | Tokens (prompt / completion) | Cost | Estimated |");
+  out.push("|---|---:|---:|---:|---:|---:|");
+  for (const s of summaries) {
+    out.push(
+      `| ${mdCell(s.model)}${s.reused ? " (reused)" : ""} | ${formatPercent(s.accuracy)} | ${int(s.succeeded)}/${int(s.total)} | ` +
+        `${int(s.promptTokens)} / ${int(s.completionTokens)} | ${s.cost === null ? "no price" : formatUsd(s.cost)} | ` +
+        `${s.estimatedCost == null ? "—" : formatUsd(s.estimatedCost)} |`,
+    );
+  }
+  out.push("");
+  const reused = reusedModels(options);
+  out.push(reused.length ? `Reused runs: ${reused.map(mdCode).join(", ")}` : "Reused runs: none (every run was submitted anew)");
+  out.push("");
+  if (summaries.length > 1) out.push(`Models disagree on ${int(rows.disagreements)} of ${int(rows.items)} items.`, "");
+  const notes = [...(meta.notes ?? [])];
+  if (rows.unknownModels.length) notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
+  if (notes.length) {
+    out.push("Notes:", "", ...notes.map((n) => `- ${mdCell(n)}`), "");
+  }
+  out.push(`HTML report: [report.html](report.html) (${mdCode(htmlPath)})`, "");
+  return out.join("\n");
+}

@@ -1,0 +1,65 @@
+/**
+ * The runtime's entry points (provider/runtime.ts), as the serialized providers call them: `configure(req)` builds
+ * the process's context, possibly more than once; `provider(kind)` answers with the provider of the context in
+ * force. No network: only settings failures, which come before any request.
+ */
+import { describe, expect, it } from "vitest";
+import * as runtimeModule from "../../provider/runtime";
+import { createRuntime } from "../../provider/runtime";
+
+const KEY = "sk-test-runtime-0123456789";
+const configOf = (values: Record<string, string | undefined>) => ({ config: { get: (k: string) => values[k] } }) as never;
+const read = (rt: ReturnType<typeof createRuntime>) => rt.provider("file").read!("00000000-0000-4000-8000-000000000000", {});
+
+describe("createRuntime", () => {
+  it("without configure, the environment as it is at each call", async () => {
+    const env: NodeJS.ProcessEnv = {};
+    const rt = createRuntime(env);
+    await expect(read(rt)).rejects.toThrow(/No Mistral API key/);
+    env.MISTRAL_API_KEY = KEY;
+    env.MISTRAL_SERVER_URL = "not a url";
+    await expect(read(rt)).rejects.toThrow(/MISTRAL_SERVER_URL\) is "not a url", which is not a URL/);
+  });
+
+  it("configure builds the context once, from the stack config then the environment; a later configure replaces it", async () => {
+    const env: NodeJS.ProcessEnv = { MISTRAL_API_KEY: KEY };
+    const rt = createRuntime(env);
+    const file = rt.provider("file");
+    await rt.configure(configOf({ "mistral:serverUrl": "ftp://files.example.com" }));
+    // Read at configure: a later change of the environment changes nothing.
+    delete env.MISTRAL_API_KEY;
+    const error = (await read(rt).catch((e: unknown) => e)) as Error;
+    expect(error.message).toMatch(/"ftp:\/\/files\.example\.com", which is not an http\(s\) URL/);
+    expect(error.message).not.toContain(KEY);
+    await rt.configure(configOf({}));
+    await expect(read(rt)).rejects.toThrow(/No Mistral API key/);
+    // The same provider object before and after: it follows the configuration in force.
+    expect(rt.provider("file")).toBe(file);
+    await expect(file.read!("x", {})).rejects.toThrow(/No Mistral API key/);
+  });
+
+  it("check needs no key", async () => {
+    const rt = createRuntime({});
+    await rt.configure(configOf({}));
+    const checked = await rt.provider("results").check!({}, { jobId: "j", status: "QUEUED", directory: "out" });
+    expect(checked.failures).toEqual([]);
+  });
+
+  it("an unknown kind is refused, naming the allowed ones", () => {
+    const rt = createRuntime({});
+    for (const kind of ["nope", "toString", "__proto__"]) {
+      expect(() => rt.provider(kind as never)).toThrow(`pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: file, job, results`);
+    }
+  });
+});
+
+describe("the module's entry points", () => {
+  it("keep the signatures the serialized providers call: configure(req) and provider(kind)", async () => {
+    expect(typeof runtimeModule.configure).toBe("function");
+    expect(runtimeModule.configure.length).toBe(1);
+    expect(runtimeModule.provider.length).toBe(1);
+    const p = runtimeModule.provider("job");
+    for (const m of ["check", "diff", "create", "read", "update", "delete"] as const) expect(typeof p[m]).toBe("function");
+    expect(runtimeModule.provider("job")).toBe(p);
+  });
+});
