@@ -1,0 +1,235 @@
+/**
+ * The Batch API: create a job (schema, model and input checks; requests inline or from batch files), list with
+ * filters, get (optionally with inline results), cancel and delete. Jobs progress in the processor.
+ */
+import * as fs from "node:fs";
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { apiError, validationError, valueError, type ApiError } from "../errors";
+import { isFinal } from "../processor";
+import { validateSchema } from "../spec";
+import type { FileRecord, JobRecord } from "../store";
+import {
+  BATCH_JOB_STATUSES,
+  DEFAULT_PAGE_SIZE,
+  TIMEOUT_HOURS,
+  forEachLineSync,
+  type ApiEndpoint,
+  type BatchRequestLine,
+} from "../../provider/api";
+import type { EmulatorContext } from "./context";
+import { boolParam, enumList, intParam, single } from "./params";
+
+const KNOWN_JOB_QUERY = new Set(["page", "page_size", "model", "agent_id", "metadata", "created_after", "created_by_me", "status", "order_by"]);
+
+export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
+  const { store, clock, processor, models, seededJobId, liveFile, jobView, getJob } = ctx;
+  const { maxRequestsPerJob } = ctx.limits;
+
+  app.post("/v1/batch/jobs", async (request) => {
+    const body = request.body as Record<string, unknown> | undefined;
+    if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
+      throw validationError([{ type: "model_attributes_type", loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", input: body ?? null }]);
+    }
+    const detail = validateSchema("CreateBatchJobRequest", body, ["body"]);
+    if (detail.length) throw validationError(detail);
+    const endpoint = body.endpoint as ApiEndpoint;
+    const inputFiles = (body.input_files as string[] | null | undefined) ?? null;
+    const requests = (body.requests as BatchRequestLine[] | null | undefined) ?? null;
+    const model = (body.model as string | null | undefined) ?? null;
+    const agentId = (body.agent_id as string | null | undefined) ?? null;
+    if ((inputFiles === null || inputFiles.length === 0) && (requests === null || requests.length === 0)) {
+      throw valueError(["body"], "either input_files or requests must be provided (and not empty)", body);
+    }
+    if (inputFiles?.length && requests?.length) {
+      throw valueError(["body"], "input_files and requests are mutually exclusive; provide one of them", body);
+    }
+    if (model === null && agentId === null) {
+      throw valueError(["body"], "either model or agent_id must be provided", body);
+    }
+    if (model !== null && agentId !== null) {
+      throw valueError(["body"], "model and agent_id are mutually exclusive; provide one of them", body);
+    }
+    if (model !== null) {
+      const problem = models.checkModel(model, endpoint);
+      if (problem) throw apiError(400, problem, "invalid_model", { param: "model", code: "1500" });
+    }
+    let planned = 0;
+    let inlineBlob: string | null = null;
+    if (inputFiles?.length) {
+      inputFiles.forEach((id, i) => {
+        const file = liveFile(id);
+        if (!file) throw apiError(404, `Input file ${id} (input_files[${i}]) not found`, "invalid_request_error", { param: "input_files", code: "not_found" });
+        if (file.purpose !== "batch") {
+          throw valueError(["body", "input_files", i], `file ${id} has purpose '${file.purpose}'; batch input files must be uploaded with purpose 'batch'`, id);
+        }
+        planned += checkInputFile(file, i, maxRequestsPerJob - planned);
+      });
+    } else {
+      requests!.forEach((r, i) => {
+        if (r.custom_id !== undefined && r.custom_id !== null && typeof r.custom_id !== "string") {
+          throw validationError([{ type: "string_type", loc: ["body", "requests", i, "custom_id"], msg: "Input should be a valid string", input: r.custom_id }]);
+        }
+      });
+      planned = requests!.length;
+      if (planned > maxRequestsPerJob) {
+        throw valueError(["body", "requests"], `a batch job may hold at most ${maxRequestsPerJob} requests, received ${planned}`, planned);
+      }
+      inlineBlob = `inline-${randomUUID()}`;
+      const tmp = store.newTmpName("inline");
+      fs.writeFileSync(store.tmpPath(tmp), requests!.map((r) => JSON.stringify({ custom_id: r.custom_id ?? null, body: r.body })).join("\n") + "\n");
+      fs.renameSync(store.tmpPath(tmp), store.blobPath(inlineBlob));
+    }
+    const now = clock.now();
+    const job: JobRecord = {
+      id: seededJobId(request) ?? randomUUID(),
+      object: "batch",
+      input_files: inputFiles ?? [],
+      metadata: (body.metadata as Record<string, string> | null | undefined) ?? null,
+      endpoint,
+      model,
+      agent_id: agentId,
+      output_file: null,
+      error_file: null,
+      errors: [],
+      status: "QUEUED",
+      created_at: Math.floor(now / 1000),
+      started_at: null,
+      completed_at: null,
+      total_requests: 0,
+      completed_requests: 0,
+      succeeded_requests: 0,
+      failed_requests: 0,
+      timeout_hours: (body.timeout_hours as number | undefined) ?? TIMEOUT_HOURS.default,
+      internal: {
+        createdAtMs: now,
+        startedAtMs: null,
+        inlineBlob,
+        cursor: { input: 0, offset: 0 },
+        partial: { output: store.newTmpName("output"), outputBytes: 0, error: store.newTmpName("error"), errorBytes: 0, outputLines: 0, errorLines: 0 },
+        errorCounts: {},
+        cancelRequestedAtMs: null,
+        forcedFailure: null,
+        plannedTotal: planned,
+        finishing: null,
+      },
+    };
+    fs.writeFileSync(store.tmpPath(job.internal.partial.output), "");
+    fs.writeFileSync(store.tmpPath(job.internal.partial.error), "");
+    store.saveJob(job);
+    return jobView(job, false);
+  });
+
+  app.get("/v1/batch/jobs", async (request) => {
+    const q = request.query as Record<string, string | string[] | undefined>;
+    await processor.advanceAll();
+    const page = intParam(q.page, "page", 0, 0);
+    const pageSize = intParam(q.page_size, "page_size", DEFAULT_PAGE_SIZE, 1);
+    const statuses = enumList(q.status, "status", BATCH_JOB_STATUSES);
+    const model = single(q.model);
+    const agentId = single(q.agent_id);
+    const orderBy = single(q.order_by) ?? "-created";
+    if (orderBy !== "created" && orderBy !== "-created") {
+      throw validationError([{ type: "enum", loc: ["query", "order_by"], msg: "Input should be 'created' or '-created'", input: orderBy, ctx: { expected: "'created' or '-created'" } }]);
+    }
+    boolParam(q.created_by_me, "created_by_me", false); // one workspace, one user: every job is the caller's
+    let createdAfter: number | null = null;
+    const ca = single(q.created_after);
+    if (ca !== undefined) {
+      const t = Date.parse(ca);
+      if (Number.isNaN(t)) {
+        throw validationError([{ type: "datetime_from_date_parsing", loc: ["query", "created_after"], msg: "Input should be a valid datetime or date, invalid character in year", input: ca }]);
+      }
+      createdAfter = t;
+    }
+    // Metadata filters: `metadata` as a JSON object, and bare `key=value` pairs (what the SDK sends).
+    const metadata: Record<string, string> = {};
+    const m = single(q.metadata);
+    if (m !== undefined) {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(m);
+      } catch {
+        parsed = undefined;
+      }
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        throw validationError([{ type: "dict_type", loc: ["query", "metadata"], msg: "Input should be a valid dictionary", input: m }]);
+      }
+      for (const [k, v] of Object.entries(parsed)) metadata[k] = String(v);
+    }
+    for (const [k, v] of Object.entries(q)) {
+      if (!KNOWN_JOB_QUERY.has(k) && v !== undefined) metadata[k] = single(v)!;
+    }
+    const all = [...store.jobs.values()]
+      .filter((j) => !statuses.length || statuses.includes(j.status))
+      .filter((j) => model === undefined || j.model === model)
+      .filter((j) => agentId === undefined || j.agent_id === agentId)
+      .filter((j) => createdAfter === null || j.internal.createdAtMs > createdAfter)
+      .filter((j) => Object.entries(metadata).every(([k, v]) => j.metadata?.[k] === v))
+      .sort((a, b) => (a.internal.createdAtMs - b.internal.createdAtMs || a.id.localeCompare(b.id)) * (orderBy === "created" ? 1 : -1));
+    return { data: all.slice(page * pageSize, (page + 1) * pageSize).map((j) => jobView(j, false)), object: "list", total: all.length };
+  });
+
+  app.get("/v1/batch/jobs/:job_id", async (request) => {
+    const job = await getJob(request);
+    const q = request.query as Record<string, string | undefined>;
+    return jobView(job, boolParam(q.inline, "inline", false));
+  });
+
+  app.post("/v1/batch/jobs/:job_id/cancel", async (request) => {
+    const job = await getJob(request);
+    processor.requestCancel(job);
+    await processor.advance(job.id);
+    return jobView(job, false);
+  });
+
+  app.delete("/v1/batch/jobs/:job_id", async (request) => {
+    const job = await getJob(request);
+    if (!isFinal(job)) {
+      throw apiError(409, `Batch job ${job.id} is ${job.status}; cancel it and wait until it is CANCELLED before deleting it`);
+    }
+    store.deleteJob(job.id);
+    return { id: job.id, object: "batch", deleted: true };
+  });
+
+  /** Streams an input file once: each line a JSON object with an object `body`; returns its request count. */
+  function checkInputFile(file: FileRecord, index: number, room: number): number {
+    let count = 0;
+    let problem: ApiError | null = null;
+    forEachLineSync(store.blobPath(file.id), ({ lineNo, text }) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch (cause) {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} is not valid JSON: ${(cause as Error).message}`, file.id);
+        return false;
+      }
+      if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} must be a JSON object with a "body" field, received ${JSON.stringify(parsed).slice(0, 80)}`, file.id);
+        return false;
+      }
+      const line = parsed as { body?: unknown; custom_id?: unknown };
+      if (line.body === undefined) {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} has no "body": each line must be a JSON object with a "body" object`, file.id);
+        return false;
+      }
+      if (!line.body || typeof line.body !== "object" || Array.isArray(line.body)) {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo}: "body" must be a JSON object, received ${JSON.stringify(line.body ?? null).slice(0, 80)}`, file.id);
+        return false;
+      }
+      if (line.custom_id !== undefined && line.custom_id !== null && typeof line.custom_id !== "string") {
+        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo}: "custom_id" must be a string, received ${JSON.stringify(line.custom_id)}`, file.id);
+        return false;
+      }
+      count++;
+      if (count > room) {
+        problem = valueError(["body", "input_files", index], `a batch job may hold at most ${maxRequestsPerJob} requests; file ${file.id} (${file.filename}) line ${lineNo} is request ${maxRequestsPerJob - room + count} of the job`, file.id);
+        return false;
+      }
+      return true;
+    });
+    if (problem) throw problem;
+    if (count === 0) throw valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) holds no requests`, file.id);
+    return count;
+  }
+}

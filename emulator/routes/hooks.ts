@@ -1,0 +1,83 @@
+/**
+ * Cross-cutting request handling: the API key check, injected faults (latency, drops, error statuses), and the
+ * error and not-found handlers that shape failures the way Mistral's API does.
+ */
+import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { ApiError } from "../errors";
+import { errorBody, RATE_LIMIT_ERROR } from "../../provider/api";
+import type { EmulatorContext } from "./context";
+
+const MB = 1024 * 1024;
+
+export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void {
+  const { options, faults, seededJobId } = ctx;
+  const { maxFileBytes } = ctx.limits;
+
+  app.addHook("onRequest", async (request, reply) => {
+    if (options.logRequests) process.stderr.write(`${request.method} ${request.url}\n`);
+    const path = request.url.split("?")[0];
+    if (path.startsWith("/__emulator/signed/")) return; // authorised by its signature
+    if (options.apiKey !== undefined && !bearerMatches(request.headers.authorization, options.apiKey)) {
+      return reply.code(401).send({ message: "Unauthorized", request_id: randomUUID().replace(/-/g, "") });
+    }
+    if (path.startsWith("/__emulator/")) return;
+    if (seededJobId(request) !== null) return; // the seed route's own job creation: no faults
+    for (const rule of faults.take(request.method, path)) {
+      if (rule.kind === "latency") await new Promise((r) => setTimeout(r, rule.ms));
+      else if (rule.kind === "drop") {
+        request.raw.socket.destroy();
+        return reply.hijack();
+      } else if (rule.kind === "commit-then-drop") (request as FaultedRequest).dropResponse = true;
+      else if (rule.kind === "status") {
+        const status = rule.status!;
+        const retryAfter = rule.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
+        if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
+        const body = status === 429 ? { ...RATE_LIMIT_ERROR } : errorBody(`Injected fault: HTTP ${status}`, "internal_server_error");
+        return reply.code(status).send(body);
+      }
+    }
+  });
+  app.addHook("onSend", async (request, reply, payload) => {
+    if ((request as FaultedRequest).dropResponse) {
+      // The work is done; the client never hears of it.
+      request.raw.socket.destroy();
+    }
+    return payload;
+  });
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (error instanceof ApiError) {
+      for (const [k, v] of Object.entries(error.headers)) reply.header(k, v);
+      return reply.code(error.statusCode).send(error.body);
+    }
+    const e = error as { code?: string; statusCode?: number; message?: string };
+    if (e.code === "FST_ERR_CTP_INVALID_JSON_BODY" || e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (e.statusCode === 400 && /JSON/i.test(e.message ?? ""))) {
+      return reply.code(422).send({ detail: [{ type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } }] });
+    }
+    if (e.code === "FST_REQ_FILE_TOO_LARGE" || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+      return reply.code(413).send(errorBody(`File too large: the limit is ${maxFileBytes} bytes (${Math.round(maxFileBytes / MB)} MB)`, "invalid_request_error", { param: "file" }));
+    }
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      return reply.code(e.statusCode).send(errorBody(e.message ?? "Bad request"));
+    }
+    process.stderr.write(`mistral-batch-emulator: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    return reply.code(500).send(errorBody("Internal server error", "internal_server_error"));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send({ detail: "Not Found" });
+    void request;
+  });
+}
+
+interface FaultedRequest extends FastifyRequest {
+  dropResponse?: boolean;
+}
+
+function bearerMatches(header: string | undefined, key: string): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(header ?? "");
+  if (!m) return false;
+  const a = createHash("sha256").update(m[1].trim()).digest();
+  const b = createHash("sha256").update(key).digest();
+  return timingSafeEqual(a, b);
+}
