@@ -11,6 +11,7 @@ import type { ProviderContext } from "./context";
 import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResult } from "./jsonl";
 import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import type { InlineRequest } from "./jobLogic";
+import { resolveStatePath, stateVersionOf, toStatePath } from "./paths";
 import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
 import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
@@ -63,6 +64,8 @@ export interface BatchFileInputs {
 }
 
 export interface BatchFileOutputs extends BatchFileInputs {
+  /** The version of the state's shape (paths.ts); absent in state written before version 1. */
+  stateVersion?: number;
   fileId: string;
   filename: string;
   bytes: number;
@@ -91,7 +94,7 @@ async function scanInputs(inputs: Partial<BatchFileInputs>): Promise<{ scan: Sca
   const options = { endpoint: (inputs.purpose ?? "batch") === "batch" ? endpoint : undefined };
   if (inputs.source !== undefined) {
     if (inputs.source === UNKNOWN) return undefined;
-    return { scan: await scanJsonlFile(path.resolve(inputs.source), options), property: "source" };
+    return { scan: await scanJsonlFile(resolveStatePath(inputs.source), options), property: "source" };
   }
   if (inputs.requests !== undefined) {
     if (containsUnknown(inputs.requests)) return undefined;
@@ -146,7 +149,8 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       if (!stat || !stat.isFile()) {
         failures.push({ property: "source", reason: `source ${show(news.source)} is not a file (resolved to ${resolved} from ${process.cwd()}); expected the path of a .jsonl file` });
         return { inputs, failures };
-      }
+      }      // State holds it relative to the program's directory when inside it: a moved checkout shows no change.
+      inputs.source = toStatePath(news.source);
     }
     if (news.filenamePrefix === undefined || news.filenamePrefix === null) {
       // An unknown source (preview) gives an unknown default, not "batch": the name is not known yet.
@@ -185,7 +189,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     try {
       // `check` scanned it a moment ago: the upload hashes it as it streams and proves it unchanged (uploadOnce).
       if (inputs.source !== undefined && inputs.sha256 && inputs.bytes !== undefined && inputs.lineCount !== undefined) {
-        fs.accessSync(path.resolve(inputs.source), fs.constants.R_OK);
+        fs.accessSync(resolveStatePath(inputs.source), fs.constants.R_OK);
         const identity = { sha256: inputs.sha256, bytes: inputs.bytes, requests: inputs.lineCount, problems: [], moreProblems: false, fileProblems: [] };
         scanned = { scan: identity, property: "source" };
       } else {
@@ -211,7 +215,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     const filename = contentFilename(inputs.filenamePrefix, scanned.scan.sha256);
     const source =
       inputs.source !== undefined
-        ? { path: path.resolve(inputs.source) }
+        ? { path: resolveStatePath(inputs.source) }
         : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
     let uploaded;
     try {
@@ -235,6 +239,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
         sha256: scanned.scan.sha256,
         createdAt: file.createdAt,
         adopted,
+        stateVersion: stateVersionOf(undefined),
       },
     };
   }
@@ -260,6 +265,9 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       createdAt: file.createdAt,
       adopted: known?.adopted ?? true,
       purpose: file.purpose,
+      // Fields a newer release added stay (the spread above); its version too, so it is not taken for ours.
+      stateVersion: stateVersionOf(known),
+      ...(typeof known?.source === "string" ? { source: toStatePath(known.source) } : {}),
     };
     return known ? { id: file.id, props: outs } : { id: file.id, props: outs, inputs: { purpose: outs.purpose, filenamePrefix: outs.filenamePrefix } as BatchFileOutputs };
   }
@@ -267,7 +275,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
   async update(_id: string, olds: BatchFileOutputs, news: BatchFileInputs): Promise<pulumi.dynamic.UpdateResult<BatchFileOutputs>> {
     // Only `endpoint` updates in place, and it changes nothing remote: `check` has re-validated the content.
     // The uploaded file keeps its name whatever `filenamePrefix` says now.
-    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount, filename: olds.filename } };
+    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount, filename: olds.filename, stateVersion: stateVersionOf(undefined) } };
   }
 
   async delete(id: string): Promise<void> {

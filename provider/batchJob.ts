@@ -24,6 +24,7 @@ import {
 } from "./jobLogic";
 import { report } from "./log";
 import type { ApiEndpoint } from "./requests";
+import { stateVersionOf } from "./paths";
 import { thinProvider } from "./thin";
 
 export interface BatchJobArgs {
@@ -71,6 +72,8 @@ export interface BatchJobArgs {
 }
 
 export interface BatchJobOutputs extends JobInputs {
+  /** The version of the state's shape (paths.ts); absent in state written before version 1. */
+  stateVersion?: number;
   jobId: string;
   status: BatchJobStatus;
   totalRequests: number;
@@ -113,6 +116,7 @@ function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey:
     errors: job.errors.map((e) => ({ message: e.message, count: e.count ?? 1 })),
     idempotencyKey: extra.idempotencyKey,
     adopted: extra.adopted,
+    stateVersion: stateVersionOf(inputs as { stateVersion?: unknown }),
   };
 }
 

@@ -13,6 +13,7 @@ import { isFinalStatus } from "./api";
 import { call, isNotFound } from "./client";
 import type { ProviderContext } from "./context";
 import type { BatchJob } from "./batchJob";
+import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
 import { thinProvider } from "./thin";
 import { containsUnknown } from "./unknown";
 
@@ -53,8 +54,11 @@ export interface BatchResultsInputs {
 }
 
 export interface BatchResultsOutputs extends BatchResultsInputs {
+  /** The version of the state's shape (paths.ts); absent in state written before version 1. */
+  stateVersion?: number;
   /** True once the job ended and its files are on disk. */
   downloaded: boolean;
+  /** The downloaded output file: relative to the program's directory when inside it (absolute before version 1). */
   outputPath: string | null;
   errorPath: string | null;
   outputLines: number;
@@ -92,13 +96,13 @@ async function download(ctx: ProviderContext, fileId: string, target: string, re
 }
 
 function notYet(inputs: BatchResultsInputs): BatchResultsOutputs {
-  return { ...inputs, downloaded: false, outputPath: null, errorPath: null, outputLines: 0, errorLines: 0, outputSha256: null, errorSha256: null };
+  return { ...inputs, downloaded: false, outputPath: null, errorPath: null, outputLines: 0, errorLines: 0, outputSha256: null, errorSha256: null, stateVersion: stateVersionOf(undefined) };
 }
 
 async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): Promise<BatchResultsOutputs> {
   if (!isFinalStatus(inputs.status)) return notYet(inputs);
   const resource = `BatchResults of job ${inputs.jobId}`;
-  const dir = path.resolve(inputs.directory);
+  const dir = resolveStatePath(inputs.directory);
   const outs = notYet(inputs);
   outs.downloaded = true;
   for (const [kind, fileId, expected] of [
@@ -119,14 +123,26 @@ async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): P
     if (expected !== undefined && got.lines !== expected) {
       throw new Error(`${resource}: the ${kind} file ${fileId} has ${got.lines} lines, but the job reports ${expected} ${kind === "output" ? "succeeded" : "failed"} requests; refresh the job and run the update again`);
     }
-    if (kind === "output") Object.assign(outs, { outputPath: target, outputLines: got.lines, outputSha256: got.sha256 });
-    else Object.assign(outs, { errorPath: target, errorLines: got.lines, errorSha256: got.sha256 });
+    if (kind === "output") Object.assign(outs, { outputPath: toStatePath(target), outputLines: got.lines, outputSha256: got.sha256 });
+    else Object.assign(outs, { errorPath: toStatePath(target), errorLines: got.lines, errorSha256: got.sha256 });
   }
   return outs;
 }
 
 function filesPresent(outs: BatchResultsOutputs): boolean {
-  return [outs.outputPath, outs.errorPath].every((p) => p === null || fs.existsSync(p));
+  return [outs.outputPath, outs.errorPath].every((p) => p === null || p === undefined || fs.existsSync(resolveStatePath(p)));
+}
+
+/** A watched field's old and new values name the same thing (`directory`: the same place, however written). */
+function sameField(k: (typeof WATCHED)[number], olds: BatchResultsInputs, news: BatchResultsInputs): boolean {
+  if (k === "directory") return samePath(olds.directory, news.directory);
+  return (olds[k] ?? null) === (news[k] ?? null);
+}
+
+/** Outputs an older release wrote, in this release's shape: paths relative to the program's directory when inside it. */
+function upgraded(props: BatchResultsOutputs): BatchResultsOutputs {
+  const rel = (p: string | null | undefined) => (typeof p === "string" ? toStatePath(p) : (p ?? null));
+  return { ...props, outputPath: rel(props.outputPath), errorPath: rel(props.errorPath), stateVersion: stateVersionOf(props) };
 }
 
 const REPLACING = ["jobId"] as const;
@@ -141,12 +157,14 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
     for (const k of ["jobId", "directory"] as const) {
       if (typeof news[k] !== "string" || news[k] === "") failures.push({ property: k, reason: `${k} is ${JSON.stringify(news[k])}; expected a non-empty string` });
     }
-    return { inputs: news, failures };
+    // State holds the directory relative to the program's directory when inside it: a moved checkout shows no change.
+    const directory = typeof news.directory === "string" && news.directory !== "" && !containsUnknown(news.directory) ? toStatePath(news.directory) : news.directory;
+    return { inputs: { ...news, directory }, failures };
   }
 
   async diff(_id: string, olds: BatchResultsOutputs, news: BatchResultsInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
-    const changed = WATCHED.some((k) => containsUnknown(news[k]) || (olds[k] ?? null) !== (news[k] ?? null));
+    const changed = WATCHED.some((k) => containsUnknown(news[k]) || !sameField(k, olds, news));
     // Files deleted locally, or a job that has ended since: download (again).
     const due = (olds.downloaded && !filesPresent(olds)) || (!olds.downloaded && isFinalStatus(news.status));
     return { changes: replaces.length > 0 || changed || due || olds.deleteOnDestroy !== news.deleteOnDestroy, replaces: [...replaces] };
@@ -159,18 +177,20 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   async read(id: string, props?: BatchResultsOutputs): Promise<pulumi.dynamic.ReadResult<BatchResultsOutputs>> {
     if (!props?.jobId) throw new Error(`BatchResults ${id}: cannot be adopted by id; declare it with the job it belongs to`);
     // Local files that disappeared make the next `up` download again.
-    return { id, props: filesPresent(props) ? props : { ...props, downloaded: false } };
+    const props1 = upgraded(props);
+    return { id, props: filesPresent(props1) ? props1 : { ...props1, downloaded: false } };
   }
 
   async update(_id: string, olds: BatchResultsOutputs, news: BatchResultsInputs): Promise<pulumi.dynamic.UpdateResult<BatchResultsOutputs>> {
-    const same = WATCHED.every((k) => (olds[k] ?? null) === (news[k] ?? null));
-    if (same && olds.downloaded && filesPresent(olds)) return { outs: { ...olds, deleteOnDestroy: news.deleteOnDestroy } };
+    const same = WATCHED.every((k) => sameField(k, olds, news));
+    if (same && olds.downloaded && filesPresent(olds)) return { outs: { ...upgraded(olds), directory: news.directory, deleteOnDestroy: news.deleteOnDestroy } };
     return { outs: await fetchResults(this.ctx, news) };
   }
 
   async delete(_id: string, props: BatchResultsOutputs): Promise<void> {
-    if (!props.deleteOnDestroy) return;
-    for (const p of [props.outputPath, props.errorPath]) if (p) fs.rmSync(p, { force: true });
+    // Tolerates what any release wrote: paths absolute (before version 1) or relative, fields missing or extra.
+    if (!props?.deleteOnDestroy) return;
+    for (const p of [props.outputPath, props.errorPath]) if (typeof p === "string" && p) fs.rmSync(resolveStatePath(p), { force: true });
   }
 }
 

@@ -19,6 +19,7 @@ import { joinResults } from "./eval/join";
 import { describeEstimates, planEvaluation, type EvaluationPlan, type PlannedRun } from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
 import { writeReport } from "./eval/report";
+import { toStatePath } from "./paths";
 import type { ModelSummary, ScoreFn, Scorer } from "./eval/types";
 
 export interface EvaluationModel {
@@ -109,7 +110,7 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     };
   }
   if (pulumi.runtime.isDryRun()) {
-    return { summaries: pulumi.unknown as unknown as ModelSummary[], reportPath: plan.report.htmlPath, markdownPath: plan.report.markdownPath };
+    return { summaries: pulumi.unknown as unknown as ModelSummary[], reportPath: toStatePath(plan.report.htmlPath), markdownPath: toStatePath(plan.report.markdownPath) };
   }
   const joined = await joinResults({
     dataset: plan.report.dataset,
@@ -142,7 +143,8 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     prices: { date: plan.prices.date, batchDiscount: plan.prices.batchDiscount ?? 0.5 },
     meta: { dataset: plan.dataset.path, endpoint: plan.endpoint, generatedAt: new Date().toISOString(), reused: runs.filter((r) => r.reused).map((r) => r.run.label), notes: joined.warnings },
   });
-  return { summaries, reportPath: written.htmlPath, markdownPath: written.markdownPath };
+  // In state relative to the program's directory when inside it (paths.ts): a moved checkout shows no change.
+  return { summaries, reportPath: toStatePath(written.htmlPath), markdownPath: toStatePath(written.markdownPath) };
 }
 
 export class Evaluation extends pulumi.ComponentResource {

@@ -4,12 +4,23 @@
  * more than once, e.g. once per serialized provider) builds the process's `ProviderContext` from it; the providers
  * of each kind are made for that context and get it as a constructor argument. Without `configure` (an engine
  * older than Pulumi 3.139) the context comes from the environment as it is at each call.
+ *
+ * A FROZEN INTERFACE. State written by every earlier release holds serialized providers (`__provider`, thin.ts) that
+ * call exactly these exports: `configure(req)` and `provider(kind)` with kind "file", "job" or "results", and the
+ * six methods of what `provider` returns, with the inputs and outputs those releases stored. Refresh and destroy of
+ * old state run through here with the installed version. So: never remove or rename an export, a kind or a method,
+ * nor change their signatures; new arguments must be optional. `provider` of a kind this version does not know
+ * (one a later release added, or one dropped) gives a provider whose `delete` is a no-op with a warning, so such a
+ * resource can still be destroyed, and whose other methods fail saying why. The providers accept outputs of any
+ * state version (`stateVersion`, paths.ts): missing (before version 1: absolute paths), current, or higher (extra
+ * fields are kept; `delete` works best-effort).
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { BatchFileProvider } from "./batchFile";
 import { BatchJobProvider } from "./batchJob";
 import { BatchResultsProvider } from "./batchResults";
 import { ProviderContext } from "./context";
+import { report } from "./log";
 import type { ProviderKind } from "./thin";
 
 /** Every method but `configure`: the runtime's own `configure` is the one the engine calls. */
@@ -62,10 +73,39 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
       configured = providersFor(ProviderContext.fromConfig(req.config, env));
     },
     provider(kind) {
-      if (!Object.hasOwn(dispatchers, kind)) {
-        throw new Error(`pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: ${KINDS.join(", ")}`);
-      }
+      if (!Object.hasOwn(dispatchers, kind)) return unknownKind(kind);
       return dispatchers[kind];
+    },
+  };
+}
+
+/** The message of every method but `delete` of an unknown kind's provider. */
+export function unknownKindMessage(kind: unknown): string {
+  return (
+    `pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: ${KINDS.join(", ")}. ` +
+    "The state was probably written by another version of pulumi-mistral-batch: install that version to manage this resource, or destroy it (which removes it from state only)"
+  );
+}
+
+/**
+ * The provider of a kind this version does not know: `delete` lets the engine drop the resource from state (with
+ * a warning that nothing remote was deleted); everything else fails with `unknownKindMessage`.
+ */
+function unknownKind(kind: unknown): pulumi.dynamic.ResourceProvider {
+  const fail = async (): Promise<never> => {
+    throw new Error(unknownKindMessage(kind));
+  };
+  return {
+    check: fail,
+    diff: fail,
+    create: fail,
+    read: fail,
+    update: fail,
+    async delete(id: string) {
+      report(
+        { redact: (text: string) => text },
+        `warning: resource ${JSON.stringify(id)} of kind ${JSON.stringify(kind)} is unknown to this version; it is removed from state only, nothing was deleted in Mistral or on disk`,
+      );
     },
   };
 }

@@ -132,7 +132,16 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   const up = async () => {
     const result = await stack.up({ onOutput: project.onOutput });
     expect(result.summary.result).toBe("succeeded");
-    return { changes: result.summary.resourceChanges ?? {}, summaries: result.outputs.summaries.value as ModelSummary[], estimates: result.outputs.estimates.value as EvaluationEstimate[], reportPath: result.outputs.reportPath.value as string, markdownPath: result.outputs.markdownPath.value as string };
+    // The outputs hold the report's paths relative to the project folder (state does not depend on where it is).
+    const stored = { reportPath: result.outputs.reportPath.value as string, markdownPath: result.outputs.markdownPath.value as string };
+    return {
+      changes: result.summary.resourceChanges ?? {},
+      summaries: result.outputs.summaries.value as ModelSummary[],
+      estimates: result.outputs.estimates.value as EvaluationEstimate[],
+      stored,
+      reportPath: path.resolve(project.workDir, stored.reportPath),
+      markdownPath: path.resolve(project.workDir, stored.markdownPath),
+    };
   };
   const jobIdOf = (summaries: ModelSummary[], model: string) => summaries.find((s) => s.model === model)!.jobId!;
   let previewEstimates: Map<string, { tokens: number; cost: string }>;
@@ -226,6 +235,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     // The report and the summary exist and name every model.
     expect(first.reportPath).toBe(path.join(outputDir, "report.html"));
     expect(first.markdownPath).toBe(path.join(outputDir, "report.md"));
+    expect(first.stored).toEqual({ reportPath: "eval-out/report.html", markdownPath: "eval-out/report.md" });
+    // No absolute path of the project folder in state: paths are relative to it.
+    expect(project.stateText()).not.toContain(project.workDir);
     const html = fs.readFileSync(first.reportPath, "utf8");
     const md = fs.readFileSync(first.markdownPath, "utf8");
     for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny"]) {
@@ -279,8 +291,8 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       expect(value, `no probe of ${key} in the preview output:\n${text}`).toBeDefined();
       return JSON.parse(value!) as unknown;
     };
-    expect(seen("reportPath")).toBe(latest.reportPath);
-    expect(seen("markdownPath")).toBe(latest.markdownPath);
+    expect(seen("reportPath")).toBe(latest.stored.reportPath);
+    expect(seen("markdownPath")).toBe(latest.stored.markdownPath);
     expect(seen("estimates")).toEqual(latest.estimates);
     expect(probe("summaries"), text).toBeUndefined();
     expect(jobs()).toHaveLength(3);

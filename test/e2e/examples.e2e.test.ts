@@ -96,8 +96,9 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
     expect(jobs.every((j) => j.status === "SUCCESS")).toBe(true);
     // The program runs in its own folder, so the report lands under it.
     const out = path.join(programDir, ".mistral-eval/arithmetic");
-    expect(up.outputs.reportPath.value).toBe(path.join(out, "report.html"));
-    expect(up.outputs.markdownPath.value).toBe(path.join(out, "report.md"));
+    // Relative to the program's folder (state does not depend on where it is).
+    expect(path.resolve(programDir, up.outputs.reportPath.value)).toBe(path.join(out, "report.html"));
+    expect(up.outputs.markdownPath.value).toBe(".mistral-eval/arithmetic/report.md");
     const md = fs.readFileSync(path.join(out, "report.md"), "utf8");
     const html = fs.readFileSync(path.join(out, "report.html"), "utf8");
     for (const m of MODELS) {
@@ -139,8 +140,9 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
       const o = up.outputs;
       expect(o.status.value).toBe("SUCCESS");
       expect(o.embedded.value).toBe(6);
-      const vectorsPath = o.vectorsPath.value as string;
-      expect(path.dirname(vectorsPath)).toBe(path.join(dir, "results"));
+      // Relative to the program's folder in state (it does not depend on where the checkout is).
+      expect(path.dirname(o.vectorsPath.value as string)).toBe("results");
+      const vectorsPath = path.resolve(dir, o.vectorsPath.value as string);
       const lines = fs.readFileSync(vectorsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
       expect(lines).toHaveLength(6);
       expect(lines.map((l) => l.custom_id).sort()).toEqual(["t1", "t2", "t3", "t4", "t5", "t6"]);

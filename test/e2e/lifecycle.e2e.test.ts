@@ -3,8 +3,11 @@
  * each run by the `pulumi` CLI in the project's folder through the Node.js language host.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources } from "./harness";
 import type { Emulator } from "../../emulator";
 
@@ -151,5 +154,65 @@ module.exports = {
     expect(project.logs.join("").length).toBeGreaterThan(0);
     expect(project.logs.join("")).not.toContain(API_KEY);
     expect(project.stateText()).not.toContain(API_KEY);
+  });
+});
+
+describe("paths in state: relative to the project folder, so a moved checkout shows no change", { timeout: 240_000 }, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Awaited<ReturnType<E2EProject["stack"]>>;
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    // Absolute paths inside the project, as programs written with __dirname give them.
+    project = new E2EProject("moved", {
+      files: { "data/questions.jsonl": chatJsonl(3) },
+      program: `
+const path = require("node:path");
+const { BatchFile, BatchJob, BatchResults } = require("pulumi-mistral-batch");
+const file = new BatchFile("questions", { source: path.join(__dirname, "data/questions.jsonl"), endpoint: "/v1/chat/completions" });
+const job = new BatchJob("answers", { inputFiles: [file.id], model: "mistral-small-latest", waitForCompletion: { timeoutMinutes: 5, pollIntervalSeconds: 1 } });
+const results = BatchResults.forJob("results", job, { directory: path.join(__dirname, "results") });
+module.exports = { jobId: job.id, downloaded: results.downloaded, outputPath: results.outputPath };`,
+    });
+    stack = await project.stack(emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  it("up records paths relative to the project folder: no absolute path of it anywhere in state", async () => {
+    const up = await stack.up({ onOutput: project.onOutput });
+    expect(up.summary.result).toBe("succeeded");
+    expect(up.outputs.downloaded.value).toBe(true);
+    expect(up.outputs.outputPath.value).toBe(`results/${up.outputs.jobId.value}.output.jsonl`);
+    expect(fs.readFileSync(path.join(project.workDir, up.outputs.outputPath.value), "utf8").trim().split("\n")).toHaveLength(3);
+    const state = await resources(stack);
+    expect(state.get("questions")!.inputs.source).toBe("data/questions.jsonl");
+    expect(state.get("results")!.inputs.directory).toBe("results");
+    expect(state.get("results")!.outputs.stateVersion).toBe(1);
+    expect(state.get("questions")!.outputs.stateVersion).toBe(1);
+    expect(state.get("answers")!.outputs.stateVersion).toBe(1);
+    const text = project.stateText();
+    expect(text).not.toContain(project.workDir);
+    expect(text).not.toContain(project.dir);
+  });
+
+  it("the project folder and its backend copied elsewhere: preview expects no changes", async () => {
+    const moved = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-moved-copy-"));
+    try {
+      fs.cpSync(project.dir, moved, { recursive: true, verbatimSymlinks: true });
+      const env = { ...process.env, ...project.env({ PULUMI_BACKEND_URL: `file://${path.join(moved, "state")}` }) };
+      const options = { cwd: path.join(moved, "program"), env, maxBuffer: 64 << 20 };
+      // --expect-no-changes fails the preview on any update or replacement.
+      const preview = await promisify(execFile)("pulumi", ["preview", "--expect-no-changes", "--diff", "--non-interactive", "--stack", "dev"], options);
+      project.onOutput(preview.stdout);
+      expect(preview.stdout).toMatch(/4 unchanged/);
+    } finally {
+      fs.rmSync(moved, { recursive: true, force: true });
+    }
   });
 });

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import * as runtimeModule from "../../provider/runtime";
-import { createRuntime } from "../../provider/runtime";
+import { setReporter } from "../../provider/log";
+import { createRuntime, unknownKindMessage } from "../../provider/runtime";
 
 const KEY = "sk-test-runtime-0123456789";
 const configOf = (values: Record<string, string | undefined>) => ({ config: { get: (k: string) => values[k] } }) as never;
@@ -45,10 +46,25 @@ describe("createRuntime", () => {
     expect(checked.failures).toEqual([]);
   });
 
-  it("an unknown kind is refused, naming the allowed ones", () => {
+  it("an unknown kind (one another release wrote): delete is a no-op with a warning, the rest fail naming the allowed kinds", async () => {
     const rt = createRuntime({});
-    for (const kind of ["nope", "toString", "__proto__"]) {
-      expect(() => rt.provider(kind as never)).toThrow(`pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: file, job, results`);
+    const lines: string[] = [];
+    const previous = setReporter((line) => lines.push(line));
+    try {
+      for (const kind of ["nope", "toString", "__proto__"]) {
+        const p = rt.provider(kind as never);
+        const message = `pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: file, job, results`;
+        expect(unknownKindMessage(kind)).toContain(message);
+        await expect(p.check!({}, {})).rejects.toThrow(message);
+        await expect(p.diff!("id", {}, {})).rejects.toThrow(message);
+        await expect(p.create({})).rejects.toThrow(message);
+        await expect(p.read!("id", {})).rejects.toThrow(message);
+        await expect(p.update!("id", {}, {})).rejects.toThrow(message);
+        await expect(p.delete!("id-1", { anything: 1 })).resolves.toBeUndefined();
+        expect(lines.pop()).toContain(`warning: resource "id-1" of kind ${JSON.stringify(kind)} is unknown to this version; it is removed from state only`);
+      }
+    } finally {
+      setReporter(previous);
     }
   });
 });
