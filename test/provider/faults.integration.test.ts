@@ -23,6 +23,7 @@ import {
   stats,
   thrown,
 } from "./integration-harness";
+import { thrownMessage } from "../support/thrown";
 
 afterEach(cleanup);
 
@@ -227,14 +228,7 @@ describe("authentication", () => {
     const checked = await p.check({}, { content: jsonlOf(chatRequests(1)) });
     expect(checked.failures).toEqual([]);
     // The message settings.ts gives, word for word.
-    const expected = (() => {
-      try {
-        settingsFrom(undefined, {});
-      } catch (error) {
-        return (error as Error).message;
-      }
-      throw new Error("settingsFrom(undefined, {}) did not throw without a key");
-    })();
+    const expected = thrownMessage(() => settingsFrom(undefined, {}), "settingsFrom(undefined, {}) without a key");
     expect(expected).toContain("pulumi config set --secret mistral:apiKey");
     expect(expected).toContain("MISTRAL_API_KEY");
     await expect(p.create(checked.inputs)).rejects.toThrow(expected);

@@ -7,6 +7,7 @@ import { inspect } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ProviderContext } from "../../provider/context";
 import { MISTRAL_SERVERS, SettingsError, redact, resolveServerUrl, settingsFrom } from "../../provider/settings";
+import { thrownMessage } from "../support/thrown";
 
 const KEY_ENV = "env-key-0123456789abcdef";
 const KEY_CONFIG = "cfg-key-fedcba9876543210";
@@ -185,14 +186,7 @@ describe("ProviderContext", () => {
 
   it("a missing key or a bad URL fails when the settings are needed, with settingsFrom's message, not when built", () => {
     const noKey = ProviderContext.fromConfig(config({}), {});
-    const expected = (() => {
-      try {
-        settingsFrom(undefined, {});
-      } catch (error) {
-        return (error as Error).message;
-      }
-      throw new Error("settingsFrom(undefined, {}) did not throw without a key");
-    })();
+    const expected = thrownMessage(() => settingsFrom(undefined, {}), "settingsFrom(undefined, {}) without a key");
     expect(() => noKey.settings()).toThrow(SettingsError);
     expect(() => noKey.settings()).toThrow(expected);
     const badUrl = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "not a url" }), {});
