@@ -16,16 +16,7 @@ function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code !== "MODULE_NOT_FOUND" || !String(e.message).includes(entry)) throw error;
-      // A program inside the package's own repository (its examples): the package is a directory above.
-      const fs = require("node:fs");
-      const path = require("node:path");
-      for (let dir = process.cwd(); path.dirname(dir) !== dir; dir = path.dirname(dir)) {
-        const manifest = path.join(dir, "package.json");
-        if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, "utf8")).name === "pulumi-mistral-batch") {
-          return require(path.join(dir, "dist/provider/runtime.js"));
-        }
-      }
-      throw new Error(`${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`);
+      throw new Error(`${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`, { cause: error });
     }
   };
   return {

@@ -47,8 +47,6 @@ export interface ProjectOptions {
   files?: Record<string, string>;
   /** The program, `index.js` (CommonJS; `module.exports` become the stack outputs). Also settable with `program()`. */
   program?: string;
-  /** Link this repository as `node_modules/pulumi-mistral-batch` (what a program's own install would provide). @default true */
-  linkPackage?: boolean;
 }
 
 /** A Pulumi project folder in a temporary directory, with its own file backend and PULUMI_HOME beside it. */
@@ -73,7 +71,7 @@ export class E2EProject {
     // The language host and the dynamic-provider host resolve @pulumi/pulumi, and the program and the serialized
     // provider resolve pulumi-mistral-batch, from the project's node_modules.
     fs.symlinkSync(path.join(ROOT, "node_modules/@pulumi/pulumi"), path.join(this.workDir, "node_modules/@pulumi/pulumi"));
-    if (options.linkPackage !== false) fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
+    fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
     for (const [name, text] of Object.entries(options.files ?? {})) this.write(name, text);
     if (options.program !== undefined) this.program(options.program);
   }
