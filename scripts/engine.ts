@@ -90,11 +90,3 @@ export async function projectStack(o: ProjectStackOptions): Promise<automation.S
   if (o.serverUrl !== undefined) await stack.setConfig("mistral:serverUrl", { value: o.serverUrl });
   return stack;
 }
-
-/** The project name a folder's `Pulumi.yaml` declares. */
-export function projectName(workDir: string): string {
-  const text = fs.readFileSync(path.join(workDir, "Pulumi.yaml"), "utf8");
-  const name = /^name:\s*["']?([^"'\s#]+)/m.exec(text)?.[1];
-  if (!name) throw new Error(`${path.join(workDir, "Pulumi.yaml")}: no project name`);
-  return name;
-}

@@ -144,13 +144,7 @@ export async function forEachLine(source: string | AsyncIterable<Uint8Array>, fn
   if (typeof source !== "string") {
     for await (const chunk of source) splitter.push(chunk);
   } else {
-    const file = await fs.promises.open(source, "r");
-    try {
-      const buffer = Buffer.allocUnsafe(READ_BUFFER);
-      for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) splitter.push(buffer.subarray(0, n));
-    } finally {
-      await file.close();
-    }
+    await readChunks(source, (chunk) => splitter.push(chunk));
   }
   splitter.end();
   return splitter.nextLineNo - 1;
@@ -213,12 +207,17 @@ export class LineCounter {
 /** Counts the lines of a file, streaming. */
 export async function countLines(path: string): Promise<number> {
   const counter = new LineCounter();
+  await readChunks(path, (chunk) => counter.push(chunk));
+  return counter.lines;
+}
+
+/** Reads a file front to back in one reused buffer, handing each chunk to `push` (valid only during the call). */
+async function readChunks(path: string, push: (chunk: Buffer) => void): Promise<void> {
   const file = await fs.promises.open(path, "r");
   try {
     const buffer = Buffer.allocUnsafe(READ_BUFFER);
-    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) counter.push(buffer.subarray(0, n));
+    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) push(buffer.subarray(0, n));
   } finally {
     await file.close();
   }
-  return counter.lines;
 }
