@@ -18,6 +18,7 @@ import {
   type ScanOptions,
   type ScanResult,
 } from "../../provider/jsonl";
+import { pushInChunks } from "../support/chunks";
 
 const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const req = (id: string, content = "Hello") => JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content }] } });
@@ -26,13 +27,7 @@ const jsonl = (...lines: string[]) => lines.join("\n") + "\n";
 /** Feeds the bytes to a scanner in chunks of 1..maxChunk bytes (deterministic sizes). */
 function scanChunked(data: Buffer, maxChunk: number, options: ScanOptions = {}, seed = 1): ScanResult {
   const s = new JsonlScanner(options);
-  let x = seed;
-  for (let i = 0; i < data.length; ) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    const n = 1 + (x % maxChunk);
-    s.push(data.subarray(i, i + n));
-    i += n;
-  }
+  pushInChunks(data, maxChunk, (chunk) => s.push(chunk), seed);
   return s.end();
 }
 

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { countLines, forEachLine, forEachLineSync, LineCounter, LineSplitter, readLinesSync, type Line } from "../../../provider/api";
+import { pushInChunks } from "../../support/chunks";
 
 let dir: string;
 beforeAll(() => {
@@ -28,13 +29,7 @@ const write = (data: string | Buffer): string => {
 function split(data: Buffer, maxChunk = data.length || 1, seed = 1, options = {}): [string, number][] {
   const out: [string, number][] = [];
   const s = new LineSplitter((t, n) => void out.push([t, n]), options);
-  let x = seed;
-  for (let i = 0; i < data.length; ) {
-    x = (x * 1103515245 + 12345) & 0x7fffffff;
-    const n = 1 + (x % maxChunk);
-    s.push(data.subarray(i, i + n));
-    i += n;
-  }
+  pushInChunks(data, maxChunk, (chunk) => s.push(chunk), seed);
   s.end();
   return out;
 }
