@@ -1,9 +1,21 @@
 import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
 export default defineConfig({
+  // In-process tests run the sources: the emulator package and the provider's contract, which it imports as
+  // `pulumi-mistral-batch/api`, resolve to their TypeScript (one module instance each; no build needed). The
+  // end-to-end tests load the built packages natively, as the engine does.
+  resolve: {
+    alias: {
+      "mistral-batch-emulator": here("./packages/emulator/src/index.ts"),
+      "pulumi-mistral-batch/api": here("./provider/api/index.ts"),
+    },
+  },
   test: {
-    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "emulator/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "packages/*/src/**/*.test.ts"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -119,9 +119,16 @@ export interface RunningEmulator {
   stop(): Promise<void>;
 }
 
-/** Starts the emulator CLI (dist/emulator/cli.js) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
+/** The emulator package's bin (`npx mistral-batch-emulator`), resolved as a dev dependency is. */
+export function emulatorCli(): string {
+  const manifest = require.resolve("mistral-batch-emulator/package.json");
+  const { bin } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { bin: Record<string, string> };
+  return path.join(path.dirname(manifest), bin["mistral-batch-emulator"]!);
+}
+
+/** Starts the emulator CLI (emulatorCli()) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
 export async function startEmulator(dataDir: string, maxFileMb: number): Promise<RunningEmulator> {
-  const cli = path.join(ROOT, "dist/emulator/cli.js");
+  const cli = emulatorCli();
   const child: ChildProcess = spawn(process.execPath, [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)], { stdio: ["ignore", "pipe", "inherit"] });
   const stop = async () => {
     child.kill("SIGTERM");

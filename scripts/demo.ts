@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { startEmulator, type Emulator } from "../emulator";
+import { startEmulator, type Emulator } from "mistral-batch-emulator";
 import { formatSummaryTable } from "../provider/eval/report";
 import type { ModelSummary } from "../provider/eval/types";
 import { ROOT, projectStack } from "./engine";

@@ -1,11 +1,11 @@
 /**
  * Extracts the Files + Batch subset of Mistral's public OpenAPI spec into
- * `emulator/spec/files-batch.openapi.json`, the contract the emulator is checked against at run time.
+ * `packages/emulator/src/spec/files-batch.openapi.json`, the contract the emulator is checked against at run time.
  *
  *   npm run spec:extract [-- <spec.yaml> [<out.json>]]
  *
  * The input defaults to `../shared/mistral/openapi.yaml` and the output to
- * `emulator/spec/files-batch.openapi.json`, both resolved from the current directory (the repo root
+ * `packages/emulator/src/spec/files-batch.openapi.json`, both resolved from the current directory (the repo root
  * under `npm run`). The output keeps the key order of the source so that re-running it on an
  * unchanged spec gives a byte-identical file (a test checks this).
  */
@@ -45,7 +45,7 @@ export const EXTRA_SCHEMAS: readonly string[] = [
 ];
 
 export const DEFAULT_SPEC_PATH = "../shared/mistral/openapi.yaml";
-export const DEFAULT_OUT_PATH = "emulator/spec/files-batch.openapi.json";
+export const DEFAULT_OUT_PATH = "packages/emulator/src/spec/files-batch.openapi.json";
 
 /** Where the subset came from; recorded in `info`. */
 export interface SpecProvenance {

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: builds, type-checks the tests with the sources (tsconfig.test.json: vitest only transpiles them), runs
+// `npm test`: builds (scripts/build.cjs), type-checks the tests with the sources (tsconfig.test.json: vitest only transpiles them), runs
 // vitest (arguments pass through), and ends with the plain closing line "N passed, N failed, N skipped" that CI reads,
 // keeping vitest's exit code. A build or type error ends it early with "0 passed, 1 failed".
 const { spawnSync } = require("node:child_process");
@@ -10,14 +10,13 @@ const root = path.resolve(__dirname, "..");
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const results = path.join(root, "dist", "vitest-results.json");
 
-// A clean build: a module removed or turned into a folder must not linger in dist/ (Node would still load it).
-fs.rmSync(path.join(root, "dist"), { recursive: true, force: true });
-for (const project of ["tsconfig.json", "tsconfig.test.json"]) {
-  const tsc = spawnSync(bin("tsc"), ["-p", project], { cwd: root, stdio: "inherit" });
-  if (tsc.status !== 0) {
-    console.log("0 passed, 1 failed");
-    process.exit(tsc.status ?? 1);
-  }
+// A clean build of both packages and the tools (scripts/build.cjs), then the tests' type-check.
+const { build } = require("./build.cjs");
+const built = build();
+const typecheck = built === 0 ? spawnSync(bin("tsc"), ["-p", "tsconfig.test.json"], { cwd: root, stdio: "inherit" }).status : built;
+if (typecheck !== 0) {
+  console.log("0 passed, 1 failed");
+  process.exit(typecheck ?? 1);
 }
 fs.rmSync(results, { force: true });
 const run = spawnSync(

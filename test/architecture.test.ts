@@ -1,12 +1,14 @@
 /**
- * Layering: the library (`provider/`) never depends on its test double (`emulator/`). Facts about Mistral's API
- * live in the contract `provider/api/`, which both import.
+ * Layering: the library (`provider/`) never depends on its test double, the emulator package (`packages/emulator/`,
+ * `mistral-batch-emulator`). Facts about Mistral's API live in the contract `provider/api/`, which both import (the
+ * emulator as `pulumi-mistral-batch/api`).
  *
  * Every module specifier of every file under provider/ is found with the TypeScript parser (static imports and
  * re-exports, `import x = require()`, `require()`, `require.resolve()`, dynamic `import()`, `import("...")` types), then
  * resolved: relative paths against the importing file, this package's own name (`pulumi-mistral-batch/...`) through
- * the `exports` map of package.json. A specifier that is not a literal is followed to the string constants it is
- * built from. Anything landing in `emulator/` or `dist/emulator/` fails the test.
+ * the `exports` map of package.json, the emulator's package name to its folder. A specifier that is not a literal
+ * is followed to the string constants it is built from. Anything landing in the emulator package (or in the folders
+ * it had before it was one, `emulator/` and `dist/emulator/`) fails the test.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -15,6 +17,7 @@ import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..");
 const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { name: string; exports: Record<string, unknown> };
+const EMULATOR = "mistral-batch-emulator";
 const SOURCE = /\.(c|m)?(t|j)sx?$/;
 
 /** Files under `dir`, recursively (no node_modules). */
@@ -68,7 +71,8 @@ function targetsOf(specifier: string, from: string): string[] {
   const rel = (p: string) => path.relative(ROOT, p).split(path.sep).join("/");
   if (specifier.startsWith(".") || path.isAbsolute(specifier)) return [rel(path.resolve(path.dirname(from), specifier))];
   // A path built at run time (`path.join(dir, "dist/emulator/index.js")`): taken as relative to the root.
-  if (/^(dist\/)?emulator(\/|$)/.test(specifier)) return [specifier];
+  if (/^(dist\/)?emulator(\/|$)|^packages\//.test(specifier)) return [specifier];
+  if (specifier === EMULATOR || specifier.startsWith(`${EMULATOR}/`)) return [`packages/emulator${specifier.slice(EMULATOR.length)}`];
   if (specifier !== MANIFEST.name && !specifier.startsWith(`${MANIFEST.name}/`)) return []; // another package
   const subpath = `.${specifier.slice(MANIFEST.name.length)}`;
   const entry = MANIFEST.exports[subpath];
@@ -77,7 +81,7 @@ function targetsOf(specifier: string, from: string): string[] {
   return (entry === undefined ? [subpath] : strings(entry)).map((t) => path.posix.normalize(t));
 }
 
-const inEmulator = (target: string): boolean => /^(dist\/)?emulator(\/|$)/.test(target);
+const inEmulator = (target: string): boolean => /^((dist\/)?emulator|packages\/emulator)(\/|$)/.test(target);
 
 /** `file: specifier` for every import of a file under provider/ that reaches the emulator. */
 function violations(): string[] {
@@ -89,22 +93,22 @@ function violations(): string[] {
 }
 
 describe("architecture", () => {
-  it("no file under provider/ imports anything under emulator/", () => {
+  it("no file under provider/ imports anything of the emulator package", () => {
     expect(violations()).toEqual([]);
   });
 
   it("the check sees every way of importing (it is not vacuous)", () => {
     const from = path.join(ROOT, "provider", "eval", "x.ts");
     const text = [
-      'import { a } from "../../emulator/types";',
-      'import type { B } from "../../emulator";',
+      'import { a } from "../../packages/emulator/src/types";',
+      'import type { B } from "mistral-batch-emulator";',
       'export { c } from "../../emulator/jsonl.js";',
-      'import d = require("../../emulator/models");',
+      'import d = require("../../packages/emulator/src/models");',
       'const e = require("pulumi-mistral-batch/emulator");',
-      'const f = () => import("../../emulator/server");',
-      'type G = typeof import("../../emulator/clock");',
-      'const entry = "pulumi-mistral-batch/emulator"; require(entry);',
-      'require(require("node:path").join(__dirname, "../../emulator/faults"));',
+      'const f = () => import("mistral-batch-emulator/dist/server.js");',
+      'type G = typeof import("../../packages/emulator/src/clock");',
+      'const entry = "mistral-batch-emulator"; require(entry);',
+      'require(require("node:path").join(__dirname, "../../packages/emulator/src/faults"));',
       'require.resolve("pulumi-mistral-batch/dist/emulator/cli.js");',
       // allowed:
       'import { API_ENDPOINTS } from "../api";',
@@ -112,18 +116,19 @@ describe("architecture", () => {
       'import * as pulumi from "@pulumi/pulumi";',
       'import { BatchFile } from "pulumi-mistral-batch";',
       'const runtime = require("pulumi-mistral-batch/runtime");',
+      'import { LIST_PRICES } from "pulumi-mistral-batch/api";',
     ].join("\n");
     const reached = specifiersOf(text, from).filter((s) => targetsOf(s, from).some(inEmulator));
     expect(reached).toEqual([
-      "../../emulator/types",
-      "../../emulator",
+      "../../packages/emulator/src/types",
+      "mistral-batch-emulator",
       "../../emulator/jsonl.js",
-      "../../emulator/models",
+      "../../packages/emulator/src/models",
       "pulumi-mistral-batch/emulator",
-      "../../emulator/server",
-      "../../emulator/clock",
-      "pulumi-mistral-batch/emulator",
-      "../../emulator/faults",
+      "mistral-batch-emulator/dist/server.js",
+      "../../packages/emulator/src/clock",
+      "mistral-batch-emulator",
+      "../../packages/emulator/src/faults",
       "pulumi-mistral-batch/dist/emulator/cli.js",
     ]);
   });

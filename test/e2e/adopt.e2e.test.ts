@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Mistral } from "@mistralai/mistralai";
 import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 
 describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }, () => {
   let emulator: Emulator;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 
 const ENDPOINTS =
   "/v1/chat/completions, /v1/embeddings, /v1/fim/completions, /v1/moderations, /v1/chat/moderations, /v1/ocr, /v1/classifications, /v1/chat/classifications, /v1/conversations, /v1/audio/transcriptions";

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { E2EProject, assertDistFresh, emulatorLib } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
 
 describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 import type { EvaluationModel, ModelSummary, Scorer } from "../../provider";
 import type { EvaluationEstimate } from "../../provider/evaluation";
 

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as automation from "@pulumi/pulumi/automation";
 import { API_KEY, ROOT, assertDistFresh, emulatorLib, engine } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
 
 const STACK = "e2e-shipped";

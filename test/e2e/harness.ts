@@ -13,7 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as automation from "@pulumi/pulumi/automation";
 import type * as pkg from "../../provider";
-import type * as emulatorPkg from "../../emulator";
+import type * as emulatorPkg from "mistral-batch-emulator";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const req = createRequire(path.join(ROOT, "package.json"));
@@ -22,7 +22,8 @@ export const req = createRequire(path.join(ROOT, "package.json"));
 export const auto = req("@pulumi/pulumi/automation") as typeof automation;
 /** The package as built (`npm run build`), loaded natively. */
 export const lib = () => req(path.join(ROOT, "dist/provider/index.js")) as typeof pkg;
-export const emulatorLib = () => req(path.join(ROOT, "dist/emulator/index.js")) as typeof emulatorPkg;
+/** The emulator package as built, resolved as a dev dependency is. */
+export const emulatorLib = () => req("mistral-batch-emulator") as typeof emulatorPkg;
 
 export const API_KEY = "sk-e2e-SECRET-7f3a9c";
 
@@ -37,8 +38,9 @@ export function assertDistFresh(): void {
       const p = path.join(dir, e.name);
       return Math.max(m, e.isDirectory() ? newest(p) : e.name.endsWith(".ts") ? fs.statSync(p).mtimeMs : 0);
     }, 0);
-  const src = Math.max(newest(path.join(ROOT, "provider")), newest(path.join(ROOT, "emulator")));
-  const built = fs.statSync(path.join(ROOT, "dist/provider/index.js"), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const src = Math.max(newest(path.join(ROOT, "provider")), newest(path.join(ROOT, "packages/emulator/src")));
+  const stamp = (p: string) => fs.statSync(path.join(ROOT, p), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const built = Math.min(stamp("dist/provider/index.js"), stamp("packages/emulator/dist/index.js"));
   if (built < src) throw new Error("dist/ is older than the sources: run `npm run build` (npm test does) before the end-to-end tests");
 }
 

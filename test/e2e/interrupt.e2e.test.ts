@@ -41,7 +41,7 @@ import { promisify } from "node:util";
 import type { AddressInfo } from "node:net";
 import { alive, descendants, killAll, processTable, processesIn, pulumiChild, type Proc } from "./processes";
 import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

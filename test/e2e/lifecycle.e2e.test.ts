@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 
 describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => {
   let emulator: Emulator;

@@ -4,8 +4,9 @@
  * repository, its own `@pulumi/pulumi` and `pulumi-mistral-batch`), and the commands a user types there:
  * `pulumi stack init`, `pulumi config set --secret mistral:apiKey` (the key on stdin), `pulumi preview`, `up`,
  * `refresh`, `destroy`, through the real CLI and the Node.js language host, with a local file backend and a private
- * PULUMI_HOME, against the emulator started from the installed tarball's own `mistral-batch-emulator` bin, which
- * enforces the API key. The key must not show anywhere in the state directory, PULUMI_HOME or what the CLI printed.
+ * PULUMI_HOME, against the emulator package (`mistral-batch-emulator`, packed on its own and installed as a dev
+ * dependency) started from its installed bin, which enforces the API key. The provider's tarball holds no emulator
+ * code and brings no HTTP server. The key must not show anywhere in the state directory, PULUMI_HOME or what the CLI printed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -92,6 +93,7 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
   let stateDir: string;
   let home: string;
   let tarball: string;
+  let emulatorTarball: string;
   let emulator: ChildProcess | undefined;
   let emulatorUrl: string;
   let emulatorLog = "";
@@ -126,41 +128,70 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     console.log(`package e2e timings (ms): ${JSON.stringify(timings)}`);
   });
 
-  it("npm pack: the tarball holds the built package, and no tests, TypeScript sources or node_modules", async () => {
-    // --ignore-scripts: `npm test` has just built dist/; the `prepare` script would build it again.
-    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir, "--json"], { cwd: ROOT, env: userEnv(), timeoutMs: 120_000 });
-    timings.pack = packed.ms;
+  /** `npm pack` of the package in `dir`: the tarball's path and its entries (without the leading `package/`). */
+  async function pack(dir: string): Promise<{ tarball: string; entries: string[]; size: number; unpackedSize: number }> {
+    // --ignore-scripts: `npm test` has just built both packages; `prepare`/`prepack` would build them again.
+    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir, "--json"], { cwd: dir, env: userEnv(), timeoutMs: 120_000 });
+    timings[`pack ${path.basename(dir)}`] = packed.ms;
     expect(packed.code, packed.stderr).toBe(0);
-    const [info] = JSON.parse(packed.stdout) as { filename: string; size: number; unpackedSize: number; entryCount: number }[];
-    tarball = path.join(packDir, info.filename);
-    const listing = await run("tar", ["-tzf", tarball], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 });
+    const [info] = JSON.parse(packed.stdout) as { filename: string; unpackedSize: number }[];
+    const file = path.join(packDir, info.filename);
+    const listing = await run("tar", ["-tzf", file], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 });
     expect(listing.code).toBe(0);
     const entries = listing.stdout.trim().split("\n").map((e) => e.replace(/^package\//, ""));
-    const size = fs.statSync(tarball).size;
+    const size = fs.statSync(file).size;
     console.log(`tarball ${info.filename}: ${size} bytes packed (${(size / 1024).toFixed(1)} KiB), ${info.unpackedSize} bytes unpacked, ${entries.length} files`);
-
-    expect(entries).toContain("package.json");
-    expect(entries).toContain("README.md");
-    expect(entries).toContain("dist/provider/index.js");
-    expect(entries).toContain("dist/provider/runtime.js");
-    expect(entries).toContain("dist/emulator/cli.js");
+    // Every entry point the manifest names is in the tarball.
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+    const targets: string[] = [manifest.main, manifest.types, ...Object.values((manifest.bin ?? {}) as Record<string, string>)];
+    for (const entry of Object.values(manifest.exports as Record<string, string | Record<string, string>>)) {
+      targets.push(...(typeof entry === "string" ? [entry] : Object.values(entry)));
+    }
+    for (const target of targets) expect(entries, `${target} is named by ${path.basename(dir)}/package.json`).toContain(path.posix.normalize(target));
     expect(entries.filter((e) => /(^|\/)node_modules\//.test(e))).toEqual([]);
     expect(entries.filter((e) => /(\.test\.|(^|\/)test\/|vitest)/.test(e))).toEqual([]);
     expect(entries.filter((e) => /\.(c|m)?tsx?$/.test(e) && !/\.d\.(c|m)?ts$/.test(e))).toEqual([]);
     expect(entries.filter((e) => !e.startsWith("dist/") && !["package.json", "README.md", "LICENSE"].includes(e))).toEqual([]);
+    return { tarball: file, entries, size, unpackedSize: info.unpackedSize };
+  }
+
+  it("npm pack: the provider's tarball holds the built package, and no emulator, tests, TypeScript sources or node_modules", async () => {
+    const packed = await pack(ROOT);
+    tarball = packed.tarball;
+    const { entries } = packed;
+    expect(entries).toContain("package.json");
+    expect(entries).toContain("README.md");
+    expect(entries).toContain("dist/provider/index.js");
+    expect(entries).toContain("dist/provider/runtime.js");
+    expect(entries).toContain("dist/provider/api/index.js");
     // Nor the repository's own tooling (benchmarks, demo and maintenance scripts).
     expect(entries.filter((e) => /^dist\/(bench|scripts)\//.test(e))).toEqual([]);
-    // Every entry point the manifest names is in the tarball.
+    // No emulator: not its folder, not its bin, no file of it under another name, no HTTP server among the dependencies.
+    expect(entries.filter((e) => /emulator/i.test(e))).toEqual([]);
     const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));
-    const targets: string[] = [manifest.main, manifest.types, ...Object.values(manifest.bin as Record<string, string>)];
-    for (const entry of Object.values(manifest.exports as Record<string, string | Record<string, string>>)) {
-      targets.push(...(typeof entry === "string" ? [entry] : Object.values(entry)));
+    expect(manifest.bin).toBeUndefined();
+    const shipped = { ...manifest.dependencies, ...manifest.peerDependencies, ...manifest.optionalDependencies };
+    expect(Object.keys(shipped).filter((d) => /fastify|ajv|emulator|express|koa|hono/.test(d))).toEqual([]);
+    const unpacked = path.join(tmp, "unpacked-provider");
+    fs.mkdirSync(unpacked);
+    expect((await run("tar", ["-xzf", tarball, "-C", unpacked], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 })).code).toBe(0);
+    for (const file of walk(path.join(unpacked, "package/dist")).filter((f) => f.endsWith(".js"))) {
+      const text = fs.readFileSync(file, "utf8");
+      expect(text, `${path.relative(unpacked, file)} loads the emulator or its server`).not.toMatch(/require\("(mistral-batch-emulator|fastify|@fastify\/[^"]+|ajv[^"]*)"\)/);
     }
-    for (const target of targets) expect(entries, `${target} is named by package.json`).toContain(path.posix.normalize(target));
-    expect(size).toBeLessThan(2 * 1024 * 1024);
+    expect(packed.size).toBeLessThan(2 * 1024 * 1024);
   });
 
-  it("installs in a fresh project outside the repository, with a working emulator bin", async () => {
+  it("npm pack: the emulator packs on its own, with its bin, its spec and its server dependencies", async () => {
+    const packed = await pack(path.join(ROOT, "packages/emulator"));
+    emulatorTarball = packed.tarball;
+    expect(packed.entries).toContain("dist/cli.js");
+    expect(packed.entries).toContain("dist/spec/files-batch.openapi.json");
+    const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "packages/emulator/package.json"), "utf8"));
+    expect(Object.keys(manifest.dependencies)).toEqual(expect.arrayContaining(["fastify", "@fastify/multipart", "ajv", "pulumi-mistral-batch"]));
+  });
+
+  it("installs in a fresh project outside the repository, the emulator as a dev dependency with a working bin", async () => {
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
     const pulumiVersion: string = lock.packages["node_modules/@pulumi/pulumi"].version;
     fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2));
@@ -172,6 +203,13 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     });
     timings.install = installed.ms;
     expect(installed.code, installed.stderr).toBe(0);
+    // The provider alone brings no HTTP server.
+    for (const server of ["fastify", "@fastify/multipart", "mistral-batch-emulator"]) expect(fs.existsSync(path.join(projectDir, "node_modules", server)), server).toBe(false);
+    // The emulator, as a dev dependency (its dependency on pulumi-mistral-batch is met by the one installed).
+    const dev = await run("npm", ["install", "--save-dev", emulatorTarball, "--no-audit", "--no-fund", "--prefer-offline"], { cwd: projectDir, env: userEnv(), timeoutMs: 280_000 });
+    timings.installEmulator = dev.ms;
+    expect(dev.code, dev.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).devDependencies)).toEqual(["mistral-batch-emulator"]);
     const pkg = path.join(projectDir, "node_modules/pulumi-mistral-batch");
     expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false); // a copy from the tarball, not a link to the repository
     expect(JSON.parse(fs.readFileSync(path.join(projectDir, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version).toBe(pulumiVersion);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources, failure } from "./harness";
-import type { Emulator } from "../../emulator";
+import type { Emulator } from "mistral-batch-emulator";
 import type { BatchJobStatus } from "../../provider/jobLogic";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;

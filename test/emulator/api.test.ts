@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
-import { startEmulator, type Emulator } from "../../emulator";
+import { startEmulator, type Emulator } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { readJson, type ErrorBody, type FileBody, type ListBody, type ValidationErrorBody } from "../support/wire";
 

@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
+import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { readJson, type ErrorBody, type JobBody } from "../support/wire";
 

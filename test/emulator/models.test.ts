@@ -11,8 +11,8 @@ import {
   estimateTokens,
   extractAnswer,
   type ModelSpec,
-} from "../../emulator/models";
-import { API_ENDPOINTS, type ApiEndpoint, type ModelAnswer } from "../../emulator/types";
+} from "../../packages/emulator/src/models";
+import { API_ENDPOINTS, type ApiEndpoint, type ModelAnswer } from "../../packages/emulator/src/types";
 
 const SPEC_PATH = "/work/shared/mistral/openapi.yaml";
 const NOW = 1_760_000_000;

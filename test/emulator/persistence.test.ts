@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { randomBytes } from "node:crypto";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ManualClock, startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
+import { ManualClock, startEmulator, type Emulator, type EmulatorOptions } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { assertBuilt, startCli, stopAllClis, type CliProcess } from "../support/cli";
 import { readJson, type FileBody, type JobBody, type ListBody } from "../support/wire";

@@ -11,7 +11,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
-import { startEmulator, type Emulator } from "../../emulator";
+import { startEmulator, type Emulator } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { readJson, type ErrorBody, type FileBody, type JobBody } from "../support/wire";
 

@@ -2,11 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { extractSubset, loadSpecFile, renderSubset } from "../../scripts/extract-spec";
-import { schemaNames, spec, uuidParseError, validateResponse, validateSchema } from "../../emulator/spec";
+import { schemaNames, spec, uuidParseError, validateResponse, validateSchema } from "../../packages/emulator/src/spec";
 import { expectResponseValid, expectSchemaValid, FULL_SPEC_PATH, operationIds } from "../support/openapi";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
-const SUBSET_FILE = path.join(REPO_ROOT, "emulator/spec/files-batch.openapi.json");
+const SUBSET_FILE = path.join(REPO_ROOT, "packages/emulator/src/spec/files-batch.openapi.json");
 const haveSharedSpec = fs.existsSync(FULL_SPEC_PATH);
 
 const ENDPOINTS =

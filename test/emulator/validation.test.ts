@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SDKError } from "@mistralai/mistralai/models/errors";
-import { startEmulator, type Emulator } from "../../emulator";
+import { startEmulator, type Emulator } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { expectSchemaValid } from "../support/openapi";
 import { readJson, type FileBody, type ListBody } from "../support/wire";

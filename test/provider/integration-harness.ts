@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Mistral } from "@mistralai/mistralai";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../../emulator";
+import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batch-emulator";
 import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
 

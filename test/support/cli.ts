@@ -1,5 +1,5 @@
 /**
- * Runs the built emulator CLI (`dist/emulator/cli.js`) as a child process, for tests that need a real process:
+ * Runs the built emulator CLI (the `mistral-batch-emulator` bin of packages/emulator) as a child process, for tests that need a real process:
  * signals, exit codes, kill -9. Every process started here is tracked so `stopAllClis()` can clean up after a
  * failed test.
  */
@@ -7,17 +7,19 @@ import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-const ROOT = path.resolve(__dirname, "../..");
-export const CLI = path.join(ROOT, "dist/emulator/cli.js");
+const PACKAGE = path.resolve(__dirname, "../../packages/emulator");
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(PACKAGE, "package.json"), "utf8")) as { bin: Record<string, string> };
+/** The emulator package's bin, as `npx mistral-batch-emulator` runs it. */
+export const CLI = path.join(PACKAGE, MANIFEST.bin["mistral-batch-emulator"]!);
 
-/** Throws unless `dist/` holds a build at least as new as every emulator source (run `npm run build`). */
+/** Throws unless the package's dist/ holds a build at least as new as every emulator source (run `npm run build`). */
 export function assertBuilt(): void {
   if (!fs.existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first`);
-  const src = path.join(ROOT, "emulator");
+  const src = path.join(PACKAGE, "src");
   for (const name of fs.readdirSync(src).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
-    const built = path.join(ROOT, "dist/emulator", name.replace(/\.ts$/, ".js"));
+    const built = path.join(PACKAGE, "dist", name.replace(/\.ts$/, ".js"));
     if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(src, name)).mtimeMs) {
-      throw new Error(`dist/emulator/${path.basename(built)} is older than emulator/${name}: run \`npm run build\` first`);
+      throw new Error(`packages/emulator/dist/${path.basename(built)} is older than src/${name}: run \`npm run build\` first`);
     }
   }
 }

@@ -15,7 +15,7 @@ import { parse as parseYaml } from "yaml";
 
 /** The full spec's location: the `shared/` folder that sits beside the repo. */
 export const FULL_SPEC_PATH = path.resolve(__dirname, "../../../shared/mistral/openapi.yaml");
-const SUBSET_PATH = path.resolve(__dirname, "../../emulator/spec/files-batch.openapi.json");
+const SUBSET_PATH = path.resolve(__dirname, "../../packages/emulator/src/spec/files-batch.openapi.json");
 
 /** The Files and Batch operations, by SDK-style name. */
 export const operationIds = {

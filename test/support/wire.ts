@@ -2,8 +2,8 @@
  * The emulator's wire shapes, for tests that call it over raw HTTP instead of through the SDK, and `readJson` to
  * read a response body as one of them.
  */
-import type { fileView } from "../../emulator/server";
-import type { JobRecord } from "../../emulator/store";
+import type { fileView } from "../../packages/emulator/src/server";
+import type { JobRecord } from "../../packages/emulator/src/store";
 
 /** Mistral's error bodies (the generic one and the 422 one), as the contract declares them. */
 export type { ErrorBody, ValidationErrorBody } from "../../provider/api";

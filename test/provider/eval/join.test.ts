@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { answerRequest, checkableAnswer, DEFAULT_MODELS, extractAnswer } from "../../../emulator/models";
+import { answerRequest, checkableAnswer, DEFAULT_MODELS, extractAnswer } from "../../../packages/emulator/src/models";
 import { isClean, scanJsonlFile } from "../../../provider/jsonl";
 import { bucketOf, expectedFromField, joinResults, MISSING_ERROR, type JoinOptions, type JoinRow } from "../../../provider/eval/join";
 import { cost, DEFAULT_PRICES } from "../../../provider/eval/pricing";

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { answerRequest, DEFAULT_MODELS, type ModelSpec } from "../../../emulator/models";
+import { answerRequest, DEFAULT_MODELS, type ModelSpec } from "../../../packages/emulator/src/models";
 import type { ApiEndpoint } from "../../../provider/requests";
 import { answerOf, forEachResult, parseResultLine, ResultLineError } from "../../../provider/eval/results";
 

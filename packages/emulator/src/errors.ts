@@ -1,5 +1,5 @@
 /** The errors the emulator's routes throw, with Mistral-shaped bodies (the shapes: `provider/api/errors.ts`). */
-import { errorBody, type ValidationDetail } from "../provider/api";
+import { errorBody, type ValidationDetail } from "pulumi-mistral-batch/api";
 
 /** An error the routes throw; the server's error handler turns it into the response. */
 export class ApiError extends Error {

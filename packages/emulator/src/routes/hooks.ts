@@ -5,7 +5,7 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors";
-import { errorBody, RATE_LIMIT_ERROR } from "../../provider/api";
+import { errorBody, RATE_LIMIT_ERROR } from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 
 const MB = 1024 * 1024;

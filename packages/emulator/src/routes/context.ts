@@ -13,7 +13,7 @@ import type { ModelCatalogue } from "../models";
 import type { EmulatorOptions } from "../options";
 import { isFinal, type Processor } from "../processor";
 import type { FileRecord, JobRecord, Store } from "../store";
-import { forEachLineSync, type FilePurpose, type FileVisibility } from "../../provider/api";
+import { forEachLineSync, type FilePurpose, type FileVisibility } from "pulumi-mistral-batch/api";
 import { uuidParam } from "./params";
 
 /** What `startEmulator` builds before the routes: the emulator's parts and its resolved options. */

@@ -16,7 +16,7 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import type { ApiEndpoint, BatchJobStatus, FilePurpose, FileVisibility, SampleType, Source } from "../provider/api";
+import type { ApiEndpoint, BatchJobStatus, FilePurpose, FileVisibility, SampleType, Source } from "pulumi-mistral-batch/api";
 
 export interface FileRecord {
   id: string;

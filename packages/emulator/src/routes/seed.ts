@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { apiError } from "../errors";
 import type { FileRecord } from "../store";
-import { DEFAULT_FILE_VISIBILITY, FILE_PURPOSES, LineCounter, type FilePurpose } from "../../provider/api";
+import { DEFAULT_FILE_VISIBILITY, FILE_PURPOSES, LineCounter, type FilePurpose } from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 import { fileView } from "./views";
 

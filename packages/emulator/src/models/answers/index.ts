@@ -2,7 +2,7 @@
  * Answers one request of a batch: picks the endpoint's answer maker, checks the model serves the endpoint,
  * applies the model's deterministic `failureRate`, and seeds the answer from the request.
  */
-import { API_ENDPOINTS, type ApiEndpoint } from "../../../provider/api";
+import { API_ENDPOINTS, type ApiEndpoint } from "pulumi-mistral-batch/api";
 import type { ModelAnswer } from "../../types";
 import type { ModelSpec } from "../catalogue";
 import { unitHash } from "../hashing";

@@ -5,7 +5,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { apiError, notFound } from "../errors";
-import { SIGNED_URL_EXPIRY_HOURS } from "../../provider/api";
+import { SIGNED_URL_EXPIRY_HOURS } from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 import { intParam } from "./params";
 

@@ -19,7 +19,7 @@ import {
   SOURCES,
   type FilePurpose,
   type FileVisibility,
-} from "../../provider/api";
+} from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 import { boolParam, choices, enumList, intParam, list, single } from "./params";
 import { fileView } from "./views";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
 import type { FileRecord, JobRecord, Store } from "./store";
-import { DEFAULT_FILE_VISIBILITY, errorBody, isFinalStatus, readLinesSync, type ApiEndpoint, type BatchRequestLine, type BatchResultLine } from "../provider/api";
+import { DEFAULT_FILE_VISIBILITY, errorBody, isFinalStatus, readLinesSync, type ApiEndpoint, type BatchRequestLine, type BatchResultLine } from "pulumi-mistral-batch/api";
 import { answerRequest, type ModelCatalogue, type ModelSpec } from "./models";
 
 export interface ProcessingOptions {

@@ -4,7 +4,7 @@
  * that import them from this file. Wire shapes follow Mistral's OpenAPI spec (`../shared/mistral/openapi.yaml`):
  * snake_case, unix seconds.
  */
-export { API_ENDPOINTS, type ApiEndpoint } from "../provider/api";
+export { API_ENDPOINTS, type ApiEndpoint } from "pulumi-mistral-batch/api";
 
 /** What a fake model answers for one request: the `response` part of a result line, or an error. */
 export type ModelAnswer =

@@ -20,7 +20,7 @@ import { registerFileRoutes } from "./routes/files";
 import { registerHooks } from "./routes/hooks";
 import { registerSeedRoute } from "./routes/seed";
 import { registerSignedUrlRoutes } from "./routes/signed";
-import { API_ENDPOINTS, MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "../provider/api";
+import { API_ENDPOINTS, MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "pulumi-mistral-batch/api";
 
 export type { Emulator, EmulatorOptions } from "./options";
 export { fileView } from "./routes/views";

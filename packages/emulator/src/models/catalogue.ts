@@ -2,7 +2,7 @@
  * The model catalogue: the fake Mistral models the emulator serves (ids, aliases, endpoints, embedding
  * dimensions, accuracy profiles, list prices from the contract) and the lookup that checks a job's model.
  */
-import { API_ENDPOINTS, listPrice, LIST_PRICES, type ApiEndpoint, type ModelPrice } from "../../provider/api";
+import { API_ENDPOINTS, listPrice, LIST_PRICES, type ApiEndpoint, type ModelPrice } from "pulumi-mistral-batch/api";
 
 export interface ModelSpec {
   /** Model name as used in requests, e.g. "mistral-small-latest". */

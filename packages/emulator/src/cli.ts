@@ -3,7 +3,7 @@
  * `mistral-batch-emulator`: serves the emulator until SIGINT or SIGTERM. Prints its base URL on stdout when ready.
  */
 import { parseArgs } from "node:util";
-import { MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "../provider/api";
+import { MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "pulumi-mistral-batch/api";
 import { parseFaults, type FaultRule } from "./faults";
 import { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
 import { startEmulator, type Emulator } from "./server";

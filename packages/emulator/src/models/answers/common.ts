@@ -2,7 +2,7 @@
  * What the answer makers share: the handler types (validate a body, then produce a response body from a
  * per-request context), deterministic filler text, `stop` / `max_tokens` handling, usage and ids.
  */
-import type { ApiEndpoint } from "../../../provider/api";
+import type { ApiEndpoint } from "pulumi-mistral-batch/api";
 import type { ModelSpec } from "../catalogue";
 import { estimateTokens, prng, sha256 } from "../hashing";
 import type { Fail } from "./parse";

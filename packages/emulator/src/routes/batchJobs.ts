@@ -16,7 +16,7 @@ import {
   forEachLineSync,
   type ApiEndpoint,
   type BatchRequestLine,
-} from "../../provider/api";
+} from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 import { boolParam, enumList, intParam, single } from "./params";
 
