@@ -12,6 +12,7 @@ import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResul
 import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import type { InlineRequest } from "./jobLogic";
 import { resolveStatePath, stateVersionOf, toStatePath } from "./paths";
+import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
 import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
@@ -19,62 +20,92 @@ import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
 /** The contract's file purposes, the default ("batch") first, in the order messages list them. */
 const PURPOSES: readonly FilePurpose[] = ["batch", ...FILE_PURPOSES.filter((p) => p !== "batch")];
 
-export interface BatchFileArgs {
+/**
+ * The inputs of a BatchFile as the provider stores them (after `check`): the user's args with their defaults filled
+ * in, plus the content's identity. The single source of the args' documentation: `BatchFileArgs` is derived from it.
+ */
+export interface BatchFileInputs {
   /**
    * Path of a local `.jsonl` file, one request per line: `{"custom_id": "...", "body": {...}}`. Relative paths
-   * resolve from the Pulumi program's directory. Exactly one of `source`, `requests` and `content`.
+   * resolve from the Pulumi program's directory (state holds the path relative to it when inside it). Exactly one
+   * of `source`, `requests` and `content`.
    * Identity is the content: editing the file replaces the resource; moving it with the same content changes nothing.
+   * @default none: `requests` or `content` instead
    */
-  source?: pulumi.Input<string>;
-  /** Inline requests, serialized to JSONL. A change to them replaces the resource. */
-  requests?: pulumi.Input<pulumi.Input<InlineRequest>[]>;
-  /** The JSONL text itself. A change replaces the resource. */
-  content?: pulumi.Input<string>;
+  source?: string;
+  /**
+   * Inline requests, serialized to JSONL. A change to them replaces the resource.
+   * @default none: `source` or `content` instead
+   */
+  requests?: InlineRequest[];
+  /**
+   * The JSONL text itself. A change replaces the resource.
+   * @default none: `source` or `requests` instead
+   */
+  content?: string;
   /**
    * Purpose of the file in the Mistral workspace. A change replaces the resource.
    * @default "batch"
    */
-  purpose?: pulumi.Input<FilePurpose>;
+  purpose: string;
   /**
    * When set, every request body is checked for this endpoint before anything is uploaded
    * (chat needs `messages`, embeddings `input`, FIM `prompt`, ...). Changing it only re-checks: no replacement.
    * @default no body check beyond `{custom_id, body}`
    */
-  endpoint?: pulumi.Input<ApiEndpoint>;
+  endpoint?: ApiEndpoint;
   /**
    * The start of the uploaded file's name; the content's SHA-256 prefix follows it (`<prefix>-<sha256>.jsonl`),
    * which is how an earlier upload of the same content is found and adopted. A change alone changes nothing
    * remote (the uploaded file keeps its name), so renaming the source file shows no change.
    * @default the source file's name without `.jsonl`, else "batch"
    */
-  filenamePrefix?: pulumi.Input<string>;
-}
-
-/** Inputs as the provider stores them: the user's, plus the content's identity computed by `check`. */
-export interface BatchFileInputs {
-  source?: string;
-  requests?: InlineRequest[];
-  content?: string;
-  purpose: string;
-  endpoint?: ApiEndpoint;
   filenamePrefix: string;
+  /** SHA-256 of the content, hex, computed by `check` once the content is known (not at a preview that lacks it). */
   sha256?: string;
+  /** Size of the content in bytes, computed by `check` with `sha256`. */
   bytes?: number;
+  /** Number of requests (non-blank lines), computed by `check` with `sha256`. */
   lineCount?: number;
 }
 
+/** Outputs as the provider stores them: the stored inputs, plus what the upload returned. */
 export interface BatchFileOutputs extends BatchFileInputs {
   /** The version of the state's shape (paths.ts); absent in state written before version 1. */
   stateVersion?: number;
+  /** The Mistral file id (also the resource id). */
   fileId: string;
+  /** The name the file was uploaded under: `<filenamePrefix>-<sha256 prefix>.jsonl`. */
   filename: string;
+  /** Size of the uploaded file in bytes. */
   bytes: number;
+  /** Number of requests (non-blank lines). */
   lineCount: number;
+  /** SHA-256 of the content, hex. */
   sha256: string;
+  /** Upload time, unix seconds. */
   createdAt: number;
   /** True when an earlier upload of the same content was adopted instead of uploading again. */
   adopted: boolean;
 }
+
+/** The args of a BatchFile: the stored inputs users set. `purpose` takes one of the contract's purposes. */
+export interface BatchFileArgs
+  extends Args<Partial<Pick<BatchFileInputs, "source" | "requests" | "content" | "purpose" | "endpoint" | "filenamePrefix">>, { purpose: pulumi.Input<FilePurpose> }> {}
+
+/** The outputs a BatchFile exposes; the rest of `BatchFileOutputs` is the provider's own state. */
+export type BatchFilePublicOutputs = Pick<BatchFileOutputs, "fileId" | "filename" | "bytes" | "lineCount" | "sha256" | "createdAt" | "purpose" | "adopted">;
+
+/** The public outputs that are not args, registered as `undefined` by the constructor (the provider sets them). */
+const OUTPUT_ONLY: OutputOnly<Omit<BatchFilePublicOutputs, keyof BatchFileArgs>> = {
+  fileId: undefined,
+  filename: undefined,
+  bytes: undefined,
+  lineCount: undefined,
+  sha256: undefined,
+  createdAt: undefined,
+  adopted: undefined,
+};
 
 /** Fields whose change means other content or another remote file. */
 const REPLACING = ["sha256", "purpose"] as const;
@@ -297,6 +328,9 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
   }
 }
 
+/** The outputs of a BatchFile, one `pulumi.Output` per field of `BatchFilePublicOutputs` (merged into the class below). */
+export interface BatchFile extends Outputs<BatchFilePublicOutputs> {}
+
 /**
  * A batch input file uploaded to Mistral.
  *
@@ -305,26 +339,12 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
  * ```
  */
 export class BatchFile extends pulumi.dynamic.Resource {
-  /** The Mistral file id (also the resource id). */
-  declare readonly fileId: pulumi.Output<string>;
-  /** The name the file was uploaded under: `<filenamePrefix>-<sha256 prefix>.jsonl`. */
-  declare readonly filename: pulumi.Output<string>;
-  declare readonly bytes: pulumi.Output<number>;
-  /** Number of requests (non-blank lines). */
-  declare readonly lineCount: pulumi.Output<number>;
-  /** SHA-256 of the content, hex. */
-  declare readonly sha256: pulumi.Output<string>;
-  /** Upload time, unix seconds. */
-  declare readonly createdAt: pulumi.Output<number>;
-  declare readonly purpose: pulumi.Output<string>;
-  /** True when an earlier upload of the same content was adopted instead of uploading again. */
-  declare readonly adopted: pulumi.Output<boolean>;
-
   constructor(name: string, args: BatchFileArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       thinProvider("file"),
       name,
-      { ...args, fileId: undefined, filename: undefined, bytes: undefined, lineCount: undefined, sha256: undefined, createdAt: undefined, purpose: args.purpose, adopted: undefined },
+      // `purpose` is an arg and an output: registered as given, so the output exists when it is not set.
+      { ...args, ...OUTPUT_ONLY, purpose: args.purpose } satisfies Registers<BatchFilePublicOutputs>,
       opts,
       "mistral/batch",
       "BatchFile",

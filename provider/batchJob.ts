@@ -10,6 +10,8 @@ import {
   ADOPTABLE_STATUSES,
   DEFAULT_ENDPOINT,
   IDEMPOTENCY_METADATA_KEY,
+  POLICY_FIELDS,
+  SUBMISSION_FIELDS,
   checkJobInputs,
   diffJob,
   idempotencyKey,
@@ -18,78 +20,76 @@ import {
   progressLine,
   waitPolicy,
   type BatchJobStatus,
-  type InlineRequest,
   type JobInputs,
   type WaitPolicy,
 } from "./jobLogic";
 import { report } from "./log";
 import type { ApiEndpoint } from "./requests";
 import { stateVersionOf } from "./paths";
+import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
 
-export interface BatchJobArgs {
-  /** Ids of input files, typically `[file.id]` of BatchFiles. Exactly one of `inputFiles` and `requests`. A change replaces the job. */
-  inputFiles?: pulumi.Input<pulumi.Input<string>[]>;
-  /** Inline requests (at most 10,000), instead of input files. A change replaces the job. */
-  requests?: pulumi.Input<pulumi.Input<InlineRequest>[]>;
-  /** The model that answers, e.g. `"mistral-small-latest"`. Exactly one of `model` and `agentId`. A change replaces the job. */
-  model?: pulumi.Input<string>;
-  /** An agent of the deprecated agents API, instead of a model. A change replaces the job. */
-  agentId?: pulumi.Input<string>;
-  /**
-   * The endpoint every request is sent to. A change replaces the job.
-   * @default "/v1/chat/completions"
-   */
-  endpoint?: pulumi.Input<ApiEndpoint>;
-  /**
-   * Metadata stored with the job (keys 1-32 characters, values 1-512). The provider adds one key of its own,
-   * `pulumi_idempotency_key`. A change replaces the job.
-   */
-  metadata?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /**
-   * Hours after which Mistral stops the job (TIMEOUT_EXCEEDED), 1 to 168. A change replaces the job.
-   * @default 24
-   */
-  timeoutHours?: pulumi.Input<number>;
-  /**
-   * Make `pulumi up` wait for a final status, reporting progress. A wait that times out, or a job that ends
-   * FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up` resumes waiting.
-   * Updates in place.
-   * @default false: `up` submits and returns; `pulumi refresh` reads the status
-   */
-  waitForCompletion?: pulumi.Input<boolean | WaitPolicy>;
-  /**
-   * Statuses on which the next `up` submits the job again (shown as a replacement in preview), among FAILED,
-   * TIMEOUT_EXCEEDED and CANCELLED. Updates in place.
-   * @default [] (never resubmit)
-   */
-  resubmitOn?: pulumi.Input<pulumi.Input<BatchJobStatus>[]>;
-  /**
-   * Also delete the job's output and error files on destroy. Updates in place.
-   * @default false
-   */
-  deleteResultFilesOnDestroy?: pulumi.Input<boolean>;
-}
+/** The args of a BatchJob: the stored inputs users set (`JobInputs`, jobLogic.ts, documents each one). */
+export interface BatchJobArgs
+  extends Args<
+    Partial<Pick<JobInputs, (typeof SUBMISSION_FIELDS)[number] | (typeof POLICY_FIELDS)[number]>>,
+    { metadata: pulumi.Input<Record<string, pulumi.Input<string>>> }
+  > {}
 
+/** Outputs as the provider stores them: the stored inputs, plus the job as Mistral last reported it. */
 export interface BatchJobOutputs extends JobInputs {
   /** The version of the state's shape (paths.ts); absent in state written before version 1. */
   stateVersion?: number;
+  /** The Mistral job id (also the resource id). */
   jobId: string;
+  /** QUEUED, RUNNING, SUCCESS, FAILED, TIMEOUT_EXCEEDED, CANCELLATION_REQUESTED or CANCELLED, as of the last up or refresh. */
   status: BatchJobStatus;
+  /** Requests in the job. */
   totalRequests: number;
+  /** Requests processed so far, succeeded or failed. */
   completedRequests: number;
+  /** Requests that succeeded: the lines of the output file. */
   succeededRequests: number;
+  /** Requests that failed: the lines of the error file. */
   failedRequests: number;
+  /** The file of successful results, once the job has ended. */
   outputFileId: string | null;
+  /** The file of failed requests, when any failed. */
   errorFileId: string | null;
+  /** Submission time, unix seconds. */
   createdAt: number;
+  /** When the job started running, unix seconds, or null before. */
   startedAt: number | null;
+  /** When the job ended, unix seconds, or null before. */
   completedAt: number | null;
+  /** The job's errors as Mistral reports them, each with how often it occurred. */
   errors: { message: string; count: number }[];
+  /** The key in the job's metadata that makes submission idempotent. */
   idempotencyKey: string;
-  /** True when an earlier submission with the same idempotency key was adopted. */
+  /** True when an earlier submission of the same job (same idempotency key) was adopted instead of submitting again. */
   adopted: boolean;
 }
+
+/** The outputs a BatchJob exposes: every stored output but the inputs and the state's version. */
+export type BatchJobPublicOutputs = Omit<BatchJobOutputs, keyof JobInputs | "stateVersion">;
+
+/** The public outputs, all set by the provider: registered as `undefined` by the constructor. */
+const OUTPUT_ONLY: OutputOnly<BatchJobPublicOutputs> = {
+  jobId: undefined,
+  status: undefined,
+  totalRequests: undefined,
+  completedRequests: undefined,
+  succeededRequests: undefined,
+  failedRequests: undefined,
+  outputFileId: undefined,
+  errorFileId: undefined,
+  createdAt: undefined,
+  startedAt: undefined,
+  completedAt: undefined,
+  errors: undefined,
+  idempotencyKey: undefined,
+  adopted: undefined,
+};
 
 /** How long destroy waits for a cancelled job to stop. */
 const CANCEL_WAIT_MS = 10 * 60_000;
@@ -359,6 +359,9 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
   }
 }
 
+/** The outputs of a BatchJob, one `pulumi.Output` per field of `BatchJobPublicOutputs` (merged into the class below). */
+export interface BatchJob extends Outputs<BatchJobPublicOutputs> {}
+
 /**
  * A Mistral batch job.
  *
@@ -367,49 +370,11 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
  * ```
  */
 export class BatchJob extends pulumi.dynamic.Resource {
-  /** The Mistral job id (also the resource id). */
-  declare readonly jobId: pulumi.Output<string>;
-  /** QUEUED, RUNNING, SUCCESS, FAILED, TIMEOUT_EXCEEDED, CANCELLATION_REQUESTED or CANCELLED, as of the last up or refresh. */
-  declare readonly status: pulumi.Output<BatchJobStatus>;
-  declare readonly totalRequests: pulumi.Output<number>;
-  declare readonly completedRequests: pulumi.Output<number>;
-  declare readonly succeededRequests: pulumi.Output<number>;
-  declare readonly failedRequests: pulumi.Output<number>;
-  /** The file of successful results, once the job has ended. */
-  declare readonly outputFileId: pulumi.Output<string | null>;
-  /** The file of failed requests, when any failed. */
-  declare readonly errorFileId: pulumi.Output<string | null>;
-  declare readonly createdAt: pulumi.Output<number>;
-  declare readonly startedAt: pulumi.Output<number | null>;
-  declare readonly completedAt: pulumi.Output<number | null>;
-  declare readonly errors: pulumi.Output<{ message: string; count: number }[]>;
-  /** The key in the job's metadata that makes submission idempotent. */
-  declare readonly idempotencyKey: pulumi.Output<string>;
-  /** True when an earlier submission of the same job was adopted instead of submitting again. */
-  declare readonly adopted: pulumi.Output<boolean>;
-
   constructor(name: string, args: BatchJobArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       thinProvider("job"),
       name,
-      {
-        ...args,
-        scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
-        jobId: undefined,
-        status: undefined,
-        totalRequests: undefined,
-        completedRequests: undefined,
-        succeededRequests: undefined,
-        failedRequests: undefined,
-        outputFileId: undefined,
-        errorFileId: undefined,
-        createdAt: undefined,
-        startedAt: undefined,
-        completedAt: undefined,
-        errors: undefined,
-        idempotencyKey: undefined,
-        adopted: undefined,
-      },
+      { ...args, scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`, ...OUTPUT_ONLY } satisfies Registers<BatchJobPublicOutputs>,
       opts,
       "mistral/batch",
       "BatchJob",

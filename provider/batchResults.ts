@@ -14,58 +14,90 @@ import { call, isNotFound } from "./client";
 import type { ProviderContext } from "./context";
 import type { BatchJob } from "./batchJob";
 import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
+import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
 import { containsUnknown } from "./unknown";
 
-export interface BatchResultsArgs {
+/**
+ * The inputs of a BatchResults as the provider stores them (after `check`). The single source of the args'
+ * documentation: `BatchResultsArgs` is derived from it.
+ */
+export interface BatchResultsInputs {
   /** The job whose results these are, typically `job.id`. A change replaces the results. */
-  jobId: pulumi.Input<string>;
+  jobId: string;
   /** The job's status, typically `job.status`: results are downloaded once it is final. */
-  status: pulumi.Input<string>;
-  /** The job's output file, typically `job.outputFileId`. */
-  outputFileId?: pulumi.Input<string | null>;
-  /** The job's error file, typically `job.errorFileId`. */
-  errorFileId?: pulumi.Input<string | null>;
-  /** Requests that succeeded (`job.succeededRequests`): the output file must hold that many lines. */
-  succeededRequests?: pulumi.Input<number>;
-  /** Requests that failed (`job.failedRequests`): the error file must hold that many lines. */
-  failedRequests?: pulumi.Input<number>;
+  status: string;
   /**
-   * Local directory the files are written to (created if needed), relative to the program's directory.
-   * A change downloads again there.
+   * The job's output file, typically `job.outputFileId`.
+   * @default none: no output file is downloaded
    */
-  directory: pulumi.Input<string>;
+  outputFileId?: string | null;
   /**
-   * Delete the local files on destroy.
+   * The job's error file, typically `job.errorFileId`.
+   * @default none: no error file is downloaded
+   */
+  errorFileId?: string | null;
+  /**
+   * Requests that succeeded (`job.succeededRequests`): the output file must hold that many lines.
+   * @default the output file's line count is not checked
+   */
+  succeededRequests?: number;
+  /**
+   * Requests that failed (`job.failedRequests`): the error file must hold that many lines.
+   * @default the error file's line count is not checked
+   */
+  failedRequests?: number;
+  /**
+   * Local directory the files are written to (created if needed), relative to the program's directory (state holds
+   * it relative to that directory when inside it). A change downloads again there.
+   */
+  directory: string;
+  /**
+   * Delete the local files on destroy. Updates in place.
    * @default false: downloaded results stay on disk
    */
-  deleteOnDestroy?: pulumi.Input<boolean>;
-}
-
-export interface BatchResultsInputs {
-  jobId: string;
-  status: string;
-  outputFileId?: string | null;
-  errorFileId?: string | null;
-  succeededRequests?: number;
-  failedRequests?: number;
-  directory: string;
   deleteOnDestroy?: boolean;
 }
 
+/** Outputs as the provider stores them: the stored inputs, plus what was downloaded where. */
 export interface BatchResultsOutputs extends BatchResultsInputs {
   /** The version of the state's shape (paths.ts); absent in state written before version 1. */
   stateVersion?: number;
   /** True once the job ended and its files are on disk. */
   downloaded: boolean;
-  /** The downloaded output file: relative to the program's directory when inside it (absolute before version 1). */
+  /**
+   * Path of the downloaded output file (successful requests), or null: relative to the program's directory when
+   * inside it (absolute before version 1).
+   */
   outputPath: string | null;
+  /** Path of the downloaded error file (failed requests), or null; relative as `outputPath` is. */
   errorPath: string | null;
+  /** Lines of the downloaded output file (0 when there is none). */
   outputLines: number;
+  /** Lines of the downloaded error file (0 when there is none). */
   errorLines: number;
+  /** SHA-256 of the downloaded output file, hex, or null. */
   outputSha256: string | null;
+  /** SHA-256 of the downloaded error file, hex, or null. */
   errorSha256: string | null;
 }
+
+/** The args of a BatchResults: every stored input, each an Input. */
+export interface BatchResultsArgs extends Args<BatchResultsInputs> {}
+
+/** The outputs a BatchResults exposes: every stored output but the inputs and the state's version. */
+export type BatchResultsPublicOutputs = Omit<BatchResultsOutputs, keyof BatchResultsInputs | "stateVersion">;
+
+/** The public outputs, all set by the provider: registered as `undefined` by the constructor. */
+const OUTPUT_ONLY: OutputOnly<BatchResultsPublicOutputs> = {
+  downloaded: undefined,
+  outputPath: undefined,
+  errorPath: undefined,
+  outputLines: undefined,
+  errorLines: undefined,
+  outputSha256: undefined,
+  errorSha256: undefined,
+};
 
 /** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
 async function download(ctx: ProviderContext, fileId: string, target: string, resource: string): Promise<{ lines: number; sha256: string }> {
@@ -194,24 +226,16 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   }
 }
 
+/** The outputs of a BatchResults, one `pulumi.Output` per field of `BatchResultsPublicOutputs` (merged into the class below). */
+export interface BatchResults extends Outputs<BatchResultsPublicOutputs> {}
+
 /** The results of a batch job on local disk. */
 export class BatchResults extends pulumi.dynamic.Resource {
-  /** True once the job ended and its files are on disk. */
-  declare readonly downloaded: pulumi.Output<boolean>;
-  /** Path of the downloaded output file (successful requests), or null. */
-  declare readonly outputPath: pulumi.Output<string | null>;
-  /** Path of the downloaded error file (failed requests), or null. */
-  declare readonly errorPath: pulumi.Output<string | null>;
-  declare readonly outputLines: pulumi.Output<number>;
-  declare readonly errorLines: pulumi.Output<number>;
-  declare readonly outputSha256: pulumi.Output<string | null>;
-  declare readonly errorSha256: pulumi.Output<string | null>;
-
   constructor(name: string, args: BatchResultsArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       thinProvider("results"),
       name,
-      { ...args, downloaded: undefined, outputPath: undefined, errorPath: undefined, outputLines: undefined, errorLines: undefined, outputSha256: undefined, errorSha256: undefined },
+      { ...args, ...OUTPUT_ONLY } satisfies Registers<BatchResultsPublicOutputs>,
       opts,
       "mistral/batch",
       "BatchResults",

@@ -27,7 +27,11 @@ export interface EvaluationModel {
   name: string;
   /** Name of this run in resource names and the report. @default the model name */
   label?: string;
-  /** Fields merged into every request body for this model, e.g. `{ temperature: 0 }` or `{ max_tokens: 64 }`. */
+  /**
+   * Fields merged into every request body for this model, e.g. `{ temperature: 0 }` or `{ max_tokens: 64 }`.
+   * Changing them replaces this model's input file and job.
+   * @default none: the dataset's bodies as they are (shared with the other models without overrides)
+   */
   overrides?: Record<string, unknown>;
 }
 
@@ -43,33 +47,61 @@ export interface EvaluationArgs {
   dataset: string | { customId: string; body: Record<string, unknown>; expected?: unknown }[];
   /** The models to compare. Adding one adds one job; removing one removes its job. */
   models: (string | EvaluationModel)[];
-  /** @default "/v1/chat/completions" */
+  /**
+   * The endpoint every request is sent to (and the dataset's bodies are checked for). A change replaces every job
+   * (the files are only checked again).
+   * @default "/v1/chat/completions"
+   */
   endpoint?: ApiEndpoint;
-  /** Metadata added to every job (the evaluation's name and the model are added too). */
+  /**
+   * Metadata added to every job (the evaluation's name and the model are added too). A change replaces every job.
+   * @default none: only `evaluation` (the evaluation's name) and `run` (the model's label)
+   */
   metadata?: Record<string, string>;
   /**
-   * Wait for the jobs in `up` (an evaluation's point is its results).
+   * Wait for the jobs in `up` (an evaluation's point is its results). Updates the jobs in place.
    * @default { timeoutMinutes: 120 }
    */
   waitForCompletion?: boolean | WaitPolicy;
-  /** Statuses on which the next `up` resubmits a job. @default [] */
+  /**
+   * Statuses on which the next `up` resubmits a job. Updates the jobs in place.
+   * @default [] (never resubmit)
+   */
   resubmitOn?: BatchJobStatus[];
   /**
    * Expected answers: a JSONL of `{custom_id, expected}` (`file`), or a top-level field of the dataset lines
-   * (`field`), which is stripped before upload.
+   * (`field`), which is stripped before upload (so changing `field` can replace the files and every job).
+   * @default inline dataset items' `expected` values when any item has one (`{ field: "expected" }`), else none: nothing is scored
    */
   expected?: { file: string } | { field: string };
-  /** How answers are scored against the expected ones: a declarative scorer, or a function run in the program. @default { type: "exact" } */
+  /**
+   * How answers are scored against the expected ones: a declarative scorer, or a function run in the program.
+   * Changes only the report.
+   * @default `{ type: "exact" }` when there are expected answers; without expected answers nothing is scored
+   * (every `scored` is 0 and `accuracy` null), whatever the scorer
+   */
   scorer?: Scorer | ScoreFn;
-  /** Overrides of the price table (USD per million tokens, list price; batch costs `batchDiscount` of it). */
+  /**
+   * Overrides of the price table (USD per million tokens, list price; batch costs `batchDiscount` of it). Changes
+   * only the estimates and the report.
+   * @default none: the built-in `DEFAULT_PRICES`
+   */
   prices?: PriceOverride;
-  /** Where inputs, results and the report are written, relative to the program. @default ".mistral-eval/<name>" */
+  /**
+   * Where inputs, results and the report are written, relative to the program. A change moves the results:
+   * they are downloaded again there.
+   * @default ".mistral-eval/<name>"
+   */
   outputDir?: string;
 }
 
+/** The estimate of one run, made before anything is submitted. */
 export interface EvaluationEstimate {
+  /** The run's label (the model's name unless `label` is set). */
   model: string;
+  /** Requests the run submits: the dataset's lines. */
   requests: number;
+  /** Estimated input tokens of all its requests. */
   inputTokens: number;
   /** Upper bound of output tokens when the bodies set max_tokens, else null. */
   maxOutputTokens: number | null;
@@ -156,8 +188,11 @@ export class Evaluation extends pulumi.ComponentResource {
   declare readonly markdownPath: pulumi.Output<string | undefined>;
   /** Estimated tokens and cost per model, known at preview. */
   declare readonly estimates: pulumi.Output<EvaluationEstimate[]>;
+  /** The uploaded input files (one per distinct request body). */
   readonly files: BatchFile[] = [];
+  /** The batch job of each run, by its label. */
   readonly jobs: Record<string, BatchJob> = {};
+  /** The downloaded results of each run, by its label. */
   readonly results: Record<string, BatchResults> = {};
 
   constructor(name: string, given: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {

@@ -26,8 +26,11 @@ export const DEFAULT_TIMEOUT_HOURS = TIMEOUT_HOURS.default;
 /** Statuses a user may ask to resubmit on: final and unsuccessful. */
 export const RESUBMITTABLE_STATUSES: readonly BatchJobStatus[] = UNSUCCESSFUL_FINAL_STATUSES;
 
+/** One request given inline (BatchFile `requests`, BatchJob `requests`). */
 export interface InlineRequest {
+  /** The id its result line carries (`custom_id`), unique within the batch. */
   customId: string;
+  /** The request body sent to the endpoint, e.g. `{ messages: [...] }` for chat. */
   body: Record<string, unknown>;
 }
 
@@ -38,19 +41,66 @@ export interface WaitPolicy {
   pollIntervalSeconds?: number;
 }
 
-/** The inputs of a job as the provider stores them (after `check`). */
+/**
+ * The inputs of a job as the provider stores them (after `check`, defaults filled in). The single source of the
+ * args' documentation: `BatchJobArgs` (batchJob.ts) is derived from it.
+ */
 export interface JobInputs {
+  /**
+   * Ids of input files, typically `[file.id]` of BatchFiles. Exactly one of `inputFiles` and `requests`. A change replaces the job.
+   * @default none: inline `requests` instead
+   */
   inputFiles?: string[];
+  /**
+   * Inline requests (at most 10,000), instead of input files. A change replaces the job.
+   * @default none: `inputFiles` instead
+   */
   requests?: InlineRequest[];
+  /**
+   * The model that answers, e.g. `"mistral-small-latest"`. Exactly one of `model` and `agentId`. A change replaces the job.
+   * @default none: `agentId` instead
+   */
   model?: string;
+  /**
+   * An agent of the deprecated agents API, instead of a model. A change replaces the job.
+   * @default none: `model` instead
+   */
   agentId?: string;
+  /**
+   * The endpoint every request is sent to. A change replaces the job.
+   * @default "/v1/chat/completions"
+   */
   endpoint: ApiEndpoint;
+  /**
+   * Metadata stored with the job (keys 1-32 characters, values 1-512). The provider adds one key of its own,
+   * `pulumi_idempotency_key`. A change replaces the job.
+   * @default none: the job carries only `pulumi_idempotency_key`
+   */
   metadata?: Record<string, string>;
+  /**
+   * Hours after which Mistral stops the job (TIMEOUT_EXCEEDED), 1 to 168. A change replaces the job.
+   * @default 24
+   */
   timeoutHours: number;
+  /**
+   * Make `pulumi up` wait for a final status, reporting progress. A wait that times out, or a job that ends
+   * FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up` resumes waiting.
+   * Updates in place.
+   * @default false: `up` submits and returns; `pulumi refresh` reads the status
+   */
   waitForCompletion?: boolean | WaitPolicy;
+  /**
+   * Statuses on which the next `up` submits the job again (shown as a replacement in preview), among FAILED,
+   * TIMEOUT_EXCEEDED and CANCELLED. Updates in place.
+   * @default [] (never resubmit)
+   */
   resubmitOn?: BatchJobStatus[];
+  /**
+   * Also delete the job's output and error files on destroy. Updates in place.
+   * @default false
+   */
   deleteResultFilesOnDestroy?: boolean;
-  /** `project/stack/resource name`: makes the idempotency key unique to this resource. */
+  /** `project/stack/resource name`: makes the idempotency key unique to this resource. Set by the constructor, not an arg. */
   scope: string;
 }
 

@@ -2,18 +2,45 @@
  * Shared shapes of evaluation runs: one dataset across several models, results joined by custom_id and scored.
  */
 
-/** How an answer is judged against the expected answer. Declarative, so it can be stored and diffed. */
+/**
+ * How an answer is judged against the expected answer. Declarative, so it can be stored and diffed. Only items
+ * with an expected answer are scored: an Evaluation without one scores nothing, whatever its scorer.
+ */
 export type Scorer =
   /** Equal after normalisation (trim, collapse whitespace, case-fold unless caseSensitive, strip trailing punctuation). */
-  | { type: "exact"; caseSensitive?: boolean }
+  | {
+      type: "exact";
+      /** Compare case-sensitively. @default false */
+      caseSensitive?: boolean;
+    }
   /** The answer contains the expected text (normalised as for exact). */
-  | { type: "contains"; caseSensitive?: boolean }
+  | {
+      type: "contains";
+      /** Compare case-sensitively. @default false */
+      caseSensitive?: boolean;
+    }
   /** The answer matches the pattern; `{expected}` in the pattern is replaced by the escaped expected text. */
-  | { type: "regex"; pattern: string; flags?: string }
-  /** The last number in the answer equals the expected number within `tolerance` (absolute, default 0) or `relativeTolerance`. */
-  | { type: "numeric"; tolerance?: number; relativeTolerance?: number }
+  | {
+      type: "regex";
+      /** A JavaScript regular expression; `{expected}` stands for the escaped expected text. */
+      pattern: string;
+      /** Flags of the regular expression, e.g. `"i"`. @default "" (none) */
+      flags?: string;
+    }
+  /** The last number in the answer equals the expected number within `tolerance` or `relativeTolerance`, whichever allows more. */
+  | {
+      type: "numeric";
+      /** Absolute tolerance. @default 0 */
+      tolerance?: number;
+      /** Tolerance as a fraction of the expected number, e.g. 0.01. @default 0 */
+      relativeTolerance?: number;
+    }
   /** The answer parsed as JSON has `field` (dot path) equal to the expected value (JSON equality). */
-  | { type: "json-field"; field: string };
+  | {
+      type: "json-field";
+      /** Dot path into the answer's JSON, e.g. `"answer"` or `"result.items.0.name"`. */
+      field: string;
+    };
 
 /** A scoring function run in the Pulumi program (never in the provider). Returns true/false or a score in [0, 1]. */
 export type ScoreFn = (answer: string, expected: unknown, item: { customId: string; prompt: string }) => boolean | number;
@@ -45,10 +72,15 @@ export interface ModelAnswer {
 
 /** Figures of one model's run. */
 export interface ModelSummary {
+  /** The run's label (the model's name unless a label is set). */
   model: string;
+  /** The run's batch job. */
   jobId?: string;
+  /** The job's status when the report was made. */
   status?: string;
+  /** Dataset items. */
   total: number;
+  /** Dataset items with a successful answer. */
   succeeded: number;
   /** Dataset items without an answer: error results plus `missing` ones. */
   failed: number;
@@ -66,12 +98,15 @@ export interface ModelSummary {
   accuracy: number | null;
   /** Mean score over `expectedItems`, failed and missing items counting 0 (0..1); null when nothing is scored. */
   strictAccuracy?: number | null;
+  /** Input tokens, as the results report them. */
   promptTokens: number;
+  /** Output tokens, as the results report them. */
   completionTokens: number;
   /** Actual cost in USD at the batch price, or null when the model has no price. */
   cost: number | null;
-  /** Estimated before submission. */
+  /** Input tokens estimated before submission. */
   estimatedInputTokens?: number;
+  /** Cost in USD estimated before submission, or null without a price. */
   estimatedCost?: number | null;
   /** True when the run was adopted/reused rather than submitted anew. */
   reused?: boolean;
