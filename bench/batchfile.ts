@@ -34,7 +34,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { describe, MB, sdkChild, mbOf, prepareInput, printTable, ROOT, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
+import {
+  describe,
+  MB,
+  sdkChild,
+  mbOf,
+  prepareInput,
+  printTable,
+  ROOT,
+  runMain,
+  runUpload,
+  startEmulator,
+  verify,
+  type RunningEmulator,
+} from "./common";
 
 const CLIENT_TARGET_MB = 150;
 const WALL_TARGET_X_CURL = 2;
@@ -42,7 +55,6 @@ const LINE_WORDS = { minWords: 700, maxWords: 1100 };
 const ENDPOINT = "/v1/chat/completions";
 
 // --- the uploaders (this script, run as a child) ----------------------------------------------------------------
-
 
 /** BatchFile through the provider, as the engine drives it: check, then create with what check returned. */
 async function batchFileChild(file: string): Promise<void> {
@@ -95,7 +107,9 @@ async function batchFileChild(file: string): Promise<void> {
 // --- main -------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { mb: { type: "string", default: "512" }, keep: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: { mb: { type: "string", default: "512" }, keep: { type: "boolean", default: false } },
+  });
   const mb = Number(values.mb);
   if (!Number.isInteger(mb) || mb < 1) throw new Error(`--mb must be a whole number >= 1, received ${values.mb}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-batchfile-"));
@@ -111,11 +125,27 @@ async function main(): Promise<number> {
     const env = { ...process.env, MISTRAL_API_KEY: "bench", MISTRAL_SERVER_URL: url };
 
     const rows = [
-      await runUpload("curl -F", emuPid, "curl", ["-sS", "--fail-with-body", "-F", `file=@${input}`, "-F", "purpose=batch", `${url}/v1/files`]),
+      await runUpload("curl -F", emuPid, "curl", [
+        "-sS",
+        "--fail-with-body",
+        "-F",
+        `file=@${input}`,
+        "-F",
+        "purpose=batch",
+        `${url}/v1/files`,
+      ]),
       await runUpload("SDK files.upload", emuPid, process.execPath, [__filename, "--sdk-child", url, input]),
-      await runUpload("BatchFile check+create", emuPid, process.execPath, [__filename, "--batchfile-child", input], env),
+      await runUpload(
+        "BatchFile check+create",
+        emuPid,
+        process.execPath,
+        [__filename, "--batchfile-child", input],
+        env,
+      ),
     ];
-    for (const row of rows) if (row.fileId) row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
+    for (const row of rows)
+      if (row.fileId)
+        row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
     const bf = rows[2];
     if (bf.ok && bf.out) {
       // The provider's own outputs must describe the same content, and it must have uploaded (not adopted).
@@ -134,11 +164,27 @@ async function main(): Promise<number> {
     const sizeMb = local.bytes / MB;
     printTable([
       ["upload", "MB", "wall s", "MB/s", "emu peak MB", "emu HWM MB", "client peak MB", "check"],
-      ...rows.map((r) => [r.name, sizeMb.toFixed(0), r.seconds.toFixed(2), (sizeMb / r.seconds).toFixed(0), mbOf(r.emuPeakKb), mbOf(r.emuHwmKb), mbOf(r.clientKb), r.note]),
+      ...rows.map((r) => [
+        r.name,
+        sizeMb.toFixed(0),
+        r.seconds.toFixed(2),
+        (sizeMb / r.seconds).toFixed(0),
+        mbOf(r.emuPeakKb),
+        mbOf(r.emuHwmKb),
+        mbOf(r.clientKb),
+        r.note,
+      ]),
     ]);
 
     if (bf.out) {
-      const o = bf.out as { loadMs: number; loadedRssKb: number; checkMs: number; checkMaxRssKb: number; createMs: number; calls: { call: string; startMs: number; ms: number }[] };
+      const o = bf.out as {
+        loadMs: number;
+        loadedRssKb: number;
+        checkMs: number;
+        checkMaxRssKb: number;
+        createMs: number;
+        calls: { call: string; startMs: number; ms: number }[];
+      };
       const s = (ms: number) => (ms / 1000).toFixed(2);
       const rate = (ms: number) => (sizeMb / (ms / 1000)).toFixed(0);
       const firstCall = o.calls[0]?.startMs ?? o.createMs;
@@ -147,12 +193,32 @@ async function main(): Promise<number> {
       console.log("\nBatchFile phases:");
       printTable([
         ["phase", "s", "MB/s", "note"],
-        ["load provider", s(o.loadMs), "", `runtime.js + @pulumi/pulumi + the Mistral SDK (not in wall s); RSS after: ${mbOf(o.loadedRssKb)} MB`],
-        ["check", s(o.checkMs), rate(o.checkMs), `the streaming scan; peak RSS by its end: ${mbOf(o.checkMaxRssKb)} MB`],
+        [
+          "load provider",
+          s(o.loadMs),
+          "",
+          `runtime.js + @pulumi/pulumi + the Mistral SDK (not in wall s); RSS after: ${mbOf(o.loadedRssKb)} MB`,
+        ],
+        [
+          "check",
+          s(o.checkMs),
+          rate(o.checkMs),
+          `the streaming scan; peak RSS by its end: ${mbOf(o.checkMaxRssKb)} MB`,
+        ],
         ["create", s(o.createMs), rate(o.createMs), ""],
         ["  to 1st request", s(firstCall), "", "setting up the client"],
-        ...o.calls.map((c) => [`  ${c.call}`, s(c.ms), c === post ? rate(c.ms) : "", c === post ? "" : "the look for an earlier upload (SDK)"]),
-        ["  the rest", s(otherMs), rate(otherMs), "the streaming POST /v1/files (node:http + form-data), hashing as it sends"],
+        ...o.calls.map((c) => [
+          `  ${c.call}`,
+          s(c.ms),
+          c === post ? rate(c.ms) : "",
+          c === post ? "" : "the look for an earlier upload (SDK)",
+        ]),
+        [
+          "  the rest",
+          s(otherMs),
+          rate(otherMs),
+          "the streaming POST /v1/files (node:http + form-data), hashing as it sends",
+        ],
       ]);
     }
 

@@ -16,10 +16,17 @@ export const ROOT = path.resolve(__dirname, "../..");
 // --- the input file ---------------------------------------------------------------------------------------------
 
 const SYSTEM = "You are a support assistant for an online bookshop. Answer in at most three sentences.";
-const TASKS = ["Summarise this customer message", "Classify the sentiment of this review", "Draft a polite reply to", "Extract the order number and product from"];
-const WORDS = ("order book delivery late parcel arrived damaged cover refund please thanks week still waiting tracking " +
+const TASKS = [
+  "Summarise this customer message",
+  "Classify the sentiment of this review",
+  "Draft a polite reply to",
+  "Extract the order number and product from",
+];
+const WORDS = (
+  "order book delivery late parcel arrived damaged cover refund please thanks week still waiting tracking " +
   "number address changed novel author edition paperback hardback gift card voucher discount price shipping " +
-  "return label email account password store recommend series sequel chapter page missing wrong item").split(" ");
+  "return label email account password store recommend series sequel chapter page missing wrong item"
+).split(" ");
 
 export interface GenerateOptions {
   /** Words in a user message: from `minWords` up to (not including) `maxWords`. @default 20, 200 */
@@ -39,12 +46,23 @@ export function random(seed: number): () => number {
 
 /** One request line; with `length`, padded to exactly that many bytes (all generated text is ASCII). */
 function requestLine(i: number, rand: () => number, minWords: number, maxWords: number, length?: number): string {
-  const words = Array.from({ length: minWords + Math.floor(rand() * (maxWords - minWords)) }, () => WORDS[Math.floor(rand() * WORDS.length)]);
+  const words = Array.from(
+    { length: minWords + Math.floor(rand() * (maxWords - minWords)) },
+    () => WORDS[Math.floor(rand() * WORDS.length)],
+  );
   const text = `${TASKS[i % TASKS.length]}:\n\n${words.join(" ")}`;
   const line = (pad: string) =>
     JSON.stringify({
       custom_id: `req-${String(i).padStart(8, "0")}`,
-      body: { model: "mistral-small-latest", messages: [{ role: "system", content: SYSTEM }, { role: "user", content: text + pad }], max_tokens: 256, temperature: 0.3 },
+      body: {
+        model: "mistral-small-latest",
+        messages: [
+          { role: "system", content: SYSTEM },
+          { role: "user", content: text + pad },
+        ],
+        max_tokens: 256,
+        temperature: 0.3,
+      },
     }) + "\n";
   return length === undefined ? line("") : line(".".repeat(length - line("").length));
 }
@@ -97,7 +115,13 @@ export async function describe(file: string): Promise<LocalFile> {
  * The input file of `mb` MB: `.bench/<stem>-<mb>mb.jsonl` when it exists with that size, else generated (into
  * `.bench/` with `keep`, to be reused by later runs; else into `work`). Logs which.
  */
-export async function prepareInput(stem: string, mb: number, keep: boolean, work: string, options?: GenerateOptions): Promise<string> {
+export async function prepareInput(
+  stem: string,
+  mb: number,
+  keep: boolean,
+  work: string,
+  options?: GenerateOptions,
+): Promise<string> {
   const cached = path.join(ROOT, ".bench", `${stem}-${mb}mb.jsonl`);
   let input = cached;
   if (fs.statSync(cached, { throwIfNoEntry: false })?.size !== mb * MB) {
@@ -129,12 +153,17 @@ export function emulatorCli(): string {
 /** Starts the emulator CLI (emulatorCli()) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
 export async function startEmulator(dataDir: string, maxFileMb: number): Promise<RunningEmulator> {
   const cli = emulatorCli();
-  const child: ChildProcess = spawn(process.execPath, [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   const stop = async () => {
     child.kill("SIGTERM");
     if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
   };
-  const url: string | undefined = (await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next()).value;
+  const url: string | undefined = (await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next())
+    .value;
   if (!url) {
     await stop();
     throw new Error("the emulator exited before printing its URL");
@@ -174,7 +203,13 @@ export interface Row {
  * Runs an uploader process while sampling the emulator and the uploader. The uploader prints the created file as
  * JSON, or `{file, ms, maxRssKb, ...}` to report its own timing and peak.
  */
-export async function runUpload(name: string, emuPid: number, cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Row> {
+export async function runUpload(
+  name: string,
+  emuPid: number,
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<Row> {
   fs.writeFileSync(`/proc/${emuPid}/clear_refs`, "5"); // resets VmHWM to the current RSS
   const started = performance.now();
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
@@ -198,7 +233,14 @@ export async function runUpload(name: string, emuPid: number, cmd: string, args:
     const out = JSON.parse(stdout);
     const file = out.file ?? out;
     if (code !== 0 || typeof file.id !== "string") throw new Error();
-    return { ...row, ok: true, fileId: file.id, seconds: out.ms ? out.ms / 1000 : seconds, clientKb: out.maxRssKb ?? clientKb, out };
+    return {
+      ...row,
+      ok: true,
+      fileId: file.id,
+      seconds: out.ms ? out.ms / 1000 : seconds,
+      clientKb: out.maxRssKb ?? clientKb,
+      out,
+    };
   } catch {
     return { ...row, note: `upload failed (exit ${code}): ${(stderr + stdout).trim().slice(0, 500)}` };
   }
@@ -224,7 +266,13 @@ export const mbOf = (kb: number): string => (kb / 1024).toFixed(1);
 /** Prints rows of cells: the first and last column left-aligned, the others right-aligned. */
 export function printTable(table: string[][]): void {
   const widths = table[0].map((_, c) => Math.max(...table.map((row) => row[c].length)));
-  for (const row of table) console.log(row.map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+  for (const row of table)
+    console.log(
+      row
+        .map((cell, c) => (c === 0 || c === row.length - 1 ? cell.padEnd(widths[c]) : cell.padStart(widths[c])))
+        .join("  ")
+        .trimEnd(),
+    );
 }
 
 /** The usual entry point of a benchmark script: exit code from `main`, or 1 with the error. */
@@ -244,7 +292,10 @@ export async function sdkChild(url: string, file: string): Promise<void> {
   const client = new Mistral({ apiKey: "bench", serverURL: url, timeoutMs: 60 * 60_000 });
   const started = performance.now();
   // The SDK takes a Blob (sent with the name "blob") or {fileName, content: Blob | bytes | stream}.
-  const created = await client.files.upload({ file: { fileName: path.basename(file), content: await fs.openAsBlob(file) }, purpose: "batch" });
+  const created = await client.files.upload({
+    file: { fileName: path.basename(file), content: await fs.openAsBlob(file) },
+    purpose: "batch",
+  });
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
 }

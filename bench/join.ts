@@ -42,7 +42,10 @@ const MODELS = [
   { id: "ministral-3b-latest", accuracy: 0.45, failureRate: 0.03 },
 ];
 const SYSTEM = "You are a careful calculator. Think briefly, then end with: The answer is <number>.";
-const FILLER = ("first add the units then carry the tens and check the result against a rough estimate so the sum " + "stays plausible before writing it down").split(" ");
+const FILLER = (
+  "first add the units then carry the tens and check the result against a rough estimate so the sum " +
+  "stays plausible before writing it down"
+).split(" ");
 
 interface Truth {
   model: string;
@@ -68,7 +71,6 @@ interface JoinFigures {
   warnings: string[];
 }
 
-
 const idOf = (i: number) => `q-${String(i).padStart(7, "0")}`;
 
 /** The question of item i (deterministic). */
@@ -87,7 +89,15 @@ function generate(n: number, dir: string): Truth[] {
     dataset.write(
       JSON.stringify({
         custom_id: idOf(i),
-        body: { model: "mistral-small-latest", messages: [{ role: "system", content: SYSTEM }, { role: "user", content: `What is ${a} + ${b}?` }], max_tokens: 128, temperature: 0 },
+        body: {
+          model: "mistral-small-latest",
+          messages: [
+            { role: "system", content: SYSTEM },
+            { role: "user", content: `What is ${a} + ${b}?` },
+          ],
+          max_tokens: 128,
+          temperature: 0,
+        },
       }),
     );
     // every fifth expected answer as a numeric string: the numeric scorer takes both
@@ -119,16 +129,47 @@ function generate(n: number, dir: string): Truth[] {
         const form = truth.failed % 3;
         const line =
           form === 0
-            ? { id: `batch-${randomUUID()}`, custom_id: customId, response: { status_code: 500, body: { object: "error", message: "Internal server error", type: "internal_error", param: null, code: null } }, error: { message: "Internal server error", code: "500" } }
+            ? {
+                id: `batch-${randomUUID()}`,
+                custom_id: customId,
+                response: {
+                  status_code: 500,
+                  body: {
+                    object: "error",
+                    message: "Internal server error",
+                    type: "internal_error",
+                    param: null,
+                    code: null,
+                  },
+                },
+                error: { message: "Internal server error", code: "500" },
+              }
             : form === 1
               ? { id: `batch-${randomUUID()}`, custom_id: customId, response: null, error: "Request timed out" }
-              : { id: `batch-${randomUUID()}`, custom_id: customId, response: { status_code: 429, body: { object: "error", message: "Rate limit exceeded", type: "rate_limited", param: null, code: "1300" } }, error: null };
+              : {
+                  id: `batch-${randomUUID()}`,
+                  custom_id: customId,
+                  response: {
+                    status_code: 429,
+                    body: {
+                      object: "error",
+                      message: "Rate limit exceeded",
+                      type: "rate_limited",
+                      param: null,
+                      code: "1300",
+                    },
+                  },
+                  error: null,
+                };
         err.write(JSON.stringify(line));
         continue;
       }
       const right = rnd() < m.accuracy;
       const answer = right ? a + b : a + b + [1, 2, 10, -1, -10][Math.floor(rnd() * 5)]!;
-      const words = Array.from({ length: 8 + Math.floor(rnd() * 24) }, () => FILLER[Math.floor(rnd() * FILLER.length)]).join(" ");
+      const words = Array.from(
+        { length: 8 + Math.floor(rnd() * 24) },
+        () => FILLER[Math.floor(rnd() * FILLER.length)],
+      ).join(" ");
       const content = `Let me compute ${a} + ${b}: ${words}.\n\nThe answer is ${answer}.`;
       const promptTokens = estimateTokens(SYSTEM) + 1 + estimateTokens(`What is ${a} + ${b}?`) + 1;
       const completionTokens = estimateTokens(content);
@@ -148,7 +189,11 @@ function generate(n: number, dir: string): Truth[] {
               model: m.id,
               created,
               choices: [{ index: 0, message: { role: "assistant", content, tool_calls: null }, finish_reason: "stop" }],
-              usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens },
+              usage: {
+                prompt_tokens: promptTokens,
+                completion_tokens: completionTokens,
+                total_tokens: promptTokens + completionTokens,
+              },
             },
           },
           error: null,
@@ -164,7 +209,11 @@ function generate(n: number, dir: string): Truth[] {
 // --- child 2: the joiner ----------------------------------------------------------------------------------------
 
 async function join(dir: string, itemsPerPartition: number | undefined): Promise<JoinFigures> {
-  const files = [path.join(dir, "dataset.jsonl"), path.join(dir, "expected.jsonl"), ...MODELS.flatMap((m) => [path.join(dir, `${m.id}.output.jsonl`), path.join(dir, `${m.id}.error.jsonl`)])];
+  const files = [
+    path.join(dir, "dataset.jsonl"),
+    path.join(dir, "expected.jsonl"),
+    ...MODELS.flatMap((m) => [path.join(dir, `${m.id}.output.jsonl`), path.join(dir, `${m.id}.error.jsonl`)]),
+  ];
   const inputBytes = files.reduce((s, f) => s + fs.statSync(f).size, 0);
   const baseRssKb = process.memoryUsage().rss / 1024;
   let sampledRssPeak = 0;
@@ -183,7 +232,12 @@ async function join(dir: string, itemsPerPartition: number | undefined): Promise
     endpoint: ENDPOINT,
     scorer: { type: "numeric" },
     prices: DEFAULT_PRICES,
-    models: MODELS.map((m) => ({ model: m.id, outputFile: path.join(dir, `${m.id}.output.jsonl`), errorFile: path.join(dir, `${m.id}.error.jsonl`), status: "SUCCESS" })),
+    models: MODELS.map((m) => ({
+      model: m.id,
+      outputFile: path.join(dir, `${m.id}.output.jsonl`),
+      errorFile: path.join(dir, `${m.id}.error.jsonl`),
+      status: "SUCCESS",
+    })),
     outFile: path.join(dir, "rows.jsonl"),
     workDir: path.join(dir, "work"),
     itemsPerPartition,
@@ -215,7 +269,9 @@ function child(args: string[]): Promise<string> {
     let out = "";
     p.stdout.on("data", (d) => (out += d));
     p.on("error", reject);
-    p.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`child ${args.join(" ")} exited with ${code}`))));
+    p.on("close", (code) =>
+      code === 0 ? resolve(out) : reject(new Error(`child ${args.join(" ")} exited with ${code}`)),
+    );
   });
 }
 
@@ -244,7 +300,8 @@ function check(n: number, truth: Truth[], f: JoinFigures): string[] {
     eq(`${t.model} promptTokens`, s.promptTokens, t.promptTokens);
     eq(`${t.model} completionTokens`, s.completionTokens, t.completionTokens);
     const acc = t.right / t.succeeded;
-    if (s.accuracy === null || Math.abs(s.accuracy - acc) > 1e-12) problems.push(`${t.model} accuracy: ${s.accuracy} != ${acc}`);
+    if (s.accuracy === null || Math.abs(s.accuracy - acc) > 1e-12)
+      problems.push(`${t.model} accuracy: ${s.accuracy} != ${acc}`);
   }
   return problems;
 }
@@ -259,7 +316,8 @@ async function main(): Promise<number> {
       "items-per-partition": { type: "string" },
     },
   });
-  const itemsPerPartition = values["items-per-partition"] !== undefined ? Number(values["items-per-partition"]) : undefined;
+  const itemsPerPartition =
+    values["items-per-partition"] !== undefined ? Number(values["items-per-partition"]) : undefined;
   if (values.child === "generate") {
     process.stdout.write(JSON.stringify(generate(Number(values.n ?? 100_000), values.dir!)));
     return 0;
@@ -270,11 +328,28 @@ async function main(): Promise<number> {
   }
 
   const series = values.n ? values.n.split(",").map((s) => Number(s.replace(/_/g, ""))) : DEFAULT_SERIES;
-  if (series.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--n: expected positive integers, got ${values.n}`);
+  if (series.some((n) => !Number.isInteger(n) || n < 1))
+    throw new Error(`--n: expected positive integers, got ${values.n}`);
   const root = values.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), "bench-join-"));
   fs.mkdirSync(root, { recursive: true });
   console.log(`join benchmark: 3 models x N results, numeric scorer; files in ${root}; node ${process.version}\n`);
-  const table = [["N", "result lines", "input MB", "buckets", "gen s", "join s", "rows/s", "lines/s", "maxRSS MB", "RSS before", "sampled RSS", "sampled heap", "check"]];
+  const table = [
+    [
+      "N",
+      "result lines",
+      "input MB",
+      "buckets",
+      "gen s",
+      "join s",
+      "rows/s",
+      "lines/s",
+      "maxRSS MB",
+      "RSS before",
+      "sampled RSS",
+      "sampled heap",
+      "check",
+    ],
+  ];
   let failures = 0;
   for (const n of series) {
     const dir = path.join(root, `n${n}`);
@@ -283,7 +358,15 @@ async function main(): Promise<number> {
     const g0 = performance.now();
     const truth = JSON.parse(await child(["--child", "generate", "--n", String(n), "--dir", dir])) as Truth[];
     const genS = (performance.now() - g0) / 1000;
-    const f = JSON.parse(await child(["--child", "join", "--dir", dir, ...(itemsPerPartition ? ["--items-per-partition", String(itemsPerPartition)] : [])])) as JoinFigures;
+    const f = JSON.parse(
+      await child([
+        "--child",
+        "join",
+        "--dir",
+        dir,
+        ...(itemsPerPartition ? ["--items-per-partition", String(itemsPerPartition)] : []),
+      ]),
+    ) as JoinFigures;
     const problems = check(n, truth, f);
     failures += problems.length ? 1 : 0;
     const lines = truth.reduce((s, t) => s + t.succeeded + t.failed, 0);
@@ -302,7 +385,9 @@ async function main(): Promise<number> {
       (f.sampledHeapPeak / MB).toFixed(1),
       problems.length ? "MISMATCH" : "ok",
     ]);
-    console.log(`N=${n}: ${f.summaries.map((s) => `${s.model} accuracy ${(s.accuracy! * 100).toFixed(2)}% (${s.succeeded} ok, ${s.failed} failed, $${s.cost!.toFixed(4)})`).join("; ")}`);
+    console.log(
+      `N=${n}: ${f.summaries.map((s) => `${s.model} accuracy ${(s.accuracy! * 100).toFixed(2)}% (${s.succeeded} ok, ${s.failed} failed, $${s.cost!.toFixed(4)})`).join("; ")}`,
+    );
     for (const p of problems) console.log(`  MISMATCH ${p}`);
     if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -25,17 +25,30 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { describe, MB, sdkChild, mbOf, prepareInput, printTable, runMain, runUpload, startEmulator, verify, type RunningEmulator } from "./common";
+import {
+  describe,
+  MB,
+  sdkChild,
+  mbOf,
+  prepareInput,
+  printTable,
+  runMain,
+  runUpload,
+  startEmulator,
+  verify,
+  type RunningEmulator,
+} from "./common";
 
 const TARGET_MB = 150;
 
 // --- the SDK uploader (this script, run as a child) -------------------------------------------------------------
 
-
 // --- main -------------------------------------------------------------------------------------------------------
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({ options: { mb: { type: "string", default: "300" }, keep: { type: "boolean", default: false } } });
+  const { values } = parseArgs({
+    options: { mb: { type: "string", default: "300" }, keep: { type: "boolean", default: false } },
+  });
   const mb = Number(values.mb);
   if (!Number.isInteger(mb) || mb < 1) throw new Error(`--mb must be a whole number >= 1, received ${values.mb}`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "bench-upload-"));
@@ -49,18 +62,39 @@ async function main(): Promise<number> {
     const { url, pid: emuPid } = emulator;
 
     const rows = [
-      await runUpload("curl -F", emuPid, "curl", ["-sS", "--fail-with-body", "-F", `file=@${input}`, "-F", "purpose=batch", `${url}/v1/files`]),
+      await runUpload("curl -F", emuPid, "curl", [
+        "-sS",
+        "--fail-with-body",
+        "-F",
+        `file=@${input}`,
+        "-F",
+        "purpose=batch",
+        `${url}/v1/files`,
+      ]),
       await runUpload("SDK files.upload", emuPid, process.execPath, [__filename, "--sdk-child", url, input]),
     ];
-    for (const row of rows) if (row.fileId) row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
+    for (const row of rows)
+      if (row.fileId)
+        row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
     for (const row of rows) row.ok &&= row.note.startsWith("stored");
 
     printTable([
       ["upload", "MB", "wall s", "MB/s", "emu peak MB", "emu HWM MB", "client peak MB", "check"],
-      ...rows.map((r) => [r.name, (local.bytes / MB).toFixed(0), r.seconds.toFixed(2), (local.bytes / MB / r.seconds).toFixed(0), mbOf(r.emuPeakKb), mbOf(r.emuHwmKb), mbOf(r.clientKb), r.note]),
+      ...rows.map((r) => [
+        r.name,
+        (local.bytes / MB).toFixed(0),
+        r.seconds.toFixed(2),
+        (local.bytes / MB / r.seconds).toFixed(0),
+        mbOf(r.emuPeakKb),
+        mbOf(r.emuHwmKb),
+        mbOf(r.clientKb),
+        r.note,
+      ]),
     ]);
     const peakMb = Math.max(...rows.map((r) => Math.max(r.emuPeakKb, r.emuHwmKb))) / 1024;
-    console.log(`\nemulator peak RSS: ${peakMb.toFixed(1)} MB (target < ${TARGET_MB} MB): ${peakMb < TARGET_MB ? "PASS" : "FAIL, above the target"}`);
+    console.log(
+      `\nemulator peak RSS: ${peakMb.toFixed(1)} MB (target < ${TARGET_MB} MB): ${peakMb < TARGET_MB ? "PASS" : "FAIL, above the target"}`,
+    );
     return rows.every((r) => r.ok) ? 0 : 1;
   } finally {
     await emulator?.stop();

@@ -91,10 +91,16 @@ export interface BatchFileOutputs extends BatchFileInputs {
 
 /** The args of a BatchFile: the stored inputs users set. `purpose` takes one of the contract's purposes. */
 export interface BatchFileArgs
-  extends Args<Partial<Pick<BatchFileInputs, "source" | "requests" | "content" | "purpose" | "endpoint" | "filenamePrefix">>, { purpose: pulumi.Input<FilePurpose> }> {}
+  extends Args<
+    Partial<Pick<BatchFileInputs, "source" | "requests" | "content" | "purpose" | "endpoint" | "filenamePrefix">>,
+    { purpose: pulumi.Input<FilePurpose> }
+  > {}
 
 /** The outputs a BatchFile exposes; the rest of `BatchFileOutputs` is the provider's own state. */
-export type BatchFilePublicOutputs = Pick<BatchFileOutputs, "fileId" | "filename" | "bytes" | "lineCount" | "sha256" | "createdAt" | "purpose" | "adopted">;
+export type BatchFilePublicOutputs = Pick<
+  BatchFileOutputs,
+  "fileId" | "filename" | "bytes" | "lineCount" | "sha256" | "createdAt" | "purpose" | "adopted"
+>;
 
 /** The public outputs that are not args, registered as `undefined` by the constructor (the provider sets them). */
 const OUTPUT_ONLY: OutputOnly<Omit<BatchFilePublicOutputs, keyof BatchFileArgs>> = {
@@ -120,7 +126,9 @@ function describeSource(inputs: Partial<BatchFileInputs>): string {
 }
 
 /** Scans what the inputs point at; `undefined` when it is not known yet (preview). */
-async function scanInputs(inputs: Partial<BatchFileInputs>): Promise<{ scan: ScanResult; property: string } | undefined> {
+async function scanInputs(
+  inputs: Partial<BatchFileInputs>,
+): Promise<{ scan: ScanResult; property: string } | undefined> {
   const endpoint = isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined;
   const options = { endpoint: (inputs.purpose ?? "batch") === "batch" ? endpoint : undefined };
   if (inputs.source !== undefined) {
@@ -152,7 +160,10 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     if (given.length !== 1) {
       failures.push({
         property: given[1] ?? "source",
-        reason: given.length === 0 ? "set one of source (a .jsonl path), requests (inline) or content (JSONL text)" : `set only one of source, requests and content; received ${given.join(" and ")}`,
+        reason:
+          given.length === 0
+            ? "set one of source (a .jsonl path), requests (inline) or content (JSONL text)"
+            : `set only one of source, requests and content; received ${given.join(" and ")}`,
       });
       return { inputs, failures };
     }
@@ -160,33 +171,61 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     const kind = given[0]!;
     const value: unknown = news[kind];
     const isItem = (r: unknown) => r === UNKNOWN || (typeof r === "object" && r !== null && !Array.isArray(r));
-    if (value !== UNKNOWN && (kind === "requests" ? !Array.isArray(value) || !value.every(isItem) : typeof value !== "string")) {
-      const expected = { source: "the path of a .jsonl file (a string)", content: "JSONL text (a string)", requests: "a list of { customId, body }" }[kind];
+    if (
+      value !== UNKNOWN &&
+      (kind === "requests" ? !Array.isArray(value) || !value.every(isItem) : typeof value !== "string")
+    ) {
+      const expected = {
+        source: "the path of a .jsonl file (a string)",
+        content: "JSONL text (a string)",
+        requests: "a list of { customId, body }",
+      }[kind];
       failures.push({ property: kind, reason: `${kind} is ${show(value)}; expected ${expected}` });
       return { inputs, failures };
     }
-    if (news.filenamePrefix !== undefined && news.filenamePrefix !== null && news.filenamePrefix !== UNKNOWN && typeof news.filenamePrefix !== "string") {
-      failures.push({ property: "filenamePrefix", reason: `filenamePrefix is ${show(news.filenamePrefix)}; expected a string` });
+    if (
+      news.filenamePrefix !== undefined &&
+      news.filenamePrefix !== null &&
+      news.filenamePrefix !== UNKNOWN &&
+      typeof news.filenamePrefix !== "string"
+    ) {
+      failures.push({
+        property: "filenamePrefix",
+        reason: `filenamePrefix is ${show(news.filenamePrefix)}; expected a string`,
+      });
     }
     if (inputs.purpose !== UNKNOWN && !(PURPOSES as readonly string[]).includes(inputs.purpose)) {
-      failures.push({ property: "purpose", reason: `purpose is ${show(inputs.purpose)}; allowed: ${PURPOSES.join(", ")}` });
+      failures.push({
+        property: "purpose",
+        reason: `purpose is ${show(inputs.purpose)}; allowed: ${PURPOSES.join(", ")}`,
+      });
     }
     if (news.endpoint !== undefined && (news.endpoint as string) !== UNKNOWN && !isApiEndpoint(news.endpoint)) {
-      failures.push({ property: "endpoint", reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}` });
+      failures.push({
+        property: "endpoint",
+        reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`,
+      });
     }
     if (news.source !== undefined && news.source !== UNKNOWN) {
       const resolved = path.resolve(news.source);
       const stat = fs.statSync(resolved, { throwIfNoEntry: false });
       if (!stat || !stat.isFile()) {
-        failures.push({ property: "source", reason: `source ${show(news.source)} is not a file (resolved to ${resolved} from ${process.cwd()}); expected the path of a .jsonl file` });
+        failures.push({
+          property: "source",
+          reason: `source ${show(news.source)} is not a file (resolved to ${resolved} from ${process.cwd()}); expected the path of a .jsonl file`,
+        });
         return { inputs, failures };
-      }      // State holds it relative to the program's directory when inside it: a moved checkout shows no change.
+      } // State holds it relative to the program's directory when inside it: a moved checkout shows no change.
       inputs.source = toStatePath(news.source);
     }
     if (news.filenamePrefix === undefined || news.filenamePrefix === null) {
       // An unknown source (preview) gives an unknown default, not "batch": the name is not known yet.
       inputs.filenamePrefix =
-        news.source === UNKNOWN ? UNKNOWN : typeof news.source === "string" ? path.basename(news.source).replace(/\.jsonl$/i, "") : "batch";
+        news.source === UNKNOWN
+          ? UNKNOWN
+          : typeof news.source === "string"
+            ? path.basename(news.source).replace(/\.jsonl$/i, "")
+            : "batch";
     }
     if (failures.length) return { inputs, failures };
     const scanned = await scanInputs(inputs);
@@ -207,7 +246,15 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     for (const k of REPLACING) {
       const n = news[k];
       if (n === undefined || containsUnknown(n) || olds[k] !== n) {
-        replaces.push(k === "sha256" ? (news.source !== undefined ? "source" : news.requests !== undefined ? "requests" : "content") : k);
+        replaces.push(
+          k === "sha256"
+            ? news.source !== undefined
+              ? "source"
+              : news.requests !== undefined
+                ? "requests"
+                : "content"
+            : k,
+        );
       }
     }
     const endpointChanged = (olds.endpoint ?? null) !== (news.endpoint ?? null);
@@ -219,9 +266,21 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     let scanned: Awaited<ReturnType<typeof scanInputs>>;
     try {
       // `check` scanned it a moment ago: the upload hashes it as it streams and proves it unchanged (uploadOnce).
-      if (inputs.source !== undefined && inputs.sha256 && inputs.bytes !== undefined && inputs.lineCount !== undefined) {
+      if (
+        inputs.source !== undefined &&
+        inputs.sha256 &&
+        inputs.bytes !== undefined &&
+        inputs.lineCount !== undefined
+      ) {
         fs.accessSync(resolveStatePath(inputs.source), fs.constants.R_OK);
-        const identity = { sha256: inputs.sha256, bytes: inputs.bytes, requests: inputs.lineCount, problems: [], moreProblems: false, fileProblems: [] };
+        const identity = {
+          sha256: inputs.sha256,
+          bytes: inputs.bytes,
+          requests: inputs.lineCount,
+          problems: [],
+          moreProblems: false,
+          fileProblems: [],
+        };
         scanned = { scan: identity, property: "source" };
       } else {
         scanned = await scanInputs(inputs);
@@ -237,8 +296,12 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     if (!scanned) throw new Error(`${resource}: the content is not known yet; run the update again once it is`);
     // A change since `check` is reported as such first: what preview showed is not what would be uploaded.
     if (inputs.sha256 && scanned.scan.sha256 !== inputs.sha256) {
-      const problems = isClean(scanned.scan) ? "" : `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), scanned.scan)}`;
-      throw new Error(`${resource}: the content changed after it was checked (sha256 ${inputs.sha256.slice(0, 12)}… then, ${scanned.scan.sha256.slice(0, 12)}… now); run the update again${problems}`);
+      const problems = isClean(scanned.scan)
+        ? ""
+        : `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), scanned.scan)}`;
+      throw new Error(
+        `${resource}: the content changed after it was checked (sha256 ${inputs.sha256.slice(0, 12)}… then, ${scanned.scan.sha256.slice(0, 12)}… now); run the update again${problems}`,
+      );
     }
     if (!isClean(scanned.scan)) {
       throw new Error(`${resource}: ${describeProblems(describeSource(inputs), scanned.scan)}`);
@@ -250,12 +313,22 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
         : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
     let uploaded;
     try {
-      uploaded = await uploadOnce(this.ctx, { source, filename, bytes: scanned.scan.bytes, purpose: inputs.purpose, resource, sha256: scanned.scan.sha256 });
+      uploaded = await uploadOnce(this.ctx, {
+        source,
+        filename,
+        bytes: scanned.scan.bytes,
+        purpose: inputs.purpose,
+        resource,
+        sha256: scanned.scan.sha256,
+      });
     } catch (error) {
       if (!(error instanceof ContentChangedError)) throw error;
       // Say what is wrong with the new content too, if anything, so one more run is enough.
       const now = await scanInputs(inputs).catch(() => undefined);
-      const problems = now && !isClean(now.scan) ? `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), now.scan)}` : "";
+      const problems =
+        now && !isClean(now.scan)
+          ? `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), now.scan)}`
+          : "";
       throw new Error(`${error.message}${problems}`, { cause: error });
     }
     const { file, adopted } = uploaded;
@@ -300,13 +373,33 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       stateVersion: stateVersionOf(known),
       ...(typeof known?.source === "string" ? { source: toStatePath(known.source) } : {}),
     };
-    return known ? { id: file.id, props: outs } : { id: file.id, props: outs, inputs: { purpose: outs.purpose, filenamePrefix: outs.filenamePrefix } as BatchFileOutputs };
+    return known
+      ? { id: file.id, props: outs }
+      : {
+          id: file.id,
+          props: outs,
+          inputs: { purpose: outs.purpose, filenamePrefix: outs.filenamePrefix } as BatchFileOutputs,
+        };
   }
 
-  async update(_id: string, olds: BatchFileOutputs, news: BatchFileInputs): Promise<pulumi.dynamic.UpdateResult<BatchFileOutputs>> {
+  async update(
+    _id: string,
+    olds: BatchFileOutputs,
+    news: BatchFileInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<BatchFileOutputs>> {
     // Only `endpoint` updates in place, and it changes nothing remote: `check` has re-validated the content.
     // The uploaded file keeps its name whatever `filenamePrefix` says now.
-    return { outs: { ...olds, ...news, sha256: olds.sha256, bytes: olds.bytes, lineCount: olds.lineCount, filename: olds.filename, stateVersion: stateVersionOf(undefined) } };
+    return {
+      outs: {
+        ...olds,
+        ...news,
+        sha256: olds.sha256,
+        bytes: olds.bytes,
+        lineCount: olds.lineCount,
+        filename: olds.filename,
+        stateVersion: stateVersionOf(undefined),
+      },
+    };
   }
 
   async delete(id: string): Promise<void> {

@@ -3,7 +3,9 @@
  * changes policies, delete cancels what still runs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with { "resolution-mode": "import" };
+import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with {
+  "resolution-mode": "import",
+};
 import { NO_RETRIES, call, isAmbiguous, isNotFound, isRetryable, retryAfterMs, sleep, wrapError } from "./client";
 import type { ProviderContext } from "./context";
 import {
@@ -99,7 +101,11 @@ function label(inputs: Partial<JobInputs>, id?: string): string {
   return `BatchJob ${name ? `"${name}"` : ""}${id ? ` (${id})` : ""}`.trim();
 }
 
-function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey: string; adopted: boolean }): BatchJobOutputs {
+function outputsOf(
+  inputs: JobInputs,
+  job: SdkBatchJob,
+  extra: { idempotencyKey: string; adopted: boolean },
+): BatchJobOutputs {
   return {
     ...inputs,
     jobId: job.id,
@@ -124,9 +130,19 @@ function outputsOf(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey:
  * An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. The engine
  * shows an init error's `reasons`, not its message, so the message is the one reason.
  */
-function keepInState(ctx: ProviderContext, message: string, id: string, properties: Record<string, unknown>, cause?: unknown): Error {
+function keepInState(
+  ctx: ProviderContext,
+  message: string,
+  id: string,
+  properties: Record<string, unknown>,
+  cause?: unknown,
+): Error {
   const text = ctx.redact(message);
-  return Object.assign(new Error(text, cause === undefined ? undefined : { cause }), { id, properties, reasons: [text] });
+  return Object.assign(new Error(text, cause === undefined ? undefined : { cause }), {
+    id,
+    properties,
+    reasons: [text],
+  });
 }
 
 async function getJob(ctx: ProviderContext, id: string, resource: string): Promise<SdkBatchJob> {
@@ -145,7 +161,12 @@ async function findSubmitted(ctx: ProviderContext, key: string, resource: string
     );
     const data = list.data ?? [];
     // The server may or may not filter on metadata: check it here.
-    found.push(...data.filter((j) => j.metadata?.[IDEMPOTENCY_METADATA_KEY] === key && ADOPTABLE_STATUSES.includes(j.status as BatchJobStatus)));
+    found.push(
+      ...data.filter(
+        (j) =>
+          j.metadata?.[IDEMPOTENCY_METADATA_KEY] === key && ADOPTABLE_STATUSES.includes(j.status as BatchJobStatus),
+      ),
+    );
     if (data.length < 100) break;
   }
   for (const job of found.sort((a, b) => b.createdAt - a.createdAt)) {
@@ -153,7 +174,10 @@ async function findSubmitted(ctx: ProviderContext, key: string, resource: string
     // A finished job is worth adopting only while its results exist: after a destroy with
     // deleteResultFilesOnDestroy (or once Mistral dropped them), adopting it would hand out a dangling file id.
     if (await resultsExist(ctx, job.outputFile, resource)) return job;
-    report(ctx, `${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`);
+    report(
+      ctx,
+      `${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`,
+    );
   }
   return undefined;
 }
@@ -170,7 +194,12 @@ async function resultsExist(ctx: ProviderContext, fileId: string, resource: stri
 }
 
 /** Submits the job unless it was submitted already; never leaves two jobs for one submission. */
-async function submit(ctx: ProviderContext, inputs: JobInputs, key: string, resource: string): Promise<{ job: SdkBatchJob; adopted: boolean }> {
+async function submit(
+  ctx: ProviderContext,
+  inputs: JobInputs,
+  key: string,
+  resource: string,
+): Promise<{ job: SdkBatchJob; adopted: boolean }> {
   const existing = await findSubmitted(ctx, key, resource);
   if (existing) return { job: existing, adopted: true };
   const client = await ctx.client();
@@ -201,7 +230,12 @@ async function submit(ctx: ProviderContext, inputs: JobInputs, key: string, reso
 }
 
 /** Polls until a final status or the policy's deadline; reports progress as it goes. */
-async function waitForFinal(ctx: ProviderContext, job: SdkBatchJob, policy: Required<WaitPolicy>, resource: string): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
+async function waitForFinal(
+  ctx: ProviderContext,
+  job: SdkBatchJob,
+  policy: Required<WaitPolicy>,
+  resource: string,
+): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
   const deadline = Date.now() + policy.timeoutMinutes * 60_000;
   let last = "";
   for (let poll = 0; !isFinal(job.status); poll++) {
@@ -234,14 +268,20 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     const resource = label(inputs);
     const key = idempotencyKey(inputs);
     const { job, adopted } = await submit(this.ctx, inputs, key, resource);
-    report(this.ctx, `${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`);
+    report(
+      this.ctx,
+      `${label(inputs, job.id)}: ${adopted ? "adopted the job submitted earlier" : "submitted"}, ${job.status}`,
+    );
     let outs: BatchJobOutputs;
     try {
       outs = await this.settle(inputs, job, { idempotencyKey: key, adopted }, undefined);
     } catch (error) {
       if ((error as { id?: unknown }).id) throw error; // already an init error
       // The job exists: whatever failed while waiting must not drop it from state (a plain error records nothing).
-      const properties = { ...outputsOf(inputs, job, { idempotencyKey: key, adopted }), __provider: (inputs as unknown as { __provider?: string }).__provider };
+      const properties = {
+        ...outputsOf(inputs, job, { idempotencyKey: key, adopted }),
+        __provider: (inputs as unknown as { __provider?: string }).__provider,
+      };
       throw keepInState(
         this.ctx,
         `${label(inputs, job.id)} was submitted, but waiting for it failed: ${(error as Error)?.message ?? String(error)}. It stays in state (status ${job.status} when submitted) and the next \`pulumi up\` resumes waiting`,
@@ -263,7 +303,10 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
       throw error;
     }
     if (known) {
-      return { id: job.id, props: outputsOf(known, job, { idempotencyKey: known.idempotencyKey, adopted: known.adopted }) };
+      return {
+        id: job.id,
+        props: outputsOf(known, job, { idempotencyKey: known.idempotencyKey, adopted: known.adopted }),
+      };
     }
     const { [IDEMPOTENCY_METADATA_KEY]: key, ...metadata } = (job.metadata ?? {}) as Record<string, string>;
     const inputs: JobInputs = {
@@ -275,26 +318,45 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
       timeoutHours: 24,
       scope: "",
     };
-    return { id: job.id, props: outputsOf(inputs, job, { idempotencyKey: key ?? "", adopted: true }), inputs: inputs as BatchJobOutputs };
+    return {
+      id: job.id,
+      props: outputsOf(inputs, job, { idempotencyKey: key ?? "", adopted: true }),
+      inputs: inputs as BatchJobOutputs,
+    };
   }
 
-  async update(id: string, olds: BatchJobOutputs, news: JobInputs): Promise<pulumi.dynamic.UpdateResult<BatchJobOutputs>> {
+  async update(
+    id: string,
+    olds: BatchJobOutputs,
+    news: JobInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<BatchJobOutputs>> {
     const resource = label(news, id);
     let job: SdkBatchJob;
     try {
       job = await getJob(this.ctx, id, resource);
     } catch (error) {
-      if (isNotFound(error)) throw new Error(`${resource}: the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`, { cause: error });
+      if (isNotFound(error))
+        throw new Error(
+          `${resource}: the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`,
+          { cause: error },
+        );
       throw error;
     }
-    return { outs: await this.settle(news, job, { idempotencyKey: olds.idempotencyKey, adopted: olds.adopted }, olds.status) };
+    return {
+      outs: await this.settle(news, job, { idempotencyKey: olds.idempotencyKey, adopted: olds.adopted }, olds.status),
+    };
   }
 
   /**
    * Waits when the policy says so. A wait that times out, or a job that newly ended unsuccessfully, fails the
    * update while keeping the job in state.
    */
-  private async settle(inputs: JobInputs, job: SdkBatchJob, extra: { idempotencyKey: string; adopted: boolean }, previousStatus: string | undefined): Promise<BatchJobOutputs> {
+  private async settle(
+    inputs: JobInputs,
+    job: SdkBatchJob,
+    extra: { idempotencyKey: string; adopted: boolean },
+    previousStatus: string | undefined,
+  ): Promise<BatchJobOutputs> {
     const resource = label(inputs, job.id);
     const policy = waitPolicy(inputs.waitForCompletion);
     if (!policy) return outputsOf(inputs, job, extra);
@@ -339,7 +401,9 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
       const deadline = Date.now() + CANCEL_WAIT_MS;
       for (let poll = 0; !isFinal(job.status); poll++) {
         if (Date.now() >= deadline) {
-          throw new Error(`${resource} is still ${job.status} ${CANCEL_WAIT_MS / 60_000} minutes after its cancellation was requested; it stays in state: run \`pulumi destroy\` again later`);
+          throw new Error(
+            `${resource} is still ${job.status} ${CANCEL_WAIT_MS / 60_000} minutes after its cancellation was requested; it stays in state: run \`pulumi destroy\` again later`,
+          );
         }
         await sleep(Math.min(pollDelayMs(poll, 1), Math.max(0, deadline - Date.now())));
         job = await getJob(this.ctx, id, resource);
@@ -374,7 +438,11 @@ export class BatchJob extends pulumi.dynamic.Resource {
     super(
       thinProvider("job"),
       name,
-      { ...args, scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`, ...OUTPUT_ONLY } satisfies Registers<BatchJobPublicOutputs>,
+      {
+        ...args,
+        scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        ...OUTPUT_ONLY,
+      } satisfies Registers<BatchJobPublicOutputs>,
       opts,
       "mistral/batch",
       "BatchJob",

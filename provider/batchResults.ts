@@ -100,9 +100,16 @@ const OUTPUT_ONLY: OutputOnly<BatchResultsPublicOutputs> = {
 };
 
 /** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
-async function download(ctx: ProviderContext, fileId: string, target: string, resource: string): Promise<{ lines: number; sha256: string }> {
+async function download(
+  ctx: ProviderContext,
+  fileId: string,
+  target: string,
+  resource: string,
+): Promise<{ lines: number; sha256: string }> {
   const client = await ctx.client();
-  const stream = await call(ctx, "files.download", resource, () => client.files.download({ fileId }, { timeoutMs: 60 * 60_000 }));
+  const stream = await call(ctx, "files.download", resource, () =>
+    client.files.download({ fileId }, { timeoutMs: 60 * 60_000 }),
+  );
   const hash = createHash("sha256");
   let lines = 0;
   let last = 10;
@@ -117,18 +124,34 @@ async function download(ctx: ProviderContext, fileId: string, target: string, re
   const tmp = `${target}.${randomUUID()}.part`;
   fs.mkdirSync(path.dirname(target), { recursive: true });
   try {
-    await pipeline(Readable.fromWeb(stream as import("node:stream/web").ReadableStream), counter, fs.createWriteStream(tmp));
+    await pipeline(
+      Readable.fromWeb(stream as import("node:stream/web").ReadableStream),
+      counter,
+      fs.createWriteStream(tmp),
+    );
     fs.renameSync(tmp, target);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
-    throw new Error(`${resource}: downloading file ${fileId} to ${target} failed: ${(error as Error).message}`, { cause: error });
+    throw new Error(`${resource}: downloading file ${fileId} to ${target} failed: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   if (last !== 10) lines++;
   return { lines, sha256: hash.digest("hex") };
 }
 
 function notYet(inputs: BatchResultsInputs): BatchResultsOutputs {
-  return { ...inputs, downloaded: false, outputPath: null, errorPath: null, outputLines: 0, errorLines: 0, outputSha256: null, errorSha256: null, stateVersion: stateVersionOf(undefined) };
+  return {
+    ...inputs,
+    downloaded: false,
+    outputPath: null,
+    errorPath: null,
+    outputLines: 0,
+    errorLines: 0,
+    outputSha256: null,
+    errorSha256: null,
+    stateVersion: stateVersionOf(undefined),
+  };
 }
 
 async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): Promise<BatchResultsOutputs> {
@@ -148,21 +171,29 @@ async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): P
       got = await download(ctx, fileId, target, resource);
     } catch (error) {
       if (isNotFound(error)) {
-        throw new Error(`${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (results are kept for a limited time); resubmit the job to get results again`, { cause: error });
+        throw new Error(
+          `${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (results are kept for a limited time); resubmit the job to get results again`,
+          { cause: error },
+        );
       }
       throw error;
     }
     if (expected !== undefined && got.lines !== expected) {
-      throw new Error(`${resource}: the ${kind} file ${fileId} has ${got.lines} lines, but the job reports ${expected} ${kind === "output" ? "succeeded" : "failed"} requests; refresh the job and run the update again`);
+      throw new Error(
+        `${resource}: the ${kind} file ${fileId} has ${got.lines} lines, but the job reports ${expected} ${kind === "output" ? "succeeded" : "failed"} requests; refresh the job and run the update again`,
+      );
     }
-    if (kind === "output") Object.assign(outs, { outputPath: toStatePath(target), outputLines: got.lines, outputSha256: got.sha256 });
+    if (kind === "output")
+      Object.assign(outs, { outputPath: toStatePath(target), outputLines: got.lines, outputSha256: got.sha256 });
     else Object.assign(outs, { errorPath: toStatePath(target), errorLines: got.lines, errorSha256: got.sha256 });
   }
   return outs;
 }
 
 function filesPresent(outs: BatchResultsOutputs): boolean {
-  return [outs.outputPath, outs.errorPath].every((p) => p === null || p === undefined || fs.existsSync(resolveStatePath(p)));
+  return [outs.outputPath, outs.errorPath].every(
+    (p) => p === null || p === undefined || fs.existsSync(resolveStatePath(p)),
+  );
 }
 
 /** A watched field's old and new values name the same thing (`directory`: the same place, however written). */
@@ -174,7 +205,12 @@ function sameField(k: (typeof WATCHED)[number], olds: BatchResultsInputs, news: 
 /** Outputs an older release wrote, in this release's shape: paths relative to the program's directory when inside it. */
 function upgraded(props: BatchResultsOutputs): BatchResultsOutputs {
   const rel = (p: string | null | undefined) => (typeof p === "string" ? toStatePath(p) : (p ?? null));
-  return { ...props, outputPath: rel(props.outputPath), errorPath: rel(props.errorPath), stateVersion: stateVersionOf(props) };
+  return {
+    ...props,
+    outputPath: rel(props.outputPath),
+    errorPath: rel(props.errorPath),
+    stateVersion: stateVersionOf(props),
+  };
 }
 
 const REPLACING = ["jobId"] as const;
@@ -184,13 +220,20 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   /** `ctx`: the configuration `configure` built (runtime.ts), for the downloads. */
   constructor(private readonly ctx: ProviderContext) {}
 
-  async check(_olds: BatchResultsInputs, news: BatchResultsInputs): Promise<pulumi.dynamic.CheckResult<BatchResultsInputs>> {
+  async check(
+    _olds: BatchResultsInputs,
+    news: BatchResultsInputs,
+  ): Promise<pulumi.dynamic.CheckResult<BatchResultsInputs>> {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     for (const k of ["jobId", "directory"] as const) {
-      if (typeof news[k] !== "string" || news[k] === "") failures.push({ property: k, reason: `${k} is ${JSON.stringify(news[k])}; expected a non-empty string` });
+      if (typeof news[k] !== "string" || news[k] === "")
+        failures.push({ property: k, reason: `${k} is ${JSON.stringify(news[k])}; expected a non-empty string` });
     }
     // State holds the directory relative to the program's directory when inside it: a moved checkout shows no change.
-    const directory = typeof news.directory === "string" && news.directory !== "" && !containsUnknown(news.directory) ? toStatePath(news.directory) : news.directory;
+    const directory =
+      typeof news.directory === "string" && news.directory !== "" && !containsUnknown(news.directory)
+        ? toStatePath(news.directory)
+        : news.directory;
     return { inputs: { ...news, directory }, failures };
   }
 
@@ -199,7 +242,10 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
     const changed = WATCHED.some((k) => containsUnknown(news[k]) || !sameField(k, olds, news));
     // Files deleted locally, or a job that has ended since: download (again).
     const due = (olds.downloaded && !filesPresent(olds)) || (!olds.downloaded && isFinalStatus(news.status));
-    return { changes: replaces.length > 0 || changed || due || olds.deleteOnDestroy !== news.deleteOnDestroy, replaces: [...replaces] };
+    return {
+      changes: replaces.length > 0 || changed || due || olds.deleteOnDestroy !== news.deleteOnDestroy,
+      replaces: [...replaces],
+    };
   }
 
   async create(inputs: BatchResultsInputs): Promise<pulumi.dynamic.CreateResult<BatchResultsOutputs>> {
@@ -207,22 +253,29 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   }
 
   async read(id: string, props?: BatchResultsOutputs): Promise<pulumi.dynamic.ReadResult<BatchResultsOutputs>> {
-    if (!props?.jobId) throw new Error(`BatchResults ${id}: cannot be adopted by id; declare it with the job it belongs to`);
+    if (!props?.jobId)
+      throw new Error(`BatchResults ${id}: cannot be adopted by id; declare it with the job it belongs to`);
     // Local files that disappeared make the next `up` download again.
     const props1 = upgraded(props);
     return { id, props: filesPresent(props1) ? props1 : { ...props1, downloaded: false } };
   }
 
-  async update(_id: string, olds: BatchResultsOutputs, news: BatchResultsInputs): Promise<pulumi.dynamic.UpdateResult<BatchResultsOutputs>> {
+  async update(
+    _id: string,
+    olds: BatchResultsOutputs,
+    news: BatchResultsInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<BatchResultsOutputs>> {
     const same = WATCHED.every((k) => sameField(k, olds, news));
-    if (same && olds.downloaded && filesPresent(olds)) return { outs: { ...upgraded(olds), directory: news.directory, deleteOnDestroy: news.deleteOnDestroy } };
+    if (same && olds.downloaded && filesPresent(olds))
+      return { outs: { ...upgraded(olds), directory: news.directory, deleteOnDestroy: news.deleteOnDestroy } };
     return { outs: await fetchResults(this.ctx, news) };
   }
 
   async delete(_id: string, props: BatchResultsOutputs): Promise<void> {
     // Tolerates what any release wrote: paths absolute (before version 1) or relative, fields missing or extra.
     if (!props?.deleteOnDestroy) return;
-    for (const p of [props.outputPath, props.errorPath]) if (typeof p === "string" && p) fs.rmSync(resolveStatePath(p), { force: true });
+    for (const p of [props.outputPath, props.errorPath])
+      if (typeof p === "string" && p) fs.rmSync(resolveStatePath(p), { force: true });
   }
 }
 

@@ -24,7 +24,12 @@ export const NO_RETRIES: RetryConfig = { strategy: "none" };
 /** A new SDK client for these settings. */
 export async function mistralClient(settings: Settings): Promise<Mistral> {
   const { Mistral } = await import("@mistralai/mistralai");
-  return new Mistral({ apiKey: settings.apiKey, serverURL: settings.serverUrl, retryConfig: SAFE_RETRIES, timeoutMs: 120_000 });
+  return new Mistral({
+    apiKey: settings.apiKey,
+    serverURL: settings.serverUrl,
+    retryConfig: SAFE_RETRIES,
+    timeoutMs: 120_000,
+  });
 }
 
 /** An error of a Mistral API call, naming the operation and the resource, with Mistral's own message. */
@@ -59,7 +64,13 @@ export function isAmbiguous(error: unknown): boolean {
   // A wrapped failure without a status (lost connection, timeout) is classified by what it wraps.
   if (error instanceof MistralApiError) return isAmbiguous(error.cause);
   const name = (error as { name?: string })?.name ?? "";
-  return ["ConnectionError", "RequestTimeoutError", "RequestAbortedError", "UnexpectedClientError", "AbortError"].includes(name);
+  return [
+    "ConnectionError",
+    "RequestTimeoutError",
+    "RequestAbortedError",
+    "UnexpectedClientError",
+    "AbortError",
+  ].includes(name);
 }
 
 /** True for failures where nothing took effect and a retry is due (429, 503 before handling). */
@@ -78,7 +89,10 @@ export function mistralMessageOf(error: unknown): string | undefined {
     if (typeof parsed.detail === "string") return parsed.detail;
     if (Array.isArray(parsed.detail)) {
       return parsed.detail
-        .map((d: { loc?: unknown[]; msg?: string }) => `${Array.isArray(d.loc) && d.loc.length ? `${d.loc.join(".")}: ` : ""}${d.msg ?? JSON.stringify(d)}`)
+        .map(
+          (d: { loc?: unknown[]; msg?: string }) =>
+            `${Array.isArray(d.loc) && d.loc.length ? `${d.loc.join(".")}: ` : ""}${d.msg ?? JSON.stringify(d)}`,
+        )
         .join("; ");
     }
   } catch {
@@ -104,11 +118,20 @@ export function wrapError(ctx: Redactor, error: unknown, operation: string, reso
   let message = `${resource}: Mistral API call ${operation} failed`;
   if (status !== undefined) message += ` with HTTP ${status}`;
   if (mistralMessage) message += `: ${mistralMessage}`;
-  else if (error instanceof Error) message += `: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ""}`;
+  else if (error instanceof Error)
+    message += `: ${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ""}`;
   if (status === 401) {
-    message += ". The API key was rejected: check `pulumi config set --secret mistral:apiKey <key>` or MISTRAL_API_KEY, and mistral:serverUrl.";
+    message +=
+      ". The API key was rejected: check `pulumi config set --secret mistral:apiKey <key>` or MISTRAL_API_KEY, and mistral:serverUrl.";
   }
-  return new MistralApiError(ctx.redact(message), operation, resource, status, mistralMessage && ctx.redact(mistralMessage), { cause: error });
+  return new MistralApiError(
+    ctx.redact(message),
+    operation,
+    resource,
+    status,
+    mistralMessage && ctx.redact(mistralMessage),
+    { cause: error },
+  );
 }
 
 export function sleep(ms: number): Promise<void> {

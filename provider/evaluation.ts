@@ -136,13 +136,32 @@ interface ReportOutputs {
 async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulumi.Resource): Promise<ReportOutputs> {
   if (!runs.every((r) => r.downloaded)) {
     return {
-      summaries: runs.map(({ run, jobId, status }) => ({ model: run.label, jobId, status, total: 0, succeeded: 0, failed: 0, scored: 0, accuracy: null, promptTokens: 0, completionTokens: 0, cost: null }) as ModelSummary),
+      summaries: runs.map(
+        ({ run, jobId, status }) =>
+          ({
+            model: run.label,
+            jobId,
+            status,
+            total: 0,
+            succeeded: 0,
+            failed: 0,
+            scored: 0,
+            accuracy: null,
+            promptTokens: 0,
+            completionTokens: 0,
+            cost: null,
+          }) as ModelSummary,
+      ),
       reportPath: undefined,
       markdownPath: undefined,
     };
   }
   if (pulumi.runtime.isDryRun()) {
-    return { summaries: pulumi.unknown as unknown as ModelSummary[], reportPath: toStatePath(plan.report.htmlPath), markdownPath: toStatePath(plan.report.markdownPath) };
+    return {
+      summaries: pulumi.unknown as unknown as ModelSummary[],
+      reportPath: toStatePath(plan.report.htmlPath),
+      markdownPath: toStatePath(plan.report.markdownPath),
+    };
   }
   const joined = await joinResults({
     dataset: plan.report.dataset,
@@ -165,7 +184,11 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     workDir: plan.report.workDir,
   });
   // The join returns the summaries in the order of its models: per run, where its downloaded results are.
-  const summaries = joined.summaries.map((summary, i) => ({ ...summary, outputPath: runs[i]!.outputPath ?? null, errorPath: runs[i]!.errorPath ?? null }));
+  const summaries = joined.summaries.map((summary, i) => ({
+    ...summary,
+    outputPath: runs[i]!.outputPath ?? null,
+    errorPath: runs[i]!.errorPath ?? null,
+  }));
   for (const w of joined.warnings) pulumi.log.warn(`Evaluation ${plan.name}: ${w}`, parent);
   const written = await writeReport({
     title: plan.report.title,
@@ -173,7 +196,13 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     rowsFile: joined.rowsFile,
     outDir: plan.outputDir,
     prices: { date: plan.prices.date, batchDiscount: plan.prices.batchDiscount ?? 0.5 },
-    meta: { dataset: plan.dataset.path, endpoint: plan.endpoint, generatedAt: new Date().toISOString(), reused: runs.filter((r) => r.reused).map((r) => r.run.label), notes: joined.warnings },
+    meta: {
+      dataset: plan.dataset.path,
+      endpoint: plan.endpoint,
+      generatedAt: new Date().toISOString(),
+      reused: runs.filter((r) => r.reused).map((r) => r.run.label),
+      notes: joined.warnings,
+    },
   });
   // In state relative to the program's directory when inside it (paths.ts): a moved checkout shows no change.
   return { summaries, reportPath: toStatePath(written.htmlPath), markdownPath: toStatePath(written.markdownPath) };
@@ -206,12 +235,23 @@ export class Evaluation extends pulumi.ComponentResource {
     const childOpts = { parent: this };
     const outcomes: pulumi.Output<RunOutcome>[] = [];
     for (const planned of plan.files) {
-      const file = new BatchFile(planned.name, { source: planned.path, endpoint: plan.endpoint, filenamePrefix: planned.name }, childOpts);
+      const file = new BatchFile(
+        planned.name,
+        { source: planned.path, endpoint: plan.endpoint, filenamePrefix: planned.name },
+        childOpts,
+      );
       this.files.push(file);
       for (const run of planned.runs) {
         const job = new BatchJob(
           run.jobName,
-          { inputFiles: [file.id], model: run.model, endpoint: plan.endpoint, metadata: run.metadata, waitForCompletion: plan.waitForCompletion, resubmitOn: plan.resubmitOn },
+          {
+            inputFiles: [file.id],
+            model: run.model,
+            endpoint: plan.endpoint,
+            metadata: run.metadata,
+            waitForCompletion: plan.waitForCompletion,
+            resubmitOn: plan.resubmitOn,
+          },
           childOpts,
         );
         const results = BatchResults.forJob(run.resultsName, job, { directory: run.resultsDir }, childOpts);
@@ -219,7 +259,15 @@ export class Evaluation extends pulumi.ComponentResource {
         this.results[run.label] = results;
         outcomes.push(
           pulumi
-            .all([job.id, job.status, job.adopted, job.createdAt, results.downloaded, results.outputPath, results.errorPath])
+            .all([
+              job.id,
+              job.status,
+              job.adopted,
+              job.createdAt,
+              results.downloaded,
+              results.outputPath,
+              results.errorPath,
+            ])
             .apply(([jobId, status, adopted, createdAt, downloaded, outputPath, errorPath]) => ({
               run,
               jobId,
@@ -238,6 +286,11 @@ export class Evaluation extends pulumi.ComponentResource {
     this.reportPath = report.reportPath;
     this.markdownPath = report.markdownPath;
     this.estimates = pulumi.output(plan.runs.map((r) => r.estimate));
-    this.registerOutputs({ summaries: this.summaries, reportPath: this.reportPath, markdownPath: this.markdownPath, estimates: this.estimates });
+    this.registerOutputs({
+      summaries: this.summaries,
+      reportPath: this.reportPath,
+      markdownPath: this.markdownPath,
+      estimates: this.estimates,
+    });
   }
 }

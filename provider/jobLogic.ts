@@ -17,7 +17,13 @@ import { UNKNOWN, canonicalJson, containsUnknown } from "./unknown";
 
 // From the contract: every status, the final ones, the ones in which a job found again under our idempotency key is
 // adopted instead of submitting again, and the cap on inline requests.
-export { ADOPTABLE_STATUSES, BATCH_JOB_STATUSES, FINAL_STATUSES, MAX_INLINE_REQUESTS, type BatchJobStatus } from "./api";
+export {
+  ADOPTABLE_STATUSES,
+  BATCH_JOB_STATUSES,
+  FINAL_STATUSES,
+  MAX_INLINE_REQUESTS,
+  type BatchJobStatus,
+} from "./api";
 
 /** Metadata key under which a job carries its idempotency key. */
 export const IDEMPOTENCY_METADATA_KEY = "pulumi_idempotency_key";
@@ -105,7 +111,15 @@ export interface JobInputs {
 }
 
 /** Inputs that define what is submitted: a change to any of them means a new job. */
-export const SUBMISSION_FIELDS = ["inputFiles", "requests", "model", "agentId", "endpoint", "metadata", "timeoutHours"] as const;
+export const SUBMISSION_FIELDS = [
+  "inputFiles",
+  "requests",
+  "model",
+  "agentId",
+  "endpoint",
+  "metadata",
+  "timeoutHours",
+] as const;
 /** Inputs that change no remote object: updated in place. */
 export const POLICY_FIELDS = ["waitForCompletion", "resubmitOn", "deleteResultFilesOnDestroy"] as const;
 
@@ -118,7 +132,10 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Checks the inputs of a job; unknown values (preview) are skipped. Returns the normalised inputs and failures. */
-export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<string, unknown>; failures: Failure[] } {
+export function checkJobInputs(news: Record<string, unknown>): {
+  inputs: Record<string, unknown>;
+  failures: Failure[];
+} {
   const f: Failure[] = [];
   const inputs: Record<string, unknown> = { ...news };
   const known = (v: unknown) => v !== undefined && v !== null && !containsUnknown(v);
@@ -128,15 +145,23 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   // endpoint
   if (news.endpoint === undefined || news.endpoint === null) inputs.endpoint = DEFAULT_ENDPOINT;
   else if (news.endpoint !== UNKNOWN && !isApiEndpoint(news.endpoint)) {
-    f.push({ property: "endpoint", reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}` });
+    f.push({
+      property: "endpoint",
+      reason: `endpoint is ${show(news.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`,
+    });
   }
   const endpoint = isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined;
 
   // model / agentId
   const hasModel = news.model !== undefined && news.model !== null;
   const hasAgent = news.agentId !== undefined && news.agentId !== null;
-  if (!hasModel && !hasAgent) f.push({ property: "model", reason: "model is missing; set model (e.g. \"mistral-small-latest\") or agentId" });
-  if (hasModel && hasAgent) f.push({ property: "agentId", reason: `agentId is ${show(news.agentId)} and model is ${show(news.model)}; set either model or agentId, not both` });
+  if (!hasModel && !hasAgent)
+    f.push({ property: "model", reason: 'model is missing; set model (e.g. "mistral-small-latest") or agentId' });
+  if (hasModel && hasAgent)
+    f.push({
+      property: "agentId",
+      reason: `agentId is ${show(news.agentId)} and model is ${show(news.model)}; set either model or agentId, not both`,
+    });
   for (const p of ["model", "agentId"] as const) {
     if (known(news[p]) && (typeof news[p] !== "string" || (news[p] as string).trim() === "")) {
       f.push({ property: p, reason: `${p} is ${show(news[p])}; expected a non-empty string` });
@@ -146,15 +171,29 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
   // inputFiles / requests
   const hasFiles = news.inputFiles !== undefined && news.inputFiles !== null;
   const hasRequests = news.requests !== undefined && news.requests !== null;
-  if (!hasFiles && !hasRequests) f.push({ property: "inputFiles", reason: "inputFiles is missing; set inputFiles (file ids, e.g. [file.id]) or inline requests" });
-  if (hasFiles && hasRequests) f.push({ property: "requests", reason: `requests is ${show(news.requests)} and inputFiles is ${show(news.inputFiles)}; set either inputFiles or requests, not both` });
+  if (!hasFiles && !hasRequests)
+    f.push({
+      property: "inputFiles",
+      reason: "inputFiles is missing; set inputFiles (file ids, e.g. [file.id]) or inline requests",
+    });
+  if (hasFiles && hasRequests)
+    f.push({
+      property: "requests",
+      reason: `requests is ${show(news.requests)} and inputFiles is ${show(news.inputFiles)}; set either inputFiles or requests, not both`,
+    });
   if (hasFiles && news.inputFiles !== UNKNOWN) {
     if (!Array.isArray(news.inputFiles) || news.inputFiles.length === 0) {
-      f.push({ property: "inputFiles", reason: `inputFiles is ${show(news.inputFiles)}; expected a non-empty list of file ids` });
+      f.push({
+        property: "inputFiles",
+        reason: `inputFiles is ${show(news.inputFiles)}; expected a non-empty list of file ids`,
+      });
     } else {
       news.inputFiles.forEach((id, i) => {
         if (id !== UNKNOWN && (typeof id !== "string" || !UUID.test(id))) {
-          f.push({ property: `inputFiles[${i}]`, reason: `inputFiles[${i}] is ${show(id)}; expected a Mistral file id (a UUID such as a BatchFile's id)` });
+          f.push({
+            property: `inputFiles[${i}]`,
+            reason: `inputFiles[${i}] is ${show(id)}; expected a Mistral file id (a UUID such as a BatchFile's id)`,
+          });
         }
       });
     }
@@ -163,61 +202,114 @@ export function checkJobInputs(news: Record<string, unknown>): { inputs: Record<
 
   // metadata
   if (present(news.metadata)) {
-    if (!isObject(news.metadata)) f.push({ property: "metadata", reason: `metadata is ${show(news.metadata)}; expected an object of string values` });
+    if (!isObject(news.metadata))
+      f.push({
+        property: "metadata",
+        reason: `metadata is ${show(news.metadata)}; expected an object of string values`,
+      });
     else {
       const key = METADATA_KEY_LENGTH;
       const value = METADATA_VALUE_LENGTH;
       for (const [k, v] of Object.entries(news.metadata)) {
-        if (k.length < key.min || k.length > key.max) f.push({ property: `metadata.${k}`, reason: `metadata key ${show(k)} has ${k.length} characters; keys must have ${key.min} to ${key.max}` });
-        if (k === IDEMPOTENCY_METADATA_KEY) f.push({ property: `metadata.${k}`, reason: `metadata key ${k} is reserved: the provider sets it to make submission idempotent` });
+        if (k.length < key.min || k.length > key.max)
+          f.push({
+            property: `metadata.${k}`,
+            reason: `metadata key ${show(k)} has ${k.length} characters; keys must have ${key.min} to ${key.max}`,
+          });
+        if (k === IDEMPOTENCY_METADATA_KEY)
+          f.push({
+            property: `metadata.${k}`,
+            reason: `metadata key ${k} is reserved: the provider sets it to make submission idempotent`,
+          });
         if (v === UNKNOWN) continue;
-        if (typeof v !== "string") f.push({ property: `metadata.${k}`, reason: `metadata.${k} is ${show(v)}; values must be strings` });
-        else if (v.length < value.min || v.length > value.max) f.push({ property: `metadata.${k}`, reason: `metadata.${k} has ${v.length} characters; values must have ${value.min} to ${value.max}` });
+        if (typeof v !== "string")
+          f.push({ property: `metadata.${k}`, reason: `metadata.${k} is ${show(v)}; values must be strings` });
+        else if (v.length < value.min || v.length > value.max)
+          f.push({
+            property: `metadata.${k}`,
+            reason: `metadata.${k} has ${v.length} characters; values must have ${value.min} to ${value.max}`,
+          });
       }
     }
   }
 
   // timeoutHours
   if (news.timeoutHours === undefined || news.timeoutHours === null) inputs.timeoutHours = DEFAULT_TIMEOUT_HOURS;
-  else if (news.timeoutHours !== UNKNOWN && !(Number.isInteger(news.timeoutHours) && (news.timeoutHours as number) >= TIMEOUT_HOURS.min && (news.timeoutHours as number) <= TIMEOUT_HOURS.max)) {
-    f.push({ property: "timeoutHours", reason: `timeoutHours is ${show(news.timeoutHours)}; allowed: a whole number of hours from ${TIMEOUT_HOURS.min} to ${TIMEOUT_HOURS.max} (${TIMEOUT_HOURS.max / 24} days)` });
+  else if (
+    news.timeoutHours !== UNKNOWN &&
+    !(
+      Number.isInteger(news.timeoutHours) &&
+      (news.timeoutHours as number) >= TIMEOUT_HOURS.min &&
+      (news.timeoutHours as number) <= TIMEOUT_HOURS.max
+    )
+  ) {
+    f.push({
+      property: "timeoutHours",
+      reason: `timeoutHours is ${show(news.timeoutHours)}; allowed: a whole number of hours from ${TIMEOUT_HOURS.min} to ${TIMEOUT_HOURS.max} (${TIMEOUT_HOURS.max / 24} days)`,
+    });
   }
 
   // policies
   const wait = news.waitForCompletion;
   if (present(wait) && typeof wait !== "boolean") {
-    if (!isObject(wait)) f.push({ property: "waitForCompletion", reason: `waitForCompletion is ${show(wait)}; expected true, false or { timeoutMinutes, pollIntervalSeconds }` });
+    if (!isObject(wait))
+      f.push({
+        property: "waitForCompletion",
+        reason: `waitForCompletion is ${show(wait)}; expected true, false or { timeoutMinutes, pollIntervalSeconds }`,
+      });
     else {
       for (const [k, v] of Object.entries(wait)) {
-        if (k !== "timeoutMinutes" && k !== "pollIntervalSeconds") f.push({ property: `waitForCompletion.${k}`, reason: `unknown field ${k}; allowed: timeoutMinutes, pollIntervalSeconds` });
+        if (k !== "timeoutMinutes" && k !== "pollIntervalSeconds")
+          f.push({
+            property: `waitForCompletion.${k}`,
+            reason: `unknown field ${k}; allowed: timeoutMinutes, pollIntervalSeconds`,
+          });
         else if (v !== UNKNOWN && v !== undefined && !(typeof v === "number" && v > 0 && Number.isFinite(v))) {
-          f.push({ property: `waitForCompletion.${k}`, reason: `waitForCompletion.${k} is ${show(v)}; expected a number > 0` });
+          f.push({
+            property: `waitForCompletion.${k}`,
+            reason: `waitForCompletion.${k} is ${show(v)}; expected a number > 0`,
+          });
         }
       }
     }
   }
   if (present(news.resubmitOn)) {
-    if (!Array.isArray(news.resubmitOn)) f.push({ property: "resubmitOn", reason: `resubmitOn is ${show(news.resubmitOn)}; expected a list of statuses` });
+    if (!Array.isArray(news.resubmitOn))
+      f.push({ property: "resubmitOn", reason: `resubmitOn is ${show(news.resubmitOn)}; expected a list of statuses` });
     else
       news.resubmitOn.forEach((s, i) => {
         if (s !== UNKNOWN && !RESUBMITTABLE_STATUSES.includes(s as BatchJobStatus)) {
-          f.push({ property: `resubmitOn[${i}]`, reason: `resubmitOn[${i}] is ${show(s)}; allowed: ${RESUBMITTABLE_STATUSES.join(", ")}` });
+          f.push({
+            property: `resubmitOn[${i}]`,
+            reason: `resubmitOn[${i}] is ${show(s)}; allowed: ${RESUBMITTABLE_STATUSES.join(", ")}`,
+          });
         }
       });
   }
   if (known(news.deleteResultFilesOnDestroy) && typeof news.deleteResultFilesOnDestroy !== "boolean") {
-    f.push({ property: "deleteResultFilesOnDestroy", reason: `deleteResultFilesOnDestroy is ${show(news.deleteResultFilesOnDestroy)}; expected true or false` });
+    f.push({
+      property: "deleteResultFilesOnDestroy",
+      reason: `deleteResultFilesOnDestroy is ${show(news.deleteResultFilesOnDestroy)}; expected true or false`,
+    });
   }
   return { inputs, failures: f };
 }
 
 function checkInlineRequests(requests: unknown, endpoint: ApiEndpoint | undefined): Failure[] {
   if (!Array.isArray(requests) || requests.length === 0) {
-    return [{ property: "requests", reason: `requests is ${show(requests)}; expected a non-empty list of { customId, body }` }];
+    return [
+      {
+        property: "requests",
+        reason: `requests is ${show(requests)}; expected a non-empty list of { customId, body }`,
+      },
+    ];
   }
   const f: Failure[] = [];
   if (requests.length > MAX_INLINE_REQUESTS) {
-    f.push({ property: "requests", reason: `requests holds ${requests.length} items; Mistral takes at most ${MAX_INLINE_REQUESTS} inline: use a BatchFile for more` });
+    f.push({
+      property: "requests",
+      reason: `requests holds ${requests.length} items; Mistral takes at most ${MAX_INLINE_REQUESTS} inline: use a BatchFile for more`,
+    });
   }
   const seen = new Map<string, number>();
   for (let i = 0; i < requests.length && f.length < 10; i++) {
@@ -230,11 +322,18 @@ function checkInlineRequests(requests: unknown, endpoint: ApiEndpoint | undefine
     const p = checkRequestLine({ custom_id: r.customId, body: r.body }, endpoint);
     if (p) {
       const field = p.field === "custom_id" ? "customId" : p.field;
-      f.push({ property: `requests[${i}].${field}`, reason: `requests[${i}].${field} is ${p.received}; expected ${p.allowed}` });
+      f.push({
+        property: `requests[${i}].${field}`,
+        reason: `requests[${i}].${field} is ${p.received}; expected ${p.allowed}`,
+      });
       continue;
     }
     const first = seen.get(r.customId as string);
-    if (first !== undefined) f.push({ property: `requests[${i}].customId`, reason: `requests[${i}].customId ${show(r.customId)} repeats requests[${first}].customId; custom ids must be unique` });
+    if (first !== undefined)
+      f.push({
+        property: `requests[${i}].customId`,
+        reason: `requests[${i}].customId ${show(r.customId)} repeats requests[${first}].customId; custom ids must be unique`,
+      });
     else seen.set(r.customId as string, i);
   }
   return f;
@@ -250,7 +349,10 @@ export function submissionOf(inputs: Partial<JobInputs>): Record<string, unknown
  * thing finds its job again after a lost response or an interrupted update.
  */
 export function idempotencyKey(inputs: Partial<JobInputs>): string {
-  return createHash("sha256").update(`${inputs.scope ?? ""}\u0000${canonicalJson(submissionOf(inputs))}`).digest("hex").slice(0, 32);
+  return createHash("sha256")
+    .update(`${inputs.scope ?? ""}\u0000${canonicalJson(submissionOf(inputs))}`)
+    .digest("hex")
+    .slice(0, 32);
 }
 
 export interface DiffDecision {
@@ -293,7 +395,12 @@ export function pollDelayMs(poll: number, firstSeconds: number): number {
 }
 
 /** One line of progress for logs: `RUNNING 120/400 (30%), 2 failed`. */
-export function progressLine(job: { status: string; totalRequests: number; completedRequests: number; failedRequests: number }): string {
+export function progressLine(job: {
+  status: string;
+  totalRequests: number;
+  completedRequests: number;
+  failedRequests: number;
+}): string {
   const pct = job.totalRequests > 0 ? ` (${Math.floor((job.completedRequests / job.totalRequests) * 100)}%)` : "";
   const failed = job.failedRequests > 0 ? `, ${job.failedRequests} failed` : "";
   return `${job.status} ${job.completedRequests}/${job.totalRequests}${pct}${failed}`;

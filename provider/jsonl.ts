@@ -67,9 +67,16 @@ export class JsonlScanner {
     const maxBytes = this.options.maxBytes ?? MAX_FILE_BYTES;
     const maxRequests = this.options.maxRequests ?? MAX_REQUESTS_PER_JOB;
     const fileProblems: string[] = [];
-    if (this.bytes > maxBytes) fileProblems.push(`size is ${this.bytes} bytes; Mistral accepts files of at most ${maxBytes} bytes (${Math.round(maxBytes / 1024 / 1024)} MB): split it into several files`);
-    if (this.requests > maxRequests) fileProblems.push(`holds ${this.requests} requests; a batch job takes at most ${maxRequests}: split it into several files and jobs`);
-    if (this.requests === 0) fileProblems.push("holds no requests; each line must be a JSON object { \"custom_id\": string, \"body\": object }");
+    if (this.bytes > maxBytes)
+      fileProblems.push(
+        `size is ${this.bytes} bytes; Mistral accepts files of at most ${maxBytes} bytes (${Math.round(maxBytes / 1024 / 1024)} MB): split it into several files`,
+      );
+    if (this.requests > maxRequests)
+      fileProblems.push(
+        `holds ${this.requests} requests; a batch job takes at most ${maxRequests}: split it into several files and jobs`,
+      );
+    if (this.requests === 0)
+      fileProblems.push('holds no requests; each line must be a JSON object { "custom_id": string, "body": object }');
     return {
       sha256: this.hash.digest("hex"),
       bytes: this.bytes,
@@ -92,7 +99,9 @@ export class JsonlScanner {
         line: lineNo,
         field: "(line)",
         received: bom ? `a byte order mark (U+FEFF) followed by ${show(text.slice(1))}` : show(text),
-        allowed: bom ? "valid JSON without a byte order mark: save the file as UTF-8 without BOM" : `valid JSON (${(cause as Error).message})`,
+        allowed: bom
+          ? "valid JSON without a byte order mark: save the file as UTF-8 without BOM"
+          : `valid JSON (${(cause as Error).message})`,
       });
       return;
     }
@@ -104,7 +113,12 @@ export class JsonlScanner {
     const id = (parsed as { custom_id: string }).custom_id;
     const first = this.ids.get(id);
     if (first !== undefined) {
-      this.add({ line: lineNo, field: "custom_id", received: show(id), allowed: `an id unique in the file (line ${first} has it already)` });
+      this.add({
+        line: lineNo,
+        field: "custom_id",
+        received: show(id),
+        allowed: `an id unique in the file (line ${first} has it already)`,
+      });
     } else {
       this.ids.set(id, lineNo);
     }
@@ -124,7 +138,8 @@ export async function scanJsonlFile(path: string, options: ScanOptions = {}): Pr
   const file = await fs.promises.open(path, "r");
   try {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) scanner.push(buffer.subarray(0, n));
+    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; )
+      scanner.push(buffer.subarray(0, n));
   } finally {
     await file.close();
   }
@@ -152,4 +167,3 @@ export function describeProblems(source: string, result: ScanResult): string {
   if (result.moreProblems) lines.push(`${source}: more problems not shown; fix these and check again`);
   return lines.join("\n");
 }
-

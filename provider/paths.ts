@@ -22,7 +22,11 @@ export function resolveStatePath(p: string, cwd: string = process.cwd()): string
 }
 
 /** Whether two paths, stored or given, name the same place (an old absolute path and a new relative one). */
-export function samePath(a: string | null | undefined, b: string | null | undefined, cwd: string = process.cwd()): boolean {
+export function samePath(
+  a: string | null | undefined,
+  b: string | null | undefined,
+  cwd: string = process.cwd(),
+): boolean {
   if (a === null || a === undefined || b === null || b === undefined) return (a ?? null) === (b ?? null);
   return a === b || resolveStatePath(a, cwd) === resolveStatePath(b, cwd);
 }

@@ -62,7 +62,8 @@ function checkStringInput(value: unknown, field: string): FieldProblem | null {
 const checks: Record<ApiEndpoint, (body: Record<string, unknown>) => FieldProblem | null> = {
   "/v1/chat/completions": (b) => checkMessages(b.messages, "body.messages"),
   "/v1/embeddings": (b) => checkStringInput(b.input, "body.input"),
-  "/v1/fim/completions": (b) => (typeof b.prompt === "string" ? null : problem("body.prompt", b.prompt, "a string (the code before the cursor)")),
+  "/v1/fim/completions": (b) =>
+    typeof b.prompt === "string" ? null : problem("body.prompt", b.prompt, "a string (the code before the cursor)"),
   "/v1/moderations": (b) => checkStringInput(b.input, "body.input"),
   "/v1/chat/moderations": (b) => {
     if (Array.isArray(b.input) && b.input.length > 0 && b.input.every(Array.isArray)) {
@@ -74,7 +75,10 @@ const checks: Record<ApiEndpoint, (body: Record<string, unknown>) => FieldProble
     }
     return checkMessages(b.input, "body.input");
   },
-  "/v1/ocr": (b) => (isObject(b.document) ? null : problem("body.document", b.document, "an object such as { type: \"document_url\", document_url }")),
+  "/v1/ocr": (b) =>
+    isObject(b.document)
+      ? null
+      : problem("body.document", b.document, 'an object such as { type: "document_url", document_url }'),
   "/v1/classifications": (b) => checkStringInput(b.input, "body.input"),
   "/v1/chat/classifications": (b) => {
     const input = b.input;
@@ -104,7 +108,8 @@ const checks: Record<ApiEndpoint, (body: Record<string, unknown>) => FieldProble
  */
 export function checkRequestLine(line: unknown, endpoint?: ApiEndpoint): FieldProblem | null {
   if (!isObject(line)) return problem("(line)", line, 'a JSON object { "custom_id": string, "body": object }');
-  if (!isNonEmptyString(line.custom_id)) return problem("custom_id", line.custom_id, "a non-empty string, unique in the file");
+  if (!isNonEmptyString(line.custom_id))
+    return problem("custom_id", line.custom_id, "a non-empty string, unique in the file");
   if (!isObject(line.body)) return problem("body", line.body, "a JSON object (the request body for the endpoint)");
   return endpoint ? checks[endpoint](line.body) : null;
 }

@@ -66,7 +66,10 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
     update: (id, olds, news) => current()[kind].update(id, olds, news),
     delete: (id, props) => current()[kind].delete(id, props),
   });
-  const dispatchers = Object.fromEntries(KINDS.map((kind) => [kind, dispatch(kind)])) as Record<ProviderKind, pulumi.dynamic.ResourceProvider>;
+  const dispatchers = Object.fromEntries(KINDS.map((kind) => [kind, dispatch(kind)])) as Record<
+    ProviderKind,
+    pulumi.dynamic.ResourceProvider
+  >;
 
   return {
     async configure(req) {

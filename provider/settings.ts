@@ -24,7 +24,9 @@ export interface ConfigLike {
 
 /** The values the stack config holds (blank counts as unset); none without a config (`configure` never called). */
 function fromConfig(config: ConfigLike | undefined): { apiKey?: string; serverUrl?: string } {
-  return config ? { apiKey: nonEmpty(config.get("mistral:apiKey")), serverUrl: nonEmpty(config.get("mistral:serverUrl")) } : {};
+  return config
+    ? { apiKey: nonEmpty(config.get("mistral:apiKey")), serverUrl: nonEmpty(config.get("mistral:serverUrl")) }
+    : {};
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -57,7 +59,11 @@ export function settingsFrom(config: ConfigLike | undefined, env: NodeJS.Process
     serverUrl,
     sources: {
       apiKey: configured.apiKey ? "stack config mistral:apiKey" : "environment MISTRAL_API_KEY",
-      serverUrl: configured.serverUrl ? "stack config mistral:serverUrl" : serverRaw ? "environment MISTRAL_SERVER_URL" : "default",
+      serverUrl: configured.serverUrl
+        ? "stack config mistral:serverUrl"
+        : serverRaw
+          ? "environment MISTRAL_SERVER_URL"
+          : "default",
     },
   };
 }

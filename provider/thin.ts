@@ -16,7 +16,10 @@ function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
     } catch (error) {
       const e = error as { code?: string; message?: string };
       if (e.code !== "MODULE_NOT_FOUND" || !String(e.message).includes(entry)) throw error;
-      throw new Error(`${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`, { cause: error });
+      throw new Error(
+        `${entry} could not be loaded from ${process.cwd()}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`,
+        { cause: error },
+      );
     }
   };
   return {
@@ -30,7 +33,11 @@ function make(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
   };
 }
 
-const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = { file: make("file"), job: make("job"), results: make("results") };
+const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
+  file: make("file"),
+  job: make("job"),
+  results: make("results"),
+};
 
 /** The serializable provider of a resource kind (one object per kind, so Pulumi serializes it once). */
 export function thinProvider(kind: ProviderKind): pulumi.dynamic.ResourceProvider {

@@ -30,14 +30,28 @@ export interface UploadedFile {
 
 /** The name under which content is uploaded: the stem the user knows, then the content hash. */
 export function contentFilename(stem: string, sha256: string): string {
-  const clean = stem.replace(/\.jsonl$/i, "").replace(/[^A-Za-z0-9._-]+/g, "_").slice(0, 80) || "batch";
+  const clean =
+    stem
+      .replace(/\.jsonl$/i, "")
+      .replace(/[^A-Za-z0-9._-]+/g, "_")
+      .slice(0, 80) || "batch";
   return `${clean}-${sha256.slice(0, 16)}.jsonl`;
 }
 
 /** Finds a file of the workspace with this name and size: an earlier upload of the same content. */
-export async function findUpload(ctx: ProviderContext, filename: string, bytes: number, purpose: string, resource: string): Promise<UploadedFile | undefined> {
+export async function findUpload(
+  ctx: ProviderContext,
+  filename: string,
+  bytes: number,
+  purpose: string,
+  resource: string,
+): Promise<UploadedFile | undefined> {
   const client = await ctx.client();
-  const hash = filename.replace(/\.jsonl$/, "").split("-").pop() ?? filename;
+  const hash =
+    filename
+      .replace(/\.jsonl$/, "")
+      .split("-")
+      .pop() ?? filename;
   for (let page = 0; page < 20; page++) {
     const list = await call(ctx, "files.list", resource, () =>
       client.files.list({ page, pageSize: 100, search: hash, purpose: purpose as "batch" }),
@@ -46,7 +60,14 @@ export async function findUpload(ctx: ProviderContext, filename: string, bytes: 
       .filter((f) => f.filename === filename && f.sizeBytes === bytes && f.purpose === purpose && f.source === "upload")
       .sort((a, b) => b.createdAt - a.createdAt)[0];
     if (hit) {
-      return { id: hit.id, filename: hit.filename, bytes: hit.sizeBytes, numLines: hit.numLines ?? null, createdAt: hit.createdAt, purpose: hit.purpose };
+      return {
+        id: hit.id,
+        filename: hit.filename,
+        bytes: hit.sizeBytes,
+        numLines: hit.numLines ?? null,
+        createdAt: hit.createdAt,
+        purpose: hit.purpose,
+      };
     }
     if (list.data.length < 100) return undefined;
   }
@@ -79,7 +100,10 @@ export class ContentChangedError extends Error {
  * Uploads unless the workspace already holds this content under this name; returns the file either way. The server
  * and the key are the context's.
  */
-export async function uploadOnce(ctx: ProviderContext, req: UploadRequest): Promise<{ file: UploadedFile; adopted: boolean }> {
+export async function uploadOnce(
+  ctx: ProviderContext,
+  req: UploadRequest,
+): Promise<{ file: UploadedFile; adopted: boolean }> {
   const existing = await findUpload(ctx, req.filename, req.bytes, req.purpose, req.resource);
   if (existing) return { file: existing, adopted: true };
   const settings = ctx.settings();
@@ -137,7 +161,9 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
   if ("path" in req.source) {
     const size = fs.statSync(req.source.path).size;
     if (size !== req.bytes) {
-      throw new ContentChangedError(`${req.resource}: the content changed after it was checked (${req.bytes} bytes then, ${size} bytes now); nothing was uploaded; run the update again`);
+      throw new ContentChangedError(
+        `${req.resource}: the content changed after it was checked (${req.bytes} bytes then, ${size} bytes now); nothing was uploaded; run the update again`,
+      );
     }
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -150,39 +176,51 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
     form.append("file", file.pipe(hashing), { filename, knownLength: size, contentType: "application/jsonl" });
   } else {
     hash.update(req.source.content);
-    form.append("file", req.source.content, { filename, knownLength: req.source.content.length, contentType: "application/jsonl" });
+    form.append("file", req.source.content, {
+      filename,
+      knownLength: req.source.content.length,
+      contentType: "application/jsonl",
+    });
   }
   form.append("purpose", req.purpose);
   const url = new URL(`${settings.serverUrl}/v1/files`);
   const send = url.protocol === "https:" ? https.request : http.request;
-  const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>((resolve, reject) => {
-    const request = send(url, {
-      method: "POST",
-      headers: {
-        ...form.getHeaders(),
-        "content-length": String(form.getLengthSync()),
-        authorization: `Bearer ${settings.apiKey}`,
-        accept: "application/json",
-      },
-      timeout: 30 * 60_000,
-    });
-    request.on("timeout", () => request.destroy(new Error("no answer within 30 minutes")));
-    request.on("response", (response) => {
-      const chunks: Buffer[] = [];
-      response.on("data", (c: Buffer) => chunks.push(c));
-      response.on("error", reject);
-      response.on("end", () => {
-        const h = new Headers();
-        for (const [k, v] of Object.entries(response.headers)) if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
-        resolve({ status: response.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString("utf8") });
+  const { status, headers, text } = await new Promise<{ status: number; headers: Headers; text: string }>(
+    (resolve, reject) => {
+      const request = send(url, {
+        method: "POST",
+        headers: {
+          ...form.getHeaders(),
+          "content-length": String(form.getLengthSync()),
+          authorization: `Bearer ${settings.apiKey}`,
+          accept: "application/json",
+        },
+        timeout: 30 * 60_000,
       });
-    });
-    request.on("error", (cause) =>
-      reject(Object.assign(new Error(`upload of ${req.filename} to ${settings.serverUrl} failed: ${cause.message}`, { cause }), { name: "ConnectionError" })),
-    );
-    form.on("error", (cause) => request.destroy(cause));
-    form.pipe(request);
-  });
+      request.on("timeout", () => request.destroy(new Error("no answer within 30 minutes")));
+      request.on("response", (response) => {
+        const chunks: Buffer[] = [];
+        response.on("data", (c: Buffer) => chunks.push(c));
+        response.on("error", reject);
+        response.on("end", () => {
+          const h = new Headers();
+          for (const [k, v] of Object.entries(response.headers))
+            if (v !== undefined) h.set(k, Array.isArray(v) ? v.join(", ") : v);
+          resolve({ status: response.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString("utf8") });
+        });
+      });
+      request.on("error", (cause) =>
+        reject(
+          Object.assign(
+            new Error(`upload of ${req.filename} to ${settings.serverUrl} failed: ${cause.message}`, { cause }),
+            { name: "ConnectionError" },
+          ),
+        ),
+      );
+      form.on("error", (cause) => request.destroy(cause));
+      form.pipe(request);
+    },
+  );
   if (status < 200 || status >= 300) {
     throw Object.assign(new Error(`HTTP ${status}`), { statusCode: status, body: text, headers });
   }
@@ -191,7 +229,10 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
   try {
     parsed = CreateFileResponse$inboundSchema.parse(JSON.parse(text));
   } catch (cause) {
-    throw Object.assign(new Error(`unexpected answer to the upload: ${(cause as Error).message}`, { cause }), { statusCode: status, body: text });
+    throw Object.assign(new Error(`unexpected answer to the upload: ${(cause as Error).message}`, { cause }), {
+      statusCode: status,
+      body: text,
+    });
   }
   return {
     file: {

@@ -25,22 +25,36 @@ async function main(): Promise<void> {
   let serverUrl: string | undefined;
   let apiKey: string;
   if (values.live) {
-    if (!process.env.MISTRAL_API_KEY) throw new Error("--live runs against Mistral and needs MISTRAL_API_KEY; without --live the demo runs offline on the emulator");
+    if (!process.env.MISTRAL_API_KEY)
+      throw new Error(
+        "--live runs against Mistral and needs MISTRAL_API_KEY; without --live the demo runs offline on the emulator",
+      );
     apiKey = process.env.MISTRAL_API_KEY;
     serverUrl = process.env.MISTRAL_SERVER_URL;
-    console.log(`Running against Mistral (${serverUrl ?? "https://api.mistral.ai"}): this submits 3 small batch jobs on your account.`);
+    console.log(
+      `Running against Mistral (${serverUrl ?? "https://api.mistral.ai"}): this submits 3 small batch jobs on your account.`,
+    );
   } else {
     emulator = await startEmulator({ speed: { queueDelayMs: 1500, requestsPerSecond: 25, cancelDelayMs: 500 } });
     serverUrl = emulator.url;
     apiKey = "emulator-demo-key";
-    console.log(`Running offline: the emulator (a stand-in for Mistral's servers) is at ${emulator.url}. Use --live for Mistral.`);
+    console.log(
+      `Running offline: the emulator (a stand-in for Mistral's servers) is at ${emulator.url}. Use --live for Mistral.`,
+    );
   }
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "mistral-batch-demo-"));
   // The stack's settings file, which the CLI writes beside the root Pulumi.yaml; the stack itself lives in `work`.
   const stackSettings = path.join(ROOT, `Pulumi.${STACK}.yaml`);
   const hadSettings = fs.existsSync(stackSettings);
   try {
-    const stack = await projectStack({ workDir: ROOT, stackName: STACK, stateDir: path.join(work, "state"), home: path.join(work, "home"), serverUrl, apiKey });
+    const stack = await projectStack({
+      workDir: ROOT,
+      stackName: STACK,
+      stateDir: path.join(work, "state"),
+      home: path.join(work, "home"),
+      serverUrl,
+      apiKey,
+    });
     console.log("\n$ pulumi up   (at the repository root; local backend in a temporary directory)\n");
     const up = await stack.up({ onOutput: (text: string) => process.stdout.write(text) });
     const summaries = up.outputs.summaries?.value as ModelSummary[];
@@ -51,7 +65,7 @@ async function main(): Promise<void> {
     const resubmitted = emulator ? emulator.store.jobs.size - (jobsAfterFirst ?? 0) : undefined;
 
     console.log("\nComparison (batch prices; accuracy is the share of answers equal to the expected number):\n");
-    console.log(formatSummaryTable(again.outputs.summaries?.value as ModelSummary[] ?? summaries));
+    console.log(formatSummaryTable((again.outputs.summaries?.value as ModelSummary[]) ?? summaries));
     if (resubmitted !== undefined) console.log(`\nThe second up submitted ${resubmitted} jobs: every run was reused.`);
     console.log(`\nReport:   ${again.outputs.reportPath?.value}`);
     console.log(`Markdown: ${again.outputs.markdownPath?.value}`);

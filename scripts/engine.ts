@@ -26,7 +26,11 @@ let binDir: string | undefined;
  */
 export function pulumiBinDir(): string {
   if (!binDir) {
-    const out = execFileSync("bash", [path.join(ROOT, "scripts/pulumi-cli.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], timeout: 60 * 60_000 });
+    const out = execFileSync("bash", [path.join(ROOT, "scripts/pulumi-cli.sh")], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      timeout: 60 * 60_000,
+    });
     binDir = out.trim().split("\n").pop()!;
   }
   return binDir;

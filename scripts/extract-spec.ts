@@ -137,7 +137,8 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
   }
   const requirementSets = [src.security, ...operations.map((op) => op.security)].filter(Array.isArray) as Json[][];
   for (const reqs of requirementSets) {
-    for (const req of reqs) if (isObject(req)) for (const name of Object.keys(req)) want("securitySchemes", name, "security");
+    for (const req of reqs)
+      if (isObject(req)) for (const name of Object.keys(req)) want("securitySchemes", name, "security");
   }
 
   const components: JsonObject = {};
@@ -150,7 +151,8 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
   }
 
   const usedTags = new Set<string>();
-  for (const op of operations) if (Array.isArray(op.tags)) for (const t of op.tags) if (typeof t === "string") usedTags.add(t);
+  for (const op of operations)
+    if (Array.isArray(op.tags)) for (const t of op.tags) if (typeof t === "string") usedTags.add(t);
 
   const srcInfo = isObject(src.info) ? src.info : {};
   const info: JsonObject = {

@@ -13,7 +13,8 @@ const results = path.join(root, "dist", "vitest-results.json");
 // A clean build of both packages and the tools (scripts/build.cjs), then the tests' type-check.
 const { build } = require("./build.cjs");
 const built = build();
-const typecheck = built === 0 ? spawnSync(bin("tsc"), ["-p", "tsconfig.test.json"], { cwd: root, stdio: "inherit" }).status : built;
+const typecheck =
+  built === 0 ? spawnSync(bin("tsc"), ["-p", "tsconfig.test.json"], { cwd: root, stdio: "inherit" }).status : built;
 if (typecheck !== 0) {
   console.log("0 passed, 1 failed");
   process.exit(typecheck ?? 1);

@@ -16,7 +16,10 @@ import ts from "typescript";
 import { describe, expect, it } from "vitest";
 
 const ROOT = path.resolve(__dirname, "..");
-const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { name: string; exports: Record<string, unknown> };
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+  name: string;
+  exports: Record<string, unknown>;
+};
 const EMULATOR = "mistral-batch-emulator";
 const SOURCE = /\.(c|m)?(t|j)sx?$/;
 
@@ -47,18 +50,28 @@ function specifiersOf(text: string, fileName = "file.ts"): string[] {
     return out;
   };
   const collectConstants = (node: ts.Node): void => {
-    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer) constants.set(node.name.text, node.initializer);
+    if (ts.isVariableDeclaration(node) && ts.isIdentifier(node.name) && node.initializer)
+      constants.set(node.name.text, node.initializer);
     node.forEachChild(collectConstants);
   };
   const isRequire = (e: ts.Expression): boolean =>
     (ts.isIdentifier(e) && e.text === "require") ||
-    (ts.isPropertyAccessExpression(e) && ts.isIdentifier(e.expression) && e.expression.text === "require" && e.name.text === "resolve");
+    (ts.isPropertyAccessExpression(e) &&
+      ts.isIdentifier(e.expression) &&
+      e.expression.text === "require" &&
+      e.name.text === "resolve");
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) found.push(...literals(node.moduleSpecifier));
-    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) found.push(...literals(node.moduleReference.expression));
-    else if (ts.isCallExpression(node) && (node.expression.kind === ts.SyntaxKind.ImportKeyword || isRequire(node.expression))) {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier)
+      found.push(...literals(node.moduleSpecifier));
+    else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference))
+      found.push(...literals(node.moduleReference.expression));
+    else if (
+      ts.isCallExpression(node) &&
+      (node.expression.kind === ts.SyntaxKind.ImportKeyword || isRequire(node.expression))
+    ) {
       for (const arg of node.arguments) found.push(...literals(arg));
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) found.push(...literals(node.argument.literal));
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument))
+      found.push(...literals(node.argument.literal));
     node.forEachChild(visit);
   };
   collectConstants(source);
@@ -69,14 +82,17 @@ function specifiersOf(text: string, fileName = "file.ts"): string[] {
 /** Paths (relative to the repository root, "/"-separated) a specifier written in `from` may load. */
 function targetsOf(specifier: string, from: string): string[] {
   const rel = (p: string) => path.relative(ROOT, p).split(path.sep).join("/");
-  if (specifier.startsWith(".") || path.isAbsolute(specifier)) return [rel(path.resolve(path.dirname(from), specifier))];
+  if (specifier.startsWith(".") || path.isAbsolute(specifier))
+    return [rel(path.resolve(path.dirname(from), specifier))];
   // A path built at run time (`path.join(dir, "dist/emulator/index.js")`): taken as relative to the root.
   if (/^(dist\/)?emulator(\/|$)|^packages\//.test(specifier)) return [specifier];
-  if (specifier === EMULATOR || specifier.startsWith(`${EMULATOR}/`)) return [`packages/emulator${specifier.slice(EMULATOR.length)}`];
+  if (specifier === EMULATOR || specifier.startsWith(`${EMULATOR}/`))
+    return [`packages/emulator${specifier.slice(EMULATOR.length)}`];
   if (specifier !== MANIFEST.name && !specifier.startsWith(`${MANIFEST.name}/`)) return []; // another package
   const subpath = `.${specifier.slice(MANIFEST.name.length)}`;
   const entry = MANIFEST.exports[subpath];
-  const strings = (v: unknown): string[] => (typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(strings) : []);
+  const strings = (v: unknown): string[] =>
+    typeof v === "string" ? [v] : v && typeof v === "object" ? Object.values(v).flatMap(strings) : [];
   // Not in the exports map: Node refuses it, but say where it points anyway (e.g. `pulumi-mistral-batch/dist/emulator/x`).
   return (entry === undefined ? [subpath] : strings(entry)).map((t) => path.posix.normalize(t));
 }

@@ -6,7 +6,10 @@
 import * as path from "node:path";
 import { BatchFile, BatchJob } from "pulumi-mistral-batch";
 
-const requests = new BatchFile("requests", { source: path.join(__dirname, "requests.jsonl"), endpoint: "/v1/chat/completions" });
+const requests = new BatchFile("requests", {
+  source: path.join(__dirname, "requests.jsonl"),
+  endpoint: "/v1/chat/completions",
+});
 
 const job = new BatchJob("answers", {
   inputFiles: [requests.id],

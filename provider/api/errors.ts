@@ -14,12 +14,18 @@ export interface ErrorBody {
 }
 
 /** A generic error body, fields in Mistral's order. */
-export function errorBody(message: string, type = "invalid_request_error", extra: { param?: string | null; code?: string | null } = {}): ErrorBody {
+export function errorBody(
+  message: string,
+  type = "invalid_request_error",
+  extra: { param?: string | null; code?: string | null } = {},
+): ErrorBody {
   return { object: "error", message, type, param: extra.param ?? null, code: extra.code ?? null };
 }
 
 /** A real 429 body (seen from Mistral), sent with `Retry-After`. */
-export const RATE_LIMIT_ERROR: Readonly<ErrorBody> = Object.freeze(errorBody("Rate limit exceeded", "rate_limited", { code: "1300" }));
+export const RATE_LIMIT_ERROR: Readonly<ErrorBody> = Object.freeze(
+  errorBody("Rate limit exceeded", "rate_limited", { code: "1300" }),
+);
 
 /** One item of a 422 body (pydantic v2 `ValidationError.errors()` without `url`). */
 export interface ValidationDetail {

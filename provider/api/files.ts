@@ -8,7 +8,13 @@ export const FILE_PURPOSES = Object.freeze(["fine-tune", "batch", "ocr"] as cons
 export type FilePurpose = (typeof FILE_PURPOSES)[number];
 
 /** `SampleType`: batch inputs are `batch_request`; a job's output and error files `batch_result` and `batch_error`. */
-export const SAMPLE_TYPES = Object.freeze(["pretrain", "instruct", "batch_request", "batch_result", "batch_error"] as const);
+export const SAMPLE_TYPES = Object.freeze([
+  "pretrain",
+  "instruct",
+  "batch_request",
+  "batch_result",
+  "batch_error",
+] as const);
 export type SampleType = (typeof SAMPLE_TYPES)[number];
 
 /** `Source`: "upload" for what a user uploaded; files Mistral wrote (a job's results) are "mistral". */

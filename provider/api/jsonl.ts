@@ -139,7 +139,10 @@ function pumpSync(file: string, splitter: LineSplitter, from = 0): void {
  * Calls `fn(text, lineNo)` for every line of a file (a path) or a stream of bytes, blank lines included, a leading
  * byte order mark dropped. Returns the number of lines. `fn` may throw to stop; its return value is ignored.
  */
-export async function forEachLine(source: string | AsyncIterable<Uint8Array>, fn: (text: string, lineNo: number) => void): Promise<number> {
+export async function forEachLine(
+  source: string | AsyncIterable<Uint8Array>,
+  fn: (text: string, lineNo: number) => void,
+): Promise<number> {
   const splitter = new LineSplitter((text, lineNo) => void fn(text, lineNo), { stripBom: true });
   if (typeof source !== "string") {
     for await (const chunk of source) splitter.push(chunk);

@@ -25,7 +25,8 @@ export interface PriceTable {
 /** Batch jobs cost 50% of the synchronous list price. */
 export const BATCH_DISCOUNT = 0.5;
 
-const price = (inputPerMTok: number, outputPerMTok: number): ModelPrice => Object.freeze({ inputPerMTok, outputPerMTok });
+const price = (inputPerMTok: number, outputPerMTok: number): ModelPrice =>
+  Object.freeze({ inputPerMTok, outputPerMTok });
 
 /** The dated list. Frozen: a caller cannot change it by accident. */
 export const LIST_PRICES: PriceTable = Object.freeze({

@@ -19,13 +19,20 @@ export const BATCH_JOB_STATUSES = Object.freeze([
 export type BatchJobStatus = (typeof BATCH_JOB_STATUSES)[number];
 
 /** The statuses a job never leaves. */
-export const FINAL_STATUSES: readonly BatchJobStatus[] = Object.freeze(["SUCCESS", "FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"]);
+export const FINAL_STATUSES: readonly BatchJobStatus[] = Object.freeze([
+  "SUCCESS",
+  "FAILED",
+  "TIMEOUT_EXCEEDED",
+  "CANCELLED",
+]);
 
 /** The final statuses as a set (exported by the emulator as `TERMINAL_STATUSES`). */
 export const TERMINAL_STATUSES: ReadonlySet<BatchJobStatus> = new Set(FINAL_STATUSES);
 
 /** Final and unsuccessful: the job ended without doing its work (the statuses a resubmit may be asked on). */
-export const UNSUCCESSFUL_FINAL_STATUSES: readonly BatchJobStatus[] = Object.freeze(FINAL_STATUSES.filter((s) => s !== "SUCCESS"));
+export const UNSUCCESSFUL_FINAL_STATUSES: readonly BatchJobStatus[] = Object.freeze(
+  FINAL_STATUSES.filter((s) => s !== "SUCCESS"),
+);
 
 /** A job in one of these has done, or will do, its work: found again (e.g. after a lost response), it is adopted. */
 export const ADOPTABLE_STATUSES: readonly BatchJobStatus[] = Object.freeze(["QUEUED", "RUNNING", "SUCCESS"]);

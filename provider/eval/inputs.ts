@@ -14,10 +14,18 @@ const FLUSH_LINES = 1000;
 export function writeEvaluationInputs(plan: EvaluationPlan): void {
   const { dataset, expected, files } = plan;
   fs.mkdirSync(plan.inputsDir, { recursive: true });
-  if (dataset.inlineText !== undefined && (!fs.existsSync(dataset.file) || fs.readFileSync(dataset.file, "utf8") !== dataset.inlineText)) {
+  if (
+    dataset.inlineText !== undefined &&
+    (!fs.existsSync(dataset.file) || fs.readFileSync(dataset.file, "utf8") !== dataset.inlineText)
+  ) {
     fs.writeFileSync(dataset.file, dataset.inlineText);
   }
-  const writers = files.map((file) => ({ target: file.path, overrides: file.overrides, lines: [] as string[], fd: -1 }));
+  const writers = files.map((file) => ({
+    target: file.path,
+    overrides: file.overrides,
+    lines: [] as string[],
+    fd: -1,
+  }));
   const expectedLines: string[] = [];
   try {
     for (const w of writers) w.fd = fs.openSync(`${w.target}.tmp`, "w");

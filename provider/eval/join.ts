@@ -183,23 +183,34 @@ function fileSize(file: string, what: string): number {
 
 function checkOptions(o: JoinOptions): void {
   const problems: string[] = [];
-  if (!Array.isArray(o.models) || o.models.length === 0) problems.push("models is empty; expected at least one { model, outputFile?, errorFile? }");
+  if (!Array.isArray(o.models) || o.models.length === 0)
+    problems.push("models is empty; expected at least one { model, outputFile?, errorFile? }");
   else {
     const seen = new Set<string>();
     o.models.forEach((m, i) => {
-      if (!isObject(m) || typeof m.model !== "string" || m.model === "") problems.push(`models[${i}].model is ${show(isObject(m) ? m.model : m)}; expected a non-empty model name`);
-      else if (seen.has(m.model)) problems.push(`models[${i}].model is ${show(m.model)}, named twice; expected distinct names (they key the answers of a row)`);
+      if (!isObject(m) || typeof m.model !== "string" || m.model === "")
+        problems.push(`models[${i}].model is ${show(isObject(m) ? m.model : m)}; expected a non-empty model name`);
+      else if (seen.has(m.model))
+        problems.push(
+          `models[${i}].model is ${show(m.model)}, named twice; expected distinct names (they key the answers of a row)`,
+        );
       else seen.add(m.model);
     });
   }
-  if (o.scorer !== undefined && o.scoreFn !== undefined) problems.push("scorer and scoreFn are both given; expected at most one of them");
-  if (o.scoreFn !== undefined && typeof o.scoreFn !== "function") problems.push(`scoreFn is ${show(o.scoreFn)}; expected a function (answer, expected, item) => boolean | number`);
-  if (o.partitions !== undefined && !(Number.isInteger(o.partitions) && o.partitions >= 1 && o.partitions <= MAX_PARTITIONS)) {
+  if (o.scorer !== undefined && o.scoreFn !== undefined)
+    problems.push("scorer and scoreFn are both given; expected at most one of them");
+  if (o.scoreFn !== undefined && typeof o.scoreFn !== "function")
+    problems.push(`scoreFn is ${show(o.scoreFn)}; expected a function (answer, expected, item) => boolean | number`);
+  if (
+    o.partitions !== undefined &&
+    !(Number.isInteger(o.partitions) && o.partitions >= 1 && o.partitions <= MAX_PARTITIONS)
+  ) {
     problems.push(`partitions is ${show(o.partitions)}; expected an integer from 1 to ${MAX_PARTITIONS}`);
   }
   for (const k of ["itemsPerPartition", "bytesPerPartition", "maxPromptChars"] as const) {
     const v = o[k];
-    if (v !== undefined && !(typeof v === "number" && v >= 1)) problems.push(`${k} is ${show(v)}; expected a number >= 1`);
+    if (v !== undefined && !(typeof v === "number" && v >= 1))
+      problems.push(`${k} is ${show(v)}; expected a number >= 1`);
   }
   if (o.prices !== undefined) problems.push(...checkPrices(o.prices));
   if (problems.length) throw new Error(`joinResults: ${problems.join("\n")}`);
@@ -243,7 +254,11 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     options.partitions ??
     Math.min(
       MAX_PARTITIONS,
-      Math.max(1, Math.ceil((await countLines(dataset)) / (options.itemsPerPartition ?? DEFAULT_ITEMS_PER_PARTITION)), Math.ceil(inputBytes / (options.bytesPerPartition ?? DEFAULT_BYTES_PER_PARTITION))),
+      Math.max(
+        1,
+        Math.ceil((await countLines(dataset)) / (options.itemsPerPartition ?? DEFAULT_ITEMS_PER_PARTITION)),
+        Math.ceil(inputBytes / (options.bytesPerPartition ?? DEFAULT_BYTES_PER_PARTITION)),
+      ),
     );
 
   fs.mkdirSync(options.workDir, { recursive: true });
@@ -288,7 +303,9 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             throw new Error(`${expectedFile} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
           }
           if (!isObject(parsed) || typeof parsed.custom_id !== "string" || parsed.custom_id === "") {
-            throw new Error(`${expectedFile} line ${lineNo}: custom_id is ${show(isObject(parsed) ? parsed.custom_id : parsed)}; expected a line { "custom_id": string, "expected": any JSON }`);
+            throw new Error(
+              `${expectedFile} line ${lineNo}: custom_id is ${show(isObject(parsed) ? parsed.custom_id : parsed)}; expected a line { "custom_id": string, "expected": any JSON }`,
+            );
           }
           if (!("expected" in parsed)) expectedWithoutField.add(parsed.custom_id);
           else put(parsed.custom_id, [EXPECTED, parsed.custom_id, parsed.expected]);
@@ -304,7 +321,15 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
         for (const file of [models[m]!.outputFile, models[m]!.errorFile]) {
           if (file === undefined) continue;
           await forEachResult(file, endpoint, (r) => {
-            put(r.customId, [RESULT, m, r.customId, r.answer ?? null, r.answer === undefined ? (r.error ?? "error") : null, r.promptTokens, r.completionTokens]);
+            put(r.customId, [
+              RESULT,
+              m,
+              r.customId,
+              r.answer ?? null,
+              r.answer === undefined ? (r.error ?? "error") : null,
+              r.promptTokens,
+              r.completionTokens,
+            ]);
           });
         }
       }
@@ -356,7 +381,13 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
           switch (rec[0]) {
             case DATASET:
               if (bucket.has(id)) datasetDuplicates.add(id);
-              else bucket.set(id, { prompt: rec[2], hasExpected: false, expected: undefined, answers: new Array(models.length) });
+              else
+                bucket.set(id, {
+                  prompt: rec[2],
+                  hasExpected: false,
+                  expected: undefined,
+                  answers: new Array(models.length),
+                });
               break;
             case EXPECTED: {
               const item = bucket.get(id);
@@ -402,7 +433,10 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
               s.failed++;
               s.missing!++;
               acc.missing.add(customId);
-              answers.push([models[m]!.model, { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 }]);
+              answers.push([
+                models[m]!.model,
+                { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 },
+              ]);
               continue;
             }
             s.promptTokens += r[5];
@@ -417,7 +451,10 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
                 acc.scoreSum += score;
               }
             }
-            answers.push([models[m]!.model, { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] }]);
+            answers.push([
+              models[m]!.model,
+              { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] },
+            ]);
           }
           const row: JoinRow = item.hasExpected
             ? { customId, prompt: item.prompt, expected: item.expected, answers: Object.fromEntries(answers) }
@@ -431,13 +468,30 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     fs.renameSync(partFile, options.outFile);
 
     // ---- summaries and warnings ------------------------------------------------------------------------------------
-    if (datasetDuplicates.count) warnings.push(`dataset: ${datasetDuplicates.count} line(s) repeat a custom_id (${datasetDuplicates.text()}); the first line of each is used`);
-    if (expectedWithoutField.count) warnings.push(`expected: ${expectedWithoutField.count} entr(ies) without an expected value (${expectedWithoutField.text()}); ignored`);
-    if (expectedDuplicates.count) warnings.push(`expected: ${expectedDuplicates.count} entr(ies) repeat a custom_id (${expectedDuplicates.text()}); the first is used`);
-    if (expectedUnknown.count) warnings.push(`expected: ${expectedUnknown.count} entr(ies) for custom_ids not in the dataset (${expectedUnknown.text()}); ignored`);
-    if (options.expected !== undefined && withExpected === 0 && items > 0) warnings.push("expected: no dataset item has an expected answer; nothing is scored");
-    if (!scoring && withExpected > 0) warnings.push(`${withExpected} item(s) have an expected answer but no scorer or scoreFn is given; nothing is scored`);
-    if (scoring && options.expected === undefined) warnings.push("a scorer is given but no expected answers; nothing is scored");
+    if (datasetDuplicates.count)
+      warnings.push(
+        `dataset: ${datasetDuplicates.count} line(s) repeat a custom_id (${datasetDuplicates.text()}); the first line of each is used`,
+      );
+    if (expectedWithoutField.count)
+      warnings.push(
+        `expected: ${expectedWithoutField.count} entr(ies) without an expected value (${expectedWithoutField.text()}); ignored`,
+      );
+    if (expectedDuplicates.count)
+      warnings.push(
+        `expected: ${expectedDuplicates.count} entr(ies) repeat a custom_id (${expectedDuplicates.text()}); the first is used`,
+      );
+    if (expectedUnknown.count)
+      warnings.push(
+        `expected: ${expectedUnknown.count} entr(ies) for custom_ids not in the dataset (${expectedUnknown.text()}); ignored`,
+      );
+    if (options.expected !== undefined && withExpected === 0 && items > 0)
+      warnings.push("expected: no dataset item has an expected answer; nothing is scored");
+    if (!scoring && withExpected > 0)
+      warnings.push(
+        `${withExpected} item(s) have an expected answer but no scorer or scoreFn is given; nothing is scored`,
+      );
+    if (scoring && options.expected === undefined)
+      warnings.push("a scorer is given but no expected answers; nothing is scored");
     for (let m = 0; m < models.length; m++) {
       const { summary: s, scoreSum, missing, duplicates, unknown } = accs[m]!;
       const name = s.model;
@@ -447,13 +501,22 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       s.strictAccuracy = scoring && s.expectedItems! > 0 ? scoreSum / s.expectedItems! : null;
       s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
       if (s.cost === null) warnings.push(`${name}: no price in the price table of ${prices.date}; cost is null`);
-      if (models[m]!.outputFile === undefined && models[m]!.errorFile === undefined) warnings.push(`${name}: no output file and no error file`);
+      if (models[m]!.outputFile === undefined && models[m]!.errorFile === undefined)
+        warnings.push(`${name}: no output file and no error file`);
       if (missing.count) {
         const status = s.status !== undefined ? ` (job status ${s.status})` : "";
-        warnings.push(`${name}: ${missing.count} dataset item(s) have no result${status} (${missing.text()}); counted as failed`);
+        warnings.push(
+          `${name}: ${missing.count} dataset item(s) have no result${status} (${missing.text()}); counted as failed`,
+        );
       }
-      if (duplicates.count) warnings.push(`${name}: ${duplicates.count} extra result line(s) for custom_ids already answered (${duplicates.text()}); one is kept: a success over an error, else the smallest answer`);
-      if (unknown.count) warnings.push(`${name}: ${unknown.count} result line(s) for custom_ids not in the dataset (${unknown.text()}); not joined`);
+      if (duplicates.count)
+        warnings.push(
+          `${name}: ${duplicates.count} extra result line(s) for custom_ids already answered (${duplicates.text()}); one is kept: a success over an error, else the smallest answer`,
+        );
+      if (unknown.count)
+        warnings.push(
+          `${name}: ${unknown.count} result line(s) for custom_ids not in the dataset (${unknown.text()}); not joined`,
+        );
     }
     return { summaries: accs.map((a) => a.summary), items, rowsFile: options.outFile, partitions, warnings };
   } catch (e) {
@@ -475,12 +538,21 @@ function preferred(a: ResultRec, b: ResultRec): boolean {
   return a[5] + a[6] < b[5] + b[6];
 }
 
-function scoreOne(answer: string, item: Item, customId: string, model: string, compiled: CompiledScorer | undefined, scoreFn: ScoreFn | undefined): number {
+function scoreOne(
+  answer: string,
+  item: Item,
+  customId: string,
+  model: string,
+  compiled: CompiledScorer | undefined,
+  scoreFn: ScoreFn | undefined,
+): number {
   if (scoreFn) return applyScoreFn(scoreFn, answer, item.expected, { customId, prompt: item.prompt }, model);
   try {
     return compiled!(answer, item.expected);
   } catch (e) {
-    throw new Error(`scoring custom_id ${JSON.stringify(customId)} (model ${model}): ${(e as Error).message}`, { cause: e });
+    throw new Error(`scoring custom_id ${JSON.stringify(customId)} (model ${model}): ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 
@@ -501,15 +573,34 @@ export interface ExpectedSplit {
  * `<strippedOut>.expected.jsonl`). Streaming; both files are written to `.part` files and renamed when complete.
  * Blank lines are dropped. Throws for a malformed line (file and line) or a field named custom_id or body.
  */
-export async function expectedFromField(datasetPath: string, field: string, strippedOut: string, expectedOut = `${strippedOut}.expected.jsonl`): Promise<ExpectedSplit> {
+export async function expectedFromField(
+  datasetPath: string,
+  field: string,
+  strippedOut: string,
+  expectedOut = `${strippedOut}.expected.jsonl`,
+): Promise<ExpectedSplit> {
   if (typeof field !== "string" || field === "" || field === "custom_id" || field === "body") {
-    throw new Error(`expectedFromField: field is ${show(field)}; expected the name of a top-level field other than custom_id and body, e.g. "expected"`);
+    throw new Error(
+      `expectedFromField: field is ${show(field)}; expected the name of a top-level field other than custom_id and body, e.g. "expected"`,
+    );
   }
-  if (path.resolve(strippedOut) === path.resolve(datasetPath) || path.resolve(expectedOut) === path.resolve(datasetPath) || path.resolve(expectedOut) === path.resolve(strippedOut)) {
-    throw new Error("expectedFromField: the dataset, the stripped output and the expected output must be three different files");
+  if (
+    path.resolve(strippedOut) === path.resolve(datasetPath) ||
+    path.resolve(expectedOut) === path.resolve(datasetPath) ||
+    path.resolve(expectedOut) === path.resolve(strippedOut)
+  ) {
+    throw new Error(
+      "expectedFromField: the dataset, the stripped output and the expected output must be three different files",
+    );
   }
   fileSize(datasetPath, "dataset");
-  const result: ExpectedSplit = { items: 0, withExpected: 0, withoutExpected: 0, strippedFile: strippedOut, expectedFile: expectedOut };
+  const result: ExpectedSplit = {
+    items: 0,
+    withExpected: 0,
+    withoutExpected: 0,
+    strippedFile: strippedOut,
+    expectedFile: expectedOut,
+  };
   const stripped = new LineWriter(`${strippedOut}.part`);
   const expected = new LineWriter(`${expectedOut}.part`);
   try {

@@ -135,23 +135,43 @@ function fail(name: string, message: string): never {
 }
 
 /** The dataset: inline items become the JSONL text of `<inputs>/dataset.jsonl`; a path is taken as it is. */
-function planDataset(name: string, args: EvaluationArgs, inputsDir: string): { dataset: DatasetPlan; expected: EvaluationArgs["expected"] } {
-  if (typeof args.dataset === "string") return { dataset: { path: args.dataset, file: path.resolve(args.dataset) }, expected: args.expected };
+function planDataset(
+  name: string,
+  args: EvaluationArgs,
+  inputsDir: string,
+): { dataset: DatasetPlan; expected: EvaluationArgs["expected"] } {
+  if (typeof args.dataset === "string")
+    return { dataset: { path: args.dataset, file: path.resolve(args.dataset) }, expected: args.expected };
   if (!Array.isArray(args.dataset) || args.dataset.length === 0) {
-    fail(name, `dataset is ${JSON.stringify(args.dataset)?.slice(0, 80)}; expected a JSONL path or a non-empty list of { customId, body, expected? }`);
+    fail(
+      name,
+      `dataset is ${JSON.stringify(args.dataset)?.slice(0, 80)}; expected a JSONL path or a non-empty list of { customId, body, expected? }`,
+    );
   }
   const withExpected = args.dataset.some((item) => item && "expected" in item);
   const target = path.join(inputsDir, "dataset.jsonl");
   const text = args.dataset
     .map((item, i) => {
       if (!item || typeof item.customId !== "string" || typeof item.body !== "object" || item.body === null) {
-        fail(name, `dataset[${i}] is ${JSON.stringify(item)?.slice(0, 80)}; expected { customId: string, body: object, expected? }`);
+        fail(
+          name,
+          `dataset[${i}] is ${JSON.stringify(item)?.slice(0, 80)}; expected { customId: string, body: object, expected? }`,
+        );
       }
-      return JSON.stringify({ custom_id: item.customId, body: item.body, ...("expected" in item ? { expected: item.expected } : {}) }) + "\n";
+      return (
+        JSON.stringify({
+          custom_id: item.customId,
+          body: item.body,
+          ...("expected" in item ? { expected: item.expected } : {}),
+        }) + "\n"
+      );
     })
     .join("");
   // Their `expected` values are the expected answers, unless `expected` says otherwise.
-  return { dataset: { path: target, file: path.resolve(target), inlineText: text }, expected: args.expected ?? (withExpected ? { field: "expected" } : undefined) };
+  return {
+    dataset: { path: target, file: path.resolve(target), inlineText: text },
+    expected: args.expected ?? (withExpected ? { field: "expected" } : undefined),
+  };
 }
 
 /** Calls `fn` for every non-blank line of the dataset, in order, with its 1-based line number. */
@@ -185,7 +205,11 @@ export function readDatasetLine(name: string, dataset: DatasetPlan, text: string
   }
   const field = dataset.expectedField;
   if (field === undefined) return { line };
-  if (!(field in line)) fail(name, `${dataset.path} line ${lineNo} has no "${field}" field (expected.field); every line needs its expected answer there`);
+  if (!(field in line))
+    fail(
+      name,
+      `${dataset.path} line ${lineNo} has no "${field}" field (expected.field); every line needs its expected answer there`,
+    );
   const expected = { customId: line.custom_id, value: line[field] };
   delete line[field];
   return { line, expected };
@@ -202,15 +226,20 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   const inputsDir = path.join(outputDir, "inputs");
   const { dataset, expected: expectedArg } = planDataset(name, args, inputsDir);
   const endpoint = args.endpoint ?? "/v1/chat/completions";
-  if (!isApiEndpoint(endpoint)) fail(name, `endpoint is ${JSON.stringify(endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`);
-  if (dataset.inlineText === undefined && !fs.existsSync(dataset.file)) fail(name, `dataset ${JSON.stringify(dataset.path)} is not a file (resolved to ${dataset.file})`);
-  if (!Array.isArray(args.models) || args.models.length === 0) fail(name, "models is empty; list at least one model, e.g. [\"mistral-small-latest\"]");
+  if (!isApiEndpoint(endpoint))
+    fail(name, `endpoint is ${JSON.stringify(endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`);
+  if (dataset.inlineText === undefined && !fs.existsSync(dataset.file))
+    fail(name, `dataset ${JSON.stringify(dataset.path)} is not a file (resolved to ${dataset.file})`);
+  if (!Array.isArray(args.models) || args.models.length === 0)
+    fail(name, 'models is empty; list at least one model, e.g. ["mistral-small-latest"]');
   const models: EvaluationModel[] = args.models.map((m) => (typeof m === "string" ? { name: m } : m));
   const labels = new Set<string>();
   for (const m of models) {
-    if (!m || typeof m.name !== "string" || m.name === "") fail(name, `each model needs a name, received ${JSON.stringify(m)}`);
+    if (!m || typeof m.name !== "string" || m.name === "")
+      fail(name, `each model needs a name, received ${JSON.stringify(m)}`);
     const label = m.label ?? m.name;
-    if (!/^[A-Za-z0-9._-]+$/.test(label)) fail(name, `model label ${JSON.stringify(label)} may hold only letters, digits, ".", "_" and "-"`);
+    if (!/^[A-Za-z0-9._-]+$/.test(label))
+      fail(name, `model label ${JSON.stringify(label)} may hold only letters, digits, ".", "_" and "-"`);
     if (labels.has(label)) fail(name, `model ${JSON.stringify(label)} is listed twice; give one of them another label`);
     labels.add(label);
   }
@@ -236,7 +265,8 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   const fromDataset = !!expectedArg && "field" in expectedArg;
   let expected: ExpectedPlan | undefined;
   if (expectedArg && "file" in expectedArg) expected = { file: path.resolve(expectedArg.file), fromDataset };
-  else if (expectedArg && "field" in expectedArg) expected = { file: path.join(inputsDir, "expected.jsonl"), fromDataset };
+  else if (expectedArg && "field" in expectedArg)
+    expected = { file: path.join(inputsDir, "expected.jsonl"), fromDataset };
   if (expectedArg && "field" in expectedArg) dataset.expectedField = expectedArg.field;
 
   // One uploaded file per distinct body: models without overrides share one.
@@ -248,7 +278,17 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     if (!file) {
       const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
       const label = key === "{}" ? "input" : `input-${hash}`;
-      file = { name: `${name}-${label}`, label, key, overrides, path: path.join(inputsDir, `${label}.jsonl`), requests: 0, inputTokens: 0, maxOutputTokens: null, runs: [] };
+      file = {
+        name: `${name}-${label}`,
+        label,
+        key,
+        overrides,
+        path: path.join(inputsDir, `${label}.jsonl`),
+        requests: 0,
+        inputTokens: 0,
+        maxOutputTokens: null,
+        runs: [],
+      };
       byKey.set(key, file);
     }
     const label = m.label ?? m.name;
@@ -332,6 +372,11 @@ export function describeEstimates(plan: EvaluationPlan): string {
   return (
     `Evaluation ${plan.name}: ${runs[0]?.estimate.requests ?? 0} requests x ${runs.length} models, estimated at the batch price ` +
     `(${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}): ` +
-    runs.map(({ estimate: e }) => `${e.model} ~${e.inputTokens} input tokens${e.maxOutputTokens !== null ? ` + <=${e.maxOutputTokens} output` : ""}, ${money(e.estimatedCost)}`).join("; ")
+    runs
+      .map(
+        ({ estimate: e }) =>
+          `${e.model} ~${e.inputTokens} input tokens${e.maxOutputTokens !== null ? ` + <=${e.maxOutputTokens} output` : ""}, ${money(e.estimatedCost)}`,
+      )
+      .join("; ")
   );
 }

@@ -27,7 +27,7 @@ export interface PriceOverride {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
-const show = (v: unknown): string => (v === undefined ? "missing" : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (v === undefined ? "missing" : (JSON.stringify(v) ?? String(v)));
 const isPrice = (v: unknown): boolean => typeof v === "number" && Number.isFinite(v) && v >= 0;
 
 /**
@@ -38,22 +38,34 @@ export function checkPrices(value: unknown, partial = false, where = "prices"): 
   if (!isObject(value)) return [`${where} is ${show(value)}; expected an object { date, batchDiscount?, models }`];
   const problems: string[] = [];
   if (value.date !== undefined || !partial) {
-    if (typeof value.date !== "string" || value.date === "") problems.push(`${where}.date is ${show(value.date)}; expected the date the prices were read, e.g. "2026-11-01"`);
+    if (typeof value.date !== "string" || value.date === "")
+      problems.push(`${where}.date is ${show(value.date)}; expected the date the prices were read, e.g. "2026-11-01"`);
   }
   if (value.batchDiscount !== undefined) {
     const d = value.batchDiscount;
-    if (typeof d !== "number" || !(d > 0 && d <= 1)) problems.push(`${where}.batchDiscount is ${show(d)}; expected the batch price as a fraction of the list price, in (0, 1] (Mistral: 0.5)`);
+    if (typeof d !== "number" || !(d > 0 && d <= 1))
+      problems.push(
+        `${where}.batchDiscount is ${show(d)}; expected the batch price as a fraction of the list price, in (0, 1] (Mistral: 0.5)`,
+      );
   }
   if (value.models !== undefined || !partial) {
-    if (!isObject(value.models)) problems.push(`${where}.models is ${show(value.models)}; expected an object { "<model>": { inputPerMTok, outputPerMTok } }`);
+    if (!isObject(value.models))
+      problems.push(
+        `${where}.models is ${show(value.models)}; expected an object { "<model>": { inputPerMTok, outputPerMTok } }`,
+      );
     else {
       for (const [model, p] of Object.entries(value.models)) {
         if (!isObject(p)) {
-          problems.push(`${where}.models["${model}"] is ${show(p)}; expected { inputPerMTok, outputPerMTok } in USD per million tokens`);
+          problems.push(
+            `${where}.models["${model}"] is ${show(p)}; expected { inputPerMTok, outputPerMTok } in USD per million tokens`,
+          );
           continue;
         }
         for (const field of ["inputPerMTok", "outputPerMTok"] as const) {
-          if (!isPrice(p[field])) problems.push(`${where}.models["${model}"].${field} is ${show(p[field])}; expected a finite number >= 0 (USD per million tokens)`);
+          if (!isPrice(p[field]))
+            problems.push(
+              `${where}.models["${model}"].${field} is ${show(p[field])}; expected a finite number >= 0 (USD per million tokens)`,
+            );
         }
       }
     }
@@ -88,7 +100,8 @@ const DATED = /^(.+)-\d{4}$/;
  * `model` in the result is the table entry used.
  */
 export function priceFor(table: PriceTable, model: string): (ModelPrice & { model: string }) | null {
-  const own = (name: string) => (Object.prototype.hasOwnProperty.call(table.models, name) ? table.models[name] : undefined);
+  const own = (name: string) =>
+    Object.prototype.hasOwnProperty.call(table.models, name) ? table.models[name] : undefined;
   const candidates = [model];
   const dated = DATED.exec(model);
   if (dated) candidates.push(`${dated[1]}-latest`, dated[1]!);

@@ -38,7 +38,12 @@ export class ResultLineError extends Error {
     readonly source: LineSource,
     readonly reason: string,
   ) {
-    const at = source.file !== undefined ? `${source.file}${source.line !== undefined ? ` line ${source.line}` : ""}` : source.line !== undefined ? `line ${source.line}` : "result line";
+    const at =
+      source.file !== undefined
+        ? `${source.file}${source.line !== undefined ? ` line ${source.line}` : ""}`
+        : source.line !== undefined
+          ? `line ${source.line}`
+          : "result line";
     super(`${at}: ${reason}`);
     this.name = "ResultLineError";
   }
@@ -64,7 +69,11 @@ function bodyMessage(body: unknown): string | null {
   if (typeof body.message === "string" && body.message) return body.message;
   if (Array.isArray(body.detail)) {
     return body.detail
-      .map((d) => (isObject(d) ? `${Array.isArray(d.loc) ? d.loc.join(".") + ": " : ""}${typeof d.msg === "string" ? d.msg : show(d)}` : show(d)))
+      .map((d) =>
+        isObject(d)
+          ? `${Array.isArray(d.loc) ? d.loc.join(".") + ": " : ""}${typeof d.msg === "string" ? d.msg : show(d)}`
+          : show(d),
+      )
       .join("; ");
   }
   if (typeof body.detail === "string") return body.detail;
@@ -159,9 +168,17 @@ export function answerOf(endpoint: ApiEndpoint, body: unknown): string | { error
       return chatAnswer(body);
     case "/v1/embeddings": {
       if (!Array.isArray(body.data) || body.data.length === 0) return { error: "the response has no data[].embedding" };
-      const dims = body.data.map((d) => (isObject(d) && Array.isArray(d.embedding) ? String(d.embedding.length) : isObject(d) && typeof d.embedding === "string" ? "base64" : "?"));
+      const dims = body.data.map((d) =>
+        isObject(d) && Array.isArray(d.embedding)
+          ? String(d.embedding.length)
+          : isObject(d) && typeof d.embedding === "string"
+            ? "base64"
+            : "?",
+      );
       const same = dims.every((d) => d === dims[0]);
-      return dims.length === 1 ? `embedding[${dims[0]}]` : `embeddings[${dims.length}x${same ? dims[0] : dims.join(",")}]`;
+      return dims.length === 1
+        ? `embedding[${dims[0]}]`
+        : `embeddings[${dims.length}x${same ? dims[0] : dims.join(",")}]`;
     }
     case "/v1/moderations":
     case "/v1/chat/moderations":
@@ -176,7 +193,9 @@ export function answerOf(endpoint: ApiEndpoint, body: unknown): string | { error
       return body.pages.map((p) => (isObject(p) && typeof p.markdown === "string" ? p.markdown : "")).join("\n\n");
     case "/v1/conversations": {
       if (!Array.isArray(body.outputs)) return { error: "the response has no outputs[]" };
-      const texts = body.outputs.filter((o) => isObject(o) && (o.type === "message.output" || o.type === undefined)).map((o) => contentText((o as { content: unknown }).content));
+      const texts = body.outputs
+        .filter((o) => isObject(o) && (o.type === "message.output" || o.type === undefined))
+        .map((o) => contentText((o as { content: unknown }).content));
       return texts.join("\n");
     }
     case "/v1/audio/transcriptions":
@@ -199,16 +218,27 @@ export function parseResultLine(line: string, endpoint: ApiEndpoint, source: Lin
   } catch (e) {
     throw new ResultLineError(source, `not valid JSON (${(e as Error).message}): ${show(line, 80)}`);
   }
-  if (!isObject(parsed)) throw new ResultLineError(source, `expected a JSON object {"id","custom_id","response","error"}, got ${show(parsed, 80)}`);
+  if (!isObject(parsed))
+    throw new ResultLineError(
+      source,
+      `expected a JSON object {"id","custom_id","response","error"}, got ${show(parsed, 80)}`,
+    );
   const id = parsed.custom_id;
   if (!((typeof id === "string" && id !== "") || (typeof id === "number" && Number.isFinite(id)))) {
-    throw new ResultLineError(source, `custom_id is ${show(id)}; expected the non-empty string of the request (results are joined by custom_id)`);
+    throw new ResultLineError(
+      source,
+      `custom_id is ${show(id)}; expected the non-empty string of the request (results are joined by custom_id)`,
+    );
   }
   const customId = String(id);
   const response = parsed.response;
   const body = isObject(response) ? response.body : undefined;
   const usage = isObject(body) && isObject(body.usage) ? body.usage : {};
-  const out: ModelAnswer = { customId, promptTokens: count(usage.prompt_tokens), completionTokens: count(usage.completion_tokens) };
+  const out: ModelAnswer = {
+    customId,
+    promptTokens: count(usage.prompt_tokens),
+    completionTokens: count(usage.completion_tokens),
+  };
   const status = statusOf(response);
   const fail = (message: string) => {
     if (status !== undefined && status !== 200) {
@@ -233,7 +263,11 @@ export function parseResultLine(line: string, endpoint: ApiEndpoint, source: Lin
  * lines are skipped; a malformed line throws a {@link ResultLineError} naming the file and line. Returns the
  * number of results.
  */
-export async function forEachResult(path: string, endpoint: ApiEndpoint, fn: (result: ModelAnswer, lineNo: number) => void): Promise<number> {
+export async function forEachResult(
+  path: string,
+  endpoint: ApiEndpoint,
+  fn: (result: ModelAnswer, lineNo: number) => void,
+): Promise<number> {
   let n = 0;
   await forEachLine(path, (text, lineNo) => {
     if (text.trim() === "") return;

@@ -27,7 +27,7 @@ function show(value: unknown, max = 80): string {
   if (value === undefined) return "missing";
   let text: string;
   try {
-    text = typeof value === "function" ? "a function" : JSON.stringify(value) ?? String(value);
+    text = typeof value === "function" ? "a function" : (JSON.stringify(value) ?? String(value));
   } catch {
     text = String(value);
   }
@@ -58,7 +58,10 @@ export function escapeRegExp(text: string): string {
  * or bad flags, a negative or non-finite tolerance, an empty or malformed json-field path.
  */
 export function checkScorer(value: unknown, where = "scorer"): string[] {
-  if (!isObject(value)) return [`${where} is ${show(value)}; expected an object { type: ${SCORER_TYPES.map((t) => `"${t}"`).join(" | ")}, ... }`];
+  if (!isObject(value))
+    return [
+      `${where} is ${show(value)}; expected an object { type: ${SCORER_TYPES.map((t) => `"${t}"`).join(" | ")}, ... }`,
+    ];
   const type = value.type;
   if (typeof type !== "string" || !(SCORER_TYPES as readonly string[]).includes(type)) {
     return [`${where}.type is ${show(type)}; expected one of ${SCORER_TYPES.map((t) => `"${t}"`).join(", ")}`];
@@ -67,7 +70,9 @@ export function checkScorer(value: unknown, where = "scorer"): string[] {
   const allowed = SCORER_FIELDS[type as Scorer["type"]];
   for (const key of Object.keys(value)) {
     if (key !== "type" && !allowed.includes(key)) {
-      problems.push(`${where}.${key} is ${show(value[key])}; a "${type}" scorer takes only ${["type", ...allowed].join(", ")}`);
+      problems.push(
+        `${where}.${key} is ${show(value[key])}; a "${type}" scorer takes only ${["type", ...allowed].join(", ")}`,
+      );
     }
   }
   switch (type as Scorer["type"]) {
@@ -80,17 +85,26 @@ export function checkScorer(value: unknown, where = "scorer"): string[] {
     case "regex": {
       const { pattern, flags } = value;
       let flagsOk = true;
-      if (flags !== undefined && (typeof flags !== "string" || [...flags].some((f, i) => !REGEX_FLAGS.includes(f) || flags.indexOf(f) !== i))) {
-        problems.push(`${where}.flags is ${show(flags)}; expected a string of distinct flags among ${[...REGEX_FLAGS].join(", ")}`);
+      if (
+        flags !== undefined &&
+        (typeof flags !== "string" || [...flags].some((f, i) => !REGEX_FLAGS.includes(f) || flags.indexOf(f) !== i))
+      ) {
+        problems.push(
+          `${where}.flags is ${show(flags)}; expected a string of distinct flags among ${[...REGEX_FLAGS].join(", ")}`,
+        );
         flagsOk = false;
       }
       if (typeof pattern !== "string" || pattern === "") {
-        problems.push(`${where}.pattern is ${show(pattern)}; expected a non-empty regular expression (JavaScript syntax; ${PLACEHOLDER} stands for the escaped expected answer)`);
+        problems.push(
+          `${where}.pattern is ${show(pattern)}; expected a non-empty regular expression (JavaScript syntax; ${PLACEHOLDER} stands for the escaped expected answer)`,
+        );
       } else if (flagsOk) {
         try {
           new RegExp(pattern.split(PLACEHOLDER).join("x"), (flags as string | undefined) ?? "");
         } catch (e) {
-          problems.push(`${where}.pattern is ${show(pattern)}; expected a valid JavaScript regular expression with flags ${show(flags ?? "")} (${(e as Error).message})`);
+          problems.push(
+            `${where}.pattern is ${show(pattern)}; expected a valid JavaScript regular expression with flags ${show(flags ?? "")} (${(e as Error).message})`,
+          );
         }
       }
       break;
@@ -99,14 +113,22 @@ export function checkScorer(value: unknown, where = "scorer"): string[] {
       for (const field of ["tolerance", "relativeTolerance"] as const) {
         const v = value[field];
         if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v) || v < 0)) {
-          problems.push(`${where}.${field} is ${show(v)}; expected a finite number >= 0${field === "tolerance" ? " (absolute, default 0)" : " (a fraction of the expected value, e.g. 0.01)"}`);
+          problems.push(
+            `${where}.${field} is ${show(v)}; expected a finite number >= 0${field === "tolerance" ? " (absolute, default 0)" : " (a fraction of the expected value, e.g. 0.01)"}`,
+          );
         }
       }
       break;
     case "json-field": {
       const field = value.field;
-      if (typeof field !== "string" || field === "") problems.push(`${where}.field is ${show(field)}; expected a non-empty dot path such as "answer" or "result.items.0.name"`);
-      else if (field.split(".").some((s) => s === "")) problems.push(`${where}.field is ${show(field)}; expected a dot path without empty segments (no leading, trailing or doubled dots)`);
+      if (typeof field !== "string" || field === "")
+        problems.push(
+          `${where}.field is ${show(field)}; expected a non-empty dot path such as "answer" or "result.items.0.name"`,
+        );
+      else if (field.split(".").some((s) => s === ""))
+        problems.push(
+          `${where}.field is ${show(field)}; expected a dot path without empty segments (no leading, trailing or doubled dots)`,
+        );
       break;
     }
   }
@@ -122,7 +144,8 @@ export function assertScorer(value: unknown, where = "scorer"): asserts value is
 /** The expected answer as text, for the text scorers: a string as is, a number or boolean as written, others as JSON. */
 function expectedText(expected: unknown): string {
   if (typeof expected === "string") return expected;
-  if (typeof expected === "number" || typeof expected === "boolean" || typeof expected === "bigint") return String(expected);
+  if (typeof expected === "number" || typeof expected === "boolean" || typeof expected === "bigint")
+    return String(expected);
   return JSON.stringify(expected) ?? String(expected);
 }
 
@@ -154,7 +177,9 @@ function expectedNumber(expected: unknown): number {
     const m = t.match(NUMBER);
     if (m && m.length === 1 && m[0] === t) return toNumber(t);
   }
-  throw new Error(`numeric scorer: the expected answer is ${show(expected)}; expected a finite number or a string holding one number`);
+  throw new Error(
+    `numeric scorer: the expected answer is ${show(expected)}; expected a finite number or a string holding one number`,
+  );
 }
 
 /** Extracts the JSON document of an answer: the body of a ``` / ```json fence, else the whole text, else its outermost {...} or [...]. */
@@ -202,7 +227,9 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a).filter((k) => a[k] !== undefined);
     const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]));
+    return (
+      ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]))
+    );
   }
   return false;
 }
@@ -303,7 +330,8 @@ const CLAMP_SLACK = 1e-9;
  */
 export function toScore(value: unknown, where = "scoreFn"): number {
   if (typeof value === "boolean") return value ? 1 : 0;
-  if (typeof value === "number" && Number.isFinite(value) && value >= -CLAMP_SLACK && value <= 1 + CLAMP_SLACK) return Math.min(1, Math.max(0, value));
+  if (typeof value === "number" && Number.isFinite(value) && value >= -CLAMP_SLACK && value <= 1 + CLAMP_SLACK)
+    return Math.min(1, Math.max(0, value));
   const then = isObject(value) && typeof (value as { then?: unknown }).then === "function";
   throw new Error(
     then
@@ -316,7 +344,13 @@ export function toScore(value: unknown, where = "scoreFn"): number {
  * Runs a user's ScoreFn on one answer and returns its score in [0, 1]. An exception of the function, or a result
  * that is not a score, is rethrown as an Error naming the item (and `model` when given); the original is its `cause`.
  */
-export function applyScoreFn(fn: ScoreFn, answer: string, expected: unknown, item: { customId: string; prompt: string }, model?: string): number {
+export function applyScoreFn(
+  fn: ScoreFn,
+  answer: string,
+  expected: unknown,
+  item: { customId: string; prompt: string },
+  model?: string,
+): number {
   const where = `scoreFn for custom_id ${JSON.stringify(item.customId)}${model ? ` (model ${model})` : ""}`;
   let result: unknown;
   try {

@@ -34,7 +34,8 @@ export function contentText(content: unknown): string {
   const parts: string[] = [];
   for (const chunk of content) {
     if (typeof chunk === "string") parts.push(chunk);
-    else if (isObject(chunk) && (chunk.type === undefined || chunk.type === "text") && typeof chunk.text === "string") parts.push(chunk.text);
+    else if (isObject(chunk) && (chunk.type === undefined || chunk.type === "text") && typeof chunk.text === "string")
+      parts.push(chunk.text);
   }
   return parts.join("\n");
 }
@@ -44,7 +45,8 @@ function conversationsOf(value: unknown): unknown[][] {
   if (isObject(value) && Array.isArray(value.messages)) return [value.messages];
   if (!Array.isArray(value) || value.length === 0) return [];
   if (value.every(Array.isArray)) return value as unknown[][];
-  if (value.every((v) => isObject(v) && Array.isArray(v.messages) && v.role === undefined)) return value.map((v) => (v as { messages: unknown[] }).messages);
+  if (value.every((v) => isObject(v) && Array.isArray(v.messages) && v.role === undefined))
+    return value.map((v) => (v as { messages: unknown[] }).messages);
   return [value];
 }
 
@@ -85,9 +87,15 @@ export function estimateRequestTokens(endpoint: ApiEndpoint, body: unknown): num
     case "/v1/classifications":
       return stringInputs(body.input).reduce((s, t) => s + estimateTokens(t), 0);
     case "/v1/fim/completions":
-      return Math.max(1, estimateTokens(typeof body.prompt === "string" ? body.prompt : "") + estimateTokens(typeof body.suffix === "string" ? body.suffix : ""));
+      return Math.max(
+        1,
+        estimateTokens(typeof body.prompt === "string" ? body.prompt : "") +
+          estimateTokens(typeof body.suffix === "string" ? body.suffix : ""),
+      );
     case "/v1/conversations":
-      return typeof body.inputs === "string" ? estimateTokens(body.inputs) : messagesTokens(Array.isArray(body.inputs) ? body.inputs : []);
+      return typeof body.inputs === "string"
+        ? estimateTokens(body.inputs)
+        : messagesTokens(Array.isArray(body.inputs) ? body.inputs : []);
     default:
       return 0;
   }
@@ -147,7 +155,10 @@ export interface DatasetTokens {
  * Estimated input tokens of a dataset given as lines (JSON text or parsed), synchronous or asynchronous. Blank lines
  * are skipped; a line that is not JSON throws, naming its 1-based position.
  */
-export async function estimateDatasetTokens(lines: Iterable<DatasetLine> | AsyncIterable<DatasetLine>, endpoint: ApiEndpoint): Promise<DatasetTokens> {
+export async function estimateDatasetTokens(
+  lines: Iterable<DatasetLine> | AsyncIterable<DatasetLine>,
+  endpoint: ApiEndpoint,
+): Promise<DatasetTokens> {
   const acc = { requests: 0, inputTokens: 0, maxRequestTokens: 0 };
   let n = 0;
   for await (const line of lines as AsyncIterable<DatasetLine>) {

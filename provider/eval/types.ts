@@ -43,7 +43,11 @@ export type Scorer =
     };
 
 /** A scoring function run in the Pulumi program (never in the provider). Returns true/false or a score in [0, 1]. */
-export type ScoreFn = (answer: string, expected: unknown, item: { customId: string; prompt: string }) => boolean | number;
+export type ScoreFn = (
+  answer: string,
+  expected: unknown,
+  item: { customId: string; prompt: string },
+) => boolean | number;
 
 /** List prices in USD per million tokens, and the date they were read (the shape of the contract's price list). */
 export type { PriceTable } from "../api/prices";

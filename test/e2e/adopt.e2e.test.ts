@@ -41,11 +41,23 @@ module.exports = {
   beforeAll(async () => {
     assertDistFresh();
     // The emulator checks the key: the engine's provider must send the stack's secret one.
-    emulator = await emulatorLib().startEmulator({ apiKey: API_KEY, clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    emulator = await emulatorLib().startEmulator({
+      apiKey: API_KEY,
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
+    });
     sdk = new Mistral({ apiKey: API_KEY, serverURL: emulator.url });
     // Outside Pulumi: a file uploaded and a job submitted with the official SDK.
-    const file = await sdk.files.upload({ file: { fileName: "legacy.jsonl", content: Buffer.from(chatJsonl(20)) }, purpose: "batch" });
-    const job = await sdk.batch.jobs.create({ inputFiles: [file.id], model: "mistral-large-latest", endpoint: "/v1/chat/completions", metadata: { team: "legacy" } });
+    const file = await sdk.files.upload({
+      file: { fileName: "legacy.jsonl", content: Buffer.from(chatJsonl(20)) },
+      purpose: "batch",
+    });
+    const job = await sdk.batch.jobs.create({
+      inputFiles: [file.id],
+      model: "mistral-large-latest",
+      endpoint: "/v1/chat/completions",
+      metadata: { team: "legacy" },
+    });
     await emulator.advance(1500); // out of the queue 0.5 s ago: 5 of 20 answered
     project = new E2EProject("adopt");
     declare({ fileId: file.id, jobId: job.id });
@@ -79,12 +91,19 @@ module.exports = {
     expect(o.fileLines.value).toBe(20);
 
     // Recorded as read (external) resources, with the ids given.
-    const exported = (await stack.exportStack()).deployment as { resources: { urn: string; id?: string; external?: boolean; outputs?: Record<string, unknown> }[] };
+    const exported = (await stack.exportStack()).deployment as {
+      resources: { urn: string; id?: string; external?: boolean; outputs?: Record<string, unknown> }[];
+    };
     const byName = Object.fromEntries(exported.resources.map((r) => [r.urn.split("::").pop(), r]));
 
     expect(byName.legacy).toMatchObject({ id: declared.jobId, external: true });
     expect(byName.uploaded).toMatchObject({ id: declared.fileId, external: true });
-    expect(byName.legacy.outputs).toMatchObject({ model: "mistral-large-latest", metadata: { team: "legacy" }, inputFiles: [declared.fileId], adopted: true });
+    expect(byName.legacy.outputs).toMatchObject({
+      model: "mistral-large-latest",
+      metadata: { team: "legacy" },
+      inputFiles: [declared.fileId],
+      adopted: true,
+    });
 
     // Nothing submitted, uploaded or cancelled.
     expect(emulator.store.jobs.size).toBe(1);
@@ -115,7 +134,11 @@ module.exports = {
   });
 
   it("destroy drops the read resources from state and leaves the file and the jobs alone, even a running one", async () => {
-    const second = await sdk.batch.jobs.create({ inputFiles: [declared.fileId], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
+    const second = await sdk.batch.jobs.create({
+      inputFiles: [declared.fileId],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+    });
     declare({ secondJobId: second.id });
     await emulator.advance(1200); // the second job is RUNNING
     const result = await stack.up({ onOutput: project.onOutput });

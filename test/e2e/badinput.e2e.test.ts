@@ -40,21 +40,27 @@ const cases: Case[] = [
     on: "BatchFile",
     file: { source: "data/questions.jsonl", endpoint: "/v1/chat/complete" },
     job: {},
-    expected: [`BatchFile resource 'questions': property endpoint value {/v1/chat/complete} has a problem: endpoint is "/v1/chat/complete"; allowed: ${ENDPOINTS}`],
+    expected: [
+      `BatchFile resource 'questions': property endpoint value {/v1/chat/complete} has a problem: endpoint is "/v1/chat/complete"; allowed: ${ENDPOINTS}`,
+    ],
   },
   {
     name: "timeoutHours 0",
     on: "BatchJob",
     file: { source: "data/questions.jsonl" },
     job: { timeoutHours: 0 },
-    expected: ["BatchJob resource 'answers': property timeoutHours value {0} has a problem: timeoutHours is 0; allowed: a whole number of hours from 1 to 168 (7 days)"],
+    expected: [
+      "BatchJob resource 'answers': property timeoutHours value {0} has a problem: timeoutHours is 0; allowed: a whole number of hours from 1 to 168 (7 days)",
+    ],
   },
   {
     name: "an unknown endpoint on the BatchJob",
     on: "BatchJob",
     file: { source: "data/questions.jsonl" },
     job: { endpoint: "/v1/chat/complete" },
-    expected: [`BatchJob resource 'answers': property endpoint value {/v1/chat/complete} has a problem: endpoint is "/v1/chat/complete"; allowed: ${ENDPOINTS}`],
+    expected: [
+      `BatchJob resource 'answers': property endpoint value {/v1/chat/complete} has a problem: endpoint is "/v1/chat/complete"; allowed: ${ENDPOINTS}`,
+    ],
   },
 ];
 
@@ -90,7 +96,10 @@ module.exports = { fileId: file.id, jobId: job.id };`;
   };
 
   /** The Automation API's error (its message holds the CLI's whole output) and what the engine printed. */
-  const failure = async (project: E2EProject, run: (onOutput: (t: string) => void) => Promise<unknown>): Promise<{ message: string; output: string }> => {
+  const failure = async (
+    project: E2EProject,
+    run: (onOutput: (t: string) => void) => Promise<unknown>,
+  ): Promise<{ message: string; output: string }> => {
     const output: string[] = [];
     const error = await run((t) => (output.push(t), project.onOutput(t))).then(
       () => undefined,

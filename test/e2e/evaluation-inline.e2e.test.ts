@@ -22,7 +22,9 @@ describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    emulator = await emulatorLib().startEmulator({
+      speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 },
+    });
     project = new E2EProject("evaluation-inline");
   });
 
@@ -49,7 +51,11 @@ module.exports = { summaries: evaluation.summaries };`);
     // The uploaded file holds the items as {custom_id, body}, the expected answers stripped.
     const uploads = [...emulator.store.files.values()].filter((f) => f.source === "upload");
     expect(uploads).toHaveLength(1);
-    const uploaded = fs.readFileSync(emulator.store.blobPath(uploads[0].id), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const uploaded = fs
+      .readFileSync(emulator.store.blobPath(uploads[0].id), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(uploaded.map((l) => l.custom_id)).toEqual(items.map((i) => i.customId));
     expect(uploaded.every((l) => !("expected" in l))).toBe(true);
 
@@ -60,7 +66,11 @@ module.exports = { summaries: evaluation.summaries };`);
       // Relative to the project folder (state does not depend on where it is).
       expect(s.outputPath!.startsWith(`out/results/${s.model}/`), s.outputPath!).toBe(true);
       // Independent check: the answers in the downloaded output file against the items' expected values.
-      const lines = fs.readFileSync(path.join(project.workDir, s.outputPath!), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const lines = fs
+        .readFileSync(path.join(project.workDir, s.outputPath!), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(12);
       const right = lines.filter((l) => {
         const numbers = String(l.response.body.choices[0].message.content).match(/-?\d+/g) ?? [];
@@ -79,6 +89,8 @@ module.exports = { summaries: evaluation.summaries };`);
 const { Evaluation } = require("pulumi-mistral-batch");
 new Evaluation("empty", { dataset: [], models: ["mistral-small-latest"], outputDir: "empty" });`);
     const stack = await project.stack(emulator.url, "empty");
-    await expect(stack.preview({ onOutput: project.onOutput })).rejects.toThrow(/Evaluation "empty": dataset is \[\]; expected a JSONL path or a non-empty list/);
+    await expect(stack.preview({ onOutput: project.onOutput })).rejects.toThrow(
+      /Evaluation "empty": dataset is \[\]; expected a JSONL path or a non-empty list/,
+    );
   });
 });

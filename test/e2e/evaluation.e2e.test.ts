@@ -17,11 +17,17 @@ type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
 
 /** "What is a + b?" questions with the expected sum as a top-level field. */
 function arithmetic(n: number): string {
-  return Array.from({ length: n }, (_, i) => {
-    const a = 7 * i + 3;
-    const b = 11 * i + 5;
-    return JSON.stringify({ custom_id: `q${String(i + 1).padStart(2, "0")}`, expected: a + b, body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] } });
-  }).join("\n") + "\n";
+  return (
+    Array.from({ length: n }, (_, i) => {
+      const a = 7 * i + 3;
+      const b = 11 * i + 5;
+      return JSON.stringify({
+        custom_id: `q${String(i + 1).padStart(2, "0")}`,
+        expected: a + b,
+        body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] },
+      });
+    }).join("\n") + "\n"
+  );
 }
 
 /** JavaScript written into the program as it is (e.g. a ScoreFn), where other declared values are written as JSON. */
@@ -64,18 +70,20 @@ const evaluation = new Evaluation("arith", {
   waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
 });
 module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };${
-    declared.probe
-      ? `
+      declared.probe
+        ? `
 for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   evaluation[key].apply((value) => console.log("probe " + key + " = " + JSON.stringify(value)));
 }`
-      : ""
-  }`);
+        : ""
+    }`);
   };
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    emulator = await emulatorLib().startEmulator({
+      speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
+    });
     project = new E2EProject("evaluation", { files: { "data/arith.jsonl": arithmetic(20) } });
     // The program runs in its folder: its relative paths resolve there.
     dataset = path.join(project.workDir, "data/arith.jsonl");
@@ -92,7 +100,15 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   const jobs = () => [...emulator.store.jobs.values()];
   const uploads = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
   const labelOf = (m: string | EvaluationModel) => (typeof m === "string" ? m : (m.label ?? m.name));
-  const expectedById = () => new Map(fs.readFileSync(dataset, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { custom_id: string; expected: number }).map((l) => [l.custom_id, l.expected]));
+  const expectedById = () =>
+    new Map(
+      fs
+        .readFileSync(dataset, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { custom_id: string; expected: number })
+        .map((l) => [l.custom_id, l.expected]),
+    );
   /** The emulator's output file of a job, parsed here (not by the package): result lines by custom_id. */
   const emulatorOutput = (jobId: string) => {
     const job = emulator.store.jobs.get(jobId)!;
@@ -101,10 +117,25 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       .readFileSync(emulator.store.blobPath(job.output_file!), "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { custom_id: string; response: { status_code: number; body: { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } } } });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            custom_id: string;
+            response: {
+              status_code: number;
+              body: {
+                choices: { message: { content: string } }[];
+                usage: { prompt_tokens: number; completion_tokens: number };
+              };
+            };
+          },
+      );
   };
   /** Accuracy (numeric match of the last number) and token sums computed independently from the emulator's files. */
-  const independent = (jobId: string, score: (answer: string, expected: number) => number = (a, e) => (lastNumber(a) === e ? 1 : 0)) => {
+  const independent = (
+    jobId: string,
+    score: (answer: string, expected: number) => number = (a, e) => (lastNumber(a) === e ? 1 : 0),
+  ) => {
     const expected = expectedById();
     const lines = emulatorOutput(jobId);
     let total = 0;
@@ -125,7 +156,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   };
   /** The component's estimate line in a preview's output text. */
   const estimateLine = (output: string) => {
-    const line = output.split("\n").find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"));
+    const line = output
+      .split("\n")
+      .find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"));
     expect(line, `no estimate line in the preview output:\n${output}`).toBeDefined();
     return line!;
   };
@@ -133,7 +166,10 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const result = await stack.up({ onOutput: project.onOutput });
     expect(result.summary.result).toBe("succeeded");
     // The outputs hold the report's paths relative to the project folder (state does not depend on where it is).
-    const stored = { reportPath: result.outputs.reportPath.value as string, markdownPath: result.outputs.markdownPath.value as string };
+    const stored = {
+      reportPath: result.outputs.reportPath.value as string,
+      markdownPath: result.outputs.markdownPath.value as string,
+    };
     return {
       changes: result.summary.resourceChanges ?? {},
       summaries: result.outputs.summaries.value as ModelSummary[],
@@ -177,15 +213,21 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const original = declared.models;
     try {
       declare({ models: [] });
-      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": models is empty; list at least one model/);
+      expect(await failure(previewSteps(stack))).toMatch(
+        /Evaluation "arith": models is empty; list at least one model/,
+      );
       declare({ models: ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"] });
-      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": model "mistral-small-latest" is listed twice/);
+      expect(await failure(previewSteps(stack))).toMatch(
+        /Evaluation "arith": model "mistral-small-latest" is listed twice/,
+      );
       const duplicateUp = await failure(stack.up({ onOutput: project.onOutput }));
       expect(duplicateUp).toMatch(/model "mistral-small-latest" is listed twice/);
       declare({ models: original, scorer: { type: "numeric", tolerance: -1 } });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.tolerance is -1/);
       declare({ scorer: { type: "fuzzy" } });
-      expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.type is "fuzzy"; expected one of/);
+      expect(await failure(previewSteps(stack))).toMatch(
+        /Evaluation "arith": scorer: scorer\.type is "fuzzy"; expected one of/,
+      );
     } finally {
       declare({ models: original, scorer: { type: "numeric" } });
     }
@@ -197,16 +239,30 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     first = latest = await up();
     // One BatchFile for the three models (none has overrides), the expected field stripped before upload.
     expect(uploads()).toHaveLength(1);
-    const uploaded = fs.readFileSync(emulator.store.blobPath(uploads()[0].id), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const uploaded = fs
+      .readFileSync(emulator.store.blobPath(uploads()[0].id), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(uploaded).toHaveLength(20);
     expect(uploaded.every((l) => !("expected" in l))).toBe(true);
     expect(jobs()).toHaveLength(3);
-    expect(jobs().map((j) => j.model).sort()).toEqual(["ministral-3b-latest", "mistral-large-latest", "mistral-small-latest"]);
-    expect(jobs().every((j) => j.input_files.length === 1 && j.input_files[0] === uploads()[0].id && j.status === "SUCCESS")).toBe(true);
+    expect(
+      jobs()
+        .map((j) => j.model)
+        .sort(),
+    ).toEqual(["ministral-3b-latest", "mistral-large-latest", "mistral-small-latest"]);
+    expect(
+      jobs().every((j) => j.input_files.length === 1 && j.input_files[0] === uploads()[0].id && j.status === "SUCCESS"),
+    ).toBe(true);
 
     const { summaries } = first;
     expect(summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "tiny"]);
-    const modelOf: Record<string, string> = { "mistral-large-latest": "mistral-large-latest", "mistral-small-latest": "mistral-small-latest", tiny: "ministral-3b-latest" };
+    const modelOf: Record<string, string> = {
+      "mistral-large-latest": "mistral-large-latest",
+      "mistral-small-latest": "mistral-small-latest",
+      tiny: "ministral-3b-latest",
+    };
     for (const s of summaries) {
       expect(emulator.store.jobs.get(s.jobId!)?.model).toBe(modelOf[s.model]);
       // Downloaded: the output file is on disk with one line per request.
@@ -277,14 +333,22 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     try {
       declare({ probe: true });
       const steps = await previewSteps(stack, (t) => output.push(t));
-      expect(Object.values(steps).every((s) => s === "same"), JSON.stringify(steps)).toBe(true);
+      expect(
+        Object.values(steps).every((s) => s === "same"),
+        JSON.stringify(steps),
+      ).toBe(true);
     } finally {
       declare({ probe: false });
     }
     for (const f of written) expect(fs.existsSync(f), `${f} was written by preview`).toBe(false);
     expect(fs.readdirSync(path.join(outputDir, "tmp"))).toEqual([]); // no join started either
     const text = output.join("");
-    const probe = (key: string) => text.split("\n").find((l) => l.includes(`probe ${key} = `))?.split(`probe ${key} = `)[1]?.trim();
+    const probe = (key: string) =>
+      text
+        .split("\n")
+        .find((l) => l.includes(`probe ${key} = `))
+        ?.split(`probe ${key} = `)[1]
+        ?.trim();
     // The paths the up writes are known at preview; the summaries are computed by the up's join (unknown here).
     const seen = (key: string) => {
       const value = probe(key);
@@ -300,13 +364,17 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const again = await up();
     expect(again.changes).toEqual({ same: 9 });
     for (const f of written) expect(fs.existsSync(f), f).toBe(true);
-    expect(fs.readFileSync(again.markdownPath, "utf8")).toContain("Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`");
+    expect(fs.readFileSync(again.markdownPath, "utf8")).toContain(
+      "Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`",
+    );
     latest = again;
   });
 
   it("changing one model's name replaces only that model's job and results", async () => {
     // A plain model name is also the run's label: a new name is a new run (create + delete), the others stay.
-    declare({ models: ["mistral-large-latest", "mistral-medium-latest", { name: "ministral-3b-latest", label: "tiny" }] });
+    declare({
+      models: ["mistral-large-latest", "mistral-medium-latest", { name: "ministral-3b-latest", label: "tiny" }],
+    });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
       "arith-input": "same",
@@ -320,7 +388,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       "arith-tiny-results": "same",
     });
     // A labelled run keeps its resources: the new model replaces them. This is the change applied.
-    declare({ models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }] });
+    declare({
+      models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }],
+    });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
       "arith-input": "same",
@@ -371,7 +441,12 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     expect(added.map((j) => j.model)).toEqual(["mistral-medium-latest"]);
     expect(added[0].input_files).toEqual([uploads()[0].id]);
     expect(uploads()).toHaveLength(1);
-    expect(result.summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest"]);
+    expect(result.summaries.map((s) => s.model)).toEqual([
+      "mistral-large-latest",
+      "mistral-small-latest",
+      "tiny",
+      "mistral-medium-latest",
+    ]);
     for (const s of latest.summaries) expect(jobIdOf(result.summaries, s.model)).toBe(s.jobId);
     const medium = result.summaries.find((s) => s.model === "mistral-medium-latest")!;
     expect(medium).toMatchObject({ jobId: added[0].id, succeeded: 20, reused: false });
@@ -381,7 +456,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   });
 
   it("per-model overrides create a second BatchFile for that body only", async () => {
-    declare({ models: [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }] });
+    declare({
+      models: [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }],
+    });
     const steps = await previewSteps(stack);
     const newFile = Object.keys(steps).find((n) => /^arith-input-[0-9a-f]{8}$/.test(n));
     expect(newFile, JSON.stringify(steps)).toBeDefined();
@@ -406,7 +483,11 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     expect(result.changes).toEqual({ same: 11, create: 3 });
     expect(uploads()).toHaveLength(2);
     const second = uploads().find((f) => f.id !== shared)!;
-    const bodies = fs.readFileSync(emulator.store.blobPath(second.id), "utf8").trim().split("\n").map((l) => JSON.parse(l).body);
+    const bodies = fs
+      .readFileSync(emulator.store.blobPath(second.id), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).body);
     expect(bodies).toHaveLength(20);
     expect(bodies.every((b) => b.temperature === 0 && b.max_tokens === 32)).toBe(true);
     expect(fs.readFileSync(emulator.store.blobPath(shared), "utf8")).not.toContain("temperature");
@@ -434,7 +515,10 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const { arith: component, ...children } = steps;
     expect(component).toBe("same");
     expect(Object.keys(children)).toHaveLength(12); // 2 files, 5 jobs, 5 results
-    expect(Object.values(children).every((s) => s === "replace"), JSON.stringify(steps)).toBe(true);
+    expect(
+      Object.values(children).every((s) => s === "replace"),
+      JSON.stringify(steps),
+    ).toBe(true);
 
     const before = jobs().map((j) => j.id);
     const filesBefore = uploads().map((f) => f.id);

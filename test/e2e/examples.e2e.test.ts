@@ -31,7 +31,9 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    emulator = await emulatorLib().startEmulator({
+      speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
+    });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-shipped-"));
   });
 
@@ -91,7 +93,9 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
     const [large, small, tiny] = summaries.map((x) => x.accuracy!);
     expect(large).toBeGreaterThan(small);
     expect(small).toBeGreaterThan(tiny);
-    const jobs = [...emulator.store.jobs.values()].filter((j) => j.metadata?.evaluation === "arithmetic" && summaries.some((x) => x.jobId === j.id));
+    const jobs = [...emulator.store.jobs.values()].filter(
+      (j) => j.metadata?.evaluation === "arithmetic" && summaries.some((x) => x.jobId === j.id),
+    );
     expect(jobs.map((j) => j.model).sort()).toEqual([...MODELS].sort());
     expect(jobs.every((j) => j.status === "SUCCESS")).toBe(true);
     // The program runs in its own folder, so the report lands under it.
@@ -143,7 +147,11 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
       // Relative to the program's folder in state (it does not depend on where the checkout is).
       expect(path.dirname(o.vectorsPath.value as string)).toBe("results");
       const vectorsPath = path.resolve(dir, o.vectorsPath.value as string);
-      const lines = fs.readFileSync(vectorsPath, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      const lines = fs
+        .readFileSync(vectorsPath, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(lines).toHaveLength(6);
       expect(lines.map((l) => l.custom_id).sort()).toEqual(["t1", "t2", "t3", "t4", "t5", "t6"]);
       for (const l of lines) {

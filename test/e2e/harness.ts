@@ -41,7 +41,8 @@ export function assertDistFresh(): void {
   const src = Math.max(newest(path.join(ROOT, "provider")), newest(path.join(ROOT, "packages/emulator/src")));
   const stamp = (p: string) => fs.statSync(path.join(ROOT, p), { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const built = Math.min(stamp("dist/provider/index.js"), stamp("packages/emulator/dist/index.js"));
-  if (built < src) throw new Error("dist/ is older than the sources: run `npm run build` (npm test does) before the end-to-end tests");
+  if (built < src)
+    throw new Error("dist/ is older than the sources: run `npm run build` (npm test does) before the end-to-end tests");
 }
 
 export interface ProjectOptions {
@@ -59,20 +60,39 @@ export class E2EProject {
   readonly home: string;
   readonly logs: string[] = [];
 
-  constructor(readonly name: string, options: ProjectOptions = {}) {
+  constructor(
+    readonly name: string,
+    options: ProjectOptions = {},
+  ) {
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), `pmb-e2e-${name}-`));
     this.workDir = path.join(this.dir, "program");
     this.stateDir = path.join(this.dir, "state");
     this.home = path.join(this.dir, "home");
-    for (const d of [this.workDir, this.stateDir, this.home, path.join(this.workDir, "node_modules/@pulumi")]) fs.mkdirSync(d, { recursive: true });
-    this.write("Pulumi.yaml", `name: ${name}\nruntime: nodejs\ndescription: pulumi-mistral-batch end-to-end test (${name})\n`);
+    for (const d of [this.workDir, this.stateDir, this.home, path.join(this.workDir, "node_modules/@pulumi")])
+      fs.mkdirSync(d, { recursive: true });
+    this.write(
+      "Pulumi.yaml",
+      `name: ${name}\nruntime: nodejs\ndescription: pulumi-mistral-batch end-to-end test (${name})\n`,
+    );
     this.write(
       "package.json",
-      JSON.stringify({ name: `e2e-${name}`, private: true, main: "index.js", dependencies: { "@pulumi/pulumi": "*", "pulumi-mistral-batch": "*" } }, null, 2) + "\n",
+      JSON.stringify(
+        {
+          name: `e2e-${name}`,
+          private: true,
+          main: "index.js",
+          dependencies: { "@pulumi/pulumi": "*", "pulumi-mistral-batch": "*" },
+        },
+        null,
+        2,
+      ) + "\n",
     );
     // The language host and the dynamic-provider host resolve @pulumi/pulumi, and the program and the serialized
     // provider resolve pulumi-mistral-batch, from the project's node_modules.
-    fs.symlinkSync(path.join(ROOT, "node_modules/@pulumi/pulumi"), path.join(this.workDir, "node_modules/@pulumi/pulumi"));
+    fs.symlinkSync(
+      path.join(ROOT, "node_modules/@pulumi/pulumi"),
+      path.join(this.workDir, "node_modules/@pulumi/pulumi"),
+    );
     fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
     for (const [name, text] of Object.entries(options.files ?? {})) this.write(name, text);
     if (options.program !== undefined) this.program(options.program);
@@ -97,7 +117,15 @@ export class E2EProject {
 
   /** A stack of this project, configured for the emulator at `serverUrl` with the secret key. */
   async stack(serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
-    return engine().projectStack({ workDir: this.workDir, stackName, stateDir: this.stateDir, home: this.home, serverUrl, apiKey: API_KEY, env });
+    return engine().projectStack({
+      workDir: this.workDir,
+      stackName,
+      stateDir: this.stateDir,
+      home: this.home,
+      serverUrl,
+      apiKey: API_KEY,
+      env,
+    });
   }
 
   /** Collects engine output into `logs` (searched for the key) and returns the callback for Automation calls. */
@@ -125,17 +153,50 @@ export class E2EProject {
 }
 
 /** Resources of a stack's exported state, by name. */
-export async function resources(stack: automation.Stack): Promise<Map<string, { type: string; id?: string; inputs: Record<string, unknown>; outputs: Record<string, unknown>; initErrors?: string[] }>> {
+export async function resources(
+  stack: automation.Stack,
+): Promise<
+  Map<
+    string,
+    {
+      type: string;
+      id?: string;
+      inputs: Record<string, unknown>;
+      outputs: Record<string, unknown>;
+      initErrors?: string[];
+    }
+  >
+> {
   const exported = await stack.exportStack();
   const out = new Map();
-  for (const r of (exported.deployment as { resources?: { urn: string; type: string; id?: string; inputs?: object; outputs?: object; initErrors?: string[] }[] }).resources ?? []) {
-    out.set(r.urn.split("::").pop(), { type: r.type, id: r.id, inputs: r.inputs ?? {}, outputs: r.outputs ?? {}, initErrors: r.initErrors });
+  for (const r of (
+    exported.deployment as {
+      resources?: {
+        urn: string;
+        type: string;
+        id?: string;
+        inputs?: object;
+        outputs?: object;
+        initErrors?: string[];
+      }[];
+    }
+  ).resources ?? []) {
+    out.set(r.urn.split("::").pop(), {
+      type: r.type,
+      id: r.id,
+      inputs: r.inputs ?? {},
+      outputs: r.outputs ?? {},
+      initErrors: r.initErrors,
+    });
   }
   return out;
 }
 
 /** The step each resource takes in a preview (`same`, `create`, `replace`, `update`, ...), by resource name. */
-export async function previewSteps(stack: automation.Stack, onOutput?: (t: string) => void): Promise<Record<string, string>> {
+export async function previewSteps(
+  stack: automation.Stack,
+  onOutput?: (t: string) => void,
+): Promise<Record<string, string>> {
   const steps: Record<string, string> = {};
   await stack.preview({
     onOutput,
@@ -154,7 +215,10 @@ export async function previewSteps(stack: automation.Stack, onOutput?: (t: strin
 export function chatJsonl(n: number, prefix = "q", offset = 0): string {
   return (
     Array.from({ length: n }, (_, i) =>
-      JSON.stringify({ custom_id: `${prefix}${i + offset}`, body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${i + offset} + ${i + 1}?` }] } }),
+      JSON.stringify({
+        custom_id: `${prefix}${i + offset}`,
+        body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${i + offset} + ${i + 1}?` }] },
+      }),
     ).join("\n") + "\n"
   );
 }

@@ -107,7 +107,9 @@ async function killTreeAtOnce(root: Proc): Promise<Proc[]> {
 function processesOf(project: E2EProject): Proc[] {
   const inDir = new Set(processesIn(project.dir).map((p) => p.pid));
   const home = `PULUMI_HOME=${project.home}`;
-  return processTable().filter((p) => p.pid !== process.pid && alive(p.pid) && (inDir.has(p.pid) || environ(p.pid).includes(home)));
+  return processTable().filter(
+    (p) => p.pid !== process.pid && alive(p.pid) && (inDir.has(p.pid) || environ(p.pid).includes(home)),
+  );
 }
 
 /** The engine's processes as the CLI starts them for a project folder: each must be there, started by the one above it. */
@@ -122,9 +124,18 @@ function engineTree(tree: Proc[], projectName: string): void {
   expect(argv0(cli)).toBe("pulumi");
   expect(cli.cmd.split(" ")).toContain("up");
   const languageHost = child(cli, "the language host", (p) => argv0(p) === "pulumi-language-nodejs");
-  child(languageHost, "the program's node", (p) => argv0(p) === "node" && p.cmd.includes("/@pulumi/pulumi/cmd/run/") && p.cmd.includes(`--project ${projectName} `));
+  child(
+    languageHost,
+    "the program's node",
+    (p) =>
+      argv0(p) === "node" && p.cmd.includes("/@pulumi/pulumi/cmd/run/") && p.cmd.includes(`--project ${projectName} `),
+  );
   const providerHost = child(cli, "the dynamic-provider host", (p) => p.cmd.includes("pulumi-resource-pulumi-nodejs"));
-  child(providerHost, "the dynamic provider's node", (p) => argv0(p) === "node" && p.cmd.includes("/@pulumi/pulumi/cmd/dynamic-provider/"));
+  child(
+    providerHost,
+    "the dynamic provider's node",
+    (p) => argv0(p) === "node" && p.cmd.includes("/@pulumi/pulumi/cmd/dynamic-provider/"),
+  );
 }
 
 interface PendingOperation {
@@ -133,7 +144,9 @@ interface PendingOperation {
 }
 
 const pendingOf = (deployment: unknown): PendingOperation[] =>
-  ((deployment as { pending_operations?: { type: string; resource: { urn: string } }[] }).pending_operations ?? []).map((op) => ({ type: op.type, urn: op.resource.urn }));
+  ((deployment as { pending_operations?: { type: string; resource: { urn: string } }[] }).pending_operations ?? []).map(
+    (op) => ({ type: op.type, urn: op.resource.urn }),
+  );
 
 /**
  * What a plain, non-interactive `pulumi refresh` does to the pending operations, seen on a copy of the project's
@@ -148,7 +161,11 @@ async function pendingAfterPlainRefreshOfACopy(project: E2EProject, stackName = 
   const run = promisify(execFile);
   const options = { cwd: project.workDir, env, maxBuffer: 64 << 20 };
   const before = project.stateText();
-  const refresh = await run("pulumi", ["refresh", "--yes", "--skip-preview", "--non-interactive", "--stack", stackName], options);
+  const refresh = await run(
+    "pulumi",
+    ["refresh", "--yes", "--skip-preview", "--non-interactive", "--stack", stackName],
+    options,
+  );
   project.onOutput(refresh.stdout);
   expect(refresh.stdout).toMatch(/Resources:\s+3 unchanged/);
   const exported = await run("pulumi", ["stack", "export", "--stack", stackName], options);
@@ -168,15 +185,18 @@ async function startProxy(target: string) {
   const state = { holdUploads: false, held };
   const server = http.createServer((req, res) => {
     const hold = state.holdUploads && req.method === "POST" && req.url?.split("?")[0] === "/v1/files";
-    const fwd = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      if (hold) {
-        answer.resume();
-        held.push(res);
-        return;
-      }
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const fwd = http.request(
+      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        if (hold) {
+          answer.resume();
+          held.push(res);
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     fwd.on("error", () => res.destroy());
     req.pipe(fwd);
   });
@@ -204,7 +224,10 @@ describe("An interrupted `up`", { timeout: 300_000 }, () => {
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    emulator = await emulatorLib().startEmulator({
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
+    });
     proxy = await startProxy(emulator.url);
   });
 
@@ -234,14 +257,21 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
   }
 
   /** Starts `up`, kills the CLI tree once `ready` says so; resolves with the rejected update's error. */
-  async function upKilled(stack: Stack, project: E2EProject, ready: () => boolean): Promise<{ error: unknown; tree: Proc[] }> {
+  async function upKilled(
+    stack: Stack,
+    project: E2EProject,
+    ready: () => boolean,
+  ): Promise<{ error: unknown; tree: Proc[] }> {
     let outcome: { ok: unknown } | { error: unknown } | undefined;
     const upping = stack.up({ onOutput: project.onOutput }).then(
       (r) => (outcome = { ok: r }),
       (e: unknown) => (outcome = { error: e }),
     );
     const cli = await until("the moment to kill the pulumi CLI", () => {
-      if (outcome) throw new Error(`up ended before it could be interrupted: ${"ok" in outcome ? "it succeeded" : String(outcome.error)}`);
+      if (outcome)
+        throw new Error(
+          `up ended before it could be interrupted: ${"ok" in outcome ? "it succeeded" : String(outcome.error)}`,
+        );
       return ready() && pulumiChild("up");
     });
     const tree = await killTreeAtOnce(cli);
@@ -277,7 +307,9 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
     // 1. `up` uploads, submits, and waits for the job (the clock stands still: it stays QUEUED): kill it all there.
     const { error, tree } = await upKilled(stack, project, () => newJobs().length > 0);
     expect(String(error)).toMatch(/SIGKILL/);
-    expect(tree.map((p) => path.basename(p.cmd.split(" ")[0]))).toEqual(expect.arrayContaining(["pulumi", "pulumi-language-nodejs", "node"]));
+    expect(tree.map((p) => path.basename(p.cmd.split(" ")[0]))).toEqual(
+      expect.arrayContaining(["pulumi", "pulumi-language-nodejs", "node"]),
+    );
     expect(tree.some((p) => p.cmd.includes("pulumi-resource-pulumi-nodejs"))).toBe(true);
     expect(tree.some((p) => p.cmd.includes("dynamic-provider"))).toBe(true);
     engineTree(tree, "killjob");
@@ -298,7 +330,9 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
     expect(state.get("questions")?.id).toBe(file.id);
 
     // 3. What a user runs. The killed CLI left the file backend's lock: `up` refuses and names `pulumi cancel`.
-    await expect(stack.up({ onOutput: project.onOutput })).rejects.toThrow(/the stack is currently locked by 1 lock\(s\)[\s\S]*pulumi cancel/);
+    await expect(stack.up({ onOutput: project.onOutput })).rejects.toThrow(
+      /the stack is currently locked by 1 lock\(s\)[\s\S]*pulumi cancel/,
+    );
     await stack.cancel(); // `pulumi cancel` on a file backend deletes the lock files
 
     // `pulumi up` (time now passes, so the wait ends): it warns about the pending create and proceeds; the create
@@ -337,7 +371,12 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
     expect(again.summary.result).toBe("succeeded");
     expect(again.summary.resourceChanges).toEqual({ same: 3 });
     expect(again.stdout).not.toMatch(/pending operations/);
-    expect(again.outputs).toMatchObject({ jobId: { value: job.id }, fileId: { value: file.id }, status: { value: "SUCCESS" }, adopted: { value: true } });
+    expect(again.outputs).toMatchObject({
+      jobId: { value: job.id },
+      fileId: { value: file.id },
+      status: { value: "SUCCESS" },
+      adopted: { value: true },
+    });
     expect(newJobs().map((j) => j.id)).toEqual([job.id]);
     expect(ours().map((f) => f.id)).toEqual([file.id]);
     expect(await pendingOperations(stack)).toEqual([]);
@@ -392,7 +431,11 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
     expect(result.outputs.fileAdopted.value).toBe(true);
     expect(newJobs()).toHaveLength(1);
     expect(newJobs()[0].input_files).toEqual([file.id]);
-    expect(result.outputs).toMatchObject({ jobId: { value: newJobs()[0].id }, status: { value: "SUCCESS" }, adopted: { value: false } });
+    expect(result.outputs).toMatchObject({
+      jobId: { value: newJobs()[0].id },
+      status: { value: "SUCCESS" },
+      adopted: { value: false },
+    });
     expect((await resources(stack)).get("questions")?.id).toBe(file.id);
     // This CLI keeps the pending create through a successful `up` (a later `up` would warn again) ...
     expect(await pendingOperations(stack)).toEqual([{ type: "creating", urn: fileUrn }]);
@@ -410,7 +453,11 @@ module.exports = { fileId: file.id, jobId: job.id, status: job.status, adopted: 
     expect(again.summary.result).toBe("succeeded");
     expect(again.summary.resourceChanges).toEqual({ same: 3 });
     expect(again.stdout).not.toMatch(/pending operations/);
-    expect(again.outputs).toMatchObject({ fileId: { value: file.id }, jobId: { value: job.id }, status: { value: "SUCCESS" } });
+    expect(again.outputs).toMatchObject({
+      fileId: { value: file.id },
+      jobId: { value: job.id },
+      status: { value: "SUCCESS" },
+    });
     expect(ours().map((f) => f.id)).toEqual([file.id]);
     expect(newJobs().map((j) => j.id)).toEqual([job.id]);
     expect(await pendingOperations(stack)).toEqual([]);

@@ -38,7 +38,10 @@ module.exports = {
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    emulator = await emulatorLib().startEmulator({
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
+    });
     project = new E2EProject("lifecycle", { files: { "data/questions.jsonl": chatJsonl(5) } });
     declare();
     stack = await project.stack(emulator.url);
@@ -75,7 +78,10 @@ module.exports = {
 
   it("preview after moving the dataset with the same content shows no changes", async () => {
     fs.mkdirSync(path.join(project.workDir, "moved"));
-    fs.renameSync(path.join(project.workDir, "data/questions.jsonl"), path.join(project.workDir, "moved/renamed.jsonl"));
+    fs.renameSync(
+      path.join(project.workDir, "data/questions.jsonl"),
+      path.join(project.workDir, "moved/renamed.jsonl"),
+    );
     declare({ source: "moved/renamed.jsonl" });
     expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "same" });
   });
@@ -157,14 +163,18 @@ module.exports = {
   });
 });
 
-describe("paths in state: relative to the project folder, so a moved checkout shows no change", { timeout: 240_000 }, () => {
+describe("paths in state: relative to the project folder, so a moved checkout shows no change", {
+  timeout: 240_000,
+}, () => {
   let emulator: Emulator;
   let project: E2EProject;
   let stack: Awaited<ReturnType<E2EProject["stack"]>>;
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({ speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 } });
+    emulator = await emulatorLib().startEmulator({
+      speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
+    });
     // Absolute paths inside the project, as programs written with __dirname give them.
     project = new E2EProject("moved", {
       files: { "data/questions.jsonl": chatJsonl(3) },
@@ -189,7 +199,9 @@ module.exports = { jobId: job.id, downloaded: results.downloaded, outputPath: re
     expect(up.summary.result).toBe("succeeded");
     expect(up.outputs.downloaded.value).toBe(true);
     expect(up.outputs.outputPath.value).toBe(`results/${up.outputs.jobId.value}.output.jsonl`);
-    expect(fs.readFileSync(path.join(project.workDir, up.outputs.outputPath.value), "utf8").trim().split("\n")).toHaveLength(3);
+    expect(
+      fs.readFileSync(path.join(project.workDir, up.outputs.outputPath.value), "utf8").trim().split("\n"),
+    ).toHaveLength(3);
     const state = await resources(stack);
     expect(state.get("questions")!.inputs.source).toBe("data/questions.jsonl");
     expect(state.get("results")!.inputs.directory).toBe("results");
@@ -208,7 +220,11 @@ module.exports = { jobId: job.id, downloaded: results.downloaded, outputPath: re
       const env = { ...process.env, ...project.env({ PULUMI_BACKEND_URL: `file://${path.join(moved, "state")}` }) };
       const options = { cwd: path.join(moved, "program"), env, maxBuffer: 64 << 20 };
       // --expect-no-changes fails the preview on any update or replacement.
-      const preview = await promisify(execFile)("pulumi", ["preview", "--expect-no-changes", "--diff", "--non-interactive", "--stack", "dev"], options);
+      const preview = await promisify(execFile)(
+        "pulumi",
+        ["preview", "--expect-no-changes", "--diff", "--non-interactive", "--stack", "dev"],
+        options,
+      );
       project.onOutput(preview.stdout);
       expect(preview.stdout).toMatch(/4 unchanged/);
     } finally {

@@ -36,7 +36,11 @@ interface Ran {
 }
 
 /** Runs a command to its end (asynchronously: nothing here may block the event loop), killing it after `timeoutMs`. */
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs: number }): Promise<Ran> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd: string; env: NodeJS.ProcessEnv; input?: string; timeoutMs: number },
+): Promise<Ran> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["pipe", "pipe", "pipe"] });
@@ -46,21 +50,35 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
     child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
     child.on("error", (e) => (clearTimeout(timer), reject(e)));
-    child.on("close", (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr, ms: Date.now() - started })));
+    child.on(
+      "close",
+      (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr, ms: Date.now() - started })),
+    );
     child.stdin.end(opts.input ?? "");
   });
 }
 
 function walk(dir: string): string[] {
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 /** The project a user would write: Pulumi's TypeScript template, with this package's resources in `index.ts`. */
 const PROJECT: Record<string, string> = {
-  "Pulumi.yaml": "name: consumer\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: A project that installs pulumi-mistral-batch from its tarball\n",
+  "Pulumi.yaml":
+    "name: consumer\nruntime:\n  name: nodejs\n  options:\n    typescript: true\ndescription: A project that installs pulumi-mistral-batch from its tarball\n",
   "tsconfig.json": JSON.stringify(
     {
-      compilerOptions: { strict: true, outDir: "bin", target: "ES2022", module: "node16", moduleResolution: "node16", sourceMap: true, skipLibCheck: true },
+      compilerOptions: {
+        strict: true,
+        outDir: "bin",
+        target: "ES2022",
+        module: "node16",
+        moduleResolution: "node16",
+        sourceMap: true,
+        skipLibCheck: true,
+      },
       files: ["index.ts"],
     },
     null,
@@ -129,29 +147,49 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
   });
 
   /** `npm pack` of the package in `dir`: the tarball's path and its entries (without the leading `package/`). */
-  async function pack(dir: string): Promise<{ tarball: string; entries: string[]; size: number; unpackedSize: number }> {
+  async function pack(
+    dir: string,
+  ): Promise<{ tarball: string; entries: string[]; size: number; unpackedSize: number }> {
     // --ignore-scripts: `npm test` has just built both packages; `prepare`/`prepack` would build them again.
-    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir, "--json"], { cwd: dir, env: userEnv(), timeoutMs: 120_000 });
+    const packed = await run("npm", ["pack", "--ignore-scripts", "--pack-destination", packDir, "--json"], {
+      cwd: dir,
+      env: userEnv(),
+      timeoutMs: 120_000,
+    });
     timings[`pack ${path.basename(dir)}`] = packed.ms;
     expect(packed.code, packed.stderr).toBe(0);
     const [info] = JSON.parse(packed.stdout) as { filename: string; unpackedSize: number }[];
     const file = path.join(packDir, info.filename);
     const listing = await run("tar", ["-tzf", file], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 });
     expect(listing.code).toBe(0);
-    const entries = listing.stdout.trim().split("\n").map((e) => e.replace(/^package\//, ""));
+    const entries = listing.stdout
+      .trim()
+      .split("\n")
+      .map((e) => e.replace(/^package\//, ""));
     const size = fs.statSync(file).size;
-    console.log(`tarball ${info.filename}: ${size} bytes packed (${(size / 1024).toFixed(1)} KiB), ${info.unpackedSize} bytes unpacked, ${entries.length} files`);
+    console.log(
+      `tarball ${info.filename}: ${size} bytes packed (${(size / 1024).toFixed(1)} KiB), ${info.unpackedSize} bytes unpacked, ${entries.length} files`,
+    );
     // Every entry point the manifest names is in the tarball.
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
-    const targets: string[] = [manifest.main, manifest.types, ...Object.values((manifest.bin ?? {}) as Record<string, string>)];
+    const targets: string[] = [
+      manifest.main,
+      manifest.types,
+      ...Object.values((manifest.bin ?? {}) as Record<string, string>),
+    ];
     for (const entry of Object.values(manifest.exports as Record<string, string | Record<string, string>>)) {
       targets.push(...(typeof entry === "string" ? [entry] : Object.values(entry)));
     }
-    for (const target of targets) expect(entries, `${target} is named by ${path.basename(dir)}/package.json`).toContain(path.posix.normalize(target));
+    for (const target of targets)
+      expect(entries, `${target} is named by ${path.basename(dir)}/package.json`).toContain(
+        path.posix.normalize(target),
+      );
     expect(entries.filter((e) => /(^|\/)node_modules\//.test(e))).toEqual([]);
     expect(entries.filter((e) => /(\.test\.|(^|\/)test\/|vitest)/.test(e))).toEqual([]);
     expect(entries.filter((e) => /\.(c|m)?tsx?$/.test(e) && !/\.d\.(c|m)?ts$/.test(e))).toEqual([]);
-    expect(entries.filter((e) => !e.startsWith("dist/") && !["package.json", "README.md", "LICENSE"].includes(e))).toEqual([]);
+    expect(
+      entries.filter((e) => !e.startsWith("dist/") && !["package.json", "README.md", "LICENSE"].includes(e)),
+    ).toEqual([]);
     return { tarball: file, entries, size, unpackedSize: info.unpackedSize };
   }
 
@@ -174,10 +212,14 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     expect(Object.keys(shipped).filter((d) => /fastify|ajv|emulator|express|koa|hono/.test(d))).toEqual([]);
     const unpacked = path.join(tmp, "unpacked-provider");
     fs.mkdirSync(unpacked);
-    expect((await run("tar", ["-xzf", tarball, "-C", unpacked], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 })).code).toBe(0);
+    expect(
+      (await run("tar", ["-xzf", tarball, "-C", unpacked], { cwd: tmp, env: userEnv(), timeoutMs: 30_000 })).code,
+    ).toBe(0);
     for (const file of walk(path.join(unpacked, "package/dist")).filter((f) => f.endsWith(".js"))) {
       const text = fs.readFileSync(file, "utf8");
-      expect(text, `${path.relative(unpacked, file)} loads the emulator or its server`).not.toMatch(/require\("(mistral-batch-emulator|fastify|@fastify\/[^"]+|ajv[^"]*)"\)/);
+      expect(text, `${path.relative(unpacked, file)} loads the emulator or its server`).not.toMatch(
+        /require\("(mistral-batch-emulator|fastify|@fastify\/[^"]+|ajv[^"]*)"\)/,
+      );
     }
     expect(packed.size).toBeLessThan(2 * 1024 * 1024);
   });
@@ -188,50 +230,89 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     expect(packed.entries).toContain("dist/cli.js");
     expect(packed.entries).toContain("dist/spec/files-batch.openapi.json");
     const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "packages/emulator/package.json"), "utf8"));
-    expect(Object.keys(manifest.dependencies)).toEqual(expect.arrayContaining(["fastify", "@fastify/multipart", "ajv", "pulumi-mistral-batch"]));
+    expect(Object.keys(manifest.dependencies)).toEqual(
+      expect.arrayContaining(["fastify", "@fastify/multipart", "ajv", "pulumi-mistral-batch"]),
+    );
   });
 
   it("installs in a fresh project outside the repository, the emulator as a dev dependency with a working bin", async () => {
     const lock = JSON.parse(fs.readFileSync(path.join(ROOT, "package-lock.json"), "utf8"));
     const pulumiVersion: string = lock.packages["node_modules/@pulumi/pulumi"].version;
-    fs.writeFileSync(path.join(projectDir, "package.json"), JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2));
+    fs.writeFileSync(
+      path.join(projectDir, "package.json"),
+      JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2),
+    );
     const version = (name: string): string => lock.packages[`node_modules/${name}`].version;
-    const installed = await run("npm", ["install", tarball, `@pulumi/pulumi@${pulumiVersion}`, `typescript@${version("typescript")}`, `@types/node@${version("@types/node")}`, "--no-audit", "--no-fund", "--prefer-offline"], {
-      cwd: projectDir,
-      env: userEnv(),
-      timeoutMs: 280_000,
-    });
+    const installed = await run(
+      "npm",
+      [
+        "install",
+        tarball,
+        `@pulumi/pulumi@${pulumiVersion}`,
+        `typescript@${version("typescript")}`,
+        `@types/node@${version("@types/node")}`,
+        "--no-audit",
+        "--no-fund",
+        "--prefer-offline",
+      ],
+      {
+        cwd: projectDir,
+        env: userEnv(),
+        timeoutMs: 280_000,
+      },
+    );
     timings.install = installed.ms;
     expect(installed.code, installed.stderr).toBe(0);
     // The provider alone brings no HTTP server.
-    for (const server of ["fastify", "@fastify/multipart", "mistral-batch-emulator"]) expect(fs.existsSync(path.join(projectDir, "node_modules", server)), server).toBe(false);
+    for (const server of ["fastify", "@fastify/multipart", "mistral-batch-emulator"])
+      expect(fs.existsSync(path.join(projectDir, "node_modules", server)), server).toBe(false);
     // The emulator, as a dev dependency (its dependency on pulumi-mistral-batch is met by the one installed).
-    const dev = await run("npm", ["install", "--save-dev", emulatorTarball, "--no-audit", "--no-fund", "--prefer-offline"], { cwd: projectDir, env: userEnv(), timeoutMs: 280_000 });
+    const dev = await run(
+      "npm",
+      ["install", "--save-dev", emulatorTarball, "--no-audit", "--no-fund", "--prefer-offline"],
+      { cwd: projectDir, env: userEnv(), timeoutMs: 280_000 },
+    );
     timings.installEmulator = dev.ms;
     expect(dev.code, dev.stderr).toBe(0);
-    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).devDependencies)).toEqual(["mistral-batch-emulator"]);
+    expect(
+      Object.keys(JSON.parse(fs.readFileSync(path.join(projectDir, "package.json"), "utf8")).devDependencies),
+    ).toEqual(["mistral-batch-emulator"]);
     const pkg = path.join(projectDir, "node_modules/pulumi-mistral-batch");
     expect(fs.lstatSync(pkg).isSymbolicLink()).toBe(false); // a copy from the tarball, not a link to the repository
-    expect(JSON.parse(fs.readFileSync(path.join(projectDir, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version).toBe(pulumiVersion);
+    expect(
+      JSON.parse(fs.readFileSync(path.join(projectDir, "node_modules/@pulumi/pulumi/package.json"), "utf8")).version,
+    ).toBe(pulumiVersion);
     const bin = path.join(projectDir, "node_modules/.bin/mistral-batch-emulator");
     expect(fs.statSync(bin).mode & 0o111).not.toBe(0);
     expect(fs.readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node")).toBe(true);
 
     // The emulator as a separate process, from the installed bin, enforcing the key.
-    emulator = spawn(bin, ["--api-key", apiKey, "--log"], { cwd: path.join(tmp, "emulator"), env: userEnv(), stdio: ["ignore", "pipe", "pipe"] });
+    emulator = spawn(bin, ["--api-key", apiKey, "--log"], {
+      cwd: path.join(tmp, "emulator"),
+      env: userEnv(),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     emulator.stderr!.setEncoding("utf8").on("data", (t: string) => (emulatorLog += t));
     emulatorUrl = await new Promise<string>((resolve, reject) => {
       let out = "";
-      const timer = setTimeout(() => reject(new Error(`the emulator printed no URL in 30 s: ${out} ${emulatorLog}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`the emulator printed no URL in 30 s: ${out} ${emulatorLog}`)),
+        30_000,
+      );
       emulator!.stdout!.setEncoding("utf8").on("data", (t: string) => {
         out += t;
         const url = /https?:\/\/\S+/.exec(out)?.[0];
-        if (url) (clearTimeout(timer), resolve(url.replace(/\/$/, "")));
+        if (url) clearTimeout(timer), resolve(url.replace(/\/$/, ""));
       });
-      emulator!.once("exit", (code) => (clearTimeout(timer), reject(new Error(`the emulator exited (${code}): ${emulatorLog}`))));
+      emulator!.once(
+        "exit",
+        (code) => (clearTimeout(timer), reject(new Error(`the emulator exited (${code}): ${emulatorLog}`))),
+      );
     });
     expect((await fetch(`${emulatorUrl}/v1/files`)).status).toBe(401);
-    expect((await fetch(`${emulatorUrl}/v1/files`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(200);
+    expect((await fetch(`${emulatorUrl}/v1/files`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(
+      200,
+    );
   });
 
   /** `pulumi ARGS` in the project, as typed in a user's shell that exported a local backend and PULUMI_HOME. */
@@ -243,10 +324,18 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
       PULUMI_CONFIG_PASSPHRASE: "package-e2e",
       PULUMI_SKIP_UPDATE_CHECK: "true",
     });
-    const ran = await run("pulumi", [...args, "--non-interactive"], { cwd: projectDir, env, input, timeoutMs: 240_000 });
+    const ran = await run("pulumi", [...args, "--non-interactive"], {
+      cwd: projectDir,
+      env,
+      input,
+      timeoutMs: 240_000,
+    });
     transcript.push(`$ pulumi ${args.join(" ")}\n${ran.stdout}${ran.stderr}`);
     timings[args[0]] = (timings[args[0]] ?? 0) + ran.ms;
-    expect(ran.code, `pulumi ${args.join(" ")} exited ${ran.code}:\n${ran.stdout.slice(-4000)}\n${ran.stderr.slice(-4000)}`).toBe(0);
+    expect(
+      ran.code,
+      `pulumi ${args.join(" ")} exited ${ran.code}:\n${ran.stdout.slice(-4000)}\n${ran.stderr.slice(-4000)}`,
+    ).toBe(0);
     return ran;
   }
 
@@ -295,10 +384,18 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     expect(emulatorLog).toMatch(/^POST \/v1\/files$/m);
     expect(emulatorLog).toMatch(/^POST \/v1\/batch\/jobs$/m);
     expect(emulatorLog).toContain(`DELETE /v1/files/${fileId}`);
-    const jobs = (await get("/v1/batch/jobs")).body.data as { id: string; input_files: string[]; metadata: Record<string, string>; status: string }[];
+    const jobs = (await get("/v1/batch/jobs")).body.data as {
+      id: string;
+      input_files: string[];
+      metadata: Record<string, string>;
+      status: string;
+    }[];
     expect(jobs.map((j) => j.id)).toEqual([jobId]);
     expect(jobs[0].input_files).toEqual([fileId]);
-    expect(jobs[0].metadata).toMatchObject({ suite: "package", pulumi_idempotency_key: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(jobs[0].metadata).toMatchObject({
+      suite: "package",
+      pulumi_idempotency_key: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
     expect(["SUCCESS", "CANCELLED"]).toContain(jobs[0].status);
     expect((await get(`/v1/files/${fileId}`)).status).toBe(404);
     const files = (await get("/v1/files")).body.data as { source: string }[];
@@ -308,11 +405,15 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
   it("__provider in the state stays small, names the installed runtime and no path of this repository", () => {
     for (const op of ["up", "refresh"]) {
       const state = JSON.parse(fs.readFileSync(path.join(tmp, "snapshots", `${op}.json`), "utf8"));
-      const dynamic = (state.deployment.resources as StateResource[]).filter((r) => r.type.startsWith("pulumi-nodejs:dynamic/"));
+      const dynamic = (state.deployment.resources as StateResource[]).filter((r) =>
+        r.type.startsWith("pulumi-nodejs:dynamic/"),
+      );
       expect(dynamic.map((r) => r.urn.split("::").pop()).sort()).toEqual(["answers", "questions"]);
       for (const r of dynamic) {
         const codes = [r.inputs?.__provider, r.outputs?.__provider];
-        console.log(`__provider of ${r.type.split(":").pop()} after ${op}: ${codes.map((c) => (typeof c === "string" ? `${Buffer.byteLength(c)} bytes` : String(c))).join(" (inputs), ")} (outputs)`);
+        console.log(
+          `__provider of ${r.type.split(":").pop()} after ${op}: ${codes.map((c) => (typeof c === "string" ? `${Buffer.byteLength(c)} bytes` : String(c))).join(" (inputs), ")} (outputs)`,
+        );
         for (const code of codes) {
           expect(typeof code).toBe("string");
           const text = code as string;
@@ -332,7 +433,15 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     const printed = transcript.join("\n");
     expect(printed).toContain("$ pulumi destroy");
     expect(printed).not.toContain(apiKey);
-    const files = [...walk(stateDir), ...walk(home), ...walk(path.join(tmp, "snapshots")), ...fs.readdirSync(projectDir).filter((f) => /^Pulumi.*\.ya?ml$/.test(f)).map((f) => path.join(projectDir, f))];
+    const files = [
+      ...walk(stateDir),
+      ...walk(home),
+      ...walk(path.join(tmp, "snapshots")),
+      ...fs
+        .readdirSync(projectDir)
+        .filter((f) => /^Pulumi.*\.ya?ml$/.test(f))
+        .map((f) => path.join(projectDir, f)),
+    ];
     expect(files.some((f) => f.includes(`${path.sep}snapshots${path.sep}`))).toBe(true);
     expect(files.some((f) => f.endsWith("Pulumi.dev.yaml"))).toBe(true);
     for (const f of files) expect(fs.readFileSync(f).includes(apiKey), f).toBe(false);

@@ -24,12 +24,22 @@ const HEIGHT = 2000;
 
 /** Launch options: CHROMIUM_BIN if set, else the Chromium bundled in @sparticuz/chromium. */
 async function launchOptions(): Promise<LaunchOptions & { executablePath: string; hint: string }> {
-  const common = { defaultViewport: { width: WIDTH, height: HEIGHT, deviceScaleFactor: 1 }, timeout: 60_000, protocolTimeout: 60_000 };
+  const common = {
+    defaultViewport: { width: WIDTH, height: HEIGHT, deviceScaleFactor: 1 },
+    timeout: 60_000,
+    protocolTimeout: 60_000,
+  };
   const explicit = process.env.CHROMIUM_BIN;
   if (explicit) {
     if (!fs.existsSync(explicit)) throw new Error(`CHROMIUM_BIN=${explicit}: no such file`);
     // Puppeteer adds --hide-scrollbars, --mute-audio, --no-first-run, --disable-background-networking and the like.
-    return { ...common, executablePath: explicit, headless: true, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"], hint: "(from CHROMIUM_BIN)" };
+    return {
+      ...common,
+      executablePath: explicit,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+      hint: "(from CHROMIUM_BIN)",
+    };
   }
   // An ES module: loaded with a dynamic import. Its executablePath() unpacks the binary into the temp directory once
   // and from then on uses whatever is there, even a file left truncated by an interrupted first run.
@@ -134,7 +144,12 @@ function countColor(png: Png, hex: string): number {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
   let n = 0;
   for (let i = 0; i < png.pixels.length; i += 4) {
-    if (Math.abs(png.pixels[i] - r) <= 3 && Math.abs(png.pixels[i + 1] - g) <= 3 && Math.abs(png.pixels[i + 2] - b) <= 3) n++;
+    if (
+      Math.abs(png.pixels[i] - r) <= 3 &&
+      Math.abs(png.pixels[i + 1] - g) <= 3 &&
+      Math.abs(png.pixels[i + 2] - b) <= 3
+    )
+      n++;
   }
   return n;
 }
@@ -199,7 +214,9 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     try {
       browser = await launching;
     } catch (err) {
-      throw new Error(`could not launch Chromium ${options.executablePath} ${hint}: ${(err as Error).message}`, { cause: err });
+      throw new Error(`could not launch Chromium ${options.executablePath} ${hint}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     try {
       version = await browser.version();
@@ -210,7 +227,8 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
       png = Buffer.from(await page.screenshot({ type: "png" }));
       // The probe: "show only disagreements" ticked by a click on its label, then the laid-out page measured.
       await page.click('label[for="only-disagree"]');
-      if (!(await page.evaluate('document.getElementById("only-disagree").checked'))) throw new Error("clicking the label did not tick the filter");
+      if (!(await page.evaluate('document.getElementById("only-disagree").checked')))
+        throw new Error("clicking the label did not tick the filter");
       probe = (await page.evaluate(PROBE)) as Probe;
     } finally {
       await closeBrowser(browser);
@@ -253,7 +271,7 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     expect(dom).toContain("Showing 30 of 40 items; 10 omitted");
     // The hostile text arrived as text: no element was made of it.
     expect(dom).not.toMatch(/<script/i);
-    expect(dom).toContain("&lt;script&gt;alert(\"pwned\")&lt;/script&gt;");
+    expect(dom).toContain('&lt;script&gt;alert("pwned")&lt;/script&gt;');
   });
 
   it("lays the page out: bars sized by their figures, tables fitting the window, the CSS-only filter working", () => {

@@ -47,7 +47,10 @@ module.exports = {
   type Declare = (change: Partial<Declared>) => void;
   /** A project folder of its own for one scenario: each declares its own wait, against its own emulator. */
   const projectFor = (name: string, declared: Declared): { project: E2EProject; declare: Declare } => {
-    const project = new E2EProject(`wait-${name}`, { files: { "data/questions.jsonl": chatJsonl(50) }, program: programFor(declared) });
+    const project = new E2EProject(`wait-${name}`, {
+      files: { "data/questions.jsonl": chatJsonl(50) },
+      program: programFor(declared),
+    });
     projects.push(project);
     const declare: Declare = (change) => {
       Object.assign(declared, change);
@@ -58,8 +61,13 @@ module.exports = {
 
   beforeAll(async () => {
     assertDistFresh();
-    fast = await emulatorLib().startEmulator({ speed: { queueDelayMs: 200, requestsPerSecond: 25, cancelDelayMs: 100 } });
-    manual = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+    fast = await emulatorLib().startEmulator({
+      speed: { queueDelayMs: 200, requestsPerSecond: 25, cancelDelayMs: 100 },
+    });
+    manual = await emulatorLib().startEmulator({
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
+    });
   });
 
   afterAll(async () => {
@@ -87,12 +95,20 @@ module.exports = {
       expect([o.total.value, o.completed.value, o.succeeded.value, o.failed.value]).toEqual([50, 50, 50, 0]);
       const jobs = jobsIn(fast);
       expect(jobs.map((j) => j.id)).toEqual([o.jobId.value]);
-      expect(jobs[0]).toMatchObject({ status: "SUCCESS", total_requests: 50, succeeded_requests: 50, output_file: o.outputFileId.value });
+      expect(jobs[0]).toMatchObject({
+        status: "SUCCESS",
+        total_requests: 50,
+        succeeded_requests: 50,
+        output_file: o.outputFileId.value,
+      });
       const text = output.join("");
       expect(text).toMatch(/answers.*submitted, QUEUED/);
       expect(text).toMatch(/RUNNING \d+\/50/);
       expect(text).toContain("SUCCESS 50/50 (100%)");
-      expect((await resources(stack)).get("answers")?.outputs).toMatchObject({ status: "SUCCESS", succeededRequests: 50 });
+      expect((await resources(stack)).get("answers")?.outputs).toMatchObject({
+        status: "SUCCESS",
+        succeededRequests: 50,
+      });
     });
   });
 
@@ -109,7 +125,8 @@ module.exports = {
 
     it("up fails saying the job is still QUEUED and the next up resumes, and keeps the job in state", async () => {
       const message = await failure(stack.up({ onOutput: project.onOutput }));
-      const expected = /BatchJob "answers" \(([0-9a-f-]{36})\) is still QUEUED \(QUEUED 0\/0\) after waiting 0\.05 minutes; it stays in state and the next `pulumi up` resumes waiting/;
+      const expected =
+        /BatchJob "answers" \(([0-9a-f-]{36})\) is still QUEUED \(QUEUED 0\/0\) after waiting 0\.05 minutes; it stays in state and the next `pulumi up` resumes waiting/;
       expect(message).toMatch(expected);
       const jobs = jobsIn(manual);
       expect(jobs).toHaveLength(1);
@@ -128,7 +145,9 @@ module.exports = {
     it("an up while the job still has not moved resumes waiting on it and times out again: still one job", async () => {
       // Nothing changed in the program: the engine updates the job only because of its init error.
       const message = await failure(stack.up({ onOutput: project.onOutput }));
-      expect(message).toContain(`BatchJob "answers" (${jobId}) is still QUEUED (QUEUED 0/0) after waiting 0.05 minutes`);
+      expect(message).toContain(
+        `BatchJob "answers" (${jobId}) is still QUEUED (QUEUED 0/0) after waiting 0.05 minutes`,
+      );
       expect(jobsIn(manual).map((j) => j.id)).toEqual([jobId]);
       const state = (await resources(stack)).get("answers")!;
       expect(state.id).toBe(jobId);
@@ -172,7 +191,10 @@ module.exports = {
       const state = (await resources(stack)).get("answers")!;
       expect(state.id).toBe(jobId);
       expect(state.initErrors ?? []).toEqual([]);
-      expect(state.outputs).toMatchObject({ status: "SUCCESS", outputFileId: manual.store.jobs.get(jobId)!.output_file });
+      expect(state.outputs).toMatchObject({
+        status: "SUCCESS",
+        outputFileId: manual.store.jobs.get(jobId)!.output_file,
+      });
     });
   });
 
@@ -184,7 +206,10 @@ module.exports = {
     let declare: Declare;
     beforeAll(async () => {
       ({ project, declare } = projectFor("failed", { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }));
-      failing = await emulatorLib().startEmulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 } });
+      failing = await emulatorLib().startEmulator({
+        clock: "manual",
+        speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
+      });
       stack = await project.stack(failing.url, "failed");
     });
     afterAll(async () => {
@@ -221,7 +246,7 @@ module.exports = {
       expect(jobsIn(failing)).toHaveLength(1);
     });
 
-    it("with resubmitOn: [\"FAILED\"], preview shows the job replaced and up submits a second job", async () => {
+    it('with resubmitOn: ["FAILED"], preview shows the job replaced and up submits a second job', async () => {
       declare({ resubmitOn: ["FAILED"] });
       expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
       expect(jobsIn(failing)).toHaveLength(1);
@@ -240,7 +265,9 @@ module.exports = {
       expect(failing.store.jobs.get(failedId)?.status).toBe("FAILED");
       expect(replacement.status).toBe("SUCCESS");
       // Same inputs, same idempotency key: the FAILED job is not adoptable, so a new one was submitted.
-      expect(replacement.metadata?.pulumi_idempotency_key).toBe(failing.store.jobs.get(failedId)?.metadata?.pulumi_idempotency_key);
+      expect(replacement.metadata?.pulumi_idempotency_key).toBe(
+        failing.store.jobs.get(failedId)?.metadata?.pulumi_idempotency_key,
+      );
       expect(result.outputs.jobId.value).toBe(replacement.id);
       expect(result.outputs.status.value).toBe("SUCCESS");
       const state = (await resources(stack)).get("answers")!;

@@ -83,7 +83,10 @@ describe("files", () => {
     const f = await upload("x.jsonl", jsonl(chatLines(1)));
     const res = await fetch(`${emulator.url}/v1/files/${f.id}/url?expiry=169`);
     expect(res.status).toBe(422);
-    expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ loc: ["query", "expiry"], type: "less_than_equal" });
+    expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({
+      loc: ["query", "expiry"],
+      type: "less_than_equal",
+    });
   });
 
   it("lists with pagination, total and every filter", async () => {
@@ -124,14 +127,21 @@ describe("files", () => {
       form.append("purpose", "batch");
       let res = await fetch(`${small.url}/v1/files`, { method: "POST", body: form });
       expect(res.status).toBe(422);
-      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ type: "missing", loc: ["body", "file"] });
+      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({
+        type: "missing",
+        loc: ["body", "file"],
+      });
 
       const bad = new FormData();
       bad.append("file", new Blob(["{}\n"]), "a.jsonl");
       bad.append("purpose", "training");
       res = await fetch(`${small.url}/v1/files`, { method: "POST", body: bad });
       expect(res.status).toBe(422);
-      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({ type: "enum", loc: ["body", "purpose"], input: "training" });
+      expect((await readJson<ValidationErrorBody>(res)).detail[0]).toMatchObject({
+        type: "enum",
+        loc: ["body", "purpose"],
+        input: "training",
+      });
 
       const big = new FormData();
       big.append("file", new Blob([Buffer.alloc(4096, 97)]), "big.jsonl");
@@ -158,9 +168,20 @@ describe("batch jobs", () => {
       endpoint: "/v1/chat/completions",
       metadata: { job_type: "testing" },
     });
-    expect(created).toMatchObject({ status: "QUEUED", inputFiles: [f.id], model: "mistral-small-latest", metadata: { job_type: "testing" } });
+    expect(created).toMatchObject({
+      status: "QUEUED",
+      inputFiles: [f.id],
+      model: "mistral-small-latest",
+      metadata: { job_type: "testing" },
+    });
     const job = await c.client.batch.jobs.get({ jobId: created.id });
-    expect(job).toMatchObject({ status: "SUCCESS", totalRequests: 40, completedRequests: 40, succeededRequests: 40, failedRequests: 0 });
+    expect(job).toMatchObject({
+      status: "SUCCESS",
+      totalRequests: 40,
+      completedRequests: 40,
+      succeededRequests: 40,
+      failedRequests: 0,
+    });
     expect(job.startedAt).toBeGreaterThanOrEqual(job.createdAt);
     expect(job.completedAt).toBeGreaterThanOrEqual(job.startedAt!);
     expect(job.errorFile ?? null).toBeNull();
@@ -168,7 +189,10 @@ describe("batch jobs", () => {
     const out = await c.client.files.retrieve({ fileId: job.outputFile! });
     expect(out).toMatchObject({ purpose: "batch", sampleType: "batch_result", source: "mistral", numLines: 40 });
     const text = await new Response(await c.client.files.download({ fileId: job.outputFile! })).text();
-    const results = text.trim().split("\n").map((l) => JSON.parse(l));
+    const results = text
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(results).toHaveLength(40);
     const ids = results.map((r) => r.custom_id);
     expect([...ids].sort()).toEqual(lines.map((l) => (l as { custom_id: string }).custom_id).sort());
@@ -190,7 +214,11 @@ describe("batch jobs", () => {
       { customId: "bad-1", body: { messages: [] } },
       { customId: "ok-2", body: { messages: [{ role: "user", content: "Hello" }] } },
     ];
-    const created = await c.client.batch.jobs.create({ requests, model: "mistral-large-latest", endpoint: "/v1/chat/completions" });
+    const created = await c.client.batch.jobs.create({
+      requests,
+      model: "mistral-large-latest",
+      endpoint: "/v1/chat/completions",
+    });
     expect(created.inputFiles).toEqual([]);
     const job = await c.client.batch.jobs.get({ jobId: created.id, inline: true });
     expect(job).toMatchObject({ status: "SUCCESS", totalRequests: 3, succeededRequests: 2, failedRequests: 1 });
@@ -252,13 +280,24 @@ describe("batch jobs", () => {
     expect(done.total).toBe(3);
     const running = await c.client.batch.jobs.list({ metadata: { suite: tag }, status: ["RUNNING", "QUEUED"] });
     expect(running.total).toBe(0);
-    const future = await c.client.batch.jobs.list({ metadata: { suite: tag }, createdAfter: new Date(Date.now() + 60_000) });
+    const future = await c.client.batch.jobs.list({
+      metadata: { suite: tag },
+      createdAfter: new Date(Date.now() + 60_000),
+    });
     expect(future.total).toBe(0);
-    const past = await c.client.batch.jobs.list({ metadata: { suite: tag }, createdAfter: new Date(Date.now() - 60_000), createdByMe: true });
+    const past = await c.client.batch.jobs.list({
+      metadata: { suite: tag },
+      createdAfter: new Date(Date.now() - 60_000),
+      createdByMe: true,
+    });
     expect(past.total).toBe(3);
     const bad = await fetch(`${emulator.url}/v1/batch/jobs?status=DONE`);
     expect(bad.status).toBe(422);
-    expect((await readJson<ValidationErrorBody>(bad)).detail[0]).toMatchObject({ type: "enum", loc: ["query", "status", 0], input: "DONE" });
+    expect((await readJson<ValidationErrorBody>(bad)).detail[0]).toMatchObject({
+      type: "enum",
+      loc: ["query", "status", 0],
+      input: "DONE",
+    });
   });
 
   it("cancels a final job as a no-op and deletes jobs that ended", async () => {
@@ -276,7 +315,10 @@ describe("batch jobs", () => {
     expect((gone as SDKError).statusCode).toBe(404);
     const badId = await fetch(`${emulator.url}/v1/batch/jobs/not-a-uuid`);
     expect(badId.status).toBe(422);
-    expect((await readJson<ValidationErrorBody>(badId)).detail[0]).toMatchObject({ type: "uuid_parsing", loc: ["path", "job_id"] });
+    expect((await readJson<ValidationErrorBody>(badId)).detail[0]).toMatchObject({
+      type: "uuid_parsing",
+      loc: ["path", "job_id"],
+    });
   });
 
   it("validated every operation against the spec", () => {
@@ -300,7 +342,9 @@ describe("batch jobs", () => {
 
 describe("options", () => {
   it("refuses an unknown speed preset, naming the value and the presets", async () => {
-    await expect(startEmulator({ speed: "toString" as never })).rejects.toThrow(/speed must be one of instant, fast, demo, slow.*received toString/);
+    await expect(startEmulator({ speed: "toString" as never })).rejects.toThrow(
+      /speed must be one of instant, fast, demo, slow.*received toString/,
+    );
   });
 });
 
@@ -308,14 +352,20 @@ describe("auth", () => {
   it("answers 401 without the right bearer token", async () => {
     const locked = await startEmulator({ apiKey: "s3cret-key" });
     try {
-      const attempts: Record<string, string>[] = [{}, { authorization: "Bearer wrong" }, { authorization: "s3cret-key" }];
+      const attempts: Record<string, string>[] = [
+        {},
+        { authorization: "Bearer wrong" },
+        { authorization: "s3cret-key" },
+      ];
       for (const headers of attempts) {
         const res = await fetch(`${locked.url}/v1/batch/jobs`, { headers });
         expect(res.status).toBe(401);
         const text = await res.text();
         expect(text).not.toContain("s3cret-key");
       }
-      const wrong = await checkedClient(locked.url, "wrong").client.files.list().catch((e) => e);
+      const wrong = await checkedClient(locked.url, "wrong")
+        .client.files.list()
+        .catch((e) => e);
       expect((wrong as SDKError).statusCode).toBe(401);
       const ok = await checkedClient(locked.url, "s3cret-key").client.files.list();
       expect(ok.total).toBe(0);

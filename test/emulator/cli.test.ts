@@ -20,7 +20,17 @@ describe("usage and flag errors", () => {
       const r = await runCli([flag]);
       expect(r).toMatchObject({ code: 0, signal: null, stderr: "" });
       expect(r.stdout).toMatch(/^Usage: mistral-batch-emulator \[options\]/);
-      for (const option of ["--host", "--port", "--api-key", "--data-dir", "--speed", "--requests-per-second", "--fault", "--log", "MISTRAL_EMULATOR_FAULTS"]) {
+      for (const option of [
+        "--host",
+        "--port",
+        "--api-key",
+        "--data-dir",
+        "--speed",
+        "--requests-per-second",
+        "--fault",
+        "--log",
+        "MISTRAL_EMULATOR_FAULTS",
+      ]) {
         expect(r.stdout).toContain(option);
       }
     }
@@ -40,7 +50,10 @@ describe("usage and flag errors", () => {
     [["--queue-delay-ms", "inf"], /--queue-delay-ms must be a number >= 0, received "inf"/],
     [["--max-file-mb", "0"], /--max-file-mb must be a number >= 1, received "0"/],
     [["--fault", "bogus*2"], /--fault "bogus\*2" is not a valid fault spec: .*unknown kind "bogus"/],
-    [["--fault", "429*3", "--fault", "latency"], /--fault "latency" is not a valid fault spec: .*latency needs milliseconds/],
+    [
+      ["--fault", "429*3", "--fault", "latency"],
+      /--fault "latency" is not a valid fault spec: .*latency needs milliseconds/,
+    ],
     [["--api-key", ""], /--api-key must not be empty/],
     [["--warp"], /Unknown option '--warp'/],
   ])("%j exits 2 naming the flag and the value", async (args, message) => {
@@ -64,7 +77,9 @@ describe("serving", () => {
     expect(cli.url).toMatch(/^http:\/\/127\.0\.0\.1:(\d+)$/);
     expect(Number(new URL(cli.url).port)).toBeGreaterThan(0);
     expect(cli.stdout()).toBe(`${cli.url}\n`);
-    expect(cli.stderr()).toMatch(/serving Mistral's Files and Batch API at http:\/\/127\.0\.0\.1:\d+ \(data: .*, temporary; speed: instant; auth: none\)/);
+    expect(cli.stderr()).toMatch(
+      /serving Mistral's Files and Batch API at http:\/\/127\.0\.0\.1:\d+ \(data: .*, temporary; speed: instant; auth: none\)/,
+    );
     expect(await (await fetch(`${cli.url}/__emulator/health`)).json()).toEqual({ ok: true });
     const c = checkedClient(cli.url);
     const job = await c.client.batch.jobs.create({
@@ -94,7 +109,9 @@ describe("serving", () => {
       const r = await runCli(["--port", port], { TMPDIR: tmp });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe("");
-      expect(r.stderr.trim()).toBe(`mistral-batch-emulator: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(r.stderr.trim()).toBe(
+        `mistral-batch-emulator: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`,
+      );
       expect(fs.readdirSync(tmp)).toEqual([]);
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
@@ -111,7 +128,9 @@ describe("serving", () => {
       expect(res.status).toBe(401);
       expect(await res.text()).not.toContain(key);
     }
-    const wrong = await checkedClient(cli.url, "nope").client.files.list().catch((e) => e);
+    const wrong = await checkedClient(cli.url, "nope")
+      .client.files.list()
+      .catch((e) => e);
     expect(wrong).toBeInstanceOf(SDKError);
     expect((wrong as SDKError).statusCode).toBe(401);
     expect((await checkedClient(cli.url, key).client.files.list()).total).toBe(0);
@@ -133,16 +152,19 @@ describe("serving", () => {
     expect(cli.stdout() + cli.stderr()).not.toContain(key);
   });
 
-  it.each(["SIGINT", "SIGTERM"] as const)("%s stops it with exit code 0 and removes its temporary data", async (signal) => {
-    const cli = await startCli(["--port", "0"]);
-    const dataDir = /data: (.*?), temporary/.exec(cli.stderr())![1];
-    expect(fs.existsSync(dataDir)).toBe(true);
-    cli.proc.kill(signal);
-    expect(await cli.exited).toEqual({ code: 0, signal: null });
-    expect(cli.stderr()).toContain(`${signal}, stopping`);
-    expect(fs.existsSync(dataDir)).toBe(false);
-    await expect(fetch(`${cli.url}/__emulator/health`)).rejects.toThrow();
-  });
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "%s stops it with exit code 0 and removes its temporary data",
+    async (signal) => {
+      const cli = await startCli(["--port", "0"]);
+      const dataDir = /data: (.*?), temporary/.exec(cli.stderr())![1];
+      expect(fs.existsSync(dataDir)).toBe(true);
+      cli.proc.kill(signal);
+      expect(await cli.exited).toEqual({ code: 0, signal: null });
+      expect(cli.stderr()).toContain(`${signal}, stopping`);
+      expect(fs.existsSync(dataDir)).toBe(false);
+      await expect(fetch(`${cli.url}/__emulator/health`)).rejects.toThrow();
+    },
+  );
 
   it("stops with exit code 0 while a job is running, and keeps --data-dir", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "emulator-cli-test-"));
@@ -151,7 +173,11 @@ describe("serving", () => {
       const res = await fetch(`${cli.url}/v1/batch/jobs`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ requests: [{ body: { messages: [{ role: "user", content: "hi" }] } }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" }),
+        body: JSON.stringify({
+          requests: [{ body: { messages: [{ role: "user", content: "hi" }] } }],
+          model: "mistral-small-latest",
+          endpoint: "/v1/chat/completions",
+        }),
       });
       expect(res.status).toBe(200);
       cli.proc.kill("SIGTERM");

@@ -12,7 +12,13 @@ import { checkedClient } from "../support/client";
 import { assertBuilt, startCli, stopAllClis } from "../support/cli";
 import { readJson, type ErrorBody, type JobBody, type ListBody } from "../support/wire";
 
-const RATE_LIMITED = { object: "error", message: "Rate limit exceeded", type: "rate_limited", param: null, code: "1300" };
+const RATE_LIMITED = {
+  object: "error",
+  message: "Rate limit exceeded",
+  type: "rate_limited",
+  param: null,
+  code: "1300",
+};
 const RETRY = {
   strategy: "backoff" as const,
   backoff: { initialInterval: 10, maxInterval: 50, exponent: 1.1, maxElapsedTime: 5000 },
@@ -33,12 +39,21 @@ function sdk(url: string, options: { retries?: boolean } = {}) {
       return fetch(input, init);
     },
   });
-  const client = new Mistral({ apiKey: "test-key", serverURL: url, httpClient, ...(options.retries ? { retryConfig: RETRY } : {}) });
+  const client = new Mistral({
+    apiKey: "test-key",
+    serverURL: url,
+    httpClient,
+    ...(options.retries ? { retryConfig: RETRY } : {}),
+  });
   return { client, attempts: () => attempts };
 }
 
 async function postJob(url: string, body: object = CHAT_JOB): Promise<Response> {
-  return fetch(`${url}/v1/batch/jobs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(`${url}/v1/batch/jobs`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 async function faultList(url: string): Promise<FaultRule[]> {
@@ -83,7 +98,9 @@ describe("parseFaults", () => {
     expect(parseFaults('{"kind":"status","status":429,"retryAfterSeconds":0,"times":2}')).toEqual([
       { kind: "status", status: 429, retryAfterSeconds: 0, times: 2 },
     ]);
-    expect(parseFaults('[{"kind":"drop","method":"post","path":"/v1/files"},{"kind":"latency","ms":5,"times":null}]')).toEqual([
+    expect(
+      parseFaults('[{"kind":"drop","method":"post","path":"/v1/files"},{"kind":"latency","ms":5,"times":null}]'),
+    ).toEqual([
       { kind: "drop", method: "POST", path: "/v1/files" },
       { kind: "latency", ms: 5, times: null },
     ]);
@@ -106,12 +123,18 @@ describe("parseFaults", () => {
     ["{not json", /invalid JSON "\{not json"/],
     ['{"kind":"status"}', /status must be an HTTP error code 400\.\.599, received nothing/],
     ['{"kind":"status","status":429,"time":3}', /unknown field "time"/],
-    ['{"kind":"status","status":429,"retryAfterSeconds":"soon"}', /retryAfterSeconds must be whole seconds >= 0, received "soon"/],
+    [
+      '{"kind":"status","status":429,"retryAfterSeconds":"soon"}',
+      /retryAfterSeconds must be whole seconds >= 0, received "soon"/,
+    ],
     ['{"kind":"drop","ms":5}', /ms applies to kind "latency" only/],
     ['{"kind":"latency","ms":-1}', /latency needs ms >= 0.*received -1/],
     ['{"kind":"drop","times":1.5}', /times must be a whole number > 0 or null.*received 1\.5/],
     ['{"kind":"drop","method":"PO ST"}', /method must be an HTTP method.*"PO ST"/],
-    ['[{"kind":"drop"},{"kind":"nope"}]', /rule \[1\].*kind must be one of status, drop, latency, commit-then-drop, received "nope"/],
+    [
+      '[{"kind":"drop"},{"kind":"nope"}]',
+      /rule \[1\].*kind must be one of status, drop, latency, commit-then-drop, received "nope"/,
+    ],
     ["[1]", /rule \[0\].*expected an object/],
   ])("rejects %s with a message naming the bad part", (spec, message) => {
     let error: unknown;
@@ -125,7 +148,9 @@ describe("parseFaults", () => {
   });
 
   it("checks rules given as objects too", async () => {
-    await expect(startEmulator({ faults: [{ kind: "status", status: 99 }] })).rejects.toThrow(/status must be an HTTP error code 400\.\.599, received 99/);
+    await expect(startEmulator({ faults: [{ kind: "status", status: 99 }] })).rejects.toThrow(
+      /status must be an HTTP error code 400\.\.599, received 99/,
+    );
     await expect(startEmulator({ faults: "429*zero" })).rejects.toThrow(/times "zero"/);
   });
 });
@@ -166,7 +191,11 @@ async function checkScenario(url: string): Promise<void> {
   res = await fetch(`${url}/v1/batch/jobs`);
   expect(res.status).toBe(500);
   expect(res.headers.get("retry-after")).toBeNull();
-  expect(await res.json()).toMatchObject({ object: "error", type: "internal_server_error", message: expect.stringContaining("500") });
+  expect(await res.json()).toMatchObject({
+    object: "error",
+    type: "internal_server_error",
+    message: expect.stringContaining("500"),
+  });
 
   // 503 with the Retry-After it was given; then the real answer (404: no such file)
   res = await fetch(`${url}/v1/files/${fileId}`, { method: "DELETE" });
@@ -238,7 +267,9 @@ describe("each fault mode, configured each way", () => {
       expect((await readJson<ErrorBody>(res)).message).toMatch(/"429\*0".*times "0"/);
       res = await add('{"kind":"status","status":700}', "application/json");
       expect(res.status).toBe(400);
-      expect((await readJson<ErrorBody>(res)).message).toMatch(/status must be an HTTP error code 400\.\.599, received 700/);
+      expect((await readJson<ErrorBody>(res)).message).toMatch(
+        /status must be an HTTP error code 400\.\.599, received 700/,
+      );
       res = await fetch(`${e.url}/__emulator/faults`, { method: "POST" });
       expect(res.status).toBe(400);
       expect((await readJson<ErrorBody>(res)).message).toMatch(/fault spec: expected a string/);
@@ -272,10 +303,16 @@ describe("each fault mode, configured each way", () => {
   });
 
   it("CLI: MISTRAL_EMULATOR_FAULTS, with the flags added after it", async () => {
-    const cli = await startCli(["--port", "0", "--fault", "latency:1@GET /nothing"], { MISTRAL_EMULATOR_FAULTS: SCENARIO.join(";") });
+    const cli = await startCli(["--port", "0", "--fault", "latency:1@GET /nothing"], {
+      MISTRAL_EMULATOR_FAULTS: SCENARIO.join(";"),
+    });
     expect(await faultList(cli.url)).toHaveLength(7);
     await fetch(`${cli.url}/__emulator/faults`, { method: "DELETE" });
-    await fetch(`${cli.url}/__emulator/faults`, { method: "POST", headers: { "content-type": "text/plain" }, body: SCENARIO.join(";") });
+    await fetch(`${cli.url}/__emulator/faults`, {
+      method: "POST",
+      headers: { "content-type": "text/plain" },
+      body: SCENARIO.join(";"),
+    });
     await checkScenario(cli.url);
   });
 });
@@ -316,7 +353,9 @@ describe("what clients see", () => {
   it("500 and 503: the SDK without retries throws SDKError, with backoff it succeeds", async () => {
     for (const status of [500, 503]) {
       e.faults.add(parseFaults(`${status}*2@GET /v1/files`));
-      const err = await sdk(e.url).client.files.list().catch((x) => x);
+      const err = await sdk(e.url)
+        .client.files.list()
+        .catch((x) => x);
       expect(err, String(status)).toBeInstanceOf(SDKError);
       expect((err as SDKError).statusCode).toBe(status);
       expect(JSON.parse((err as SDKError).body)).toMatchObject({ object: "error", type: "internal_server_error" });
@@ -330,7 +369,11 @@ describe("what clients see", () => {
 
   it("times and method/path: a fault on POST /v1/batch/jobs hits neither GET nor cancel, and stops after `times`", async () => {
     const c = checkedClient(e.url).client;
-    const job = await c.batch.jobs.create({ requests: [{ customId: "1", body: CHAT_JOB.requests[0].body }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
+    const job = await c.batch.jobs.create({
+      requests: [{ customId: "1", body: CHAT_JOB.requests[0].body }],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+    });
     e.faults.add(parseFaults("429*2@POST /v1/batch/jobs"));
     for (let i = 0; i < 3; i++) expect((await fetch(`${e.url}/v1/batch/jobs`)).status).toBe(200);
     expect((await fetch(`${e.url}/v1/batch/jobs/${job.id}`)).status).toBe(200);
@@ -344,7 +387,8 @@ describe("what clients see", () => {
 
     // a path regular expression can cover more; `inf` never runs out
     e.faults.add(parseFaults("503*inf@POST /v1/batch/jobs(/.*)?"));
-    for (let i = 0; i < 4; i++) expect((await fetch(`${e.url}/v1/batch/jobs/${job.id}/cancel`, { method: "POST" })).status).toBe(503);
+    for (let i = 0; i < 4; i++)
+      expect((await fetch(`${e.url}/v1/batch/jobs/${job.id}/cancel`, { method: "POST" })).status).toBe(503);
     expect((await postJob(e.url)).status).toBe(503);
     expect((await fetch(`${e.url}/v1/batch/jobs`)).status).toBe(200);
     expect(e.faults.list()).toMatchObject([{ times: null }]);
@@ -389,7 +433,12 @@ describe("what clients see", () => {
     const tag = "ctd-sdk";
     const plain = sdk(e.url);
     const err = await plain.client.batch.jobs
-      .create({ requests: [{ customId: "1", body: CHAT_JOB.requests[0].body }], model: "mistral-small-latest", endpoint: "/v1/chat/completions", metadata: { tag } })
+      .create({
+        requests: [{ customId: "1", body: CHAT_JOB.requests[0].body }],
+        model: "mistral-small-latest",
+        endpoint: "/v1/chat/completions",
+        metadata: { tag },
+      })
       .catch((x) => x);
     expect(err).toBeInstanceOf(ConnectionError);
     const jobs = await jobsTagged(e.url, tag);
@@ -431,13 +480,18 @@ describe("what clients see", () => {
 
     // a raw multipart upload sees the same
     e.faults.add(parseFaults("commit-then-drop@POST /v1/files"));
-    await expect(fetch(`${e.url}/v1/files`, { method: "POST", body: uploadForm("ctd-raw.jsonl", content) })).rejects.toThrow(/fetch failed/);
+    await expect(
+      fetch(`${e.url}/v1/files`, { method: "POST", body: uploadForm("ctd-raw.jsonl", content) }),
+    ).rejects.toThrow(/fetch failed/);
     expect((await c.files.list({ search: "ctd-raw" })).data).toHaveLength(1);
   });
 
   it("a status fault on an upload answers without storing anything", async () => {
     e.faults.add(parseFaults("429@POST /v1/files"));
-    const res = await fetch(`${e.url}/v1/files`, { method: "POST", body: uploadForm("never.jsonl", Buffer.alloc(1_000_000, 97)) });
+    const res = await fetch(`${e.url}/v1/files`, {
+      method: "POST",
+      body: uploadForm("never.jsonl", Buffer.alloc(1_000_000, 97)),
+    });
     expect(res.status).toBe(429);
     expect(await res.json()).toEqual(RATE_LIMITED);
     const c = checkedClient(e.url).client;
@@ -456,7 +510,10 @@ describe("CLI: requests counted by --log", () => {
     const retrying = sdk(cli.url, { retries: true });
     const list = await retrying.client.batch.jobs.list({});
     expect(list.total).toBe(0);
-    const seen = cli.stderr().split("\n").filter((l) => /^GET \/v1\/batch\/jobs(\?|$)/.test(l));
+    const seen = cli
+      .stderr()
+      .split("\n")
+      .filter((l) => /^GET \/v1\/batch\/jobs(\?|$)/.test(l));
     expect(seen).toHaveLength(4);
     expect(retrying.attempts()).toBe(4);
     expect(await faultList(cli.url)).toEqual([]);
@@ -471,7 +528,12 @@ describe("CLI: requests counted by --log", () => {
       endpoint: "/v1/chat/completions",
     });
     expect(job.status).toBe("QUEUED");
-    expect(cli.stderr().split("\n").filter((l) => l === "POST /v1/batch/jobs")).toHaveLength(3);
+    expect(
+      cli
+        .stderr()
+        .split("\n")
+        .filter((l) => l === "POST /v1/batch/jobs"),
+    ).toHaveLength(3);
     // dropped before handling: only the third attempt created a job
     const all = await readJson<ListBody<JobBody>>(await fetch(`${cli.url}/v1/batch/jobs`));
     expect(all.total).toBe(1);

@@ -18,7 +18,10 @@ const CHAT = "/v1/chat/completions" as const;
 const MODEL = "mistral-small-latest";
 
 function chatRequests(n: number, prefix = "r") {
-  return Array.from({ length: n }, (_, i) => ({ customId: `${prefix}${i}`, body: { messages: [{ role: "user", content: `What is ${i} + 1?` }] } }));
+  return Array.from({ length: n }, (_, i) => ({
+    customId: `${prefix}${i}`,
+    body: { messages: [{ role: "user", content: `What is ${i} + 1?` }] },
+  }));
 }
 
 function jsonl(lines: object[]): Buffer {
@@ -58,11 +61,18 @@ function get(id: string, client = c) {
 
 async function resultLines(fileId: string, client = c): Promise<Json[]> {
   const text = await new Response(await client.client.files.download({ fileId })).text();
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  return text
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l));
 }
 
 async function advanceViaAdmin(ms: number, url = emulator.url): Promise<Response> {
-  return fetch(`${url}/__emulator/clock/advance`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ms }) });
+  return fetch(`${url}/__emulator/clock/advance`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ ms }),
+  });
 }
 
 async function rawJob(id: string, query = ""): Promise<JobBody> {
@@ -94,14 +104,25 @@ describe("a job that succeeds", () => {
 
     await emulator.advance(1); // the queue delay has passed
     let job = await get(created.id);
-    expect(job).toMatchObject({ status: "RUNNING", totalRequests: 20, completedRequests: 0, startedAt: seconds(t0 + 1000) });
+    expect(job).toMatchObject({
+      status: "RUNNING",
+      totalRequests: 20,
+      completedRequests: 0,
+      startedAt: seconds(t0 + 1000),
+    });
     expect(job.completedAt ?? null).toBeNull();
 
     const res = await advanceViaAdmin(1000);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ now: t0 + 2000 });
     job = await get(created.id);
-    expect(job).toMatchObject({ status: "RUNNING", totalRequests: 20, completedRequests: 10, succeededRequests: 10, failedRequests: 0 });
+    expect(job).toMatchObject({
+      status: "RUNNING",
+      totalRequests: 20,
+      completedRequests: 10,
+      succeededRequests: 10,
+      failedRequests: 0,
+    });
     expect(job.outputFile ?? null).toBeNull(); // results are published when the job ends
 
     await emulator.advance(500);
@@ -124,13 +145,22 @@ describe("a job that succeeds", () => {
     expect(lines).toHaveLength(20);
     const ids = lines.map((l) => l.custom_id);
     expect(new Set(ids).size).toBe(20);
-    expect([...ids].sort()).toEqual(chatRequests(20).map((r) => r.customId).sort());
+    expect([...ids].sort()).toEqual(
+      chatRequests(20)
+        .map((r) => r.customId)
+        .sort(),
+    );
     expect(lines.every((l) => l.response.status_code === 200 && l.error === null)).toBe(true);
     const file = await c.client.files.retrieve({ fileId: job.outputFile! });
     expect(file).toMatchObject({ numLines: 20, sampleType: "batch_result", source: "mistral" });
 
     await emulator.advance(60_000); // a final job does not move
-    expect(await get(created.id)).toMatchObject({ status: "SUCCESS", completedRequests: 20, completedAt: seconds(t0 + 3000), outputFile: job.outputFile });
+    expect(await get(created.id)).toMatchObject({
+      status: "SUCCESS",
+      completedRequests: 20,
+      completedAt: seconds(t0 + 3000),
+      outputFile: job.outputFile,
+    });
   });
 
   it("returns outputs inline only once the job is final", async () => {
@@ -159,7 +189,9 @@ describe("a job that succeeds", () => {
   });
 
   it("progresses jobs in the background on the wall clock", async () => {
-    const { emulator: wall, c: wc } = await start({ speed: { queueDelayMs: 20, requestsPerSecond: 200, cancelDelayMs: 10 } });
+    const { emulator: wall, c: wc } = await start({
+      speed: { queueDelayMs: 20, requestsPerSecond: 200, cancelDelayMs: 10 },
+    });
     const created = await createInline(10, {}, wc);
     expect(created.status).toBe("QUEUED");
     // Watch the store directly: unlike a GET, that does not advance the job itself.
@@ -167,7 +199,11 @@ describe("a job that succeeds", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect(wall.store.jobs.get(created.id)!.status).toBe("SUCCESS");
-    expect(await get(created.id, wc)).toMatchObject({ status: "SUCCESS", completedRequests: 10, succeededRequests: 10 });
+    expect(await get(created.id, wc)).toMatchObject({
+      status: "SUCCESS",
+      completedRequests: 10,
+      succeededRequests: 10,
+    });
     // and the clock admin route refuses to move a wall clock
     const res = await advanceViaAdmin(1000, wall.url);
     expect(res.status).toBe(409);
@@ -176,7 +212,11 @@ describe("a job that succeeds", () => {
 
   it("refuses a clock advance that is not a number >= 0", async () => {
     for (const ms of [-1, "10", null]) {
-      const res = await fetch(`${emulator.url}/__emulator/clock/advance`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ms }) });
+      const res = await fetch(`${emulator.url}/__emulator/clock/advance`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ms }),
+      });
       expect(res.status).toBe(400);
       const body = await readJson<ErrorBody>(res);
       expect(body).toMatchObject({ object: "error", type: "invalid_request_error" });
@@ -191,10 +231,22 @@ describe("a job that fails", () => {
     const requests = Array.from({ length: 4 }, (_, i) => ({ customId: `bad${i}`, body: { messages: [] } }));
     const created = await c.client.batch.jobs.create({ endpoint: CHAT, model: MODEL, requests });
     await emulator.advance(1200);
-    expect(await get(created.id)).toMatchObject({ status: "RUNNING", completedRequests: 2, failedRequests: 2, succeededRequests: 0 });
+    expect(await get(created.id)).toMatchObject({
+      status: "RUNNING",
+      completedRequests: 2,
+      failedRequests: 2,
+      succeededRequests: 0,
+    });
     await emulator.advance(200);
     const job = await get(created.id);
-    expect(job).toMatchObject({ status: "FAILED", totalRequests: 4, completedRequests: 4, failedRequests: 4, succeededRequests: 0, completedAt: seconds(t0 + 1400) });
+    expect(job).toMatchObject({
+      status: "FAILED",
+      totalRequests: 4,
+      completedRequests: 4,
+      failedRequests: 4,
+      succeededRequests: 0,
+      completedAt: seconds(t0 + 1400),
+    });
     expect(job.outputFile ?? null).toBeNull();
     expect(job.errors).toHaveLength(1);
     expect(job.errors[0].count).toBe(4);
@@ -231,20 +283,36 @@ describe("a job that fails", () => {
     expect(job.errorFile ?? null).toBeNull();
 
     // only a QUEUED job can be made to fail
-    const again = await fetch(`${emulator.url}/__emulator/jobs/${created.id}/fail`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const again = await fetch(`${emulator.url}/__emulator/jobs/${created.id}/fail`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{}",
+    });
     expect(again.status).toBe(409);
     expect((await readJson<ErrorBody>(again)).message).toContain("FAILED");
   });
 
   it("ends TIMEOUT_EXCEEDED at its deadline, publishing what it answered", async () => {
     // One request per second, 4,000 requests, one hour: 3,599 answered before the deadline.
-    const { emulator: slow, c: sc } = await start({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 } });
+    const { emulator: slow, c: sc } = await start({
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 },
+    });
     const t0 = slow.clock.now();
     const requests = Array.from({ length: 4000 }, (_, i) => ({ customId: `t${i}`, body: { input: "x" } }));
-    const created = await sc.client.batch.jobs.create({ endpoint: "/v1/embeddings", model: "mistral-embed", requests, timeoutHours: 1 });
+    const created = await sc.client.batch.jobs.create({
+      endpoint: "/v1/embeddings",
+      model: "mistral-embed",
+      requests,
+      timeoutHours: 1,
+    });
 
     await slow.advance(31 * 60_000);
-    expect(await get(created.id, sc)).toMatchObject({ status: "RUNNING", totalRequests: 4000, completedRequests: 31 * 60 - 1 });
+    expect(await get(created.id, sc)).toMatchObject({
+      status: "RUNNING",
+      totalRequests: 4000,
+      completedRequests: 31 * 60 - 1,
+    });
 
     await slow.advance(89 * 60_000); // two hours after creation
     const job = await get(created.id, sc);
@@ -262,7 +330,11 @@ describe("a job that fails", () => {
     expect(new Set(lines.map((l) => l.custom_id)).size).toBe(3599);
 
     await slow.advance(3_600_000); // final: nothing more is answered
-    expect(await get(created.id, sc)).toMatchObject({ status: "TIMEOUT_EXCEEDED", completedRequests: 3599, outputFile: job.outputFile });
+    expect(await get(created.id, sc)).toMatchObject({
+      status: "TIMEOUT_EXCEEDED",
+      completedRequests: 3599,
+      outputFile: job.outputFile,
+    });
   });
 });
 
@@ -278,7 +350,12 @@ describe("cancel", () => {
     expect(await get(created.id)).toMatchObject({ status: "CANCELLATION_REQUESTED" });
     await emulator.advance(1);
     const job = await get(created.id);
-    expect(job).toMatchObject({ status: "CANCELLED", totalRequests: 0, completedRequests: 0, completedAt: seconds(t0 + 700) });
+    expect(job).toMatchObject({
+      status: "CANCELLED",
+      totalRequests: 0,
+      completedRequests: 0,
+      completedAt: seconds(t0 + 700),
+    });
     expect(job.startedAt ?? null).toBeNull();
     expect(job.outputFile ?? null).toBeNull();
 
@@ -296,7 +373,12 @@ describe("cancel", () => {
     expect(requested).toMatchObject({ status: "CANCELLATION_REQUESTED", completedRequests: 5 });
     await emulator.advance(400);
     const pending = await rawJob(created.id, "?inline=true");
-    expect(pending).toMatchObject({ status: "CANCELLATION_REQUESTED", completed_requests: 5, output_file: null, outputs: null });
+    expect(pending).toMatchObject({
+      status: "CANCELLATION_REQUESTED",
+      completed_requests: 5,
+      output_file: null,
+      outputs: null,
+    });
 
     await emulator.advance(100);
     const job = await get(created.id);
@@ -313,7 +395,11 @@ describe("cancel", () => {
     expect(new Set(lines.map((l) => l.custom_id)).size).toBe(5);
 
     await emulator.advance(10_000);
-    expect(await get(created.id)).toMatchObject({ status: "CANCELLED", completedRequests: 5, outputFile: job.outputFile });
+    expect(await get(created.id)).toMatchObject({
+      status: "CANCELLED",
+      completedRequests: 5,
+      outputFile: job.outputFile,
+    });
   });
 
   it("is a no-op 200 on a final job", async () => {
@@ -337,7 +423,13 @@ describe("cancel", () => {
 
 describe("deleting", () => {
   it("refuses to delete a job or its input file until the job is final", async () => {
-    const input = await c.client.files.upload({ file: { fileName: "in.jsonl", content: jsonl(chatRequests(20).map((r) => ({ custom_id: r.customId, body: r.body }))) }, purpose: "batch" });
+    const input = await c.client.files.upload({
+      file: {
+        fileName: "in.jsonl",
+        content: jsonl(chatRequests(20).map((r) => ({ custom_id: r.customId, body: r.body }))),
+      },
+      purpose: "batch",
+    });
     const created = await c.client.batch.jobs.create({ endpoint: CHAT, model: MODEL, inputFiles: [input.id] });
 
     const expectRefused = async (status: string) => {

@@ -31,7 +31,11 @@ function answer(
   opts: { customId?: string | null; nowSeconds?: number; requestIndex?: number } = {},
 ): ModelAnswer {
   const m = typeof modelId === "string" ? model(modelId) : modelId;
-  return answerRequest(m, endpoint, body, { customId: opts.customId ?? "c-1", nowSeconds: opts.nowSeconds ?? NOW, requestIndex: opts.requestIndex ?? 0 });
+  return answerRequest(m, endpoint, body, {
+    customId: opts.customId ?? "c-1",
+    nowSeconds: opts.nowSeconds ?? NOW,
+    requestIndex: opts.requestIndex ?? 0,
+  });
 }
 
 function ok(a: ModelAnswer): Record<string, unknown> {
@@ -41,7 +45,10 @@ function ok(a: ModelAnswer): Record<string, unknown> {
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Any = any;
-const chat = (content: string, extra: Record<string, unknown> = {}) => ({ messages: [{ role: "user", content }], ...extra });
+const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  messages: [{ role: "user", content }],
+  ...extra,
+});
 const contentOf = (body: Record<string, unknown>, i = 0): string => (body as Any).choices[i].message.content;
 
 // ---------------------------------------------------------------------------------------------------------
@@ -162,7 +169,9 @@ describe("ModelCatalogue", () => {
     expect(wrong).toContain("/v1/chat/completions");
     expect(wrong).toContain("/v1/embeddings"); // what it serves
     expect(wrong).toContain("mistral-large-latest"); // who serves the endpoint
-    expect(catalogue.checkModel("mistral-large-latest", "/v1/conversations")).toMatch(/No model .* serves \/v1\/conversations/);
+    expect(catalogue.checkModel("mistral-large-latest", "/v1/conversations")).toMatch(
+      /No model .* serves \/v1\/conversations/,
+    );
     expect(catalogue.checkModel("", "/v1/chat/completions")).toMatch(/model is required/i);
     expect(catalogue.checkModel("mistral-large-latest", "/v1/nope" as ApiEndpoint)).toMatch(/Unknown endpoint/);
   });
@@ -262,7 +271,13 @@ describe("chat completions", () => {
     const body = {
       messages: [
         { role: "system", content: "Be brief." },
-        { role: "user", content: [{ type: "text", text: "What is 2 + 2?" }, { type: "image_url", image_url: "https://x/y.png" }] },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is 2 + 2?" },
+            { type: "image_url", image_url: "https://x/y.png" },
+          ],
+        },
         { role: "assistant", content: null, tool_calls: [{ id: "t1", function: { name: "calc", arguments: "{}" } }] },
         { role: "tool", content: "calc says: what is 40 + 2?", tool_call_id: "t1" },
       ],
@@ -271,7 +286,10 @@ describe("chat completions", () => {
     expect(extractAnswer(contentOf(a))).toMatch(/^-?\d+$/);
     const prefixed = ok(
       answer("mistral-large-latest", "/v1/chat/completions", {
-        messages: [{ role: "user", content: "Tell me a story" }, { role: "assistant", content: "Once upon a time", prefix: true }],
+        messages: [
+          { role: "user", content: "Tell me a story" },
+          { role: "assistant", content: "Once upon a time", prefix: true },
+        ],
       }),
     );
     expect(contentOf(prefixed).startsWith("Once upon a time")).toBe(true);
@@ -293,7 +311,13 @@ describe("chat completions", () => {
     expect(questions).toHaveLength(200);
 
     const observed: Record<string, number> = {};
-    for (const id of ["mistral-large-latest", "mistral-medium-latest", "mistral-small-latest", "ministral-8b-latest", "ministral-3b-latest"]) {
+    for (const id of [
+      "mistral-large-latest",
+      "mistral-medium-latest",
+      "mistral-small-latest",
+      "ministral-8b-latest",
+      "ministral-3b-latest",
+    ]) {
       let right = 0;
       questions.forEach((q, i) => {
         const expected = checkableAnswer(q);
@@ -321,7 +345,9 @@ describe("chat completions", () => {
     }
     const perfect: ModelSpec = { id: "always-right", endpoints: ["/v1/chat/completions"], accuracy: 1 };
     expect(contentOf(ok(answer(perfect, "/v1/chat/completions", chat("What is 17 + 25?"))))).toBe("The answer is 42.");
-    const wrongCapital = extractAnswer(contentOf(ok(answer(m, "/v1/chat/completions", chat("What is the capital of France?")))));
+    const wrongCapital = extractAnswer(
+      contentOf(ok(answer(m, "/v1/chat/completions", chat("What is the capital of France?")))),
+    );
     expect(wrongCapital).not.toBe("Paris");
     expect(wrongCapital).toMatch(/^[A-Z]/);
   });
@@ -353,7 +379,13 @@ describe("chat completions", () => {
   });
 
   it("answers JSON mode with a JSON object", () => {
-    const a = ok(answer("mistral-large-latest", "/v1/chat/completions", chat("What is 1 + 1?", { response_format: { type: "json_object" } })));
+    const a = ok(
+      answer(
+        "mistral-large-latest",
+        "/v1/chat/completions",
+        chat("What is 1 + 1?", { response_format: { type: "json_object" } }),
+      ),
+    );
     const parsed = JSON.parse(contentOf(a));
     expect(typeof parsed.answer).toBe("string");
     expect(extractAnswer(contentOf(a))).toMatch(/^\d+$/);
@@ -363,8 +395,14 @@ describe("chat completions", () => {
     const m = model("mistral-small-latest");
     const start = performance.now();
     for (let i = 0; i < 100_000; i++) {
-      const body = chat(i % 2 ? `What is ${i} + ${i % 97}?` : `Write a short note about topic number ${i}.`, { max_tokens: 100 });
-      const a = answerRequest(m, "/v1/chat/completions", body, { customId: String(i), nowSeconds: NOW, requestIndex: i });
+      const body = chat(i % 2 ? `What is ${i} + ${i % 97}?` : `Write a short note about topic number ${i}.`, {
+        max_tokens: 100,
+      });
+      const a = answerRequest(m, "/v1/chat/completions", body, {
+        customId: String(i),
+        nowSeconds: NOW,
+        requestIndex: i,
+      });
       if (!a.ok) throw new Error(a.message);
     }
     const ms = performance.now() - start;
@@ -376,38 +414,169 @@ describe("invalid requests", () => {
   const cases: [string, ApiEndpoint, string, unknown, number, RegExp][] = [
     ["chat: no messages", "/v1/chat/completions", "mistral-small-latest", {}, 422, /body\.messages: field required/],
     ["chat: empty messages", "/v1/chat/completions", "mistral-small-latest", { messages: [] }, 422, /body\.messages/],
-    ["chat: messages not array", "/v1/chat/completions", "mistral-small-latest", { messages: "hi" }, 422, /body\.messages/],
-    ["chat: bad role", "/v1/chat/completions", "mistral-small-latest", { messages: [{ role: "bot", content: "x" }] }, 422, /messages\[0\]\.role/],
-    ["chat: message not object", "/v1/chat/completions", "mistral-small-latest", { messages: ["hi"] }, 422, /messages\[0\]/],
-    ["chat: no content", "/v1/chat/completions", "mistral-small-latest", { messages: [{ role: "user" }] }, 422, /messages\[0\]\.content/],
-    ["chat: content number", "/v1/chat/completions", "mistral-small-latest", { messages: [{ role: "user", content: 5 }] }, 422, /messages\[0\]\.content/],
-    ["chat: bad chunk", "/v1/chat/completions", "mistral-small-latest", { messages: [{ role: "user", content: [{ type: "text" }] }] }, 422, /content\[0\]\.text/],
-    ["chat: ends with assistant", "/v1/chat/completions", "mistral-small-latest", { messages: [{ role: "user", content: "a" }, { role: "assistant", content: "b" }] }, 400, /last role/],
-    ["chat: bad max_tokens", "/v1/chat/completions", "mistral-small-latest", chat("x", { max_tokens: -1 }), 422, /body\.max_tokens/],
+    [
+      "chat: messages not array",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: "hi" },
+      422,
+      /body\.messages/,
+    ],
+    [
+      "chat: bad role",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: [{ role: "bot", content: "x" }] },
+      422,
+      /messages\[0\]\.role/,
+    ],
+    [
+      "chat: message not object",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: ["hi"] },
+      422,
+      /messages\[0\]/,
+    ],
+    [
+      "chat: no content",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: [{ role: "user" }] },
+      422,
+      /messages\[0\]\.content/,
+    ],
+    [
+      "chat: content number",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: [{ role: "user", content: 5 }] },
+      422,
+      /messages\[0\]\.content/,
+    ],
+    [
+      "chat: bad chunk",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      { messages: [{ role: "user", content: [{ type: "text" }] }] },
+      422,
+      /content\[0\]\.text/,
+    ],
+    [
+      "chat: ends with assistant",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      {
+        messages: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: "b" },
+        ],
+      },
+      400,
+      /last role/,
+    ],
+    [
+      "chat: bad max_tokens",
+      "/v1/chat/completions",
+      "mistral-small-latest",
+      chat("x", { max_tokens: -1 }),
+      422,
+      /body\.max_tokens/,
+    ],
     ["chat: bad n", "/v1/chat/completions", "mistral-small-latest", chat("x", { n: 0 }), 422, /body\.n/],
     ["chat: bad stop", "/v1/chat/completions", "mistral-small-latest", chat("x", { stop: 3 }), 422, /body\.stop/],
     ["chat: body is array", "/v1/chat/completions", "mistral-small-latest", [], 422, /body: must be a JSON object/],
     ["embeddings: no input", "/v1/embeddings", "mistral-embed", {}, 422, /body\.input: field required/],
     ["embeddings: bad item", "/v1/embeddings", "mistral-embed", { input: ["a", 3] }, 422, /body\.input\[1\]/],
     ["embeddings: empty list", "/v1/embeddings", "mistral-embed", { input: [] }, 422, /body\.input/],
-    ["embeddings: output_dimension on mistral-embed", "/v1/embeddings", "mistral-embed", { input: "a", output_dimension: 256 }, 400, /output_dimension/],
-    ["embeddings: output_dimension too big", "/v1/embeddings", "codestral-embed", { input: "a", output_dimension: 5000 }, 422, /output_dimension/],
-    ["embeddings: base64", "/v1/embeddings", "mistral-embed", { input: "a", encoding_format: "base64" }, 400, /encoding_format/],
-    ["embeddings: bad dtype", "/v1/embeddings", "mistral-embed", { input: "a", output_dtype: "float16" }, 422, /output_dtype/],
+    [
+      "embeddings: output_dimension on mistral-embed",
+      "/v1/embeddings",
+      "mistral-embed",
+      { input: "a", output_dimension: 256 },
+      400,
+      /output_dimension/,
+    ],
+    [
+      "embeddings: output_dimension too big",
+      "/v1/embeddings",
+      "codestral-embed",
+      { input: "a", output_dimension: 5000 },
+      422,
+      /output_dimension/,
+    ],
+    [
+      "embeddings: base64",
+      "/v1/embeddings",
+      "mistral-embed",
+      { input: "a", encoding_format: "base64" },
+      400,
+      /encoding_format/,
+    ],
+    [
+      "embeddings: bad dtype",
+      "/v1/embeddings",
+      "mistral-embed",
+      { input: "a", output_dtype: "float16" },
+      422,
+      /output_dtype/,
+    ],
     ["fim: no prompt", "/v1/fim/completions", "codestral-latest", { suffix: "x" }, 422, /body\.prompt: field required/],
     ["fim: bad suffix", "/v1/fim/completions", "codestral-latest", { prompt: "def", suffix: 1 }, 422, /body\.suffix/],
     ["moderations: no input", "/v1/moderations", "mistral-moderation-latest", {}, 422, /body\.input/],
     ["moderations: bad input", "/v1/moderations", "mistral-moderation-latest", { input: 5 }, 422, /body\.input/],
     ["chat moderations: no input", "/v1/chat/moderations", "mistral-moderation-latest", {}, 422, /body\.input/],
-    ["chat moderations: bad role", "/v1/chat/moderations", "mistral-moderation-latest", { input: [{ role: "x", content: "a" }] }, 422, /body\.input\[0\]\.role/],
-    ["chat moderations: bad nested", "/v1/chat/moderations", "mistral-moderation-latest", { input: [[{ role: "user", content: "a" }], [{ role: "user" }]] }, 422, /body\.input\[1\]\[0\]\.content/],
+    [
+      "chat moderations: bad role",
+      "/v1/chat/moderations",
+      "mistral-moderation-latest",
+      { input: [{ role: "x", content: "a" }] },
+      422,
+      /body\.input\[0\]\.role/,
+    ],
+    [
+      "chat moderations: bad nested",
+      "/v1/chat/moderations",
+      "mistral-moderation-latest",
+      { input: [[{ role: "user", content: "a" }], [{ role: "user" }]] },
+      422,
+      /body\.input\[1\]\[0\]\.content/,
+    ],
     ["classifications: no input", "/v1/classifications", "mistral-moderation-latest", {}, 422, /body\.input/],
-    ["chat classifications: no messages", "/v1/chat/classifications", "mistral-moderation-latest", { input: { foo: 1 } }, 422, /body\.input\.messages/],
-    ["chat classifications: bad item", "/v1/chat/classifications", "mistral-moderation-latest", { input: [{ messages: [] }] }, 422, /body\.input\[0\]\.messages/],
+    [
+      "chat classifications: no messages",
+      "/v1/chat/classifications",
+      "mistral-moderation-latest",
+      { input: { foo: 1 } },
+      422,
+      /body\.input\.messages/,
+    ],
+    [
+      "chat classifications: bad item",
+      "/v1/chat/classifications",
+      "mistral-moderation-latest",
+      { input: [{ messages: [] }] },
+      422,
+      /body\.input\[0\]\.messages/,
+    ],
     ["ocr: no document", "/v1/ocr", "mistral-ocr-latest", {}, 422, /body\.document: field required/],
-    ["ocr: bad type", "/v1/ocr", "mistral-ocr-latest", { document: { type: "audio", url: "x" } }, 422, /body\.document\.type/],
+    [
+      "ocr: bad type",
+      "/v1/ocr",
+      "mistral-ocr-latest",
+      { document: { type: "audio", url: "x" } },
+      422,
+      /body\.document\.type/,
+    ],
     ["ocr: no url", "/v1/ocr", "mistral-ocr-latest", { document: { type: "document_url" } }, 422, /document_url/],
-    ["ocr: bad pages", "/v1/ocr", "mistral-ocr-latest", { document: { document_url: "https://x/a.pdf" }, pages: "a-b" }, 422, /body\.pages/],
+    [
+      "ocr: bad pages",
+      "/v1/ocr",
+      "mistral-ocr-latest",
+      { document: { document_url: "https://x/a.pdf" }, pages: "a-b" },
+      422,
+      /body\.pages/,
+    ],
   ];
   it.each(cases)("%s", (_name, endpoint, modelId, body, status, message) => {
     const a = answer(modelId, endpoint, body as Record<string, unknown>);
@@ -426,7 +595,10 @@ describe("invalid requests", () => {
     for (const endpoint of ["/v1/conversations", "/v1/audio/transcriptions"] as const) {
       const b = answer("mistral-large-latest", endpoint, { inputs: "hi" });
       expect(b).toMatchObject({ ok: false, status_code: 400 });
-      if (!b.ok) expect(b.message).toMatch(new RegExp(`${endpoint.replace(/\//g, "\\/")} is not supported by model mistral-large-latest`));
+      if (!b.ok)
+        expect(b.message).toMatch(
+          new RegExp(`${endpoint.replace(/\//g, "\\/")} is not supported by model mistral-large-latest`),
+        );
     }
   });
 });
@@ -436,7 +608,11 @@ describe("failureRate", () => {
     const flaky: ModelSpec = { id: "flaky", endpoints: ["/v1/chat/completions"], accuracy: 0.5, failureRate: 0.3 };
     const run = () =>
       Array.from({ length: 1000 }, (_, i) =>
-        answerRequest(flaky, "/v1/chat/completions", chat(`q${i}`), { customId: `r${i}`, nowSeconds: NOW, requestIndex: i }),
+        answerRequest(flaky, "/v1/chat/completions", chat(`q${i}`), {
+          customId: `r${i}`,
+          nowSeconds: NOW,
+          requestIndex: i,
+        }),
       );
     const first = run();
     const failures = first.filter((a) => !a.ok);
@@ -445,10 +621,19 @@ describe("failureRate", () => {
     expect(failures.every((a) => !a.ok && a.status_code === 500 && a.message.includes("flaky"))).toBe(true);
     expect(run()).toEqual(first);
     // keyed by custom_id (not by position) when there is one; by index otherwise
-    const byId = answerRequest(flaky, "/v1/chat/completions", chat("other"), { customId: "r5", nowSeconds: NOW, requestIndex: 999 });
+    const byId = answerRequest(flaky, "/v1/chat/completions", chat("other"), {
+      customId: "r5",
+      nowSeconds: NOW,
+      requestIndex: 999,
+    });
     expect(byId.ok).toBe(first[5]!.ok);
     // invalid bodies stay 4xx
-    const bad = answerRequest({ ...flaky, failureRate: 1 }, "/v1/chat/completions", {}, { nowSeconds: NOW, requestIndex: 0 });
+    const bad = answerRequest(
+      { ...flaky, failureRate: 1 },
+      "/v1/chat/completions",
+      {},
+      { nowSeconds: NOW, requestIndex: 0 },
+    );
     expect(bad).toMatchObject({ ok: false, status_code: 422 });
   });
 });
@@ -480,14 +665,17 @@ describe("embeddings", () => {
 
     const code = ok(answer("codestral-embed", "/v1/embeddings", { input: "def f(): pass" })) as Any;
     expect(code.data[0].embedding).toHaveLength(1536);
-    const small = ok(answer("codestral-embed", "/v1/embeddings", { input: "def f(): pass", output_dimension: 256 })) as Any;
+    const small = ok(
+      answer("codestral-embed", "/v1/embeddings", { input: "def f(): pass", output_dimension: 256 }),
+    ) as Any;
     expect(small.data[0].embedding).toHaveLength(256);
     expect(Math.abs(norm(small.data[0].embedding) - 1)).toBeLessThan(1e-4);
     expectValid("EmbeddingResponse", small);
   });
 
   it("makes texts that share words more similar", () => {
-    const vec = (t: string) => (ok(answer("mistral-embed", "/v1/embeddings", { input: t })) as Any).data[0].embedding as number[];
+    const vec = (t: string) =>
+      (ok(answer("mistral-embed", "/v1/embeddings", { input: t })) as Any).data[0].embedding as number[];
     const a = vec("The cat sat on the mat.");
     const b = vec("The cat sat on a mat.");
     const c = vec("Quantum chromodynamics lecture notes, chapter seven.");
@@ -497,7 +685,9 @@ describe("embeddings", () => {
 
   it("answers 1,000 inputs quickly", () => {
     const start = performance.now();
-    const a = ok(answer("mistral-embed", "/v1/embeddings", { input: Array.from({ length: 1000 }, (_, i) => `text number ${i}`) })) as Any;
+    const a = ok(
+      answer("mistral-embed", "/v1/embeddings", { input: Array.from({ length: 1000 }, (_, i) => `text number ${i}`) }),
+    ) as Any;
     expect(a.data).toHaveLength(1000);
     expect(performance.now() - start).toBeLessThan(2000);
   });
@@ -505,7 +695,12 @@ describe("embeddings", () => {
 
 describe("other endpoints", () => {
   it("FIM", () => {
-    const a = ok(answer("codestral-latest", "/v1/fim/completions", { prompt: "def add(a, b):\n    ", suffix: "\nprint(add(1, 2))" })) as Any;
+    const a = ok(
+      answer("codestral-latest", "/v1/fim/completions", {
+        prompt: "def add(a, b):\n    ",
+        suffix: "\nprint(add(1, 2))",
+      }),
+    ) as Any;
     expect(a.object).toBe("chat.completion");
     expect(a.model).toBe("codestral-latest");
     expect(a.choices[0].message.content).toContain("codestral-latest");
@@ -518,7 +713,11 @@ describe("other endpoints", () => {
   });
 
   it("moderations flag violent or hateful text", () => {
-    const a = ok(answer("mistral-moderation-latest", "/v1/moderations", { input: ["I will kill you", "I love sunny days", "I hate those people"] })) as Any;
+    const a = ok(
+      answer("mistral-moderation-latest", "/v1/moderations", {
+        input: ["I will kill you", "I love sunny days", "I hate those people"],
+      }),
+    ) as Any;
     expect(a.model).toBe("mistral-moderation-latest");
     expect(a.results).toHaveLength(3);
     expect(a.results[0].categories.violence_and_threats).toBe(true);
@@ -538,31 +737,53 @@ describe("other endpoints", () => {
       "pii",
     ]);
     expectValid("ModerationResponse", a);
-    expect(ok(answer("mistral-moderation-latest", "/v1/moderations", { input: "I will kill you" }))).toMatchObject({ results: [a.results[0]] });
+    expect(ok(answer("mistral-moderation-latest", "/v1/moderations", { input: "I will kill you" }))).toMatchObject({
+      results: [a.results[0]],
+    });
   });
 
   it("chat moderations: one result per conversation", () => {
-    const one = ok(answer("mistral-moderation-latest", "/v1/chat/moderations", { input: [{ role: "user", content: "How do I build a bomb?" }, { role: "assistant", content: "No." }] })) as Any;
+    const one = ok(
+      answer("mistral-moderation-latest", "/v1/chat/moderations", {
+        input: [
+          { role: "user", content: "How do I build a bomb?" },
+          { role: "assistant", content: "No." },
+        ],
+      }),
+    ) as Any;
     expect(one.results).toHaveLength(1);
     expect(one.results[0].categories.dangerous_and_criminal_content).toBe(true);
     expectValid("ModerationResponse", one);
-    const two = ok(answer("mistral-moderation-latest", "/v1/chat/moderations", { input: [[{ role: "user", content: "hello" }], [{ role: "user", content: "my email is a@b.com" }]] })) as Any;
+    const two = ok(
+      answer("mistral-moderation-latest", "/v1/chat/moderations", {
+        input: [[{ role: "user", content: "hello" }], [{ role: "user", content: "my email is a@b.com" }]],
+      }),
+    ) as Any;
     expect(two.results).toHaveLength(2);
     expect(two.results[1].categories.pii).toBe(true);
     expectValid("ModerationResponse", two);
   });
 
   it("classifications and chat classifications", () => {
-    const a = ok(answer("mistral-moderation-latest", "/v1/classifications", { input: ["I will kill you", "nice weather"] })) as Any;
+    const a = ok(
+      answer("mistral-moderation-latest", "/v1/classifications", { input: ["I will kill you", "nice weather"] }),
+    ) as Any;
     expect(a.results).toHaveLength(2);
     expect(a.results[0].moderation.scores.violence_and_threats).toBeGreaterThan(0.5);
     expectValid("ClassificationResponse", a);
-    const b = ok(answer("mistral-moderation-latest", "/v1/chat/classifications", { input: { messages: [{ role: "user", content: "hi" }] } })) as Any;
+    const b = ok(
+      answer("mistral-moderation-latest", "/v1/chat/classifications", {
+        input: { messages: [{ role: "user", content: "hi" }] },
+      }),
+    ) as Any;
     expect(b.results).toHaveLength(1);
     expectValid("ClassificationResponse", b);
     const c = ok(
       answer("mistral-moderation-latest", "/v1/chat/classifications", {
-        input: [{ messages: [{ role: "user", content: "hi" }] }, { messages: [{ role: "user", content: "I hate you" }] }],
+        input: [
+          { messages: [{ role: "user", content: "hi" }] },
+          { messages: [{ role: "user", content: "I hate you" }] },
+        ],
       }),
     ) as Any;
     expect(c.results).toHaveLength(2);
@@ -571,22 +792,40 @@ describe("other endpoints", () => {
   });
 
   it("OCR", () => {
-    const a = ok(answer("mistral-ocr-latest", "/v1/ocr", { document: { type: "document_url", document_url: "https://arxiv.org/pdf/2201.04234" } })) as Any;
+    const a = ok(
+      answer("mistral-ocr-latest", "/v1/ocr", {
+        document: { type: "document_url", document_url: "https://arxiv.org/pdf/2201.04234" },
+      }),
+    ) as Any;
     expect(a.model).toBe("mistral-ocr-latest");
     expect(a.pages).toHaveLength(1);
     expect(a.pages[0].markdown).toContain("2201.04234");
     expect(a.usage_info.pages_processed).toBe(1);
     expectValid("OCRResponse", a);
-    const b = ok(answer("mistral-ocr-latest", "/v1/ocr", { document: { type: "image_url", image_url: { url: "https://x/receipt.png" } }, pages: "0,2-3" })) as Any;
+    const b = ok(
+      answer("mistral-ocr-latest", "/v1/ocr", {
+        document: { type: "image_url", image_url: { url: "https://x/receipt.png" } },
+        pages: "0,2-3",
+      }),
+    ) as Any;
     expect(b.pages.map((p: Any) => p.index)).toEqual([0, 2, 3]);
     expectValid("OCRResponse", b);
-    const c = ok(answer("mistral-ocr-latest", "/v1/ocr", { document: { type: "file", file_id: "6b4f0b36-9e4f-4f1e-8d7e-6b1f0c1f2a3b" }, pages: [1] })) as Any;
+    const c = ok(
+      answer("mistral-ocr-latest", "/v1/ocr", {
+        document: { type: "file", file_id: "6b4f0b36-9e4f-4f1e-8d7e-6b1f0c1f2a3b" },
+        pages: [1],
+      }),
+    ) as Any;
     expect(c.pages[0].index).toBe(1);
     expectValid("OCRResponse", c);
   });
 
   it("conversations and transcriptions for models that list them", () => {
-    const agent: ModelSpec = { id: "agent-model", endpoints: ["/v1/conversations", "/v1/audio/transcriptions"], accuracy: 1 };
+    const agent: ModelSpec = {
+      id: "agent-model",
+      endpoints: ["/v1/conversations", "/v1/audio/transcriptions"],
+      accuracy: 1,
+    };
     const a = ok(answer(agent, "/v1/conversations", { inputs: "What is 2 + 5?" })) as Any;
     expect(a.outputs[0].content).toBe("The answer is 7.");
     expectValid("ConversationResponse", a);
@@ -609,7 +848,10 @@ describe("spec conformance", () => {
       "/v1/chat/moderations": ["ModerationResponse", { input: [{ role: "user", content: "hello" }] }],
       "/v1/ocr": ["OCRResponse", { document: { document_url: "https://x/a.pdf" } }],
       "/v1/classifications": ["ClassificationResponse", { input: "hello" }],
-      "/v1/chat/classifications": ["ClassificationResponse", { input: { messages: [{ role: "user", content: "hello" }] } }],
+      "/v1/chat/classifications": [
+        "ClassificationResponse",
+        { input: { messages: [{ role: "user", content: "hello" }] } },
+      ],
       "/v1/conversations": ["ConversationResponse", { inputs: "hello" }],
       "/v1/audio/transcriptions": ["TranscriptionResponse", { file_id: "f" }],
     };
@@ -644,8 +886,12 @@ describe("spec conformance", () => {
     const extra = structuredClone(good);
     extra.choices[0].message.name = "x"; // AssistantMessage has additionalProperties: false
     expect(validators.patched("ChatCompletionResponse", extra)).not.toEqual([]);
-    expect(validators.patched("ModerationResponse", { id: "x", model: "m", results: [{ categories: { a: "yes" } }] })).not.toEqual([]);
-    expect(validators.patched("ClassificationResponse", { id: "x", model: "m", results: [{ t: { score: {} } }] })).not.toEqual([]);
+    expect(
+      validators.patched("ModerationResponse", { id: "x", model: "m", results: [{ categories: { a: "yes" } }] }),
+    ).not.toEqual([]);
+    expect(
+      validators.patched("ClassificationResponse", { id: "x", model: "m", results: [{ t: { score: {} } }] }),
+    ).not.toEqual([]);
   });
 
   it("documents the spec erratum: ChatCompletionResponse lists `data` as required", () => {
@@ -656,7 +902,14 @@ describe("spec conformance", () => {
     const errors = validators.strict("ChatCompletionResponse", body);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain("must have required property 'data'");
-    expect(validators.strict("FIMCompletionResponse", ok(answer("codestral-latest", "/v1/fim/completions", { prompt: "x" })))).toHaveLength(1);
-    expect(validators.strict("EmbeddingResponse", ok(answer("mistral-embed", "/v1/embeddings", { input: "x" })))).toEqual([]);
+    expect(
+      validators.strict(
+        "FIMCompletionResponse",
+        ok(answer("codestral-latest", "/v1/fim/completions", { prompt: "x" })),
+      ),
+    ).toHaveLength(1);
+    expect(
+      validators.strict("EmbeddingResponse", ok(answer("mistral-embed", "/v1/embeddings", { input: "x" }))),
+    ).toEqual([]);
   });
 });

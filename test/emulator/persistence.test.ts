@@ -95,8 +95,16 @@ describe("restart on the same data directory", () => {
 
   it("keeps finished jobs: status, counters, errors, result files and their content", async () => {
     let { e, c } = await start({ speed: "instant" });
-    const input = await c.client.files.upload({ file: { fileName: "in.jsonl", content: jsonl(chatLines(20)) }, purpose: "batch" });
-    const ok = await c.client.batch.jobs.create({ inputFiles: [input.id], model: "mistral-small-latest", endpoint: "/v1/chat/completions", metadata: { run: "p1" } });
+    const input = await c.client.files.upload({
+      file: { fileName: "in.jsonl", content: jsonl(chatLines(20)) },
+      purpose: "batch",
+    });
+    const ok = await c.client.batch.jobs.create({
+      inputFiles: [input.id],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+      metadata: { run: "p1" },
+    });
     const mixed = await c.client.batch.jobs.create({
       requests: [
         { customId: "good", body: { messages: [{ role: "user", content: "hi" }] } },
@@ -105,9 +113,17 @@ describe("restart on the same data directory", () => {
       model: "mistral-large-latest",
       endpoint: "/v1/chat/completions",
     });
-    const jobsBefore = [await c.client.batch.jobs.get({ jobId: ok.id }), await c.client.batch.jobs.get({ jobId: mixed.id, inline: true })];
+    const jobsBefore = [
+      await c.client.batch.jobs.get({ jobId: ok.id }),
+      await c.client.batch.jobs.get({ jobId: mixed.id, inline: true }),
+    ];
     expect(jobsBefore[0]).toMatchObject({ status: "SUCCESS", totalRequests: 20, succeededRequests: 20 });
-    expect(jobsBefore[1]).toMatchObject({ status: "SUCCESS", totalRequests: 2, succeededRequests: 1, failedRequests: 1 });
+    expect(jobsBefore[1]).toMatchObject({
+      status: "SUCCESS",
+      totalRequests: 2,
+      succeededRequests: 1,
+      failedRequests: 1,
+    });
     const output = await download(c, jobsBefore[0].outputFile!);
     const errors = await download(c, jobsBefore[1].errorFile!);
     const listBefore = await c.client.batch.jobs.list({});
@@ -119,7 +135,15 @@ describe("restart on the same data directory", () => {
     expect(await c.client.batch.jobs.list({})).toEqual(listBefore);
     expect(await download(c, jobsBefore[0].outputFile!)).toEqual(output);
     expect(await download(c, jobsBefore[1].errorFile!)).toEqual(errors);
-    expect(resultLines(output).map((r) => r.custom_id).sort()).toEqual(chatLines(20).map((l) => l.custom_id).sort());
+    expect(
+      resultLines(output)
+        .map((r) => r.custom_id)
+        .sort(),
+    ).toEqual(
+      chatLines(20)
+        .map((l) => l.custom_id)
+        .sort(),
+    );
     expect(c.violations).toEqual([]);
   });
 
@@ -127,8 +151,16 @@ describe("restart on the same data directory", () => {
     const t0 = Date.now();
     const speed = { queueDelayMs: 10_000, requestsPerSecond: 10, cancelDelayMs: 5_000 };
     let { e, c } = await start({ speed, clock: new ManualClock(t0) });
-    const queued = await c.client.batch.jobs.create({ requests: [{ customId: "1", body: { messages: [{ role: "user", content: "hi" }] } }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
-    const cancelling = await c.client.batch.jobs.create({ requests: [{ customId: "1", body: { messages: [{ role: "user", content: "hi" }] } }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
+    const queued = await c.client.batch.jobs.create({
+      requests: [{ customId: "1", body: { messages: [{ role: "user", content: "hi" }] } }],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+    });
+    const cancelling = await c.client.batch.jobs.create({
+      requests: [{ customId: "1", body: { messages: [{ role: "user", content: "hi" }] } }],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+    });
     expect((await c.client.batch.jobs.cancel({ jobId: cancelling.id })).status).toBe("CANCELLATION_REQUESTED");
     await stop(e);
 
@@ -146,8 +178,15 @@ describe("restart on the same data directory", () => {
     const lines = chatLines(100, "q");
     let now = Date.now();
     let { e, c } = await start({ speed, clock: new ManualClock(now) });
-    const input = await c.client.files.upload({ file: { fileName: "hundred.jsonl", content: jsonl(lines) }, purpose: "batch" });
-    const job = await c.client.batch.jobs.create({ inputFiles: [input.id], model: "mistral-small-latest", endpoint: "/v1/chat/completions" });
+    const input = await c.client.files.upload({
+      file: { fileName: "hundred.jsonl", content: jsonl(lines) },
+      purpose: "batch",
+    });
+    const job = await c.client.batch.jobs.create({
+      inputFiles: [input.id],
+      model: "mistral-small-latest",
+      endpoint: "/v1/chat/completions",
+    });
 
     // 3.5 s, then 2.2 s, then 1.9 s of progress, each followed by a restart (clock carried over)
     let expected = 0;
@@ -170,7 +209,13 @@ describe("restart on the same data directory", () => {
 
     await e.advance(5000);
     const done = await c.client.batch.jobs.get({ jobId: job.id });
-    expect(done).toMatchObject({ status: "SUCCESS", totalRequests: 100, completedRequests: 100, succeededRequests: 100, failedRequests: 0 });
+    expect(done).toMatchObject({
+      status: "SUCCESS",
+      totalRequests: 100,
+      completedRequests: 100,
+      succeededRequests: 100,
+      failedRequests: 0,
+    });
     const out = resultLines(await download(c, done.outputFile!));
     expect(out).toHaveLength(100);
     expect(new Set(out.map((r) => r.id)).size).toBe(100);
@@ -237,7 +282,13 @@ describe("restart on the same data directory", () => {
         expect(fs.readdirSync(path.join(dataDir, "blobs")), `crash at ${crashAt}`).toEqual([]); // nor its request list
       } else {
         const job = await c.client.batch.jobs.get({ jobId, inline: true });
-        expect(job, `crash at ${crashAt}`).toMatchObject({ status: "SUCCESS", totalRequests: 25, completedRequests: 25, succeededRequests: 20, failedRequests: 5 });
+        expect(job, `crash at ${crashAt}`).toMatchObject({
+          status: "SUCCESS",
+          totalRequests: 25,
+          completedRequests: 25,
+          succeededRequests: 20,
+          failedRequests: 5,
+        });
         expect(job.errors, `crash at ${crashAt}`).toEqual([{ message: expect.any(String), count: 5 }]);
         const ids = job.outputs!.map((o) => o.custom_id as string);
         expect(ids.sort(), `crash at ${crashAt}`).toEqual(requests.map((r) => r.custom_id).sort());
@@ -245,11 +296,18 @@ describe("restart on the same data directory", () => {
         const err = resultLines(await download(c, job.errorFile!));
         expect([out.length, err.length], `crash at ${crashAt}`).toEqual([20, 5]);
         const published = await c.client.files.list({ source: ["mistral"] });
-        expect(published.data.map((f) => f.id).sort(), `crash at ${crashAt}`).toEqual([job.outputFile, job.errorFile].sort());
+        expect(published.data.map((f) => f.id).sort(), `crash at ${crashAt}`).toEqual(
+          [job.outputFile, job.errorFile].sort(),
+        );
         expect(published.data.map((f) => f.numLines).sort()).toEqual([20, 5].sort());
         const blobs = fs.readdirSync(path.join(dataDir, "blobs"));
-        expect(blobs.filter((b) => !b.startsWith("inline-")).sort(), `crash at ${crashAt}`).toEqual([job.outputFile, job.errorFile].sort());
-        expect(blobs.filter((b) => b.startsWith("inline-")), `crash at ${crashAt}`).toHaveLength(1);
+        expect(blobs.filter((b) => !b.startsWith("inline-")).sort(), `crash at ${crashAt}`).toEqual(
+          [job.outputFile, job.errorFile].sort(),
+        );
+        expect(
+          blobs.filter((b) => b.startsWith("inline-")),
+          `crash at ${crashAt}`,
+        ).toHaveLength(1);
       }
       expect(fs.readdirSync(path.join(dataDir, "tmp")), `crash at ${crashAt}`).toEqual([]);
       expect(c.violations).toEqual([]);
@@ -323,10 +381,14 @@ describe("kill -9 of the real CLI", () => {
 
     const progress: number[] = [];
     for (const threshold of [60, 170, 280]) {
-      const seen = await poll(`${threshold} requests done`, async () => {
-        const j = await getJob(cli.url, jobId);
-        return j.completed_requests >= threshold ? j : undefined;
-      }, 10_000);
+      const seen = await poll(
+        `${threshold} requests done`,
+        async () => {
+          const j = await getJob(cli.url, jobId);
+          return j.completed_requests >= threshold ? j : undefined;
+        },
+        10_000,
+      );
       expect(seen.status).toBe("RUNNING");
       await new Promise((r) => setTimeout(r, Math.random() * 50)); // strike anywhere in the 50 ms processing cycle
       await kill(cli);
@@ -338,11 +400,21 @@ describe("kill -9 of the real CLI", () => {
       progress.push(resumed.completed_requests);
     }
 
-    const done = await poll("SUCCESS", async () => {
-      const j = await getJob(cli.url, jobId);
-      return j.status === "RUNNING" || j.status === "QUEUED" ? undefined : j;
-    }, 15_000);
-    expect(done).toMatchObject({ status: "SUCCESS", total_requests: REQUESTS, completed_requests: REQUESTS, succeeded_requests: REQUESTS, error_file: null });
+    const done = await poll(
+      "SUCCESS",
+      async () => {
+        const j = await getJob(cli.url, jobId);
+        return j.status === "RUNNING" || j.status === "QUEUED" ? undefined : j;
+      },
+      15_000,
+    );
+    expect(done).toMatchObject({
+      status: "SUCCESS",
+      total_requests: REQUESTS,
+      completed_requests: REQUESTS,
+      succeeded_requests: REQUESTS,
+      error_file: null,
+    });
     const res = await fetch(`${cli.url}/v1/files/${done.output_file}/content`);
     expect(res.status).toBe(200);
     const text = Buffer.from(await res.arrayBuffer());

@@ -45,7 +45,11 @@ async function sdkError(p: Promise<unknown>): Promise<{ statusCode: number; body
 type SeedAnswer = Partial<{ file: FileBody | null; job: JobBody | null } & ErrorBody>;
 
 async function seed(url: string, body: unknown): Promise<{ status: number; body: SeedAnswer }> {
-  const res = await fetch(`${url}/__emulator/seed`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}/__emulator/seed`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: await readJson<SeedAnswer>(res) };
 }
 
@@ -92,30 +96,69 @@ describe("seed 001: the Batch API reference's TypeScript calls", () => {
     const get = await sdkError(mistral.batch.jobs.get({ jobId: "4017dc9f-b629-42f4-9700-8c681b9e7f0f" }));
     expect(get).toEqual({
       statusCode: 404,
-      body: { object: "error", message: `Batch job ${GET_JOB_ID} not found`, type: "invalid_request_error", param: null, code: "not_found" },
+      body: {
+        object: "error",
+        message: `Batch job ${GET_JOB_ID} not found`,
+        type: "invalid_request_error",
+        param: null,
+        code: "not_found",
+      },
     });
     const cancel = await sdkError(mistral.batch.jobs.cancel({ jobId: "4fb29d1c-535b-4f0a-a1cb-2167f86da569" }));
     expect(cancel).toEqual({
       statusCode: 404,
-      body: { object: "error", message: `Batch job ${CANCEL_JOB_ID} not found`, type: "invalid_request_error", param: null, code: "not_found" },
+      body: {
+        object: "error",
+        message: `Batch job ${CANCEL_JOB_ID} not found`,
+        type: "invalid_request_error",
+        param: null,
+        code: "not_found",
+      },
     });
 
     // with a model but without the file, the missing file is what is named
     const noFile = await sdkError(mistral.batch.jobs.create({ ...SEED_CREATE, model: "mistral-moderation-latest" }));
     expect(noFile.statusCode).toBe(404);
-    expect(noFile.body).toMatchObject({ object: "error", message: `Input file ${FILE_ID} (input_files[0]) not found`, param: "input_files" });
+    expect(noFile.body).toMatchObject({
+      object: "error",
+      message: `Input file ${FILE_ID} (input_files[0]) not found`,
+      param: "input_files",
+    });
   });
 
   it("once the world it assumes exists (seeded), the same calls succeed; the create still needs a model", async () => {
     const seeded = await seed(emulator.url, {
       file: { id: FILE_ID, filename: "classifications.jsonl", purpose: "batch", content: CLASSIFICATION_LINES },
-      job: { id: GET_JOB_ID, model: "mistral-moderation-latest", endpoint: "/v1/classifications", metadata: { seed: "001" } },
+      job: {
+        id: GET_JOB_ID,
+        model: "mistral-moderation-latest",
+        endpoint: "/v1/classifications",
+        metadata: { seed: "001" },
+      },
     });
     expect(seeded.status).toBe(200);
-    expect(seeded.body.file).toMatchObject({ id: FILE_ID, filename: "classifications.jsonl", purpose: "batch", bytes: Buffer.byteLength(CLASSIFICATION_LINES), num_lines: 2, sample_type: "batch_request", mimetype: "application/jsonl" });
-    expect(seeded.body.job).toMatchObject({ id: GET_JOB_ID, status: "QUEUED", input_files: [FILE_ID], model: "mistral-moderation-latest" });
+    expect(seeded.body.file).toMatchObject({
+      id: FILE_ID,
+      filename: "classifications.jsonl",
+      purpose: "batch",
+      bytes: Buffer.byteLength(CLASSIFICATION_LINES),
+      num_lines: 2,
+      sample_type: "batch_request",
+      mimetype: "application/jsonl",
+    });
+    expect(seeded.body.job).toMatchObject({
+      id: GET_JOB_ID,
+      status: "QUEUED",
+      input_files: [FILE_ID],
+      model: "mistral-moderation-latest",
+    });
     const second = await seed(emulator.url, {
-      job: { id: CANCEL_JOB_ID, input_files: [FILE_ID], model: "mistral-moderation-latest", endpoint: "/v1/classifications" },
+      job: {
+        id: CANCEL_JOB_ID,
+        input_files: [FILE_ID],
+        model: "mistral-moderation-latest",
+        endpoint: "/v1/classifications",
+      },
     });
     expect(second.status).toBe(200);
     expect(second.body).toMatchObject({ file: null, job: { id: CANCEL_JOB_ID, status: "QUEUED" } });
@@ -126,11 +169,26 @@ describe("seed 001: the Batch API reference's TypeScript calls", () => {
     expect(list.data?.map((j) => j.id).sort()).toEqual([GET_JOB_ID, CANCEL_JOB_ID].sort());
 
     // mistral.batch.jobs.create({...}) unchanged: the file resolves now, the model is still missing
-    const create = await sdkError(mistral.batch.jobs.create({ inputFiles: ["fe3343a2-3b8d-404b-ba32-a78dede2614a"], endpoint: "/v1/classifications" }));
+    const create = await sdkError(
+      mistral.batch.jobs.create({
+        inputFiles: ["fe3343a2-3b8d-404b-ba32-a78dede2614a"],
+        endpoint: "/v1/classifications",
+      }),
+    );
     expect(create).toEqual({ statusCode: 422, body: MISSING_MODEL });
     // ... and with a model that serves /v1/classifications it is created
-    const created = await mistral.batch.jobs.create({ inputFiles: ["fe3343a2-3b8d-404b-ba32-a78dede2614a"], endpoint: "/v1/classifications", model: "mistral-moderation-latest" });
-    expect(created).toMatchObject({ object: "batch", status: "QUEUED", inputFiles: [FILE_ID], endpoint: "/v1/classifications", model: "mistral-moderation-latest" });
+    const created = await mistral.batch.jobs.create({
+      inputFiles: ["fe3343a2-3b8d-404b-ba32-a78dede2614a"],
+      endpoint: "/v1/classifications",
+      model: "mistral-moderation-latest",
+    });
+    expect(created).toMatchObject({
+      object: "batch",
+      status: "QUEUED",
+      inputFiles: [FILE_ID],
+      endpoint: "/v1/classifications",
+      model: "mistral-moderation-latest",
+    });
 
     // mistral.batch.jobs.get({ jobId: "4017dc9f-..." })
     const got = await mistral.batch.jobs.get({ jobId: "4017dc9f-b629-42f4-9700-8c681b9e7f0f" });
@@ -163,9 +221,18 @@ describe("POST /__emulator/seed", () => {
   it("stores content byte for byte, base64 too", async () => {
     const id = "00000000-0000-4000-8000-000000000001";
     const bytes = Buffer.from([0, 1, 2, 254, 255, 10, 13]);
-    const r = await seed(emulator.url, { file: { id, filename: "raw.bin", purpose: "ocr", content: bytes.toString("base64"), encoding: "base64" } });
+    const r = await seed(emulator.url, {
+      file: { id, filename: "raw.bin", purpose: "ocr", content: bytes.toString("base64"), encoding: "base64" },
+    });
     expect(r.status).toBe(200);
-    expect(r.body.file).toMatchObject({ id, bytes: 7, purpose: "ocr", sample_type: "pretrain", num_lines: null, mimetype: "application/octet-stream" });
+    expect(r.body.file).toMatchObject({
+      id,
+      bytes: 7,
+      purpose: "ocr",
+      sample_type: "pretrain",
+      num_lines: null,
+      mimetype: "application/octet-stream",
+    });
     const c = checkedClient(emulator.url);
     expect(Buffer.from(await new Response(await c.client.files.download({ fileId: id })).arrayBuffer())).toEqual(bytes);
     expect(await c.client.files.retrieve({ fileId: id })).toMatchObject({ id, filename: "raw.bin", sizeBytes: 7 });
@@ -175,15 +242,51 @@ describe("POST /__emulator/seed", () => {
   it.each([
     [{}, 400, /expected a JSON object with "file" and\/or "job"/],
     [{ files: [] }, 400, /expected a JSON object with "file" and\/or "job"/],
-    [{ file: { id: "nope", filename: "a.jsonl", content: "" } }, 400, /file\.id must be a lower-case hyphenated UUID, received "nope"/],
-    [{ file: { id: "00000000-0000-4000-8000-0000000000AA", filename: "a.jsonl", content: "" } }, 400, /file\.id must be a lower-case/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000002", filename: "", content: "" } }, 400, /file\.filename must be a non-empty string/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", purpose: "training", content: "" } }, 400, /file\.purpose must be one of fine-tune, batch, ocr, received "training"/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: 5 } }, 400, /file\.content must be a string, received 5/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: "", encoding: "hex" } }, 400, /file\.encoding must be utf8 or base64, received "hex"/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: "", size: 1 } }, 400, /unknown field file\.size/],
-    [{ job: { endpoint: "/v1/chat/completions" } }, 400, /job\.id must be a lower-case hyphenated UUID, received undefined/],
-    [{ file: { id: "00000000-0000-4000-8000-000000000001", filename: "again.jsonl", content: "" } }, 409, /file 00000000-0000-4000-8000-000000000001 already exists/],
+    [
+      { file: { id: "nope", filename: "a.jsonl", content: "" } },
+      400,
+      /file\.id must be a lower-case hyphenated UUID, received "nope"/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-0000000000AA", filename: "a.jsonl", content: "" } },
+      400,
+      /file\.id must be a lower-case/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000002", filename: "", content: "" } },
+      400,
+      /file\.filename must be a non-empty string/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", purpose: "training", content: "" } },
+      400,
+      /file\.purpose must be one of fine-tune, batch, ocr, received "training"/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: 5 } },
+      400,
+      /file\.content must be a string, received 5/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: "", encoding: "hex" } },
+      400,
+      /file\.encoding must be utf8 or base64, received "hex"/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000002", filename: "a.jsonl", content: "", size: 1 } },
+      400,
+      /unknown field file\.size/,
+    ],
+    [
+      { job: { endpoint: "/v1/chat/completions" } },
+      400,
+      /job\.id must be a lower-case hyphenated UUID, received undefined/,
+    ],
+    [
+      { file: { id: "00000000-0000-4000-8000-000000000001", filename: "again.jsonl", content: "" } },
+      409,
+      /file 00000000-0000-4000-8000-000000000001 already exists/,
+    ],
   ])("refuses %j with %i", async (body, status, message) => {
     const r = await seed(emulator.url, body);
     expect(r.status).toBe(status);
@@ -204,10 +307,19 @@ describe("POST /__emulator/seed", () => {
     expect((await fetch(`${emulator.url}/v1/files/${fileId}`)).status).toBe(404);
     expect((await fetch(`${emulator.url}/v1/batch/jobs/${jobId}`)).status).toBe(404);
     // and an existing job id is a conflict
-    const ok = await seed(emulator.url, { job: { id: jobId, requests: [{ body: { messages: [{ role: "user", content: "hi" }] } }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" } });
+    const ok = await seed(emulator.url, {
+      job: {
+        id: jobId,
+        requests: [{ body: { messages: [{ role: "user", content: "hi" }] } }],
+        model: "mistral-small-latest",
+        endpoint: "/v1/chat/completions",
+      },
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.job).toMatchObject({ id: jobId, input_files: [], status: "QUEUED" });
-    const again = await seed(emulator.url, { job: { id: jobId, requests: [{ body: {} }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" } });
+    const again = await seed(emulator.url, {
+      job: { id: jobId, requests: [{ body: {} }], model: "mistral-small-latest", endpoint: "/v1/chat/completions" },
+    });
     expect(again.status).toBe(409);
     expect(again.body.message).toMatch(/batch job 00000000-0000-4000-8000-0000000000b3 already exists/);
   });
@@ -219,7 +331,11 @@ describe("POST /__emulator/seed", () => {
         file: { id: FILE_ID, filename: "c.jsonl", content: CLASSIFICATION_LINES },
         job: { id: GET_JOB_ID, model: "mistral-moderation-latest", endpoint: "/v1/classifications" },
       });
-      let res = await fetch(`${locked.url}/__emulator/seed`, { method: "POST", headers: { "content-type": "application/json" }, body });
+      let res = await fetch(`${locked.url}/__emulator/seed`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body,
+      });
       expect(res.status).toBe(401);
       const headers = { "content-type": "application/json", authorization: "Bearer k-123" };
       res = await fetch(`${locked.url}/__emulator/seed`, { method: "POST", headers, body });
@@ -229,7 +345,11 @@ describe("POST /__emulator/seed", () => {
       res = await fetch(`${locked.url}/v1/batch/jobs`, {
         method: "POST",
         headers: { ...headers, "x-emulator-seed-job-id": CANCEL_JOB_ID, "x-emulator-seed-signature": "0".repeat(64) },
-        body: JSON.stringify({ input_files: [FILE_ID], model: "mistral-moderation-latest", endpoint: "/v1/classifications" }),
+        body: JSON.stringify({
+          input_files: [FILE_ID],
+          model: "mistral-moderation-latest",
+          endpoint: "/v1/classifications",
+        }),
       });
       expect(res.status).toBe(503);
       expect(locked.faults.list()).toMatchObject([{ times: null }]);
@@ -255,7 +375,10 @@ describe("seed 000: the batch guide's Python flow, translated literally to the T
 
   async function flow(client: CheckedClient["client"], advance: () => Promise<void>) {
     // batch_data = client.files.upload(file={"file_name": "test.jsonl", "content": open("test.jsonl", "rb")}, purpose="batch")
-    const batchData = await client.files.upload({ file: { fileName: "test.jsonl", content: fs.readFileSync(path.join(dir, "test.jsonl")) }, purpose: "batch" });
+    const batchData = await client.files.upload({
+      file: { fileName: "test.jsonl", content: fs.readFileSync(path.join(dir, "test.jsonl")) },
+      purpose: "batch",
+    });
     // created_job = client.batch.jobs.create(input_files=[batch_data.id], model="mistral-small-latest",
     //     endpoint="/v1/chat/completions", metadata={"job_type": "testing"})
     const createdJob = await client.batch.jobs.create({
@@ -284,8 +407,15 @@ describe("seed 000: the batch guide's Python flow, translated literally to the T
       // output_file_stream = client.files.download(file_id=retrieved_job.output_file)
       const outputFileStream = await client.files.download({ fileId: retrievedJob.outputFile! });
       // with open('batch_results.jsonl', 'wb') as f: f.write(output_file_stream.read())
-      fs.writeFileSync(path.join(dir, "batch_results.jsonl"), Buffer.from(await new Response(outputFileStream).arrayBuffer()));
-      const results = fs.readFileSync(path.join(dir, "batch_results.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+      fs.writeFileSync(
+        path.join(dir, "batch_results.jsonl"),
+        Buffer.from(await new Response(outputFileStream).arrayBuffer()),
+      );
+      const results = fs
+        .readFileSync(path.join(dir, "batch_results.jsonl"), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
       expect(results.map((r) => r.custom_id).sort()).toEqual(["0", "1"]);
       for (const r of results) expect(r.response.body.choices[0].message.content).toEqual(expect.any(String));
       expect(listJob).toEqual({ data: [], object: "list", total: 0 });
@@ -299,14 +429,21 @@ describe("seed 000: the batch guide's Python flow, translated literally to the T
   });
 
   it("with slower timings: the job is listed as RUNNING with its metadata, and cancel stops it", async () => {
-    const emulator = await startEmulator({ speed: { queueDelayMs: 1500, requestsPerSecond: 1, cancelDelayMs: 1000 }, clock: "manual" });
+    const emulator = await startEmulator({
+      speed: { queueDelayMs: 1500, requestsPerSecond: 1, cancelDelayMs: 1000 },
+      clock: "manual",
+    });
     const c = checkedClient(emulator.url);
     try {
       const client = c.client;
       const { createdJob, retrievedJob, listJob } = await flow(client, () => emulator.advance(1600)); // past the 1.5 s queue
       expect(retrievedJob).toMatchObject({ status: "RUNNING", totalRequests: 2, outputFile: null });
       expect(listJob.total).toBe(1);
-      expect(listJob.data?.[0]).toMatchObject({ id: createdJob.id, status: "RUNNING", metadata: { job_type: "testing" } });
+      expect(listJob.data?.[0]).toMatchObject({
+        id: createdJob.id,
+        status: "RUNNING",
+        metadata: { job_type: "testing" },
+      });
       const canceledJob = await client.batch.jobs.cancel({ jobId: createdJob.id });
       expect(canceledJob.status).toBe("CANCELLATION_REQUESTED");
       await emulator.advance(1000);

@@ -102,50 +102,106 @@ describe("validateSchema (pydantic v2 style details)", () => {
         timeout_hours: 168,
       }),
     ).toEqual([]);
-    expect(check({ requests: [{ custom_id: "0", body: { messages: [] } }, { body: {} }], endpoint: "/v1/embeddings", timeout_hours: 1 })).toEqual([]);
+    expect(
+      check({
+        requests: [{ custom_id: "0", body: { messages: [] } }, { body: {} }],
+        endpoint: "/v1/embeddings",
+        timeout_hours: 1,
+      }),
+    ).toEqual([]);
     // Optional fields accept null, as pydantic's Optional[...] does.
-    expect(check({ endpoint: "/v1/ocr", input_files: null, requests: null, model: null, agent_id: null, metadata: null })).toEqual([]);
+    expect(
+      check({ endpoint: "/v1/ocr", input_files: null, requests: null, model: null, agent_id: null, metadata: null }),
+    ).toEqual([]);
   });
 
   it("missing endpoint -> missing, input is the parent object", () => {
-    expect(check({ model: "m" })).toEqual([{ type: "missing", loc: ["body", "endpoint"], msg: "Field required", input: { model: "m" } }]);
+    expect(check({ model: "m" })).toEqual([
+      { type: "missing", loc: ["body", "endpoint"], msg: "Field required", input: { model: "m" } },
+    ]);
   });
 
   it("bad endpoint -> enum listing every ApiEndpoint value", () => {
     expect(check({ endpoint: "/v1/chat" })).toEqual([
-      { type: "enum", loc: ["body", "endpoint"], msg: `Input should be ${ENDPOINTS}`, input: "/v1/chat", ctx: { expected: ENDPOINTS } },
+      {
+        type: "enum",
+        loc: ["body", "endpoint"],
+        msg: `Input should be ${ENDPOINTS}`,
+        input: "/v1/chat",
+        ctx: { expected: ENDPOINTS },
+      },
     ]);
   });
 
   it("timeout_hours outside 1..168", () => {
     expect(check({ endpoint: "/v1/embeddings", timeout_hours: 0 })).toEqual([
-      { type: "greater_than_equal", loc: ["body", "timeout_hours"], msg: "Input should be greater than or equal to 1", input: 0, ctx: { ge: 1 } },
+      {
+        type: "greater_than_equal",
+        loc: ["body", "timeout_hours"],
+        msg: "Input should be greater than or equal to 1",
+        input: 0,
+        ctx: { ge: 1 },
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", timeout_hours: 169 })).toEqual([
-      { type: "less_than_equal", loc: ["body", "timeout_hours"], msg: "Input should be less than or equal to 168", input: 169, ctx: { le: 168 } },
+      {
+        type: "less_than_equal",
+        loc: ["body", "timeout_hours"],
+        msg: "Input should be less than or equal to 168",
+        input: 169,
+        ctx: { le: 168 },
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", timeout_hours: "x" })).toEqual([
-      { type: "int_parsing", loc: ["body", "timeout_hours"], msg: "Input should be a valid integer, unable to parse string as an integer", input: "x" },
+      {
+        type: "int_parsing",
+        loc: ["body", "timeout_hours"],
+        msg: "Input should be a valid integer, unable to parse string as an integer",
+        input: "x",
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", timeout_hours: 2.5 })).toEqual([
-      { type: "int_from_float", loc: ["body", "timeout_hours"], msg: "Input should be a valid integer, got a number with a fractional part", input: 2.5 },
+      {
+        type: "int_from_float",
+        loc: ["body", "timeout_hours"],
+        msg: "Input should be a valid integer, got a number with a fractional part",
+        input: 2.5,
+      },
     ]);
   });
 
   it("metadata key of 33 characters -> string_too_long at [key, '[key]'], no anyOf blob", () => {
     const key = "k".repeat(33);
     expect(check({ endpoint: "/v1/embeddings", metadata: { [key]: "v" } })).toEqual([
-      { type: "string_too_long", loc: ["body", "metadata", key, "[key]"], msg: "String should have at most 32 characters", input: key, ctx: { max_length: 32 } },
+      {
+        type: "string_too_long",
+        loc: ["body", "metadata", key, "[key]"],
+        msg: "String should have at most 32 characters",
+        input: key,
+        ctx: { max_length: 32 },
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", metadata: { "": "v" } })).toEqual([
-      { type: "string_too_short", loc: ["body", "metadata", "", "[key]"], msg: "String should have at least 1 character", input: "", ctx: { min_length: 1 } },
+      {
+        type: "string_too_short",
+        loc: ["body", "metadata", "", "[key]"],
+        msg: "String should have at least 1 character",
+        input: "",
+        ctx: { min_length: 1 },
+      },
     ]);
   });
 
   it("metadata value of 513 characters -> string_too_long (values: strings of 1..512)", () => {
     const value = "v".repeat(513);
     expect(check({ endpoint: "/v1/embeddings", metadata: { team: value } })).toEqual([
-      { type: "string_too_long", loc: ["body", "metadata", "team"], msg: "String should have at most 512 characters", input: value, ctx: { max_length: 512 } },
+      {
+        type: "string_too_long",
+        loc: ["body", "metadata", "team"],
+        msg: "String should have at most 512 characters",
+        input: value,
+        ctx: { max_length: 512 },
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", metadata: { n: 5 } })).toEqual([
       { type: "string_type", loc: ["body", "metadata", "n"], msg: "Input should be a valid string", input: 5 },
@@ -172,7 +228,12 @@ describe("validateSchema (pydantic v2 style details)", () => {
   it("bad inline request items, in pydantic field order", () => {
     expect(check({ endpoint: "/v1/embeddings", requests: [{ body: 1 }, { custom_id: 3 }, "x"] })).toEqual([
       { type: "dict_type", loc: ["body", "requests", 0, "body"], msg: "Input should be a valid dictionary", input: 1 },
-      { type: "string_type", loc: ["body", "requests", 1, "custom_id"], msg: "Input should be a valid string", input: 3 },
+      {
+        type: "string_type",
+        loc: ["body", "requests", 1, "custom_id"],
+        msg: "Input should be a valid string",
+        input: 3,
+      },
       { type: "missing", loc: ["body", "requests", 1, "body"], msg: "Field required", input: { custom_id: 3 } },
       {
         type: "model_attributes_type",
@@ -184,12 +245,24 @@ describe("validateSchema (pydantic v2 style details)", () => {
   });
 
   it("input_files with a non-uuid -> uuid_parsing with the uuid crate's reason", () => {
-    const reason = "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `n` at 1";
+    const reason =
+      "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `n` at 1";
     expect(check({ endpoint: "/v1/embeddings", input_files: [UUID_A, "not-a-uuid"] })).toEqual([
-      { type: "uuid_parsing", loc: ["body", "input_files", 1], msg: `Input should be a valid UUID, ${reason}`, input: "not-a-uuid", ctx: { error: reason } },
+      {
+        type: "uuid_parsing",
+        loc: ["body", "input_files", 1],
+        msg: `Input should be a valid UUID, ${reason}`,
+        input: "not-a-uuid",
+        ctx: { error: reason },
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", input_files: [42] })).toEqual([
-      { type: "uuid_type", loc: ["body", "input_files", 0], msg: "UUID input should be a string, bytes or UUID object", input: 42 },
+      {
+        type: "uuid_type",
+        loc: ["body", "input_files", 0],
+        msg: "UUID input should be a string, bytes or UUID object",
+        input: 42,
+      },
     ]);
     expect(check({ endpoint: "/v1/embeddings", input_files: "x" })).toEqual([
       { type: "list_type", loc: ["body", "input_files"], msg: "Input should be a valid list", input: "x" },
@@ -205,7 +278,9 @@ describe("validateSchema (pydantic v2 style details)", () => {
     expect(uuidParseError("abc")).toBe("invalid length: expected length 32 for simple format, found 3");
     expect(uuidParseError("6e2b2a6e-3a7a-4f0e-9d1e")).toBe("invalid group count: expected 5, found 4");
     expect(uuidParseError(UUID_A.slice(0, -1))).toBe("invalid group length in group 4: expected 12, found 11");
-    expect(uuidParseError("6e2b2a6e3-a7a-4f0e-9d1e-5d8d2b1f0c11")).toBe("invalid group length in group 0: expected 8, found 9");
+    expect(uuidParseError("6e2b2a6e3-a7a-4f0e-9d1e-5d8d2b1f0c11")).toBe(
+      "invalid group length in group 0: expected 8, found 9",
+    );
   });
 
   it("reports several problems together, in field order", () => {
@@ -218,7 +293,12 @@ describe("validateSchema (pydantic v2 style details)", () => {
 
   it("a non-object body -> model_attributes_type at the loc prefix", () => {
     expect(check([])).toEqual([
-      { type: "model_attributes_type", loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", input: [] },
+      {
+        type: "model_attributes_type",
+        loc: ["body"],
+        msg: "Input should be a valid dictionary or object to extract fields from",
+        input: [],
+      },
     ]);
   });
 
@@ -232,7 +312,9 @@ describe("validateResponse (subset, emulator self-checks)", () => {
     expect(validateResponse("BatchJob", batchJob())).toEqual([]);
     const { status: _status, ...noStatus } = batchJob();
     expect(validateResponse("BatchJob", noStatus).join("\n")).toMatch(/required property 'status'/);
-    expect(validateResponse("BatchJob", batchJob({ status: "DONE" })).join("\n")).toMatch(/\/status must be equal to one of the allowed values/);
+    expect(validateResponse("BatchJob", batchJob({ status: "DONE" })).join("\n")).toMatch(
+      /\/status must be equal to one of the allowed values/,
+    );
   });
 });
 
@@ -242,7 +324,11 @@ describe("test/support/openapi (full spec)", () => {
       expect(() => expectResponseValid(op, 200, batchJob())).not.toThrow();
     }
     expect(() =>
-      expectResponseValid(operationIds.listBatchJobs, 200, { object: "list", data: [batchJob({ status: "SUCCESS", output_file: UUID_B })], total: 1 }),
+      expectResponseValid(operationIds.listBatchJobs, 200, {
+        object: "list",
+        data: [batchJob({ status: "SUCCESS", output_file: UUID_B })],
+        total: 1,
+      }),
     ).not.toThrow();
     expect(() => expectSchemaValid("BatchJob", batchJob())).not.toThrow();
   });
@@ -253,13 +339,19 @@ describe("test/support/openapi (full spec)", () => {
     expect(() => expectResponseValid(operationIds.getBatchJob, 200, batchJob({ status: "DONE" }))).toThrow(
       /\/status must be equal to one of the allowed values[\s\S]*"DONE"/,
     );
-    expect(() => expectSchemaValid("BatchJob", batchJob({ output_file: "not-a-uuid" }))).toThrow(/must match format "uuid"/);
+    expect(() => expectSchemaValid("BatchJob", batchJob({ output_file: "not-a-uuid" }))).toThrow(
+      /must match format "uuid"/,
+    );
   });
 
   it("knows the declared statuses and content types", () => {
     expect(() => expectResponseValid(operationIds.getBatchJob, 404, {})).toThrow(/declares no response 404/);
-    expect(() => expectResponseValid(operationIds.downloadFile, 200, Buffer.from("{}\n"), "application/octet-stream")).not.toThrow();
-    expect(() => expectResponseValid(operationIds.downloadFile, 200, {}, "application/json")).toThrow(/no content type/);
+    expect(() =>
+      expectResponseValid(operationIds.downloadFile, 200, Buffer.from("{}\n"), "application/octet-stream"),
+    ).not.toThrow();
+    expect(() => expectResponseValid(operationIds.downloadFile, 200, {}, "application/json")).toThrow(
+      /no content type/,
+    );
     expect(() => expectResponseValid("no_such_operation", 200, {})).toThrow(/no operation/);
   });
 });

@@ -47,7 +47,10 @@ let c: CheckedClient;
 
 beforeAll(async () => {
   // Accepted jobs stay QUEUED: the clock never moves, so no test pays for processing them.
-  emulator = await startEmulator({ clock: "manual", speed: { queueDelayMs: 3_600_000, requestsPerSecond: 10, cancelDelayMs: 0 } });
+  emulator = await startEmulator({
+    clock: "manual",
+    speed: { queueDelayMs: 3_600_000, requestsPerSecond: 10, cancelDelayMs: 0 },
+  });
   c = checkedClient(emulator.url);
 });
 afterAll(async () => {
@@ -64,7 +67,11 @@ async function totalOf(url: string, what: "files" | "batch/jobs"): Promise<numbe
 }
 
 /** Runs a call that must be refused; returns its status and parsed body, and checks no job appeared. */
-async function refused(call: () => Promise<unknown>, url = emulator.url, what: "files" | "batch/jobs" = "batch/jobs"): Promise<{ status: number; body: Json }> {
+async function refused(
+  call: () => Promise<unknown>,
+  url = emulator.url,
+  what: "files" | "batch/jobs" = "batch/jobs",
+): Promise<{ status: number; body: Json }> {
   const before = await totalOf(url, what);
   const outcome = await call().then(
     (value) => ({ ok: true as const, value }),
@@ -76,7 +83,9 @@ async function refused(call: () => Promise<unknown>, url = emulator.url, what: "
   } else if (!outcome.ok && outcome.error instanceof SDKError) {
     result = { status: outcome.error.statusCode, body: JSON.parse(outcome.error.body) };
   } else {
-    throw new Error(`expected a refusal, got ${outcome.ok ? `a success: ${JSON.stringify(outcome.value)}` : String(outcome.error)}`);
+    throw new Error(
+      `expected a refusal, got ${outcome.ok ? `a success: ${JSON.stringify(outcome.value)}` : String(outcome.error)}`,
+    );
   }
   expect(result.status).toBeGreaterThanOrEqual(400);
   expect(await totalOf(url, what)).toBe(before);
@@ -129,16 +138,30 @@ async function upload(name: string, content: Buffer, purpose: "batch" | "fine-tu
 describe("job creation: timeout_hours", () => {
   it("refuses 0 (below 1)", async () => {
     const d = detail422(await refused(() => create({ timeoutHours: 0 })));
-    expect(d).toEqual({ type: "greater_than_equal", loc: ["body", "timeout_hours"], msg: "Input should be greater than or equal to 1", input: 0, ctx: { ge: 1 } });
+    expect(d).toEqual({
+      type: "greater_than_equal",
+      loc: ["body", "timeout_hours"],
+      msg: "Input should be greater than or equal to 1",
+      input: 0,
+      ctx: { ge: 1 },
+    });
   });
 
   it("refuses 169 (above 168)", async () => {
     const d = detail422(await refused(() => create({ timeoutHours: 169 })));
-    expect(d).toEqual({ type: "less_than_equal", loc: ["body", "timeout_hours"], msg: "Input should be less than or equal to 168", input: 169, ctx: { le: 168 } });
+    expect(d).toEqual({
+      type: "less_than_equal",
+      loc: ["body", "timeout_hours"],
+      msg: "Input should be less than or equal to 168",
+      input: 169,
+      ctx: { le: 168 },
+    });
   });
 
   it("refuses a fractional number", async () => {
-    const d = detail422(await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }], timeout_hours: 1.5 })));
+    const d = detail422(
+      await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }], timeout_hours: 1.5 })),
+    );
     expect(d).toMatchObject({ type: "int_from_float", loc: ["body", "timeout_hours"], input: 1.5 });
   });
 
@@ -176,18 +199,37 @@ describe("job creation: metadata", () => {
 
   it("refuses an empty value", async () => {
     const d = detail422(await refused(() => create({ metadata: { team: "" } })));
-    expect(d).toEqual({ type: "string_too_short", loc: ["body", "metadata", "team"], msg: "String should have at least 1 character", input: "", ctx: { min_length: 1 } });
+    expect(d).toEqual({
+      type: "string_too_short",
+      loc: ["body", "metadata", "team"],
+      msg: "String should have at least 1 character",
+      input: "",
+      ctx: { min_length: 1 },
+    });
   });
 
   it("refuses a value of 513 characters", async () => {
     const value = "v".repeat(513);
     const d = detail422(await refused(() => create({ metadata: { team: value } })));
-    expect(d).toEqual({ type: "string_too_long", loc: ["body", "metadata", "team"], msg: "String should have at most 512 characters", input: value, ctx: { max_length: 512 } });
+    expect(d).toEqual({
+      type: "string_too_long",
+      loc: ["body", "metadata", "team"],
+      msg: "String should have at most 512 characters",
+      input: value,
+      ctx: { max_length: 512 },
+    });
   });
 
   it("refuses a value that is not a string", async () => {
-    const d = detail422(await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }], metadata: { n: 7 } })));
-    expect(d).toEqual({ type: "string_type", loc: ["body", "metadata", "n"], msg: "Input should be a valid string", input: 7 });
+    const d = detail422(
+      await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }], metadata: { n: 7 } })),
+    );
+    expect(d).toEqual({
+      type: "string_type",
+      loc: ["body", "metadata", "n"],
+      msg: "Input should be a valid string",
+      input: 7,
+    });
   });
 
   it("accepts a key of 32 and a value of 512 characters", async () => {
@@ -200,13 +242,26 @@ describe("job creation: metadata", () => {
 describe("job creation: endpoint", () => {
   it("refuses an endpoint outside the enum", async () => {
     const d = detail422(await refused(() => create({ endpoint: "/v1/completions" })));
-    const expected = ENDPOINTS.map((e) => `'${e}'`).join(", ").replace(/, ([^,]*)$/, " or $1");
-    expect(d).toEqual({ type: "enum", loc: ["body", "endpoint"], msg: `Input should be ${expected}`, input: "/v1/completions", ctx: { expected } });
+    const expected = ENDPOINTS.map((e) => `'${e}'`)
+      .join(", ")
+      .replace(/, ([^,]*)$/, " or $1");
+    expect(d).toEqual({
+      type: "enum",
+      loc: ["body", "endpoint"],
+      msg: `Input should be ${expected}`,
+      input: "/v1/completions",
+      ctx: { expected },
+    });
   });
 
   it("refuses a body without endpoint", async () => {
     const d = detail422(await refused(() => postJob({ model: MODEL, requests: [{ body: {} }] })));
-    expect(d).toEqual({ type: "missing", loc: ["body", "endpoint"], msg: "Field required", input: { model: MODEL, requests: [{ body: {} }] } });
+    expect(d).toEqual({
+      type: "missing",
+      loc: ["body", "endpoint"],
+      msg: "Field required",
+      input: { model: MODEL, requests: [{ body: {} }] },
+    });
   });
 });
 
@@ -220,7 +275,10 @@ describe("job creation: input_files", () => {
   it("answers 404 naming an input file that does not exist", async () => {
     const good = await upload("good.jsonl", jsonl([chatLine(0)]));
     const missing = "00000000-0000-4000-8000-000000000000";
-    const body = apiErrorBody(await refused(() => create({ requests: undefined, inputFiles: [good.id, missing] })), 404);
+    const body = apiErrorBody(
+      await refused(() => create({ requests: undefined, inputFiles: [good.id, missing] })),
+      404,
+    );
     expect(body).toMatchObject({ type: "invalid_request_error", param: "input_files", code: "not_found" });
     expect(body.message).toContain(missing);
     expect(body.message).toContain("input_files[1]");
@@ -255,10 +313,24 @@ describe("job creation: inline requests", () => {
   });
 
   it("refuses a request without body, or with a custom_id that is not a string", async () => {
-    let d = detail422(await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }, { custom_id: "x" }] })));
-    expect(d).toEqual({ type: "missing", loc: ["body", "requests", 1, "body"], msg: "Field required", input: { custom_id: "x" } });
-    d = detail422(await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ custom_id: 7, body: {} }] })));
-    expect(d).toEqual({ type: "string_type", loc: ["body", "requests", 0, "custom_id"], msg: "Input should be a valid string", input: 7 });
+    let d = detail422(
+      await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ body: {} }, { custom_id: "x" }] })),
+    );
+    expect(d).toEqual({
+      type: "missing",
+      loc: ["body", "requests", 1, "body"],
+      msg: "Field required",
+      input: { custom_id: "x" },
+    });
+    d = detail422(
+      await refused(() => postJob({ endpoint: CHAT, model: MODEL, requests: [{ custom_id: 7, body: {} }] })),
+    );
+    expect(d).toEqual({
+      type: "string_type",
+      loc: ["body", "requests", 0, "custom_id"],
+      msg: "Input should be a valid string",
+      input: 7,
+    });
   });
 });
 
@@ -266,7 +338,11 @@ describe("job creation: per-job request cap", () => {
   let capped: Emulator;
   let cc: CheckedClient;
   beforeAll(async () => {
-    capped = await startEmulator({ clock: "manual", speed: { queueDelayMs: 3_600_000, requestsPerSecond: 10, cancelDelayMs: 0 }, maxRequestsPerJob: 5 });
+    capped = await startEmulator({
+      clock: "manual",
+      speed: { queueDelayMs: 3_600_000, requestsPerSecond: 10, cancelDelayMs: 0 },
+      maxRequestsPerJob: 5,
+    });
     cc = checkedClient(capped.url);
   });
   afterAll(async () => {
@@ -297,7 +373,9 @@ describe("job creation: per-job request cap", () => {
   it("counts the requests of every input file against the cap", async () => {
     const three = await upload("three.jsonl", jsonl([0, 1, 2].map(chatLine)), "batch", cc);
     const three2 = await upload("three-more.jsonl", jsonl([3, 4, 5].map(chatLine)), "batch", cc);
-    const d = detail422(await refused(() => create({ requests: undefined, inputFiles: [three.id, three2.id] }, cc), capped.url));
+    const d = detail422(
+      await refused(() => create({ requests: undefined, inputFiles: [three.id, three2.id] }, cc), capped.url),
+    );
     const message = valueError(d, ["body", "input_files", 1], three2.id);
     expect(message).toContain("at most 5 requests");
     expect(message).toContain(three2.id);
@@ -310,8 +388,18 @@ describe("job creation: input file contents", () => {
     ["a line that is not JSON", [chatLine(0), chatLine(1), "{not json", chatLine(3)], 3, /line 3 is not valid JSON/],
     ["a line that is not an object", [chatLine(0), "[1, 2]"], 2, /line 2 must be a JSON object .*received \[1,2\]/],
     ["a line without body", [chatLine(0), { custom_id: "no-body" }], 2, /line 2 has no "body"/],
-    ["a body that is not an object", [{ custom_id: "a", body: "hello" }], 1, /line 1: "body" must be a JSON object, received "hello"/],
-    ["a custom_id that is a number", [chatLine(0), chatLine(1), chatLine(2), { custom_id: 7, body: { messages: [] } }], 4, /line 4: "custom_id" must be a string, received 7/],
+    [
+      "a body that is not an object",
+      [{ custom_id: "a", body: "hello" }],
+      1,
+      /line 1: "body" must be a JSON object, received "hello"/,
+    ],
+    [
+      "a custom_id that is a number",
+      [chatLine(0), chatLine(1), chatLine(2), { custom_id: 7, body: { messages: [] } }],
+      4,
+      /line 4: "custom_id" must be a string, received 7/,
+    ],
   ];
   for (const [what, lines, lineNo, pattern] of cases) {
     it(`refuses ${what}, naming the file and line ${lineNo}`, async () => {
@@ -344,7 +432,11 @@ describe("job creation: input file contents", () => {
 
 describe("job creation: cross-field rules", () => {
   it("refuses neither input_files nor requests", async () => {
-    for (const body of [{ endpoint: CHAT, model: MODEL }, { endpoint: CHAT, model: MODEL, input_files: [], requests: null }, { endpoint: CHAT, model: MODEL, requests: [] }]) {
+    for (const body of [
+      { endpoint: CHAT, model: MODEL },
+      { endpoint: CHAT, model: MODEL, input_files: [], requests: null },
+      { endpoint: CHAT, model: MODEL, requests: [] },
+    ]) {
       const d = detail422(await refused(() => postJob(body)));
       const message = valueError(d, ["body"], body);
       expect(message).toContain("input_files");
@@ -355,14 +447,22 @@ describe("job creation: cross-field rules", () => {
   it("refuses both input_files and requests", async () => {
     const f = await upload("both.jsonl", jsonl([chatLine(0)]));
     const d = detail422(await refused(() => create({ inputFiles: [f.id] })));
-    expect(valueError(d, ["body"], { input_files: [f.id], requests: [{ custom_id: "0", body: {} }], endpoint: CHAT, model: MODEL, timeout_hours: 24 })).toMatch(
-      /input_files and requests are mutually exclusive/,
-    );
+    expect(
+      valueError(d, ["body"], {
+        input_files: [f.id],
+        requests: [{ custom_id: "0", body: {} }],
+        endpoint: CHAT,
+        model: MODEL,
+        timeout_hours: 24,
+      }),
+    ).toMatch(/input_files and requests are mutually exclusive/);
   });
 
   it("refuses neither model nor agent_id", async () => {
     const d = detail422(await refused(() => create({ model: undefined })));
-    expect(valueError(d, ["body"], { requests: [{ custom_id: "0", body: {} }], endpoint: CHAT, timeout_hours: 24 })).toMatch(/either model or agent_id/);
+    expect(
+      valueError(d, ["body"], { requests: [{ custom_id: "0", body: {} }], endpoint: CHAT, timeout_hours: 24 }),
+    ).toMatch(/either model or agent_id/);
   });
 
   it("refuses both model and agent_id", async () => {
@@ -405,13 +505,23 @@ describe("job creation: body", () => {
 });
 
 describe("upload", () => {
-  function form(parts: { file?: Buffer; filename?: string; purpose?: string; visibility?: string; expiry?: string }): FormData {
+  function form(parts: {
+    file?: Buffer;
+    filename?: string;
+    purpose?: string;
+    visibility?: string;
+    expiry?: string;
+  }): FormData {
     const f = new FormData();
     if (parts.file) f.append("file", new Blob([parts.file]), parts.filename ?? "a.jsonl");
-    for (const key of ["purpose", "visibility", "expiry"] as const) if (parts[key] !== undefined) f.append(key, parts[key]!);
+    for (const key of ["purpose", "visibility", "expiry"] as const)
+      if (parts[key] !== undefined) f.append(key, parts[key]!);
     return f;
   }
-  const postFile = (body: FormData, url = emulator.url) => () => fetch(`${url}/v1/files`, { method: "POST", body });
+  const postFile =
+    (body: FormData, url = emulator.url) =>
+    () =>
+      fetch(`${url}/v1/files`, { method: "POST", body });
   const refusedUpload = (body: FormData, url = emulator.url) => refused(postFile(body, url), url, "files");
 
   it("refuses a form without a file", async () => {
@@ -422,21 +532,43 @@ describe("upload", () => {
   it("refuses a purpose outside the enum", async () => {
     const d = detail422(await refusedUpload(form({ file: jsonl([chatLine(0)]), purpose: "training" })));
     const expected = "'fine-tune', 'batch' or 'ocr'";
-    expect(d).toEqual({ type: "enum", loc: ["body", "purpose"], msg: `Input should be ${expected}`, input: "training", ctx: { expected } });
+    expect(d).toEqual({
+      type: "enum",
+      loc: ["body", "purpose"],
+      msg: `Input should be ${expected}`,
+      input: "training",
+      ctx: { expected },
+    });
   });
 
   it("refuses a visibility outside the enum", async () => {
-    const d = detail422(await refusedUpload(form({ file: jsonl([chatLine(0)]), purpose: "batch", visibility: "public" })));
+    const d = detail422(
+      await refusedUpload(form({ file: jsonl([chatLine(0)]), purpose: "batch", visibility: "public" })),
+    );
     const expected = "'workspace' or 'user'";
-    expect(d).toEqual({ type: "enum", loc: ["body", "visibility"], msg: `Input should be ${expected}`, input: "public", ctx: { expected } });
+    expect(d).toEqual({
+      type: "enum",
+      loc: ["body", "visibility"],
+      msg: `Input should be ${expected}`,
+      input: "public",
+      ctx: { expected },
+    });
   });
 
   it("refuses an expiry that is not an integer", async () => {
     for (const expiry of ["soon", "1.5", "0x10", "1e3"]) {
       const d = detail422(await refusedUpload(form({ file: jsonl([chatLine(0)]), purpose: "batch", expiry })));
-      expect(d, expiry).toEqual({ type: "int_parsing", loc: ["body", "expiry"], msg: "Input should be a valid integer, unable to parse string as an integer", input: expiry });
+      expect(d, expiry).toEqual({
+        type: "int_parsing",
+        loc: ["body", "expiry"],
+        msg: "Input should be a valid integer, unable to parse string as an integer",
+        input: expiry,
+      });
     }
-    const ok = await fetch(`${emulator.url}/v1/files`, { method: "POST", body: form({ file: jsonl([chatLine(0)]), purpose: "batch", expiry: "48" }) });
+    const ok = await fetch(`${emulator.url}/v1/files`, {
+      method: "POST",
+      body: form({ file: jsonl([chatLine(0)]), purpose: "batch", expiry: "48" }),
+    });
     expect(ok.status).toBe(200);
     const f = await readJson<FileBody>(ok);
     expect(f.expires_at! - f.created_at).toBe(48 * 3600);
@@ -445,10 +577,16 @@ describe("upload", () => {
   it("answers 413 naming the limit to a file over the size limit, keeping nothing", async () => {
     const small = await startEmulator({ maxFileBytes: 1024 });
     try {
-      const body = apiErrorBody(await refusedUpload(form({ file: Buffer.alloc(4096, 97), purpose: "batch" }), small.url), 413);
+      const body = apiErrorBody(
+        await refusedUpload(form({ file: Buffer.alloc(4096, 97), purpose: "batch" }), small.url),
+        413,
+      );
       expect(body).toMatchObject({ type: "invalid_request_error", param: "file" });
       expect(body.message).toContain("1024 bytes");
-      const ok = await fetch(`${small.url}/v1/files`, { method: "POST", body: form({ file: Buffer.alloc(1024, 97), purpose: "batch" }) });
+      const ok = await fetch(`${small.url}/v1/files`, {
+        method: "POST",
+        body: form({ file: Buffer.alloc(1024, 97), purpose: "batch" }),
+      });
       expect(ok.status).toBe(200);
       expect((await readJson<FileBody>(ok)).bytes).toBe(1024);
     } finally {

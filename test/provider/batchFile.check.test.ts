@@ -8,14 +8,20 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchFileProvider, requestsToJsonl, type BatchFileInputs, type BatchFileOutputs } from "../../provider/batchFile";
+import {
+  BatchFileProvider,
+  requestsToJsonl,
+  type BatchFileInputs,
+  type BatchFileOutputs,
+} from "../../provider/batchFile";
 import { ProviderContext } from "../../provider/context";
 import { scanJsonlText } from "../../provider/jsonl";
 import { UNKNOWN } from "../../provider/unknown";
 import { contentFilename } from "../../provider/upload";
 
 const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-const req = (id: string, body: Record<string, unknown> = { messages: [{ role: "user", content: `Q ${id}` }] }) => JSON.stringify({ custom_id: id, body });
+const req = (id: string, body: Record<string, unknown> = { messages: [{ role: "user", content: `Q ${id}` }] }) =>
+  JSON.stringify({ custom_id: id, body });
 const GOOD = [req("a"), req("b"), "", req("c")].join("\n") + "\n";
 
 // No key, no server: check and diff never talk to Mistral.
@@ -26,10 +32,13 @@ const provider = new BatchFileProvider(ProviderContext.fromConfig(undefined, {})
  */
 const rawInputs = (news: Record<string, unknown>) => news as unknown as BatchFileInputs;
 /** `provider.check`, whose result always carries both `inputs` and `failures` (optional in Pulumi's `CheckResult`). */
-const check = async (news: Record<string, unknown>): Promise<{ inputs: BatchFileInputs; failures: pulumi.dynamic.CheckFailure[] }> => {
+const check = async (
+  news: Record<string, unknown>,
+): Promise<{ inputs: BatchFileInputs; failures: pulumi.dynamic.CheckFailure[] }> => {
   // olds: check ignores them
   const { inputs, failures } = await provider.check(rawInputs({}), rawInputs(news));
-  if (inputs === undefined || failures === undefined) throw new Error(`check returned ${JSON.stringify({ inputs, failures })}: expected both inputs and failures`);
+  if (inputs === undefined || failures === undefined)
+    throw new Error(`check returned ${JSON.stringify({ inputs, failures })}: expected both inputs and failures`);
   return { inputs, failures };
 };
 /** Outputs as create would store them, from checked inputs. */
@@ -59,7 +68,9 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 describe("check: which content", () => {
   it("none of source, requests, content: one failure naming all three", async () => {
     const { failures } = await check({});
-    expect(failures).toEqual([{ property: "source", reason: "set one of source (a .jsonl path), requests (inline) or content (JSONL text)" }]);
+    expect(failures).toEqual([
+      { property: "source", reason: "set one of source (a .jsonl path), requests (inline) or content (JSONL text)" },
+    ]);
     expect((await check({ source: null, content: null })).failures).toHaveLength(1);
   });
 
@@ -85,7 +96,11 @@ describe("check: wrong types are failures naming the field, not crashes", () => 
     [{ content: 5 }, "content", "content is 5; expected JSONL text (a string)"],
     [{ content: { a: 1 } }, "content", 'content is {"a":1}; expected JSONL text (a string)'],
     [{ requests: "x" }, "requests", 'requests is "x"; expected a list of { customId, body }'],
-    [{ requests: [{ customId: "a", body: {} }, null] }, "requests", 'requests is [{"customId":"a","body":{}},null]; expected a list of { customId, body }'],
+    [
+      { requests: [{ customId: "a", body: {} }, null] },
+      "requests",
+      'requests is [{"customId":"a","body":{}},null]; expected a list of { customId, body }',
+    ],
     [{ requests: ["x"] }, "requests", 'requests is ["x"]; expected a list of { customId, body }'],
     [{ content: "{}", filenamePrefix: 5 }, "filenamePrefix", "filenamePrefix is 5; expected a string"],
   ])("%j", async (news, property, reason) => {
@@ -112,7 +127,9 @@ describe("check: source file", () => {
   it("filenamePrefix: from the source name (any .jsonl case), else kept as given", async () => {
     expect((await check({ source: write("Eval Set.JSONL", GOOD) })).inputs.filenamePrefix).toBe("Eval Set");
     expect((await check({ source: write("plain.txt", GOOD) })).inputs.filenamePrefix).toBe("plain.txt");
-    expect((await check({ source: write("q.jsonl", GOOD), filenamePrefix: "evals" })).inputs.filenamePrefix).toBe("evals");
+    expect((await check({ source: write("q.jsonl", GOOD), filenamePrefix: "evals" })).inputs.filenamePrefix).toBe(
+      "evals",
+    );
   });
 
   it("a relative source resolves from the working directory", async () => {
@@ -162,8 +179,12 @@ describe("check: source file", () => {
     const lines = failures[0]!.reason.split("\n");
     expect(lines).toHaveLength(3);
     expect(lines[0]).toMatch(new RegExp(`^${escape(file)} line 2: \\(line\\) is "\\{oops"; expected valid JSON`));
-    expect(lines[1]).toBe(`${file} line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)`);
-    expect(lines[2]).toMatch(new RegExp(`^${escape(file)} line 4: body\\.messages is missing; expected a non-empty array of messages`));
+    expect(lines[1]).toBe(
+      `${file} line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)`,
+    );
+    expect(lines[2]).toMatch(
+      new RegExp(`^${escape(file)} line 4: body\\.messages is missing; expected a non-empty array of messages`),
+    );
     expect(inputs.sha256).toBeUndefined();
     expect(inputs.bytes).toBeUndefined();
     expect(inputs.lineCount).toBeUndefined();
@@ -171,24 +192,35 @@ describe("check: source file", () => {
 
   it("an empty file is refused", async () => {
     const { failures } = await check({ source: write("empty.jsonl", "\n\n") });
-    expect(failures).toMatchObject([{ property: "source", reason: expect.stringMatching(/empty\.jsonl: holds no requests/) }]);
+    expect(failures).toMatchObject([
+      { property: "source", reason: expect.stringMatching(/empty\.jsonl: holds no requests/) },
+    ]);
   });
 
   it("bodies are checked for the endpoint only for purpose batch", async () => {
     const file = write("emb.jsonl", req("a", { input: "text" }) + "\n");
     expect((await check({ source: file })).failures).toEqual([]);
     expect((await check({ source: file, endpoint: "/v1/embeddings" })).failures).toEqual([]);
-    expect((await check({ source: file, endpoint: "/v1/chat/completions" })).failures).toMatchObject([{ property: "source" }]);
-    expect((await check({ source: file, endpoint: "/v1/chat/completions", purpose: "fine-tune" })).failures).toEqual([]);
+    expect((await check({ source: file, endpoint: "/v1/chat/completions" })).failures).toMatchObject([
+      { property: "source" },
+    ]);
+    expect((await check({ source: file, endpoint: "/v1/chat/completions", purpose: "fine-tune" })).failures).toEqual(
+      [],
+    );
   });
 
   it("purpose and endpoint not in their lists", async () => {
     const file = write("p.jsonl", GOOD);
     const { failures } = await check({ source: file, purpose: "training", endpoint: "/v1/chat" });
     expect(failures).toHaveLength(2);
-    expect(failures[0]).toEqual({ property: "purpose", reason: 'purpose is "training"; allowed: batch, fine-tune, ocr' });
+    expect(failures[0]).toEqual({
+      property: "purpose",
+      reason: 'purpose is "training"; allowed: batch, fine-tune, ocr',
+    });
     expect(failures[1]!.property).toBe("endpoint");
-    expect(failures[1]!.reason).toMatch(/^endpoint is "\/v1\/chat"; allowed: \/v1\/chat\/completions, \/v1\/embeddings/);
+    expect(failures[1]!.reason).toMatch(
+      /^endpoint is "\/v1\/chat"; allowed: \/v1\/chat\/completions, \/v1\/embeddings/,
+    );
   });
 
   it("identity from an earlier check is never carried over", async () => {
@@ -248,15 +280,27 @@ describe("check: requests and content", () => {
     expect(inputs.lineCount).toBe(2);
 
     const dup = await check({ requests: [...requests, { customId: "a", body: {} }] });
-    expect(dup.failures).toEqual([{ property: "requests", reason: 'requests line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)' }]);
+    expect(dup.failures).toEqual([
+      {
+        property: "requests",
+        reason: 'requests line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)',
+      },
+    ]);
   });
 
   it("content: identity of the text; problems name 'content'", async () => {
     const { inputs, failures } = await check({ content: GOOD, filenamePrefix: "mine" });
     expect(failures).toEqual([]);
-    expect(inputs).toMatchObject({ sha256: sha(GOOD), bytes: Buffer.byteLength(GOOD), lineCount: 3, filenamePrefix: "mine" });
+    expect(inputs).toMatchObject({
+      sha256: sha(GOOD),
+      bytes: Buffer.byteLength(GOOD),
+      lineCount: 3,
+      filenamePrefix: "mine",
+    });
     const bad = await check({ content: "" });
-    expect(bad.failures).toEqual([{ property: "content", reason: expect.stringMatching(/^content: holds no requests/) }]);
+    expect(bad.failures).toEqual([
+      { property: "content", reason: expect.stringMatching(/^content: holds no requests/) },
+    ]);
   });
 });
 
@@ -265,7 +309,11 @@ describe("diff", () => {
     const a = (await check({ source: write("v1/questions.jsonl", GOOD) })).inputs;
     const b = (await check({ source: write("v2/moved/questions.jsonl", GOOD) })).inputs;
     expect(b.source).not.toBe(a.source);
-    expect(await provider.diff("id", outputsOf(a), b)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(await provider.diff("id", outputsOf(a), b)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
     // with an explicit prefix, a rename is no change either
     const c = (await check({ source: write("v1/q.jsonl", GOOD), filenamePrefix: "evals" })).inputs;
     const d = (await check({ source: write("v1/renamed.jsonl", GOOD), filenamePrefix: "evals" })).inputs;
@@ -278,7 +326,11 @@ describe("diff", () => {
     fs.appendFileSync(file, req("d") + "\n");
     const after = (await check({ source: file })).inputs;
     expect(after.sha256).not.toBe(before.sha256);
-    expect(await provider.diff("id", outputsOf(before), after)).toEqual({ changes: true, replaces: ["source"], deleteBeforeReplace: false });
+    expect(await provider.diff("id", outputsOf(before), after)).toEqual({
+      changes: true,
+      replaces: ["source"],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("edited requests or content replace, naming them", async () => {
@@ -297,38 +349,65 @@ describe("diff", () => {
     const file = write("ep/q.jsonl", GOOD);
     const before = (await check({ source: file })).inputs;
     const after = (await check({ source: file, endpoint: "/v1/chat/completions" })).inputs;
-    expect(await provider.diff("id", outputsOf(before), after)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(await provider.diff("id", outputsOf(before), after)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
     const back = (await check({ source: file })).inputs;
-    expect(await provider.diff("id", outputsOf(after), back)).toEqual({ changes: true, replaces: [], deleteBeforeReplace: false });
+    expect(await provider.diff("id", outputsOf(after), back)).toEqual({
+      changes: true,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("a purpose change replaces, naming it; a filenamePrefix change alone changes nothing", async () => {
     const file = write("pp/q.jsonl", GOOD);
     const before = (await check({ source: file })).inputs;
-    expect((await provider.diff("id", outputsOf(before), (await check({ source: file, purpose: "fine-tune" })).inputs)).replaces).toEqual(["purpose"]);
-    expect(await provider.diff("id", outputsOf(before), (await check({ source: file, filenamePrefix: "other" })).inputs)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(
+      (await provider.diff("id", outputsOf(before), (await check({ source: file, purpose: "fine-tune" })).inputs))
+        .replaces,
+    ).toEqual(["purpose"]);
+    expect(
+      await provider.diff("id", outputsOf(before), (await check({ source: file, filenamePrefix: "other" })).inputs),
+    ).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
   });
 
   it("renaming the source file with the same content shows no change", async () => {
     const before = (await check({ source: write("rn/questions.jsonl", GOOD) })).inputs;
     const renamed = (await check({ source: write("rn/renamed-elsewhere.jsonl", GOOD) })).inputs;
     expect(renamed.filenamePrefix).toBe("renamed-elsewhere");
-    expect(await provider.diff("id", outputsOf(before), renamed)).toEqual({ changes: false, replaces: [], deleteBeforeReplace: false });
+    expect(await provider.diff("id", outputsOf(before), renamed)).toEqual({
+      changes: false,
+      replaces: [],
+      deleteBeforeReplace: false,
+    });
   });
 
   it("an unknown sha256 (content not known yet) replaces", async () => {
     const before = (await check({ source: write("unk/q.jsonl", GOOD), filenamePrefix: "q" })).inputs;
     const olds = outputsOf(before);
     const unknownSource = (await check({ source: UNKNOWN, filenamePrefix: "q" })).inputs;
-    expect(await provider.diff("id", olds, unknownSource)).toEqual({ changes: true, replaces: ["source"], deleteBeforeReplace: false });
+    expect(await provider.diff("id", olds, unknownSource)).toEqual({
+      changes: true,
+      replaces: ["source"],
+      deleteBeforeReplace: false,
+    });
     expect((await provider.diff("id", olds, { ...before, sha256: UNKNOWN })).replaces).toEqual(["source"]);
-    expect((await provider.diff("id", olds, (await check({ content: UNKNOWN, filenamePrefix: "q" })).inputs)).replaces).toEqual(["content"]);
-    expect((await provider.diff("id", olds, (await check({ requests: UNKNOWN, filenamePrefix: "q" })).inputs)).replaces).toEqual(["requests"]);
+    expect(
+      (await provider.diff("id", olds, (await check({ content: UNKNOWN, filenamePrefix: "q" })).inputs)).replaces,
+    ).toEqual(["content"]);
+    expect(
+      (await provider.diff("id", olds, (await check({ requests: UNKNOWN, filenamePrefix: "q" })).inputs)).replaces,
+    ).toEqual(["requests"]);
   });
 
   it("an unknown purpose replaces, naming it; an unknown prefix does not", async () => {
     const before = (await check({ source: write("unk2/q.jsonl", GOOD) })).inputs;
-    expect((await provider.diff("id", outputsOf(before), { ...before, purpose: UNKNOWN })).replaces).toEqual(["purpose"]);
+    expect((await provider.diff("id", outputsOf(before), { ...before, purpose: UNKNOWN })).replaces).toEqual([
+      "purpose",
+    ]);
     expect((await provider.diff("id", outputsOf(before), { ...before, filenamePrefix: UNKNOWN })).replaces).toEqual([]);
   });
 });
@@ -371,7 +450,12 @@ describe("contentFilename", () => {
 
   it("the hash can be read back from the name even when the stem has dashes", () => {
     const name = contentFilename("eval-set-2026-11", hash);
-    expect(name.replace(/\.jsonl$/, "").split("-").pop()).toBe(hash.slice(0, 16));
+    expect(
+      name
+        .replace(/\.jsonl$/, "")
+        .split("-")
+        .pop(),
+    ).toBe(hash.slice(0, 16));
   });
 });
 

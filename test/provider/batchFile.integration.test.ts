@@ -47,7 +47,14 @@ describe("BatchFile create", () => {
 
     const checked = await p.check({}, { source, endpoint: CHAT });
     expect(checked.failures).toEqual([]);
-    expect(checked.inputs).toMatchObject({ source, purpose: "batch", filenamePrefix: "questions", sha256: sha(text), bytes: Buffer.byteLength(text), lineCount: 4 });
+    expect(checked.inputs).toMatchObject({
+      source,
+      purpose: "batch",
+      filenamePrefix: "questions",
+      sha256: sha(text),
+      bytes: Buffer.byteLength(text),
+      lineCount: 4,
+    });
 
     const { id, outs } = await p.create(checked.inputs);
     expect(outs).toMatchObject({
@@ -60,7 +67,14 @@ describe("BatchFile create", () => {
       adopted: false,
     });
     const remote = await sdk(e.url).files.retrieve({ fileId: id });
-    expect(remote).toMatchObject({ id, filename: outs.filename, sizeBytes: Buffer.byteLength(text), numLines: 4, purpose: "batch", source: "upload" });
+    expect(remote).toMatchObject({
+      id,
+      filename: outs.filename,
+      sizeBytes: Buffer.byteLength(text),
+      numLines: 4,
+      purpose: "batch",
+      source: "upload",
+    });
     expect(await download(e.url, id)).toBe(text);
     expect((await stats(e.url)).files).toBe(1);
   });
@@ -72,7 +86,12 @@ describe("BatchFile create", () => {
     const first = await checkAndCreate(fileProvider(), { source });
     const second = await checkAndCreate(fileProvider(), { source });
     expect(second.id).toBe(first.id);
-    expect(second.outs).toMatchObject({ adopted: true, fileId: first.id, filename: first.outs.filename, sha256: first.outs.sha256 });
+    expect(second.outs).toMatchObject({
+      adopted: true,
+      fileId: first.id,
+      filename: first.outs.filename,
+      sha256: first.outs.sha256,
+    });
     expect((await stats(e.url)).files).toBe(1);
   });
 
@@ -82,12 +101,19 @@ describe("BatchFile create", () => {
     const requests = chatRequests(2, "inline-");
     const fromRequests = await checkAndCreate(fileProvider(), { requests, filenamePrefix: "inline" });
     expect(await download(e.url, fromRequests.id)).toBe(jsonlOf(requests));
-    expect(fromRequests.outs).toMatchObject({ lineCount: 2, filename: `inline-${sha(jsonlOf(requests)).slice(0, 16)}.jsonl` });
+    expect(fromRequests.outs).toMatchObject({
+      lineCount: 2,
+      filename: `inline-${sha(jsonlOf(requests)).slice(0, 16)}.jsonl`,
+    });
 
     const content = jsonlOf(chatRequests(5, "c-"));
     const fromContent = await checkAndCreate(fileProvider(), { content, endpoint: CHAT });
     expect(await download(e.url, fromContent.id)).toBe(content);
-    expect(fromContent.outs).toMatchObject({ lineCount: 5, bytes: Buffer.byteLength(content), filename: `batch-${sha(content).slice(0, 16)}.jsonl` });
+    expect(fromContent.outs).toMatchObject({
+      lineCount: 5,
+      bytes: Buffer.byteLength(content),
+      filename: `batch-${sha(content).slice(0, 16)}.jsonl`,
+    });
     expect((await stats(e.url)).files).toBe(2);
   });
 
@@ -116,7 +142,9 @@ describe("BatchFile create", () => {
     expect(fs.statSync(source).size).toBe(checked.inputs.bytes);
     const error = await thrown(() => fileProvider().create(checked.inputs));
     expect(error.message).toContain(source);
-    expect(error.message).toMatch(/changed after it was checked .*as uploaded.*upload was deleted; run the update again/s);
+    expect(error.message).toMatch(
+      /changed after it was checked .*as uploaded.*upload was deleted; run the update again/s,
+    );
     expect((await stats(e.url)).files).toBe(0);
   });
 
@@ -139,7 +167,9 @@ describe("BatchFile create", () => {
     const checked = await fileProvider().check({}, { source });
     fs.rmSync(source);
     const error = await thrown(() => fileProvider().create(checked.inputs));
-    expect(error.message).toMatch(/^BatchFile \(.*gone\.jsonl\): source ".*gone\.jsonl" cannot be read any more \(ENOENT/);
+    expect(error.message).toMatch(
+      /^BatchFile \(.*gone\.jsonl\): source ".*gone\.jsonl" cannot be read any more \(ENOENT/,
+    );
     expect(error.message).toMatch(/Restore the file .* and run the update again/);
     expect((await stats(e.url)).files).toBe(0);
   });
@@ -177,7 +207,10 @@ describe("BatchFile check refuses bad inputs before anything is uploaded", () =>
   });
 
   it("a duplicate custom_id: names both lines", async () => {
-    const source = writeJsonl("dupes.jsonl", jsonlOf([...chatRequests(2), { customId: "r0", body: { messages: [{ role: "user", content: "again" }] } }]));
+    const source = writeJsonl(
+      "dupes.jsonl",
+      jsonlOf([...chatRequests(2), { customId: "r0", body: { messages: [{ role: "user", content: "again" }] } }]),
+    );
     const f = await failures({ source });
     expect(f[0].reason).toContain(`${source} line 3`);
     expect(f[0].reason).toMatch(/custom_id is "r0"/);
@@ -197,20 +230,26 @@ describe("BatchFile check refuses bad inputs before anything is uploaded", () =>
   it("a missing file: names the path, where it resolved from and what is expected", async () => {
     const missing = path.join(tempDir(), "nope.jsonl");
     const f = await failures({ source: missing });
-    expect(f).toEqual([{ property: "source", reason: expect.stringContaining(`source ${JSON.stringify(missing)} is not a file`) }]);
+    expect(f).toEqual([
+      { property: "source", reason: expect.stringContaining(`source ${JSON.stringify(missing)} is not a file`) },
+    ]);
     expect(f[0].reason).toMatch(/expected the path of a \.jsonl file/);
   });
 
   it("no source at all, or two of them", async () => {
     expect((await failures({}))[0].reason).toMatch(/set one of source .*, requests .* or content/);
-    expect((await failures({ content: "{}", requests: chatRequests(1) }))[0].reason).toMatch(/set only one of source, requests and content; received requests and content/);
+    expect((await failures({ content: "{}", requests: chatRequests(1) }))[0].reason).toMatch(
+      /set only one of source, requests and content; received requests and content/,
+    );
   });
 
   it("a file over Mistral's 512 MB limit (the scan's limit, lowered: writing 512 MB is impractical in a test)", async () => {
     const source = writeJsonl("big.jsonl", jsonlOf(chatRequests(50)));
     const scan = await scanJsonlFile(source, { maxBytes: 1024 });
     const message = describeProblems(source, scan);
-    expect(message).toContain(`${source}: size is ${fs.statSync(source).size} bytes; Mistral accepts files of at most 1024 bytes`);
+    expect(message).toContain(
+      `${source}: size is ${fs.statSync(source).size} bytes; Mistral accepts files of at most 1024 bytes`,
+    );
     expect(message).toMatch(/split it into several files/);
     expect(MAX_FILE_BYTES).toBe(512 * 1024 * 1024);
   });
@@ -220,10 +259,21 @@ describe("BatchFile read, update and delete", () => {
   it("read refreshes from the workspace and returns {} once the file is gone", async () => {
     const e = await emulator();
     await configure(e.url);
-    const { id, outs } = await checkAndCreate(fileProvider(), { content: jsonlOf(chatRequests(3)), __provider: "SERIALIZED" });
+    const { id, outs } = await checkAndCreate(fileProvider(), {
+      content: jsonlOf(chatRequests(3)),
+      __provider: "SERIALIZED",
+    });
     const read = await fileProvider().read(id, { ...outs, __provider: "SERIALIZED" });
     expect(read.id).toBe(id);
-    expect(read.props).toMatchObject({ fileId: id, filename: outs.filename, bytes: outs.bytes, lineCount: 3, sha256: outs.sha256, createdAt: outs.createdAt, purpose: "batch" });
+    expect(read.props).toMatchObject({
+      fileId: id,
+      filename: outs.filename,
+      bytes: outs.bytes,
+      lineCount: 3,
+      sha256: outs.sha256,
+      createdAt: outs.createdAt,
+      purpose: "batch",
+    });
     await sdk(e.url).files.delete({ fileId: id });
     expect(await fileProvider().read(id, outs)).toEqual({});
   });
@@ -231,9 +281,19 @@ describe("BatchFile read, update and delete", () => {
   it("read with only an id (BatchFile.get) returns the remote file and inputs", async () => {
     const e = await emulator();
     await configure(e.url);
-    const { id, outs } = await checkAndCreate(fileProvider(), { content: jsonlOf(chatRequests(2)), filenamePrefix: "adopted" });
+    const { id, outs } = await checkAndCreate(fileProvider(), {
+      content: jsonlOf(chatRequests(2)),
+      filenamePrefix: "adopted",
+    });
     const read = await fileProvider().read(id, { __provider: "SERIALIZED" });
-    expect(read.props).toMatchObject({ fileId: id, filename: outs.filename, bytes: outs.bytes, lineCount: 2, purpose: "batch", filenamePrefix: "adopted" });
+    expect(read.props).toMatchObject({
+      fileId: id,
+      filename: outs.filename,
+      bytes: outs.bytes,
+      lineCount: 2,
+      purpose: "batch",
+      filenamePrefix: "adopted",
+    });
     expect(read.inputs).toMatchObject({ purpose: "batch", filenamePrefix: "adopted" });
   });
 

@@ -29,7 +29,10 @@ afterEach(cleanup);
 /** Fast polling for tests: the provider's first poll waits pollIntervalSeconds, then half again each time. */
 const FAST_WAIT = { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 };
 /** A manual clock where a job stays QUEUED 1 s, then answers 1 request per second; cancel takes 500 ms. */
-const SLOW_MANUAL = { clock: "manual" as const, speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 } };
+const SLOW_MANUAL = {
+  clock: "manual" as const,
+  speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 },
+};
 
 async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -57,7 +60,15 @@ describe("BatchJob create", () => {
       const remote = await sdk(e.url).batch.jobs.get({ jobId: id });
       expect(remote.metadata).toEqual({ team: "eval", [IDEMPOTENCY_METADATA_KEY]: outs.idempotencyKey });
       expect(outs.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
-      expect(outs).toMatchObject({ jobId: id, status: "QUEUED", adopted: false, model: MODEL, endpoint: CHAT, timeoutHours: 24, metadata: { team: "eval" } });
+      expect(outs).toMatchObject({
+        jobId: id,
+        status: "QUEUED",
+        adopted: false,
+        model: MODEL,
+        endpoint: CHAT,
+        timeoutHours: 24,
+        metadata: { team: "eval" },
+      });
       expect(remote).toMatchObject({ model: MODEL, endpoint: CHAT, status: "QUEUED" });
       expect(reports.lines.some((l) => l.includes(id) && l.includes("submitted"))).toBe(true);
     } finally {
@@ -89,8 +100,21 @@ describe("BatchJob create", () => {
   it("from a BatchFile's id (inputFiles)", async () => {
     const e = await emulator();
     await configure(e.url);
-    const file = await sdk(e.url).files.upload({ file: { fileName: "in.jsonl", content: Buffer.from(JSON.stringify({ custom_id: "a", body: { messages: [{ role: "user", content: "2+2?" }] } }) + "\n") }, purpose: "batch" });
-    const { id, outs } = await checkAndCreate(jobProvider(), { model: MODEL, inputFiles: [file.id], scope: "p/s/from-file", waitForCompletion: FAST_WAIT });
+    const file = await sdk(e.url).files.upload({
+      file: {
+        fileName: "in.jsonl",
+        content: Buffer.from(
+          JSON.stringify({ custom_id: "a", body: { messages: [{ role: "user", content: "2+2?" }] } }) + "\n",
+        ),
+      },
+      purpose: "batch",
+    });
+    const { id, outs } = await checkAndCreate(jobProvider(), {
+      model: MODEL,
+      inputFiles: [file.id],
+      scope: "p/s/from-file",
+      waitForCompletion: FAST_WAIT,
+    });
     expect(outs).toMatchObject({ status: "SUCCESS", totalRequests: 1, inputFiles: [file.id] });
     expect((await sdk(e.url).batch.jobs.get({ jobId: id })).inputFiles).toEqual([file.id]);
   });
@@ -102,8 +126,18 @@ describe("BatchJob waitForCompletion", () => {
     await configure(e.url);
     const reports = captureReports();
     try {
-      const { id, outs } = await checkAndCreate(jobProvider(), jobArgs({ requests: chatRequests(5), waitForCompletion: FAST_WAIT }));
-      expect(outs).toMatchObject({ status: "SUCCESS", totalRequests: 5, completedRequests: 5, succeededRequests: 5, failedRequests: 0, errorFileId: null });
+      const { id, outs } = await checkAndCreate(
+        jobProvider(),
+        jobArgs({ requests: chatRequests(5), waitForCompletion: FAST_WAIT }),
+      );
+      expect(outs).toMatchObject({
+        status: "SUCCESS",
+        totalRequests: 5,
+        completedRequests: 5,
+        succeededRequests: 5,
+        failedRequests: 0,
+        errorFileId: null,
+      });
       expect(outs.outputFileId).toMatch(/^[0-9a-f-]{36}$/);
       expect(outs.completedAt).toBeGreaterThan(0);
       const output = await new Response(await sdk(e.url).files.download({ fileId: outs.outputFileId })).text();
@@ -118,7 +152,10 @@ describe("BatchJob waitForCompletion", () => {
   it("a wait that times out keeps the job in state (id, properties with __provider, reasons); update resumes and finishes", async () => {
     const e = await emulator(SLOW_MANUAL);
     await configure(e.url);
-    const args = jobArgs({ requests: chatRequests(2), waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.005 } });
+    const args = jobArgs({
+      requests: chatRequests(2),
+      waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.005 },
+    });
     const checked = (await jobProvider().check({}, args)).inputs;
     const news = { ...checked, __provider: args.__provider };
     const error = await thrown(() => jobProvider().create(news));
@@ -127,14 +164,24 @@ describe("BatchJob waitForCompletion", () => {
     expect(error.message).toMatch(/timeoutMinutes/);
     expect(error.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(error.reasons).toEqual([error.message]); // the engine shows reasons, not the message
-    expect(error.properties).toMatchObject({ jobId: error.id, status: "QUEUED", __provider: "SERIALIZED-PROVIDER", idempotencyKey: expect.any(String) });
+    expect(error.properties).toMatchObject({
+      jobId: error.id,
+      status: "QUEUED",
+      __provider: "SERIALIZED-PROVIDER",
+      idempotencyKey: expect.any(String),
+    });
 
     // The next `up`: update from the init error's properties, while the emulator's clock moves on.
     const resumed = { ...news, waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 } };
     const update = jobProvider().update(error.id, error.properties, resumed);
     await e.advance(1000 + 2000 + 10);
     const { outs } = await update;
-    expect(outs).toMatchObject({ jobId: error.id, status: "SUCCESS", completedRequests: 2, idempotencyKey: error.properties.idempotencyKey });
+    expect(outs).toMatchObject({
+      jobId: error.id,
+      status: "SUCCESS",
+      completedRequests: 2,
+      idempotencyKey: error.properties.idempotencyKey,
+    });
     expect((await stats(e.url)).jobs).toBe(1);
   });
 
@@ -152,7 +199,11 @@ describe("BatchJob waitForCompletion", () => {
     expect(error.message).toMatch(new RegExp(`BatchJob "answers" \\(${job.id}\\) ended FAILED: model overloaded`));
     expect(error.message).toMatch(/resubmitOn: \["FAILED"\]/);
     expect(error).toMatchObject({ id: job.id, reasons: [error.message] });
-    expect(error.properties).toMatchObject({ status: "FAILED", __provider: "SERIALIZED-PROVIDER", errors: [{ message: "model overloaded", count: 1 }] });
+    expect(error.properties).toMatchObject({
+      status: "FAILED",
+      __provider: "SERIALIZED-PROVIDER",
+      errors: [{ message: "model overloaded", count: 1 }],
+    });
 
     const { outs } = await jobProvider().update(job.id, error.properties, news);
     expect(outs).toMatchObject({ jobId: job.id, status: "FAILED" });
@@ -180,10 +231,17 @@ describe("BatchJob waitForCompletion", () => {
     // A 400 is not retried: the wait's first poll fails for good.
     await addFaults(e.url, "400@GET /v1/batch/jobs/.*");
     const error = await thrown(() => jobProvider().create(news));
-    expect(error.message).toMatch(/BatchJob "answers" \(.+\) was submitted, but waiting for it failed: .*batch\.jobs\.get failed with HTTP 400/);
+    expect(error.message).toMatch(
+      /BatchJob "answers" \(.+\) was submitted, but waiting for it failed: .*batch\.jobs\.get failed with HTTP 400/,
+    );
     expect(error.message).toMatch(/stays in state/);
     expect(error).toMatchObject({ id: expect.any(String), reasons: [error.message] });
-    expect(error.properties).toMatchObject({ jobId: error.id, status: "QUEUED", __provider: "SERIALIZED-PROVIDER", idempotencyKey: expect.any(String) });
+    expect(error.properties).toMatchObject({
+      jobId: error.id,
+      status: "QUEUED",
+      __provider: "SERIALIZED-PROVIDER",
+      idempotencyKey: expect.any(String),
+    });
     const update = jobProvider().update(error.id, error.properties, news);
     await e.advance(1000 + 3000 + 10);
     expect((await update).outs).toMatchObject({ jobId: error.id, status: "SUCCESS" });
@@ -196,7 +254,9 @@ describe("BatchJob waitForCompletion", () => {
     const { id, outs, inputs } = await checkAndCreate(jobProvider(), jobArgs({ waitForCompletion: FAST_WAIT }));
     await sdk(e.url).batch.jobs.delete({ jobId: id });
     const error = await thrown(() => jobProvider().update(id, outs, { ...inputs, deleteResultFilesOnDestroy: true }));
-    expect(error.message).toBe(`BatchJob "answers" (${id}): the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`);
+    expect(error.message).toBe(
+      `BatchJob "answers" (${id}): the job no longer exists in Mistral; run \`pulumi refresh\` to drop it from state, then \`pulumi up\` to submit it again`,
+    );
   });
 
   it("diff: policies update in place, what is submitted replaces", async () => {
@@ -204,9 +264,17 @@ describe("BatchJob waitForCompletion", () => {
     await configure(e.url);
     const { id, outs, inputs } = await checkAndCreate(jobProvider(), jobArgs());
     expect(await jobProvider().diff(id, outs, inputs)).toMatchObject({ changes: false, replaces: [] });
-    expect(await jobProvider().diff(id, outs, { ...inputs, waitForCompletion: true })).toMatchObject({ changes: true, replaces: [] });
-    expect(await jobProvider().diff(id, outs, { ...inputs, model: "mistral-large-latest" })).toMatchObject({ changes: true, replaces: ["model"] });
-    expect(await jobProvider().diff(id, { ...outs, status: "SUCCESS" }, { ...inputs, resubmitOn: ["FAILED"] })).toMatchObject({ replaces: [] });
+    expect(await jobProvider().diff(id, outs, { ...inputs, waitForCompletion: true })).toMatchObject({
+      changes: true,
+      replaces: [],
+    });
+    expect(await jobProvider().diff(id, outs, { ...inputs, model: "mistral-large-latest" })).toMatchObject({
+      changes: true,
+      replaces: ["model"],
+    });
+    expect(
+      await jobProvider().diff(id, { ...outs, status: "SUCCESS" }, { ...inputs, resubmitOn: ["FAILED"] }),
+    ).toMatchObject({ replaces: [] });
   });
 });
 
@@ -218,11 +286,23 @@ describe("BatchJob read", () => {
     expect(outs.status).toBe("QUEUED");
     await e.advance(1000 + 2000);
     const running = await jobProvider().read(id, outs);
-    expect(running.props).toMatchObject({ jobId: id, status: "RUNNING", totalRequests: 4, completedRequests: 2, idempotencyKey: outs.idempotencyKey, model: MODEL });
+    expect(running.props).toMatchObject({
+      jobId: id,
+      status: "RUNNING",
+      totalRequests: 4,
+      completedRequests: 2,
+      idempotencyKey: outs.idempotencyKey,
+      model: MODEL,
+    });
     expect(running.props!.startedAt).toBeGreaterThan(0);
     await e.advance(2000);
     const done = await jobProvider().read(id, running.props as Json);
-    expect(done.props).toMatchObject({ status: "SUCCESS", completedRequests: 4, succeededRequests: 4, outputFileId: expect.any(String) });
+    expect(done.props).toMatchObject({
+      status: "SUCCESS",
+      completedRequests: 4,
+      succeededRequests: 4,
+      outputFileId: expect.any(String),
+    });
     await sdk(e.url).batch.jobs.delete({ jobId: id });
     expect(await jobProvider().read(id, done.props as Json)).toEqual({});
   });
@@ -238,7 +318,16 @@ describe("BatchJob read", () => {
     });
     const read = await jobProvider().read(remote.id, { __provider: "SERIALIZED" });
     expect(read.id).toBe(remote.id);
-    expect(read.props).toMatchObject({ jobId: remote.id, status: "SUCCESS", model: "mistral-large-latest", endpoint: CHAT, metadata: { team: "eval" }, idempotencyKey: "k".repeat(32), totalRequests: 1, adopted: true });
+    expect(read.props).toMatchObject({
+      jobId: remote.id,
+      status: "SUCCESS",
+      model: "mistral-large-latest",
+      endpoint: CHAT,
+      metadata: { team: "eval" },
+      idempotencyKey: "k".repeat(32),
+      totalRequests: 1,
+      adopted: true,
+    });
     expect(read.inputs).toMatchObject({ model: "mistral-large-latest", endpoint: CHAT, metadata: { team: "eval" } });
     expect(JSON.stringify(read.inputs)).not.toContain(IDEMPOTENCY_METADATA_KEY);
     expect((read.props as Json).metadata[IDEMPOTENCY_METADATA_KEY]).toBeUndefined();
@@ -253,8 +342,12 @@ describe("BatchJob delete", () => {
     await e.advance(1500);
     expect((await sdk(e.url).batch.jobs.get({ jobId: id })).status).toBe("RUNNING");
     let done = false;
-    const deleting = jobProvider().delete(id, outs).then(() => (done = true));
-    await waitUntil("the cancellation", async () => ((await sdk(e.url).batch.jobs.get({ jobId: id })).status === "CANCELLATION_REQUESTED" ? true : undefined));
+    const deleting = jobProvider()
+      .delete(id, outs)
+      .then(() => (done = true));
+    await waitUntil("the cancellation", async () =>
+      (await sdk(e.url).batch.jobs.get({ jobId: id })).status === "CANCELLATION_REQUESTED" ? true : undefined,
+    );
     await new Promise((r) => setTimeout(r, 50));
     expect(done).toBe(false);
     await e.advance(600);
@@ -273,7 +366,10 @@ describe("BatchJob delete", () => {
     expect(await sdk(e.url).files.retrieve({ fileId: outs.outputFileId })).toMatchObject({ id: outs.outputFileId });
     await sdk(e.url).batch.jobs.delete({ jobId: id });
     await jobProvider().delete(id, outs);
-    await jobProvider().delete("00000000-0000-4000-8000-000000000000", { ...outs, jobId: "00000000-0000-4000-8000-000000000000" });
+    await jobProvider().delete("00000000-0000-4000-8000-000000000000", {
+      ...outs,
+      jobId: "00000000-0000-4000-8000-000000000000",
+    });
   });
 
   it("destroy then up: a finished job whose results still exist is adopted; once they were deleted, the job runs again", async () => {
@@ -282,12 +378,18 @@ describe("BatchJob delete", () => {
     const keepResults = await checkAndCreate(jobProvider(), jobArgs({ waitForCompletion: FAST_WAIT }));
     await jobProvider().delete(keepResults.id, keepResults.outs);
     const again = await checkAndCreate(jobProvider(), jobArgs({ waitForCompletion: FAST_WAIT }));
-    expect(again.outs).toMatchObject({ jobId: keepResults.id, adopted: true, outputFileId: keepResults.outs.outputFileId });
+    expect(again.outs).toMatchObject({
+      jobId: keepResults.id,
+      adopted: true,
+      outputFileId: keepResults.outs.outputFileId,
+    });
 
     const args = jobArgs({ scope: "p/s/cleaned", waitForCompletion: FAST_WAIT, deleteResultFilesOnDestroy: true });
     const first = await checkAndCreate(jobProvider(), args);
     await jobProvider().delete(first.id, first.outs);
-    await expect(sdk(e.url).files.retrieve({ fileId: first.outs.outputFileId })).rejects.toMatchObject({ statusCode: 404 });
+    await expect(sdk(e.url).files.retrieve({ fileId: first.outs.outputFileId })).rejects.toMatchObject({
+      statusCode: 404,
+    });
     const second = await checkAndCreate(jobProvider(), args);
     expect(second.id).not.toBe(first.id);
     expect(second.outs).toMatchObject({ adopted: false, status: "SUCCESS" });
@@ -298,8 +400,14 @@ describe("BatchJob delete", () => {
   it("with deleteResultFilesOnDestroy deletes the output and error files", async () => {
     const e = await emulator();
     await configure(e.url);
-    const requests = [...chatRequests(2), { customId: "bad", body: { messages: [{ role: "assistant", content: "no question" }] } }];
-    const { id, outs } = await checkAndCreate(jobProvider(), jobArgs({ requests, waitForCompletion: FAST_WAIT, deleteResultFilesOnDestroy: true }));
+    const requests = [
+      ...chatRequests(2),
+      { customId: "bad", body: { messages: [{ role: "assistant", content: "no question" }] } },
+    ];
+    const { id, outs } = await checkAndCreate(
+      jobProvider(),
+      jobArgs({ requests, waitForCompletion: FAST_WAIT, deleteResultFilesOnDestroy: true }),
+    );
     expect(outs).toMatchObject({ status: "SUCCESS", succeededRequests: 2, failedRequests: 1 });
     expect(outs.outputFileId).toBeTruthy();
     expect(outs.errorFileId).toBeTruthy();

@@ -6,7 +6,12 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { ConnectionError, HTTPValidationError, RequestTimeoutError, SDKError } from "@mistralai/mistralai/models/errors";
+import {
+  ConnectionError,
+  HTTPValidationError,
+  RequestTimeoutError,
+  SDKError,
+} from "@mistralai/mistralai/models/errors";
 import {
   MistralApiError,
   call,
@@ -26,9 +31,17 @@ const KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c";
 const ctx = ProviderContext.fromConfig({ get: (k) => (k === "mistral:apiKey" ? KEY : undefined) }, {});
 
 /** An SDKError as the SDK builds it from a response. */
-function sdkError(status: number, body: string, headers: Record<string, string> = { "content-type": "application/json" }): SDKError {
+function sdkError(
+  status: number,
+  body: string,
+  headers: Record<string, string> = { "content-type": "application/json" },
+): SDKError {
   const response = new Response(body, { status, headers });
-  return new SDKError("API error occurred", { response, request: new Request("https://api.mistral.ai/v1/files"), body });
+  return new SDKError("API error occurred", {
+    response,
+    request: new Request("https://api.mistral.ai/v1/files"),
+    body,
+  });
 }
 
 let savedKey: string | undefined;
@@ -44,9 +57,14 @@ afterEach(() => {
 
 describe("mistralMessageOf", () => {
   it("reads {message}", () => {
-    expect(mistralMessageOf(sdkError(429, '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}'))).toBe(
-      "Rate limit exceeded",
-    );
+    expect(
+      mistralMessageOf(
+        sdkError(
+          429,
+          '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}',
+        ),
+      ),
+    ).toBe("Rate limit exceeded");
   });
 
   it("reads {detail: string}", () => {
@@ -60,17 +78,23 @@ describe("mistralMessageOf", () => {
         { loc: ["body", "input_files", 0], msg: "Input should be a valid UUID", type: "uuid_parsing" },
       ],
     });
-    expect(mistralMessageOf(sdkError(422, body))).toBe("body.timeout_hours: Input should be less than or equal to 168; body.input_files.0: Input should be a valid UUID");
-  });
-
-  it("detail items without a location, or without a msg", () => {
-    expect(mistralMessageOf(sdkError(422, '{"detail":[{"msg":"Invalid batch"},{"loc":[],"msg":"Empty"},{"loc":["body"],"type":"x"}]}'))).toBe(
-      'Invalid batch; Empty; body: {"loc":["body"],"type":"x"}',
+    expect(mistralMessageOf(sdkError(422, body))).toBe(
+      "body.timeout_hours: Input should be less than or equal to 168; body.input_files.0: Input should be a valid UUID",
     );
   });
 
+  it("detail items without a location, or without a msg", () => {
+    expect(
+      mistralMessageOf(
+        sdkError(422, '{"detail":[{"msg":"Invalid batch"},{"loc":[],"msg":"Empty"},{"loc":["body"],"type":"x"}]}'),
+      ),
+    ).toBe('Invalid batch; Empty; body: {"loc":["body"],"type":"x"}');
+  });
+
   it("falls back to the raw body, cut to 500 characters, and to undefined without one", () => {
-    expect(mistralMessageOf(sdkError(502, "<html>Bad Gateway</html>", { "content-type": "text/html" }))).toBe("<html>Bad Gateway</html>");
+    expect(mistralMessageOf(sdkError(502, "<html>Bad Gateway</html>", { "content-type": "text/html" }))).toBe(
+      "<html>Bad Gateway</html>",
+    );
     expect(mistralMessageOf(sdkError(500, "x".repeat(2000), { "content-type": "text/plain" }))).toHaveLength(500);
     expect(mistralMessageOf(sdkError(500, "null"))).toBe("null");
     expect(mistralMessageOf(sdkError(500, '{"error":"other shape"}'))).toBe('{"error":"other shape"}');
@@ -86,7 +110,9 @@ describe("wrapError", () => {
     const e = wrapError(ctx, cause, "batch.jobs.create", 'BatchJob "eval"') as MistralApiError;
     expect(e).toBeInstanceOf(MistralApiError);
     expect(e.name).toBe("MistralApiError");
-    expect(e.message).toBe('BatchJob "eval": Mistral API call batch.jobs.create failed with HTTP 422: body.model: Field required');
+    expect(e.message).toBe(
+      'BatchJob "eval": Mistral API call batch.jobs.create failed with HTTP 422: body.model: Field required',
+    );
     expect(e.operation).toBe("batch.jobs.create");
     expect(e.resource).toBe('BatchJob "eval"');
     expect(e.statusCode).toBe(422);
@@ -95,9 +121,9 @@ describe("wrapError", () => {
   });
 
   it("{message} and {detail: string} bodies", () => {
-    expect(wrapError(ctx, sdkError(429, '{"message":"Rate limit exceeded"}'), "files.list", "BatchFile q").message).toBe(
-      "BatchFile q: Mistral API call files.list failed with HTTP 429: Rate limit exceeded",
-    );
+    expect(
+      wrapError(ctx, sdkError(429, '{"message":"Rate limit exceeded"}'), "files.list", "BatchFile q").message,
+    ).toBe("BatchFile q: Mistral API call files.list failed with HTTP 429: Rate limit exceeded");
     expect(wrapError(ctx, sdkError(404, '{"detail":"Not Found"}'), "files.retrieve", "BatchFile f-1").message).toBe(
       "BatchFile f-1: Mistral API call files.retrieve failed with HTTP 404: Not Found",
     );
@@ -105,10 +131,14 @@ describe("wrapError", () => {
 
   it("adds a hint on 401 telling where the key comes from", () => {
     const e = wrapError(ctx, sdkError(401, '{"message":"Unauthorized"}'), "files.upload", "BatchFile q");
-    expect(e.message).toMatch(/^BatchFile q: Mistral API call files\.upload failed with HTTP 401: Unauthorized\. The API key was rejected/);
+    expect(e.message).toMatch(
+      /^BatchFile q: Mistral API call files\.upload failed with HTTP 401: Unauthorized\. The API key was rejected/,
+    );
     expect(e.message).toContain("pulumi config set --secret mistral:apiKey <key>");
     expect(e.message).toContain("MISTRAL_API_KEY");
-    expect(wrapError(ctx, sdkError(403, '{"message":"Forbidden"}'), "x", "y").message).not.toContain("The API key was rejected");
+    expect(wrapError(ctx, sdkError(403, '{"message":"Forbidden"}'), "x", "y").message).not.toContain(
+      "The API key was rejected",
+    );
   });
 
   it("never contains the API key, even when the body echoes it", () => {
@@ -121,15 +151,30 @@ describe("wrapError", () => {
 
     // a raw non-JSON body, and a key from the environment instead of the stack config
     const fromEnv = ProviderContext.fromConfig(undefined, { MISTRAL_API_KEY: KEY });
-    const raw = wrapError(fromEnv, sdkError(500, `upstream said: ${KEY}`, { "content-type": "text/plain" }), "files.list", "r");
+    const raw = wrapError(
+      fromEnv,
+      sdkError(500, `upstream said: ${KEY}`, { "content-type": "text/plain" }),
+      "files.list",
+      "r",
+    );
     expect(raw.message).not.toContain(KEY);
     // and an error with no body whose message carries it
-    const plain = wrapError(fromEnv, new Error(`fetch to https://x?key=${KEY} failed`, { cause: new Error(`socket ${KEY}`) }), "files.list", "r");
+    const plain = wrapError(
+      fromEnv,
+      new Error(`fetch to https://x?key=${KEY} failed`, { cause: new Error(`socket ${KEY}`) }),
+      "files.list",
+      "r",
+    );
     expect(plain.message).not.toContain(KEY);
   });
 
   it("errors without an HTTP status use the error's message and its cause's", () => {
-    const e = wrapError(ctx, new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }), "batch.jobs.get", "BatchJob j") as MistralApiError;
+    const e = wrapError(
+      ctx,
+      new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }),
+      "batch.jobs.get",
+      "BatchJob j",
+    ) as MistralApiError;
     expect(e.statusCode).toBeUndefined();
     expect(e.message).toMatch(/^BatchJob j: Mistral API call batch\.jobs\.get failed: Unable to make request/);
     expect(e.message).toContain("fetch failed");
@@ -149,7 +194,11 @@ describe("wrapError", () => {
       throw cause;
     });
     await expect(p).rejects.toBeInstanceOf(MistralApiError);
-    await expect(p).rejects.toMatchObject({ statusCode: 503, cause, message: "BatchFile q: Mistral API call files.list failed with HTTP 503: overloaded" });
+    await expect(p).rejects.toMatchObject({
+      statusCode: 503,
+      cause,
+      message: "BatchFile q: Mistral API call files.list failed with HTTP 503: overloaded",
+    });
   });
 });
 
@@ -164,8 +213,16 @@ describe("classification", () => {
     ["401", sdkError(401, '{"message":"Unauthorized"}'), { ambiguous: false, retryable: false, notFound: false }],
     ["404", sdkError(404, '{"detail":"Not Found"}'), { ambiguous: false, retryable: false, notFound: true }],
     ["422", sdkError(422, '{"detail":[]}'), { ambiguous: false, retryable: false, notFound: false }],
-    ["ConnectionError", new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }), { ambiguous: true, retryable: true, notFound: false }],
-    ["RequestTimeoutError", new RequestTimeoutError("Request timed out"), { ambiguous: true, retryable: true, notFound: false }],
+    [
+      "ConnectionError",
+      new ConnectionError("Unable to make request", { cause: new TypeError("fetch failed") }),
+      { ambiguous: true, retryable: true, notFound: false },
+    ],
+    [
+      "RequestTimeoutError",
+      new RequestTimeoutError("Request timed out"),
+      { ambiguous: true, retryable: true, notFound: false },
+    ],
     // A bare TypeError is a bug, not a network failure: the SDK reports those as ConnectionError.
     ["bare TypeError", new TypeError("x is not a function"), { ambiguous: false, retryable: false, notFound: false }],
     ["plain Error", new Error("bug"), { ambiguous: false, retryable: false, notFound: false }],
@@ -173,12 +230,16 @@ describe("classification", () => {
   ];
 
   it.each(cases)("%s", (_name, error, expected) => {
-    expect({ ambiguous: isAmbiguous(error), retryable: isRetryable(error), notFound: isNotFound(error) }).toEqual(expected);
+    expect({ ambiguous: isAmbiguous(error), retryable: isRetryable(error), notFound: isNotFound(error) }).toEqual(
+      expected,
+    );
   });
 
   it.each(cases)("%s, once wrapped, is classified the same", (_name, error, expected) => {
     const wrapped = wrapError(ctx, error, "op", "res");
-    expect({ ambiguous: isAmbiguous(wrapped), retryable: isRetryable(wrapped), notFound: isNotFound(wrapped) }).toEqual(expected);
+    expect({ ambiguous: isAmbiguous(wrapped), retryable: isRetryable(wrapped), notFound: isNotFound(wrapped) }).toEqual(
+      expected,
+    );
   });
 
   it("statusOf reads statusCode only when it is a number", () => {
@@ -188,8 +249,14 @@ describe("classification", () => {
   });
 
   it("a typed 422 (HTTPValidationError) carries its status and detail", () => {
-    const body = JSON.stringify({ detail: [{ loc: ["body", "endpoint"], msg: "Input should be '/v1/chat/completions'" }] });
-    const e = new HTTPValidationError(JSON.parse(body), { response: new Response(body, { status: 422 }), request: new Request("https://x"), body });
+    const body = JSON.stringify({
+      detail: [{ loc: ["body", "endpoint"], msg: "Input should be '/v1/chat/completions'" }],
+    });
+    const e = new HTTPValidationError(JSON.parse(body), {
+      response: new Response(body, { status: 422 }),
+      request: new Request("https://x"),
+      body,
+    });
     expect(isRetryable(e)).toBe(false);
     expect(wrapError(ctx, e, "batch.jobs.create", "BatchJob j").message).toBe(
       "BatchJob j: Mistral API call batch.jobs.create failed with HTTP 422: body.endpoint: Input should be '/v1/chat/completions'",
@@ -241,20 +308,31 @@ describe("through the real SDK against a local server", () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it("a 401 echoing the key: wrapped message has status, message, hint, and no key", async () => {
-    answer = { status: 401, body: JSON.stringify({ message: `No such key: ${KEY}`, type: "invalid_request", param: null, code: null }) };
+    answer = {
+      status: 401,
+      body: JSON.stringify({ message: `No such key: ${KEY}`, type: "invalid_request", param: null, code: null }),
+    };
     const client = await mistralClient({ apiKey: KEY, serverUrl: url, sources: { apiKey: "test", serverUrl: "test" } });
-    const p = call(ctx, "files.retrieve", "BatchFile f", () => client.files.retrieve({ fileId: "3f0e1c2a-9b8d-4c7e-a6f5-0123456789ab" }));
+    const p = call(ctx, "files.retrieve", "BatchFile f", () =>
+      client.files.retrieve({ fileId: "3f0e1c2a-9b8d-4c7e-a6f5-0123456789ab" }),
+    );
     const e = (await p.catch((x: unknown) => x)) as MistralApiError;
     expect(seenAuth.at(-1)).toBe(`Bearer ${KEY}`);
     expect(e).toBeInstanceOf(MistralApiError);
     expect(e.statusCode).toBe(401);
-    expect(e.message).toMatch(/^BatchFile f: Mistral API call files\.retrieve failed with HTTP 401: No such key: \[redacted\]\. The API key was rejected/);
+    expect(e.message).toMatch(
+      /^BatchFile f: Mistral API call files\.retrieve failed with HTTP 401: No such key: \[redacted\]\. The API key was rejected/,
+    );
     expect(e.message).not.toContain(KEY);
     expect(isRetryable(e.cause)).toBe(false);
   });
 
   it("a 429 with Retry-After: retryable, not ambiguous, delay read", async () => {
-    answer = { status: 429, body: '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}', headers: { "retry-after": "7" } };
+    answer = {
+      status: 429,
+      body: '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}',
+      headers: { "retry-after": "7" },
+    };
     const client = await mistralClient({ apiKey: KEY, serverUrl: url, sources: { apiKey: "test", serverUrl: "test" } });
     const error = await client.files.list({}, { retries: { strategy: "none" } }).catch((x: unknown) => x);
     expect(statusOf(error)).toBe(429);
@@ -269,7 +347,11 @@ describe("through the real SDK against a local server", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const client = await mistralClient({ apiKey: KEY, serverUrl: `http://127.0.0.1:${port}`, sources: { apiKey: "test", serverUrl: "test" } });
+    const client = await mistralClient({
+      apiKey: KEY,
+      serverUrl: `http://127.0.0.1:${port}`,
+      sources: { apiKey: "test", serverUrl: "test" },
+    });
     const error = await client.files.list({}, { retries: { strategy: "none" } }).catch((x: unknown) => x);
     expect((error as Error).name).toBe("ConnectionError");
     expect(isAmbiguous(error)).toBe(true);

@@ -54,7 +54,8 @@ function checkDocs(files: string[], options: ts.CompilerOptions = OPTIONS): DocR
   const checked: string[] = [];
   const problems: string[] = [];
   const hasDoc = (p: ts.Symbol) => ts.displayPartsToString(p.getDocumentationComment(checker)).trim() !== "";
-  const hasDefault = (p: ts.Symbol) => p.getJsDocTags(checker).some((t) => t.name === "default" && ts.displayPartsToString(t.text).trim() !== "");
+  const hasDefault = (p: ts.Symbol) =>
+    p.getJsDocTags(checker).some((t) => t.name === "default" && ts.displayPartsToString(t.text).trim() !== "");
   const isOptional = (p: ts.Symbol) => (p.flags & ts.SymbolFlags.Optional) !== 0;
   /** The properties a class inherits from the class it extends (Pulumi's `urn`, `id`, ...): not its outputs. */
   const inherited = (c: ts.ClassDeclaration): Set<string> => {
@@ -67,7 +68,15 @@ function checkDocs(files: string[], options: ts.CompilerOptions = OPTIONS): DocR
     const where = path.relative(ROOT, file).split(path.sep).join("/");
     for (const statement of source.statements) {
       if (!isExported(statement)) continue;
-      if (!(ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isClassDeclaration(statement)) || !statement.name) continue;
+      if (
+        !(
+          ts.isInterfaceDeclaration(statement) ||
+          ts.isTypeAliasDeclaration(statement) ||
+          ts.isClassDeclaration(statement)
+        ) ||
+        !statement.name
+      )
+        continue;
       const name = statement.name.text;
       const symbol = checker.getSymbolAtLocation(statement.name);
       if (!symbol) continue;
@@ -86,7 +95,8 @@ function checkDocs(files: string[], options: ts.CompilerOptions = OPTIONS): DocR
         for (const p of props) {
           checked.push(`${name}.${p.name}`);
           if (!hasDoc(p)) problems.push(`${where}: ${name}.${p.name}: arg without TSDoc`);
-          if (isOptional(p) && !hasDefault(p)) problems.push(`${where}: ${name}.${p.name}: optional arg without @default`);
+          if (isOptional(p) && !hasDefault(p))
+            problems.push(`${where}: ${name}.${p.name}: optional arg without @default`);
         }
       } else if (/(Inputs|Outputs)$/.test(name)) {
         for (const p of props) {

@@ -100,7 +100,10 @@ describe("job submission under faults", () => {
   });
 
   it("429 bursts on GETs are retried, honouring Retry-After (429*3: three waits of 1 s)", async () => {
-    const e = await emulator({ clock: "manual", speed: { queueDelayMs: 100, requestsPerSecond: 100, cancelDelayMs: 0 } });
+    const e = await emulator({
+      clock: "manual",
+      speed: { queueDelayMs: 100, requestsPerSecond: 100, cancelDelayMs: 0 },
+    });
     await configure(e.url);
     const { id, outs } = await checkAndCreate(jobProvider(), jobArgs());
     await e.advance(1000);
@@ -112,7 +115,10 @@ describe("job submission under faults", () => {
   });
 
   it("dropped connections on GETs (read, the listing before a submission, a wait) are retried", async () => {
-    const e = await emulator({ clock: "manual", speed: { queueDelayMs: 100, requestsPerSecond: 100, cancelDelayMs: 0 } });
+    const e = await emulator({
+      clock: "manual",
+      speed: { queueDelayMs: 100, requestsPerSecond: 100, cancelDelayMs: 0 },
+    });
     await configure(e.url);
     const { id, outs } = await checkAndCreate(jobProvider(), jobArgs());
     await e.advance(1000);
@@ -121,7 +127,10 @@ describe("job submission under faults", () => {
     expect(await faultsLeft(e.url)).toEqual([]);
 
     await addFaults(e.url, "drop*2@GET /v1/batch/jobs;drop*1@GET /v1/batch/jobs/.*");
-    const creating = checkAndCreate(jobProvider(), jobArgs({ scope: "p/s/other", waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 } }));
+    const creating = checkAndCreate(
+      jobProvider(),
+      jobArgs({ scope: "p/s/other", waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 } }),
+    );
     await waitForJobs(e.url, 2);
     await e.advance(1000);
     const other = await creating;
@@ -187,7 +196,10 @@ describe("destroy under faults", () => {
   });
 
   it("commit-then-drop on the cancel and 503s on the polls: the job still ends CANCELLED", async () => {
-    const e = await emulator({ clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 0 } });
+    const e = await emulator({
+      clock: "manual",
+      speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 0 },
+    });
     await configure(e.url);
     const { id, outs } = await checkAndCreate(jobProvider(), jobArgs({ requests: chatRequests(10) }));
     await e.advance(1500);

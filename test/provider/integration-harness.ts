@@ -66,7 +66,8 @@ export async function cleanup(): Promise<void> {
   for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
-export const fileProvider = () => runtime.provider("file") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
+export const fileProvider = () =>
+  runtime.provider("file") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
 export const jobProvider = () => runtime.provider("job") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
 
 /** An SDK client to look at the emulator (no retries: what it shows is what is there). */
@@ -86,10 +87,19 @@ export async function stats(url: string, apiKey?: string): Promise<Stats> {
   return (await res.json()) as Stats;
 }
 
-export async function admin(url: string, method: string, route: string, body?: unknown, apiKey?: string): Promise<Json> {
+export async function admin(
+  url: string,
+  method: string,
+  route: string,
+  body?: unknown,
+  apiKey?: string,
+): Promise<Json> {
   const res = await fetch(`${url}${route}`, {
     method,
-    headers: { ...(body !== undefined ? { "content-type": "application/json" } : {}), ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}) },
+    headers: {
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+    },
     body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await res.text();
@@ -103,7 +113,10 @@ export async function addFaults(url: string, spec: string): Promise<void> {
 
 /** `n` chat requests `{ customId, body }` with checkable questions. */
 export function chatRequests(n: number, prefix = "r") {
-  return Array.from({ length: n }, (_, i) => ({ customId: `${prefix}${i}`, body: { messages: [{ role: "user", content: `What is ${i} + 1?` }] } }));
+  return Array.from({ length: n }, (_, i) => ({
+    customId: `${prefix}${i}`,
+    body: { messages: [{ role: "user", content: `What is ${i} + 1?` }] },
+  }));
 }
 
 export function jsonlOf(requests: { customId: string; body: unknown }[]): string {
@@ -129,11 +142,20 @@ export async function thrown(fn: () => Promise<unknown>): Promise<Error & Json> 
 
 /** Job inputs as `check` makes them, with a scope like BatchJob's constructor sets. */
 export function jobArgs(extra: Json = {}): Json {
-  return { requests: chatRequests(3), model: MODEL, scope: "proj/dev/answers", __provider: "SERIALIZED-PROVIDER", ...extra };
+  return {
+    requests: chatRequests(3),
+    model: MODEL,
+    scope: "proj/dev/answers",
+    __provider: "SERIALIZED-PROVIDER",
+    ...extra,
+  };
 }
 
 /** `check` then `create`, as the engine does; fails on check failures. */
-export async function checkAndCreate(p: Required<import("@pulumi/pulumi").dynamic.ResourceProvider>, news: Json): Promise<{ id: string; outs: Json; inputs: Json }> {
+export async function checkAndCreate(
+  p: Required<import("@pulumi/pulumi").dynamic.ResourceProvider>,
+  news: Json,
+): Promise<{ id: string; outs: Json; inputs: Json }> {
   const checked = await p.check({}, news);
   if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
   const inputs = { ...checked.inputs, __provider: news.__provider };

@@ -29,7 +29,12 @@ const FILE_A = "3f0e1c2a-9b8d-4c7e-a6f5-0123456789ab";
 const FILE_B = "7a1b2c3d-4e5f-4a6b-8c9d-abcdefabcdef";
 const CHAT_BODY = { messages: [{ role: "user", content: "Hello" }] };
 
-const base = (extra: Record<string, unknown> = {}) => ({ inputFiles: [FILE_A], model: "mistral-small-latest", scope: "proj/dev/job", ...extra });
+const base = (extra: Record<string, unknown> = {}) => ({
+  inputFiles: [FILE_A],
+  model: "mistral-small-latest",
+  scope: "proj/dev/job",
+  ...extra,
+});
 const failuresOf = (news: Record<string, unknown>) => checkJobInputs(news).failures;
 /** The single failure of an input set (fails the test if there are others). */
 function onlyFailure(news: Record<string, unknown>): Failure {
@@ -50,7 +55,10 @@ describe("checkJobInputs: valid inputs and defaults", () => {
   });
 
   it("null endpoint and timeoutHours also take the defaults; given values are kept", () => {
-    expect(checkJobInputs(base({ endpoint: null, timeoutHours: null })).inputs).toMatchObject({ endpoint: DEFAULT_ENDPOINT, timeoutHours: 24 });
+    expect(checkJobInputs(base({ endpoint: null, timeoutHours: null })).inputs).toMatchObject({
+      endpoint: DEFAULT_ENDPOINT,
+      timeoutHours: 24,
+    });
     const { inputs, failures } = checkJobInputs(base({ endpoint: "/v1/embeddings", timeoutHours: 168 }));
     expect(failures).toEqual([]);
     expect(inputs).toMatchObject({ endpoint: "/v1/embeddings", timeoutHours: 168 });
@@ -96,13 +104,24 @@ describe("checkJobInputs: failures name the property, the value and what is allo
     expect(missing.reason).toMatch(/agentId/);
     const both = onlyFailure(base({ agentId: "ag_1" }));
     expect(both.property).toBe("agentId");
-    expect(both.reason).toBe('agentId is "ag_1" and model is "mistral-small-latest"; set either model or agentId, not both');
+    expect(both.reason).toBe(
+      'agentId is "ag_1" and model is "mistral-small-latest"; set either model or agentId, not both',
+    );
   });
 
   it("model or agentId empty or not a string", () => {
-    expect(onlyFailure(base({ model: "  " }))).toEqual({ property: "model", reason: 'model is "  "; expected a non-empty string' });
-    expect(onlyFailure(base({ model: 42 }))).toEqual({ property: "model", reason: "model is 42; expected a non-empty string" });
-    expect(onlyFailure({ inputFiles: [FILE_A], agentId: "" })).toEqual({ property: "agentId", reason: 'agentId is ""; expected a non-empty string' });
+    expect(onlyFailure(base({ model: "  " }))).toEqual({
+      property: "model",
+      reason: 'model is "  "; expected a non-empty string',
+    });
+    expect(onlyFailure(base({ model: 42 }))).toEqual({
+      property: "model",
+      reason: "model is 42; expected a non-empty string",
+    });
+    expect(onlyFailure({ inputFiles: [FILE_A], agentId: "" })).toEqual({
+      property: "agentId",
+      reason: 'agentId is ""; expected a non-empty string',
+    });
   });
 
   it("neither inputFiles nor requests, or both", () => {
@@ -113,17 +132,30 @@ describe("checkJobInputs: failures name the property, the value and what is allo
     expect(both).toEqual([
       {
         property: "requests",
-        reason: expect.stringMatching(new RegExp(`^requests is \\[\\{"customId":"a".* and inputFiles is \\["${FILE_A}"\\]; set either inputFiles or requests, not both$`)),
+        reason: expect.stringMatching(
+          new RegExp(
+            `^requests is \\[\\{"customId":"a".* and inputFiles is \\["${FILE_A}"\\]; set either inputFiles or requests, not both$`,
+          ),
+        ),
       },
     ]);
   });
 
   it("inputFiles empty, not a list, or holding something other than a file id", () => {
-    expect(onlyFailure(base({ inputFiles: [] }))).toEqual({ property: "inputFiles", reason: "inputFiles is []; expected a non-empty list of file ids" });
-    expect(onlyFailure(base({ inputFiles: FILE_A }))).toMatchObject({ property: "inputFiles", reason: expect.stringContaining(`"${FILE_A}"`) });
+    expect(onlyFailure(base({ inputFiles: [] }))).toEqual({
+      property: "inputFiles",
+      reason: "inputFiles is []; expected a non-empty list of file ids",
+    });
+    expect(onlyFailure(base({ inputFiles: FILE_A }))).toMatchObject({
+      property: "inputFiles",
+      reason: expect.stringContaining(`"${FILE_A}"`),
+    });
     const f = failuresOf(base({ inputFiles: [FILE_A, "questions.jsonl", 7] }));
     expect(f).toEqual([
-      { property: "inputFiles[1]", reason: expect.stringMatching(/^inputFiles\[1\] is "questions\.jsonl"; expected a Mistral file id \(a UUID/) },
+      {
+        property: "inputFiles[1]",
+        reason: expect.stringMatching(/^inputFiles\[1\] is "questions\.jsonl"; expected a Mistral file id \(a UUID/),
+      },
       { property: "inputFiles[2]", reason: expect.stringMatching(/^inputFiles\[2\] is 7; expected a Mistral file id/) },
     ]);
     expect(failuresOf(base({ inputFiles: [FILE_A.toUpperCase(), FILE_B] }))).toEqual([]);
@@ -139,17 +171,32 @@ describe("checkJobInputs: failures name the property, the value and what is allo
   });
 
   it("metadata: not an object, key lengths, value types and lengths", () => {
-    expect(onlyFailure(base({ metadata: ["a"] }))).toEqual({ property: "metadata", reason: 'metadata is ["a"]; expected an object of string values' });
+    expect(onlyFailure(base({ metadata: ["a"] }))).toEqual({
+      property: "metadata",
+      reason: 'metadata is ["a"]; expected an object of string values',
+    });
     const longKey = "k".repeat(33);
     expect(onlyFailure(base({ metadata: { [longKey]: "v" } }))).toEqual({
       property: `metadata.${longKey}`,
       reason: `metadata key "${longKey}" has 33 characters; keys must have 1 to 32`,
     });
-    expect(onlyFailure(base({ metadata: { "": "v" } }))).toMatchObject({ property: "metadata.", reason: expect.stringMatching(/has 0 characters; keys must have 1 to 32/) });
+    expect(onlyFailure(base({ metadata: { "": "v" } }))).toMatchObject({
+      property: "metadata.",
+      reason: expect.stringMatching(/has 0 characters; keys must have 1 to 32/),
+    });
     expect(failuresOf(base({ metadata: { ["k".repeat(32)]: "v".repeat(512) } }))).toEqual([]);
-    expect(onlyFailure(base({ metadata: { n: 5 } }))).toEqual({ property: "metadata.n", reason: "metadata.n is 5; values must be strings" });
-    expect(onlyFailure(base({ metadata: { e: "" } }))).toEqual({ property: "metadata.e", reason: "metadata.e has 0 characters; values must have 1 to 512" });
-    expect(onlyFailure(base({ metadata: { l: "v".repeat(513) } }))).toEqual({ property: "metadata.l", reason: "metadata.l has 513 characters; values must have 1 to 512" });
+    expect(onlyFailure(base({ metadata: { n: 5 } }))).toEqual({
+      property: "metadata.n",
+      reason: "metadata.n is 5; values must be strings",
+    });
+    expect(onlyFailure(base({ metadata: { e: "" } }))).toEqual({
+      property: "metadata.e",
+      reason: "metadata.e has 0 characters; values must have 1 to 512",
+    });
+    expect(onlyFailure(base({ metadata: { l: "v".repeat(513) } }))).toEqual({
+      property: "metadata.l",
+      reason: "metadata.l has 513 characters; values must have 1 to 512",
+    });
   });
 
   it("the idempotency metadata key is reserved", () => {
@@ -177,7 +224,10 @@ describe("checkJobInputs: failures name the property, the value and what is allo
   });
 
   it("resubmitOn: not a list, or a status that is not final-and-unsuccessful", () => {
-    expect(onlyFailure(base({ resubmitOn: "FAILED" }))).toEqual({ property: "resubmitOn", reason: 'resubmitOn is "FAILED"; expected a list of statuses' });
+    expect(onlyFailure(base({ resubmitOn: "FAILED" }))).toEqual({
+      property: "resubmitOn",
+      reason: 'resubmitOn is "FAILED"; expected a list of statuses',
+    });
     for (const s of ["SUCCESS", "RUNNING", "failed"]) {
       expect(onlyFailure(base({ resubmitOn: ["FAILED", s] }))).toEqual({
         property: "resubmitOn[1]",
@@ -212,22 +262,40 @@ describe("checkJobInputs: inline requests", () => {
   });
 
   it("empty or not a list", () => {
-    expect(onlyFailure(inline([]))).toEqual({ property: "requests", reason: "requests is []; expected a non-empty list of { customId, body }" });
+    expect(onlyFailure(inline([]))).toEqual({
+      property: "requests",
+      reason: "requests is []; expected a non-empty list of { customId, body }",
+    });
     expect(onlyFailure(inline({ customId: "a" }))).toMatchObject({ property: "requests" });
   });
 
   it("duplicate customIds name both positions", () => {
-    const f = onlyFailure(inline([{ customId: "a", body: CHAT_BODY }, { customId: "b", body: CHAT_BODY }, { customId: "a", body: CHAT_BODY }]));
-    expect(f).toEqual({ property: "requests[2].customId", reason: 'requests[2].customId "a" repeats requests[0].customId; custom ids must be unique' });
+    const f = onlyFailure(
+      inline([
+        { customId: "a", body: CHAT_BODY },
+        { customId: "b", body: CHAT_BODY },
+        { customId: "a", body: CHAT_BODY },
+      ]),
+    );
+    expect(f).toEqual({
+      property: "requests[2].customId",
+      reason: 'requests[2].customId "a" repeats requests[0].customId; custom ids must be unique',
+    });
   });
 
   it("item not an object, missing customId, body not an object", () => {
-    expect(onlyFailure(inline(["x"]))).toEqual({ property: "requests[0]", reason: 'requests[0] is "x"; expected { customId, body }' });
+    expect(onlyFailure(inline(["x"]))).toEqual({
+      property: "requests[0]",
+      reason: 'requests[0] is "x"; expected { customId, body }',
+    });
     expect(onlyFailure(inline([{ body: CHAT_BODY }]))).toEqual({
       property: "requests[0].customId",
       reason: "requests[0].customId is missing; expected a non-empty string, unique in the file",
     });
-    expect(onlyFailure(inline([{ customId: "a", body: "hi" }]))).toMatchObject({ property: "requests[0].body", reason: expect.stringMatching(/^requests\[0\]\.body is "hi"; expected a JSON object/) });
+    expect(onlyFailure(inline([{ customId: "a", body: "hi" }]))).toMatchObject({
+      property: "requests[0].body",
+      reason: expect.stringMatching(/^requests\[0\]\.body is "hi"; expected a JSON object/),
+    });
   });
 
   it("bodies are checked for the job's endpoint (default chat)", () => {
@@ -237,16 +305,22 @@ describe("checkJobInputs: inline requests", () => {
       reason: "requests[0].body.messages is missing; expected a non-empty array of messages ({ role, content })",
     });
     expect(failuresOf(inline(emb, { endpoint: "/v1/embeddings" }))).toEqual([]);
-    expect(onlyFailure(inline([{ customId: "a", body: CHAT_BODY }], { endpoint: "/v1/embeddings" }))).toMatchObject({ property: "requests[0].body.input" });
-    expect(onlyFailure(inline([{ customId: "a", body: { messages: [{ role: "bot", content: "x" }] } }]))).toMatchObject({
-      property: "requests[0].body.messages[0].role",
-      reason: expect.stringContaining('is "bot"; expected "system", "user", "assistant", "tool"'),
+    expect(onlyFailure(inline([{ customId: "a", body: CHAT_BODY }], { endpoint: "/v1/embeddings" }))).toMatchObject({
+      property: "requests[0].body.input",
     });
+    expect(onlyFailure(inline([{ customId: "a", body: { messages: [{ role: "bot", content: "x" }] } }]))).toMatchObject(
+      {
+        property: "requests[0].body.messages[0].role",
+        reason: expect.stringContaining('is "bot"; expected "system", "user", "assistant", "tool"'),
+      },
+    );
   });
 
   it("an unknown endpoint checks only the envelope", () => {
     expect(failuresOf(inline([{ customId: "a", body: { input: "x" } }], { endpoint: UNKNOWN }))).toEqual([]);
-    expect(failuresOf(inline([{ body: {} }], { endpoint: UNKNOWN }))).toMatchObject([{ property: "requests[0].customId" }]);
+    expect(failuresOf(inline([{ body: {} }], { endpoint: UNKNOWN }))).toMatchObject([
+      { property: "requests[0].customId" },
+    ]);
   });
 
   it("stops listing item failures after 10", () => {
@@ -257,7 +331,16 @@ describe("checkJobInputs: inline requests", () => {
 
 describe("checkJobInputs: unknown values (preview) are skipped", () => {
   it("whole fields", () => {
-    for (const field of ["endpoint", "model", "inputFiles", "timeoutHours", "metadata", "waitForCompletion", "resubmitOn", "deleteResultFilesOnDestroy"]) {
+    for (const field of [
+      "endpoint",
+      "model",
+      "inputFiles",
+      "timeoutHours",
+      "metadata",
+      "waitForCompletion",
+      "resubmitOn",
+      "deleteResultFilesOnDestroy",
+    ]) {
       expect(failuresOf(base({ [field]: UNKNOWN })), field).toEqual([]);
     }
     expect(failuresOf({ model: "m", requests: UNKNOWN })).toEqual([]);
@@ -278,7 +361,9 @@ describe("checkJobInputs: unknown values (preview) are skipped", () => {
       UNKNOWN,
     ];
     expect(failuresOf({ model: "m", requests })).toEqual([]);
-    expect(failuresOf({ model: "m", requests: [...requests, { customId: "d", body: {} }] })).toMatchObject([{ property: "requests[4].body.messages" }]);
+    expect(failuresOf({ model: "m", requests: [...requests, { customId: "d", body: {} }] })).toMatchObject([
+      { property: "requests[4].body.messages" },
+    ]);
   });
 
   it("inside objects: unknown metadata values and wait fields are skipped, known parts still checked", () => {
@@ -286,11 +371,13 @@ describe("checkJobInputs: unknown values (preview) are skipped", () => {
     expect(failuresOf(base({ waitForCompletion: { timeoutMinutes: UNKNOWN } }))).toEqual([]);
     expect(failuresOf(base({ resubmitOn: [UNKNOWN, "FAILED"] }))).toEqual([]);
     // A known mistake next to an unknown value is still reported during preview.
-    expect(failuresOf(base({ metadata: { a: UNKNOWN, [IDEMPOTENCY_METADATA_KEY]: "x" } }))).toMatchObject([{ property: `metadata.${IDEMPOTENCY_METADATA_KEY}` }]);
-    expect(failuresOf(base({ metadata: { a: UNKNOWN, b: 5 } }))).toMatchObject([{ property: "metadata.b" }]);
-    expect(failuresOf(base({ waitForCompletion: { timeoutMinutes: UNKNOWN, pollIntervalSeconds: -1 } }))).toMatchObject([
-      { property: "waitForCompletion.pollIntervalSeconds" },
+    expect(failuresOf(base({ metadata: { a: UNKNOWN, [IDEMPOTENCY_METADATA_KEY]: "x" } }))).toMatchObject([
+      { property: `metadata.${IDEMPOTENCY_METADATA_KEY}` },
     ]);
+    expect(failuresOf(base({ metadata: { a: UNKNOWN, b: 5 } }))).toMatchObject([{ property: "metadata.b" }]);
+    expect(failuresOf(base({ waitForCompletion: { timeoutMinutes: UNKNOWN, pollIntervalSeconds: -1 } }))).toMatchObject(
+      [{ property: "waitForCompletion.pollIntervalSeconds" }],
+    );
     expect(failuresOf(base({ resubmitOn: [UNKNOWN, "SUCCESS"] }))).toMatchObject([{ property: "resubmitOn[1]" }]);
   });
 });
@@ -305,7 +392,9 @@ describe("unknown.ts helpers", () => {
   });
 
   it("canonicalJson sorts keys at every depth and drops undefined fields", () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe('{"a":{"d":[1,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [1, { z: 1, y: 2 }], c: undefined } })).toBe(
+      '{"a":{"d":[1,{"y":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJson(undefined)).toBe("null");
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
   });
@@ -329,7 +418,8 @@ describe("idempotencyKey", () => {
     // and across the key order of the inputs themselves and of request bodies
     const reordered = Object.fromEntries(Object.entries(inputs).reverse()) as unknown as JobInputs;
     expect(idempotencyKey(reordered)).toBe(k);
-    const withReq = (body: Record<string, unknown>) => idempotencyKey({ ...inputs, inputFiles: undefined, requests: [{ customId: "a", body }] });
+    const withReq = (body: Record<string, unknown>) =>
+      idempotencyKey({ ...inputs, inputFiles: undefined, requests: [{ customId: "a", body }] });
     expect(withReq({ temperature: 0, messages: [] })).toBe(withReq({ messages: [], temperature: 0 }));
   });
 
@@ -356,13 +446,22 @@ describe("idempotencyKey", () => {
     for (const key of keys) expect(key).not.toBe(k);
     expect(new Set(keys).size).toBe(keys.length);
     // every submission field is covered by a variant above
-    for (const f of SUBMISSION_FIELDS) expect(variants.some((v) => f in v), f).toBe(true);
+    for (const f of SUBMISSION_FIELDS)
+      expect(
+        variants.some((v) => f in v),
+        f,
+      ).toBe(true);
   });
 
   it("is unaffected by policy fields", () => {
     const k = idempotencyKey(inputs);
     expect(
-      idempotencyKey({ ...inputs, waitForCompletion: { timeoutMinutes: 5 }, resubmitOn: ["FAILED"], deleteResultFilesOnDestroy: true }),
+      idempotencyKey({
+        ...inputs,
+        waitForCompletion: { timeoutMinutes: 5 },
+        resubmitOn: ["FAILED"],
+        deleteResultFilesOnDestroy: true,
+      }),
     ).toBe(k);
     expect(idempotencyKey({ ...inputs, waitForCompletion: true })).toBe(k);
   });
@@ -395,7 +494,10 @@ describe("diffJob", () => {
   it("no change: changes false, nothing replaced", () => {
     expect(diffJob(olds, news())).toEqual({ changes: false, replaces: [] });
     // metadata key order is not a change
-    expect(diffJob({ ...olds, metadata: { a: "1", b: "2" } }, { ...news(), metadata: { b: "2", a: "1" } })).toEqual({ changes: false, replaces: [] });
+    expect(diffJob({ ...olds, metadata: { a: "1", b: "2" } }, { ...news(), metadata: { b: "2", a: "1" } })).toEqual({
+      changes: false,
+      replaces: [],
+    });
   });
 
   it("each submission field change replaces, naming the field", () => {
@@ -418,7 +520,10 @@ describe("diffJob", () => {
   it("an unknown new value replaces, even when nested", () => {
     expect(diffJob(olds, { ...news(), inputFiles: UNKNOWN })).toEqual({ changes: true, replaces: ["inputFiles"] });
     expect(diffJob(olds, { ...news(), inputFiles: [UNKNOWN] })).toEqual({ changes: true, replaces: ["inputFiles"] });
-    expect(diffJob(olds, { ...news(), metadata: { team: UNKNOWN } })).toEqual({ changes: true, replaces: ["metadata"] });
+    expect(diffJob(olds, { ...news(), metadata: { team: UNKNOWN } })).toEqual({
+      changes: true,
+      replaces: ["metadata"],
+    });
   });
 
   it("policy changes update in place without replacing", () => {
@@ -429,21 +534,37 @@ describe("diffJob", () => {
     };
     for (const field of POLICY_FIELDS) {
       expect(diffJob(olds, { ...news(), [field]: policies[field] }), field).toEqual({ changes: true, replaces: [] });
-      expect(diffJob(olds, { ...news(), [field]: UNKNOWN }), `${field} unknown`).toEqual({ changes: true, replaces: [] });
+      expect(diffJob(olds, { ...news(), [field]: UNKNOWN }), `${field} unknown`).toEqual({
+        changes: true,
+        replaces: [],
+      });
     }
   });
 
   it("resubmitOn holding the last status replaces with 'status'", () => {
     for (const status of RESUBMITTABLE_STATUSES) {
-      expect(diffJob({ ...olds, status, resubmitOn: [status] }, { ...news(), resubmitOn: [status] })).toEqual({ changes: true, replaces: ["status"] });
+      expect(diffJob({ ...olds, status, resubmitOn: [status] }, { ...news(), resubmitOn: [status] })).toEqual({
+        changes: true,
+        replaces: ["status"],
+      });
     }
     // another status, or a successful job: nothing to resubmit
-    expect(diffJob({ ...olds, status: "FAILED", resubmitOn: ["CANCELLED"] }, { ...news(), resubmitOn: ["CANCELLED"] })).toEqual({ changes: false, replaces: [] });
-    expect(diffJob({ ...olds, status: "SUCCESS", resubmitOn: ["FAILED"] }, { ...news(), resubmitOn: ["FAILED"] })).toEqual({ changes: false, replaces: [] });
+    expect(
+      diffJob({ ...olds, status: "FAILED", resubmitOn: ["CANCELLED"] }, { ...news(), resubmitOn: ["CANCELLED"] }),
+    ).toEqual({ changes: false, replaces: [] });
+    expect(
+      diffJob({ ...olds, status: "SUCCESS", resubmitOn: ["FAILED"] }, { ...news(), resubmitOn: ["FAILED"] }),
+    ).toEqual({ changes: false, replaces: [] });
     // adding resubmitOn after the job failed replaces on this very update
-    expect(diffJob({ ...olds, status: "FAILED" }, { ...news(), resubmitOn: ["FAILED"] })).toEqual({ changes: true, replaces: ["status"] });
+    expect(diffJob({ ...olds, status: "FAILED" }, { ...news(), resubmitOn: ["FAILED"] })).toEqual({
+      changes: true,
+      replaces: ["status"],
+    });
     // a submission change already replaces: "status" is not added on top
-    expect(diffJob({ ...olds, status: "FAILED" }, { ...news(), model: "other", resubmitOn: ["FAILED"] })).toEqual({ changes: true, replaces: ["model"] });
+    expect(diffJob({ ...olds, status: "FAILED" }, { ...news(), model: "other", resubmitOn: ["FAILED"] })).toEqual({
+      changes: true,
+      replaces: ["model"],
+    });
   });
 });
 
@@ -482,16 +603,25 @@ describe("pollDelayMs", () => {
 
 describe("progressLine and isFinal", () => {
   it("renders status, counts, percentage and failures", () => {
-    expect(progressLine({ status: "RUNNING", totalRequests: 400, completedRequests: 120, failedRequests: 2 })).toBe("RUNNING 120/400 (30%), 2 failed");
-    expect(progressLine({ status: "RUNNING", totalRequests: 3, completedRequests: 2, failedRequests: 0 })).toBe("RUNNING 2/3 (66%)");
-    expect(progressLine({ status: "SUCCESS", totalRequests: 10, completedRequests: 10, failedRequests: 0 })).toBe("SUCCESS 10/10 (100%)");
+    expect(progressLine({ status: "RUNNING", totalRequests: 400, completedRequests: 120, failedRequests: 2 })).toBe(
+      "RUNNING 120/400 (30%), 2 failed",
+    );
+    expect(progressLine({ status: "RUNNING", totalRequests: 3, completedRequests: 2, failedRequests: 0 })).toBe(
+      "RUNNING 2/3 (66%)",
+    );
+    expect(progressLine({ status: "SUCCESS", totalRequests: 10, completedRequests: 10, failedRequests: 0 })).toBe(
+      "SUCCESS 10/10 (100%)",
+    );
     // a queued job may report total 0: no division by zero
-    expect(progressLine({ status: "QUEUED", totalRequests: 0, completedRequests: 0, failedRequests: 0 })).toBe("QUEUED 0/0");
+    expect(progressLine({ status: "QUEUED", totalRequests: 0, completedRequests: 0, failedRequests: 0 })).toBe(
+      "QUEUED 0/0",
+    );
   });
 
   it("final statuses are exactly SUCCESS, FAILED, TIMEOUT_EXCEEDED, CANCELLED", () => {
     expect([...FINAL_STATUSES].sort()).toEqual(["CANCELLED", "FAILED", "SUCCESS", "TIMEOUT_EXCEEDED"]);
     for (const s of FINAL_STATUSES) expect(isFinal(s)).toBe(true);
-    for (const s of ["QUEUED", "RUNNING", "CANCELLATION_REQUESTED", undefined, "success"]) expect(isFinal(s)).toBe(false);
+    for (const s of ["QUEUED", "RUNNING", "CANCELLATION_REQUESTED", undefined, "success"])
+      expect(isFinal(s)).toBe(false);
   });
 });

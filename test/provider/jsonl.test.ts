@@ -21,7 +21,8 @@ import {
 import { pushInChunks } from "../support/chunks";
 
 const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
-const req = (id: string, content = "Hello") => JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content }] } });
+const req = (id: string, content = "Hello") =>
+  JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content }] } });
 const jsonl = (...lines: string[]) => lines.join("\n") + "\n";
 
 /** Feeds the bytes to a scanner in chunks of 1..maxChunk bytes (deterministic sizes). */
@@ -72,7 +73,9 @@ describe("identity", () => {
     expect(scanJsonlText(`${req("a")}\n${req("b")}`)).toMatchObject({ requests: 2, problems: [] });
     const r = scanJsonlText(`${req("a")}\n{"custom_id":"b"}`);
     expect(r.requests).toBe(2);
-    expect(r.problems).toEqual([{ line: 2, field: "body", received: "missing", allowed: expect.stringMatching(/JSON object/) }]);
+    expect(r.problems).toEqual([
+      { line: 2, field: "body", received: "missing", allowed: expect.stringMatching(/JSON object/) },
+    ]);
   });
 
   it("empty input: no requests is a file problem", () => {
@@ -159,7 +162,11 @@ describe("line problems", () => {
   it("invalid JSON: shows the text and the parser's message", () => {
     const r = scanJsonlText(jsonl(req("a"), '{"custom_id": "b", body: {}}'));
     expect(r.problems).toHaveLength(1);
-    expect(r.problems[0]).toMatchObject({ line: 2, field: "(line)", received: JSON.stringify('{"custom_id": "b", body: {}}') });
+    expect(r.problems[0]).toMatchObject({
+      line: 2,
+      field: "(line)",
+      received: JSON.stringify('{"custom_id": "b", body: {}}'),
+    });
     expect(r.problems[0]!.allowed).toMatch(/^valid JSON \(.+\)$/);
   });
 
@@ -191,7 +198,9 @@ describe("line problems", () => {
   });
 
   it("missing or empty custom_id, body not an object", () => {
-    const r = scanJsonlText(jsonl('{"body":{}}', '{"custom_id":"","body":{}}', '{"custom_id":"x","body":[1]}', '{"custom_id":"y"}'));
+    const r = scanJsonlText(
+      jsonl('{"body":{}}', '{"custom_id":"","body":{}}', '{"custom_id":"x","body":[1]}', '{"custom_id":"y"}'),
+    );
     expect(r.problems).toEqual([
       { line: 1, field: "custom_id", received: "missing", allowed: "a non-empty string, unique in the file" },
       { line: 2, field: "custom_id", received: '""', allowed: "a non-empty string, unique in the file" },
@@ -205,7 +214,12 @@ describe("line problems", () => {
     expect(scanJsonlText(text).problems).toEqual([]);
     expect(scanJsonlText(text, { endpoint: "/v1/embeddings" }).problems).toEqual([]);
     expect(scanJsonlText(text, { endpoint: "/v1/chat/completions" }).problems).toEqual([
-      { line: 1, field: "body.messages", received: "missing", allowed: expect.stringMatching(/non-empty array of messages/) },
+      {
+        line: 1,
+        field: "body.messages",
+        received: "missing",
+        allowed: expect.stringMatching(/non-empty array of messages/),
+      },
     ]);
   });
 
@@ -275,10 +289,16 @@ describe("describeProblems", () => {
     });
     const text = describeProblems("data/q.jsonl", r);
     const lines = text.split("\n");
-    expect(lines[0]).toBe("data/q.jsonl: holds 6 requests; a batch job takes at most 2: split it into several files and jobs");
+    expect(lines[0]).toBe(
+      "data/q.jsonl: holds 6 requests; a batch job takes at most 2: split it into several files and jobs",
+    );
     expect(lines[1]).toMatch(/^data\/q\.jsonl line 1: \(line\) is "\{bad"; expected valid JSON/);
-    expect(lines[2]).toBe('data/q.jsonl line 3: custom_id is "a"; expected an id unique in the file (line 2 has it already)');
-    expect(lines[3]).toMatch(/^data\/q\.jsonl line 4: body\.messages is missing; expected a non-empty array of messages/);
+    expect(lines[2]).toBe(
+      'data/q.jsonl line 3: custom_id is "a"; expected an id unique in the file (line 2 has it already)',
+    );
+    expect(lines[3]).toMatch(
+      /^data\/q\.jsonl line 4: body\.messages is missing; expected a non-empty array of messages/,
+    );
     expect(lines[4]).toBe("data/q.jsonl: more problems not shown; fix these and check again");
     expect(lines).toHaveLength(5);
   });
@@ -296,11 +316,7 @@ describe("scanJsonlFile", () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it("matches scanJsonlText on the same bytes, clean or not", async () => {
-    const texts = [
-      jsonl(req("a"), req("b", "ünïcode ✓")),
-      `${req("a")}\r\n\r\n{bad\r\n${req("a")}`,
-      "",
-    ];
+    const texts = [jsonl(req("a"), req("b", "ünïcode ✓")), `${req("a")}\r\n\r\n{bad\r\n${req("a")}`, ""];
     for (const [i, text] of texts.entries()) {
       const file = path.join(dir, `f${i}.jsonl`);
       fs.writeFileSync(file, text);
@@ -320,7 +336,14 @@ describe("scanJsonlFile", () => {
     expect(r).toEqual(scanJsonlText(text));
     expect(r.sha256).toBe(sha(fs.readFileSync(file)));
     expect(r.requests).toBe(5001);
-    expect(r.problems).toEqual([{ line: 5001, field: "custom_id", received: '"id-17"', allowed: "an id unique in the file (line 18 has it already)" }]);
+    expect(r.problems).toEqual([
+      {
+        line: 5001,
+        field: "custom_id",
+        received: '"id-17"',
+        allowed: "an id unique in the file (line 18 has it already)",
+      },
+    ]);
   });
 
   it("rejects for a missing file", async () => {

@@ -27,13 +27,16 @@ describe("toStatePath", () => {
   it("a path outside the program's directory stays (or becomes) absolute", () => {
     expect(toStatePath("/srv/shared/q.jsonl", cwd)).toBe(path.resolve("/srv/shared/q.jsonl"));
     expect(toStatePath("../other/q.jsonl", cwd)).toBe(path.resolve("/home/ann/other/q.jsonl"));
-    expect(toStatePath(path.resolve("/home/ann/project-b/q.jsonl"), cwd)).toBe(path.resolve("/home/ann/project-b/q.jsonl"));
+    expect(toStatePath(path.resolve("/home/ann/project-b/q.jsonl"), cwd)).toBe(
+      path.resolve("/home/ann/project-b/q.jsonl"),
+    );
     // A name that merely starts with ".." is inside.
     expect(toStatePath(path.join(cwd, "..data", "q.jsonl"), cwd)).toBe("..data/q.jsonl");
   });
   it("is idempotent, and the same project in two places stores the same text", () => {
     const other = path.resolve("/tmp/elsewhere/project");
-    for (const p of ["data/q.jsonl", "/srv/q.jsonl", "out"]) expect(toStatePath(toStatePath(p, cwd), cwd)).toBe(toStatePath(p, cwd));
+    for (const p of ["data/q.jsonl", "/srv/q.jsonl", "out"])
+      expect(toStatePath(toStatePath(p, cwd), cwd)).toBe(toStatePath(p, cwd));
     expect(toStatePath(path.join(cwd, "out"), cwd)).toBe(toStatePath(path.join(other, "out"), other));
   });
   it("resolveStatePath and samePath: stored paths, relative or absolute, resolve against the working directory", () => {
@@ -95,7 +98,10 @@ describe("BatchFile: state of the previous release", () => {
 
   it("check stores the source relative to the program's directory, whether given absolute or relative", async () => {
     for (const source of [path.join(dir, "q.jsonl"), `${rel}/q.jsonl`, `./${rel}/../${rel}/q.jsonl`]) {
-      const { inputs, failures } = await provider.check({} as BatchFileInputs, { source, endpoint: "/v1/chat/completions" } as BatchFileInputs);
+      const { inputs, failures } = await provider.check(
+        {} as BatchFileInputs,
+        { source, endpoint: "/v1/chat/completions" } as BatchFileInputs,
+      );
       expect(failures).toEqual([]);
       expect(inputs!.source).toBe(`${rel}/q.jsonl`);
       expect(inputs!.filenamePrefix).toBe("q");
@@ -104,7 +110,10 @@ describe("BatchFile: state of the previous release", () => {
 
   it("diff of the old state against the same inputs, given either way: no change, no replace", async () => {
     for (const source of [path.join(dir, "q.jsonl"), `${rel}/q.jsonl`]) {
-      const { inputs } = await provider.check(oldOutputs(), { source, endpoint: "/v1/chat/completions" } as BatchFileInputs);
+      const { inputs } = await provider.check(oldOutputs(), {
+        source,
+        endpoint: "/v1/chat/completions",
+      } as BatchFileInputs);
       const d = await provider.diff(oldOutputs().fileId, oldOutputs(), inputs!);
       expect(d).toMatchObject({ changes: false, replaces: [] });
     }
@@ -113,7 +122,12 @@ describe("BatchFile: state of the previous release", () => {
   it("update (endpoint only) writes the current version, keeping the remote file's identity", async () => {
     const { inputs } = await provider.check(oldOutputs(), { source: `${rel}/q.jsonl` } as BatchFileInputs);
     const { outs } = await provider.update(oldOutputs().fileId, oldOutputs(), inputs!);
-    expect(outs).toMatchObject({ source: `${rel}/q.jsonl`, stateVersion: 1, sha256: oldOutputs().sha256, filename: oldOutputs().filename });
+    expect(outs).toMatchObject({
+      source: `${rel}/q.jsonl`,
+      stateVersion: 1,
+      sha256: oldOutputs().sha256,
+      filename: oldOutputs().filename,
+    });
   });
 });
 
@@ -139,12 +153,27 @@ describe("BatchResults: state of the previous release, and of a newer one", () =
     outputSha256: sha("{}\n{}\n"),
     errorSha256: null,
   });
-  const news = (directory: string): BatchResultsInputs => ({ jobId: "job-1", status: "SUCCESS", outputFileId: "out-1", errorFileId: null, succeededRequests: 2, failedRequests: 0, directory, deleteOnDestroy: true });
+  const news = (directory: string): BatchResultsInputs => ({
+    jobId: "job-1",
+    status: "SUCCESS",
+    outputFileId: "out-1",
+    errorFileId: null,
+    succeededRequests: 2,
+    failedRequests: 0,
+    directory,
+    deleteOnDestroy: true,
+  });
 
   it("check stores the directory relative to the program's directory; one outside stays absolute", async () => {
-    expect((await provider.check({} as BatchResultsInputs, news(path.join(dir, "results")))).inputs!.directory).toBe(`${rel}/results`);
-    expect((await provider.check({} as BatchResultsInputs, news(`${rel}/results/`))).inputs!.directory).toBe(`${rel}/results`);
-    expect((await provider.check({} as BatchResultsInputs, news("/srv/results"))).inputs!.directory).toBe(path.resolve("/srv/results"));
+    expect((await provider.check({} as BatchResultsInputs, news(path.join(dir, "results")))).inputs!.directory).toBe(
+      `${rel}/results`,
+    );
+    expect((await provider.check({} as BatchResultsInputs, news(`${rel}/results/`))).inputs!.directory).toBe(
+      `${rel}/results`,
+    );
+    expect((await provider.check({} as BatchResultsInputs, news("/srv/results"))).inputs!.directory).toBe(
+      path.resolve("/srv/results"),
+    );
   });
 
   it("diff of the old state against the same inputs: no change, no replace, no download", async () => {
@@ -158,17 +187,33 @@ describe("BatchResults: state of the previous release, and of a newer one", () =
 
   it("read (refresh) upgrades the old state: relative paths, the current version; the files count as present", async () => {
     const { props } = await provider.read("job-1", oldOutputs());
-    expect(props).toMatchObject({ downloaded: true, outputPath: `${rel}/results/job-1.output.jsonl`, errorPath: null, stateVersion: 1, directory: path.join(dir, "results") });
+    expect(props).toMatchObject({
+      downloaded: true,
+      outputPath: `${rel}/results/job-1.output.jsonl`,
+      errorPath: null,
+      stateVersion: 1,
+      directory: path.join(dir, "results"),
+    });
   });
 
   it("update with unchanged inputs downloads nothing and writes the upgraded state", async () => {
     const { inputs } = await provider.check(oldOutputs(), news(`${rel}/results`));
     const { outs } = await provider.update("job-1", oldOutputs(), inputs!);
-    expect(outs).toMatchObject({ downloaded: true, directory: `${rel}/results`, outputPath: `${rel}/results/job-1.output.jsonl`, stateVersion: 1 });
+    expect(outs).toMatchObject({
+      downloaded: true,
+      directory: `${rel}/results`,
+      outputPath: `${rel}/results/job-1.output.jsonl`,
+      stateVersion: 1,
+    });
   });
 
   it("read keeps what a newer release wrote: its version and fields this release does not know", async () => {
-    const newer = { ...oldOutputs(), outputPath: `${rel}/results/job-1.output.jsonl`, stateVersion: 3, manifest: { kept: true } };
+    const newer = {
+      ...oldOutputs(),
+      outputPath: `${rel}/results/job-1.output.jsonl`,
+      stateVersion: 3,
+      manifest: { kept: true },
+    };
     const { props } = await provider.read("job-1", newer);
     expect(props).toMatchObject({ stateVersion: 3, manifest: { kept: true }, downloaded: true });
   });
@@ -177,7 +222,12 @@ describe("BatchResults: state of the previous release, and of a newer one", () =
     await provider.delete("job-1", oldOutputs());
     expect(fs.existsSync(output())).toBe(false);
     fs.writeFileSync(output(), "{}\n{}\n");
-    await provider.delete("job-1", { ...oldOutputs(), outputPath: `${rel}/results/job-1.output.jsonl`, stateVersion: 9, extra: 1 } as BatchResultsOutputs);
+    await provider.delete("job-1", {
+      ...oldOutputs(),
+      outputPath: `${rel}/results/job-1.output.jsonl`,
+      stateVersion: 9,
+      extra: 1,
+    } as BatchResultsOutputs);
     expect(fs.existsSync(output())).toBe(false);
     fs.writeFileSync(output(), "{}\n{}\n");
     // Keeping the files (the default), or outputs missing fields: nothing to do, no error.

@@ -19,7 +19,8 @@ import { cleanup, emulator, sdk, TEST_KEY } from "./integration-harness";
 type Json = Record<string, any>;
 type Provider = Required<pulumi.dynamic.ResourceProvider>;
 
-const line = (id: string) => JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content: `Q ${id}` }] } });
+const line = (id: string) =>
+  JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content: `Q ${id}` }] } });
 const CONTENT = [line("a"), line("b"), line("c")].join("\n") + "\n";
 
 let project: string;
@@ -38,7 +39,12 @@ function fixture(): { file: Json; job: Json; results: Json } {
 /** What the program declares (and the engine hands `check`), as in the release that wrote the fixture. */
 const declared = (state: { file: Json; job: Json; results: Json }) => ({
   file: { source: path.join(project, "data/questions.jsonl"), endpoint: "/v1/chat/completions" },
-  job: { inputFiles: [ids.FILE_ID], model: "mistral-small-latest", metadata: { suite: "fixture" }, waitForCompletion: { timeoutMinutes: 1, pollIntervalSeconds: 1 } },
+  job: {
+    inputFiles: [ids.FILE_ID],
+    model: "mistral-small-latest",
+    metadata: { suite: "fixture" },
+    waitForCompletion: { timeoutMinutes: 1, pollIntervalSeconds: 1 },
+  },
   results: { ...state.results.inputs, directory: path.join(project, "results"), __provider: undefined },
 });
 
@@ -53,9 +59,23 @@ beforeAll(async () => {
   const values: Record<string, string> = { "mistral:apiKey": TEST_KEY, "mistral:serverUrl": url };
   await rt.configure({ config: { get: (k: string) => values[k] } } as never);
   // The remote objects the recorded state points at: made with the current providers (same content, same job).
-  const fileIn = (await p("file").check({}, { source: path.join(project, "data/questions.jsonl"), endpoint: "/v1/chat/completions" })).inputs!;
+  const fileIn = (
+    await p("file").check({}, { source: path.join(project, "data/questions.jsonl"), endpoint: "/v1/chat/completions" })
+  ).inputs!;
   const file = await p("file").create(fileIn);
-  const job = await p("job").create((await p("job").check({}, { inputFiles: [file.id], model: "mistral-small-latest", metadata: { suite: "fixture" }, waitForCompletion: { timeoutMinutes: 1, pollIntervalSeconds: 1 } })).inputs!);
+  const job = await p("job").create(
+    (
+      await p("job").check(
+        {},
+        {
+          inputFiles: [file.id],
+          model: "mistral-small-latest",
+          metadata: { suite: "fixture" },
+          waitForCompletion: { timeoutMinutes: 1, pollIntervalSeconds: 1 },
+        },
+      )
+    ).inputs!,
+  );
   ids = { FILE_ID: file.id, JOB_ID: job.id, OUTPUT_FILE_ID: job.outs.outputFileId };
   // The results on disk, where the previous release downloaded them.
   fs.mkdirSync(path.join(project, "results"));
@@ -92,11 +112,25 @@ describe("state of release 33e6790", () => {
     const state = fixture();
     const file = await p("file").read(state.file.id, state.file.outputs);
     expect(file.id).toBe(ids.FILE_ID);
-    expect(file.props).toMatchObject({ source: `${path.basename(project)}/data/questions.jsonl`, sha256: state.file.outputs.sha256, filename: state.file.outputs.filename, stateVersion: 1 });
+    expect(file.props).toMatchObject({
+      source: `${path.basename(project)}/data/questions.jsonl`,
+      sha256: state.file.outputs.sha256,
+      filename: state.file.outputs.filename,
+      stateVersion: 1,
+    });
     const job = await p("job").read(state.job.id, state.job.outputs);
-    expect(job.props).toMatchObject({ jobId: ids.JOB_ID, status: "SUCCESS", idempotencyKey: state.job.outputs.idempotencyKey, stateVersion: 1 });
+    expect(job.props).toMatchObject({
+      jobId: ids.JOB_ID,
+      status: "SUCCESS",
+      idempotencyKey: state.job.outputs.idempotencyKey,
+      stateVersion: 1,
+    });
     const results = await p("results").read(state.results.id, state.results.outputs);
-    expect(results.props).toMatchObject({ downloaded: true, outputPath: `${path.basename(project)}/results/${ids.JOB_ID}.output.jsonl`, stateVersion: 1 });
+    expect(results.props).toMatchObject({
+      downloaded: true,
+      outputPath: `${path.basename(project)}/results/${ids.JOB_ID}.output.jsonl`,
+      stateVersion: 1,
+    });
   });
 
   it("delete (destroy) accepts it: the results' local files, the job and the file go", async () => {

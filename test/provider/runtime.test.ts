@@ -9,8 +9,10 @@ import { setReporter } from "../../provider/log";
 import { createRuntime, unknownKindMessage } from "../../provider/runtime";
 
 const KEY = "sk-test-runtime-0123456789";
-const configOf = (values: Record<string, string | undefined>) => ({ config: { get: (k: string) => values[k] } }) as never;
-const read = (rt: ReturnType<typeof createRuntime>) => rt.provider("file").read!("00000000-0000-4000-8000-000000000000", {});
+const configOf = (values: Record<string, string | undefined>) =>
+  ({ config: { get: (k: string) => values[k] } }) as never;
+const read = (rt: ReturnType<typeof createRuntime>) =>
+  rt.provider("file").read!("00000000-0000-4000-8000-000000000000", {});
 
 describe("createRuntime", () => {
   it("without configure, the environment as it is at each call", async () => {
@@ -61,7 +63,9 @@ describe("createRuntime", () => {
         await expect(p.read!("id", {})).rejects.toThrow(message);
         await expect(p.update!("id", {}, {})).rejects.toThrow(message);
         await expect(p.delete!("id-1", { anything: 1 })).resolves.toBeUndefined();
-        expect(lines.pop()).toContain(`warning: resource "id-1" of kind ${JSON.stringify(kind)} is unknown to this version; it is removed from state only`);
+        expect(lines.pop()).toContain(
+          `warning: resource "id-1" of kind ${JSON.stringify(kind)} is unknown to this version; it is removed from state only`,
+        );
       }
     } finally {
       setReporter(previous);
@@ -75,7 +79,8 @@ describe("the module's entry points", () => {
     expect(runtimeModule.configure.length).toBe(1);
     expect(runtimeModule.provider.length).toBe(1);
     const p = runtimeModule.provider("job");
-    for (const m of ["check", "diff", "create", "read", "update", "delete"] as const) expect(typeof p[m]).toBe("function");
+    for (const m of ["check", "diff", "create", "read", "update", "delete"] as const)
+      expect(typeof p[m]).toBe("function");
     expect(runtimeModule.provider("job")).toBe(p);
   });
 });

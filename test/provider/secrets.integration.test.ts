@@ -36,11 +36,20 @@ function errorTexts(error: unknown, depth = 0): string[] {
   } catch {
     json = "(circular)";
   }
-  return [error.message, error.stack ?? "", json, ...(error.cause !== undefined ? errorTexts(error.cause, depth + 1) : [])];
+  return [
+    error.message,
+    error.stack ?? "",
+    json,
+    ...(error.cause !== undefined ? errorTexts(error.cause, depth + 1) : []),
+  ];
 }
 
 it("no output, error or progress line of a full run contains the API key", async () => {
-  const e = await emulator({ apiKey: SECRET, clock: "manual", speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 } });
+  const e = await emulator({
+    apiKey: SECRET,
+    clock: "manual",
+    speed: { queueDelayMs: 1000, requestsPerSecond: 1, cancelDelayMs: 500 },
+  });
   await configure(e.url, SECRET);
   const reports = captureReports();
   const seen: unknown[] = [];
@@ -71,9 +80,15 @@ it("no output, error or progress line of a full run contains the API key", async
 
     // BatchJob: a wait that times out, then an update that resumes it while the clock moves.
     const jobInputs = { inputFiles: [f.id], model: MODEL, scope: "p/s/secret", deleteResultFilesOnDestroy: true, ...P };
-    const ji = keep(await job.check({}, { ...jobInputs, waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.002 } })).inputs as Json;
+    const ji = keep(
+      await job.check({}, { ...jobInputs, waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.002 } }),
+    ).inputs as Json;
     const timedOut = await fails(() => job.create({ ...ji, ...P }));
-    const resuming = job.update(timedOut.id, timedOut.properties, { ...ji, waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 }, ...P });
+    const resuming = job.update(timedOut.id, timedOut.properties, {
+      ...ji,
+      waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 },
+      ...P,
+    });
     await e.advance(1000 + 2000 + 10);
     const j1 = keep(await resuming);
     expect((j1.outs as Json).status).toBe("SUCCESS");
@@ -85,7 +100,11 @@ it("no output, error or progress line of a full run contains the API key", async
     const j2 = keep(await job.create({ ...ji, scope: "p/s/second", waitForCompletion: false, ...P }));
     await fails(() => file.delete(f.id, f.outs as Json));
     const cancelling = job.delete(j2.id, j2.outs as Json);
-    for (let i = 0; (await admin(e.url, "GET", `/v1/batch/jobs/${j2.id}`, undefined, SECRET)).status !== "CANCELLATION_REQUESTED"; i++) {
+    for (
+      let i = 0;
+      (await admin(e.url, "GET", `/v1/batch/jobs/${j2.id}`, undefined, SECRET)).status !== "CANCELLATION_REQUESTED";
+      i++
+    ) {
       if (i > 500) throw new Error("the cancellation never arrived");
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -93,7 +112,12 @@ it("no output, error or progress line of a full run contains the API key", async
     await cancelling;
 
     // A job that fails, an update after it, a refused submission, a rejected key.
-    const ji3 = { ...ji, scope: "p/s/third", waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 }, ...P };
+    const ji3 = {
+      ...ji,
+      scope: "p/s/third",
+      waitForCompletion: { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 },
+      ...P,
+    };
     const failing = fails(() => job.create(ji3));
     const deadline = Date.now() + 5000;
     let third: Json | undefined;

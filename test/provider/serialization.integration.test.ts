@@ -11,7 +11,19 @@ import { createRequire } from "node:module";
 import * as path from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { IDEMPOTENCY_METADATA_KEY } from "../../provider/jobLogic";
-import { CHAT, MODEL, chatRequests, cleanup, configure, emulator, jsonlOf, sdk, stats, tempDir, type Json } from "./integration-harness";
+import {
+  CHAT,
+  MODEL,
+  chatRequests,
+  cleanup,
+  configure,
+  emulator,
+  jsonlOf,
+  sdk,
+  stats,
+  tempDir,
+  type Json,
+} from "./integration-harness";
 
 const ROOT = path.resolve(__dirname, "../..");
 const KEY = "sk-test-SERIALIZED-42";
@@ -22,10 +34,14 @@ afterEach(cleanup);
 
 /** Throws unless dist/provider holds a build at least as new as every provider source. */
 function assertProviderBuilt(): void {
-  for (const name of fs.readdirSync(path.join(ROOT, "provider")).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
+  for (const name of fs
+    .readdirSync(path.join(ROOT, "provider"))
+    .filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
     const built = path.join(ROOT, "dist/provider", name.replace(/\.ts$/, ".js"));
     if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(ROOT, "provider", name)).mtimeMs) {
-      throw new Error(`dist/provider/${path.basename(built)} is missing or older than provider/${name}: run \`npm run build\` first`);
+      throw new Error(
+        `dist/provider/${path.basename(built)} is missing or older than provider/${name}: run \`npm run build\` first`,
+      );
     }
   }
 }
@@ -135,7 +151,10 @@ describe("the serialized providers", () => {
   });
 
   it("are small, hold no key and no path of this machine, and load pulumi-mistral-batch/runtime", () => {
-    for (const [kind, text] of [["file", fileText], ["job", jobText]]) {
+    for (const [kind, text] of [
+      ["file", fileText],
+      ["job", jobText],
+    ]) {
       expect(Buffer.byteLength(text), kind).toBeLessThan(4096);
       expect(text).not.toContain(KEY);
       expect(text).not.toContain(ROOT);
@@ -162,17 +181,35 @@ describe("the serialized providers", () => {
     expect(up.out.jobCheck.failures).toEqual([]);
     expect(file.outs).toMatchObject({ fileId: file.id, lineCount: 3, adopted: false });
     expect(up.out.fileRead.props).toMatchObject({ fileId: file.id, filename: file.outs.filename });
-    expect(job.outs).toMatchObject({ jobId: job.id, status: "SUCCESS", totalRequests: 3, succeededRequests: 3, inputFiles: [file.id], endpoint: CHAT });
+    expect(job.outs).toMatchObject({
+      jobId: job.id,
+      status: "SUCCESS",
+      totalRequests: 3,
+      succeededRequests: 3,
+      inputFiles: [file.id],
+      endpoint: CHAT,
+    });
     expect(up.out.jobRead.props).toMatchObject({ status: "SUCCESS", outputFileId: job.outs.outputFileId });
     expect(up.stderr).not.toContain(KEY);
 
     const client = sdk(e.url, KEY);
     expect(await new Response(await client.files.download({ fileId: file.id })).text()).toBe(content);
     const remote = await client.batch.jobs.get({ jobId: job.id });
-    expect(remote).toMatchObject({ status: "SUCCESS", inputFiles: [file.id], metadata: { [IDEMPOTENCY_METADATA_KEY]: job.outs.idempotencyKey } });
+    expect(remote).toMatchObject({
+      status: "SUCCESS",
+      inputFiles: [file.id],
+      metadata: { [IDEMPOTENCY_METADATA_KEY]: job.outs.idempotencyKey },
+    });
     expect(await stats(e.url, KEY)).toMatchObject({ files: 2, jobs: 1 }); // the input and the output file
 
-    const destroy = await runHost(dir, { ...base, phase: "destroy", jobId: job.id, jobOuts: { ...job.outs, __provider: jobText }, fileId: file.id, fileOuts: { ...file.outs, __provider: fileText } });
+    const destroy = await runHost(dir, {
+      ...base,
+      phase: "destroy",
+      jobId: job.id,
+      jobOuts: { ...job.outs, __provider: jobText },
+      fileId: file.id,
+      fileOuts: { ...file.outs, __provider: fileText },
+    });
     expect(destroy.out).toEqual({ deleted: true });
     expect(await stats(e.url, KEY)).toMatchObject({ files: 0, jobs: 1 });
     await expect(client.files.retrieve({ fileId: job.outs.outputFileId })).rejects.toMatchObject({ statusCode: 404 });
@@ -180,7 +217,14 @@ describe("the serialized providers", () => {
 
   it("without the package in the program's node_modules: the clear install message", async () => {
     const dir = tempDir();
-    const run = await runHost(dir, { fileText, jobText, apiKey: KEY, serverUrl: "http://127.0.0.1:9", phase: "up", content: "" });
+    const run = await runHost(dir, {
+      fileText,
+      jobText,
+      apiKey: KEY,
+      serverUrl: "http://127.0.0.1:9",
+      phase: "up",
+      content: "",
+    });
     expect(run.code).toBe(1);
     expect(run.out.error.message).toBe(
       `pulumi-mistral-batch/runtime could not be loaded from ${fs.realpathSync(dir)}: install the package in the Pulumi program's project (npm install pulumi-mistral-batch)`,

@@ -20,7 +20,10 @@ beforeEach(() => {
   delete process.env.MISTRAL_SERVER_URL;
 });
 afterEach(() => {
-  for (const [name, value] of [["MISTRAL_API_KEY", saved.key], ["MISTRAL_SERVER_URL", saved.url]] as const) {
+  for (const [name, value] of [
+    ["MISTRAL_API_KEY", saved.key],
+    ["MISTRAL_SERVER_URL", saved.url],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -42,14 +45,19 @@ describe("settingsFrom", () => {
   });
 
   it("stack config beats the environment, for the key and the server", () => {
-    const s = settingsFrom(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "eu" }), { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "http://127.0.0.1:4010" });
+    const s = settingsFrom(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "eu" }), {
+      MISTRAL_API_KEY: KEY_ENV,
+      MISTRAL_SERVER_URL: "http://127.0.0.1:4010",
+    });
     expect(s.apiKey).toBe(KEY_CONFIG);
     expect(s.serverUrl).toBe("https://api.eu.mistral.ai");
     expect(s.sources).toEqual({ apiKey: "stack config mistral:apiKey", serverUrl: "stack config mistral:serverUrl" });
   });
 
   it("config and environment mix per setting; blank config values count as unset", () => {
-    const s = settingsFrom(config({ "mistral:apiKey": "   ", "mistral:serverUrl": "us" }), { MISTRAL_API_KEY: KEY_ENV });
+    const s = settingsFrom(config({ "mistral:apiKey": "   ", "mistral:serverUrl": "us" }), {
+      MISTRAL_API_KEY: KEY_ENV,
+    });
     expect(s.apiKey).toBe(KEY_ENV);
     expect(s.serverUrl).toBe(MISTRAL_SERVERS.us);
     expect(s.sources).toEqual({ apiKey: "environment MISTRAL_API_KEY", serverUrl: "stack config mistral:serverUrl" });
@@ -90,7 +98,9 @@ describe("settingsFrom", () => {
   });
 
   it("a bad server URL fails even when the key is fine", () => {
-    expect(() => settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "not a url" })).toThrow(/"not a url", which is not a URL/);
+    expect(() => settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "not a url" })).toThrow(
+      /"not a url", which is not a URL/,
+    );
     // parses as a URL with protocol "localhost:": refused as not http(s), naming the environment variable too
     expect(() => settingsFrom(undefined, { MISTRAL_API_KEY: KEY_ENV, MISTRAL_SERVER_URL: "localhost:4010" })).toThrow(
       /MISTRAL_SERVER_URL\) is "localhost:4010", which is not an http\(s\) URL/,
@@ -129,7 +139,9 @@ describe("resolveServerUrl", () => {
 
   it("refuses URLs that are not http(s), naming the value", () => {
     expect(() => resolveServerUrl("ftp://files.example.com")).toThrow(SettingsError);
-    expect(() => resolveServerUrl("ftp://files.example.com")).toThrow(/"ftp:\/\/files\.example\.com", which is not an http\(s\) URL; use .* one of: global, eu, us/);
+    expect(() => resolveServerUrl("ftp://files.example.com")).toThrow(
+      /"ftp:\/\/files\.example\.com", which is not an http\(s\) URL; use .* one of: global, eu, us/,
+    );
     expect(() => resolveServerUrl("file:///tmp/x")).toThrow(/http\(s\)/);
   });
 
@@ -149,8 +161,12 @@ describe("redact", () => {
   });
 
   it("a context redacts its configured key, else the environment's", () => {
-    expect(ProviderContext.fromConfig(undefined, { MISTRAL_API_KEY: KEY_ENV }).redact(`x ${KEY_ENV} y`)).toBe("x [redacted] y");
-    const configured = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG }), { MISTRAL_API_KEY: KEY_ENV });
+    expect(ProviderContext.fromConfig(undefined, { MISTRAL_API_KEY: KEY_ENV }).redact(`x ${KEY_ENV} y`)).toBe(
+      "x [redacted] y",
+    );
+    const configured = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG }), {
+      MISTRAL_API_KEY: KEY_ENV,
+    });
     expect(configured.redact(`x ${KEY_CONFIG} y`)).toBe("x [redacted] y");
   });
 
@@ -189,7 +205,10 @@ describe("ProviderContext", () => {
     const expected = thrownMessage(() => settingsFrom(undefined, {}), "settingsFrom(undefined, {}) without a key");
     expect(() => noKey.settings()).toThrow(SettingsError);
     expect(() => noKey.settings()).toThrow(expected);
-    const badUrl = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "not a url" }), {});
+    const badUrl = ProviderContext.fromConfig(
+      config({ "mistral:apiKey": KEY_CONFIG, "mistral:serverUrl": "not a url" }),
+      {},
+    );
     expect(() => badUrl.settings()).toThrow(/"not a url", which is not a URL/);
     // the key is still known, so text is still redacted
     expect(badUrl.redact(`x ${KEY_CONFIG}`)).toBe("x [redacted]");
@@ -198,7 +217,12 @@ describe("ProviderContext", () => {
   it("does not show the key when printed or serialized", () => {
     const ctx = ProviderContext.fromConfig(config({ "mistral:apiKey": KEY_CONFIG }), {});
     expect(ctx.settings().apiKey).toBe(KEY_CONFIG);
-    for (const text of [JSON.stringify(ctx), inspect(ctx, { showHidden: true, depth: 5 }), String(ctx), JSON.stringify({ ...ctx })]) {
+    for (const text of [
+      JSON.stringify(ctx),
+      inspect(ctx, { showHidden: true, depth: 5 }),
+      String(ctx),
+      JSON.stringify({ ...ctx }),
+    ]) {
       expect(text).not.toContain(KEY_CONFIG);
     }
   });

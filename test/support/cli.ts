@@ -8,7 +8,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 
 const PACKAGE = path.resolve(__dirname, "../../packages/emulator");
-const MANIFEST = JSON.parse(fs.readFileSync(path.join(PACKAGE, "package.json"), "utf8")) as { bin: Record<string, string> };
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(PACKAGE, "package.json"), "utf8")) as {
+  bin: Record<string, string>;
+};
 /** The emulator package's bin, as `npx mistral-batch-emulator` runs it. */
 export const CLI = path.join(PACKAGE, MANIFEST.bin["mistral-batch-emulator"]!);
 
@@ -19,7 +21,9 @@ export function assertBuilt(): void {
   for (const name of fs.readdirSync(src).filter((n) => n.endsWith(".ts") && !n.endsWith(".test.ts"))) {
     const built = path.join(PACKAGE, "dist", name.replace(/\.ts$/, ".js"));
     if (!fs.existsSync(built) || fs.statSync(built).mtimeMs < fs.statSync(path.join(src, name)).mtimeMs) {
-      throw new Error(`packages/emulator/dist/${path.basename(built)} is older than src/${name}: run \`npm run build\` first`);
+      throw new Error(
+        `packages/emulator/dist/${path.basename(built)} is older than src/${name}: run \`npm run build\` first`,
+      );
     }
   }
 }
@@ -78,7 +82,11 @@ export async function runCli(args: string[], env: Record<string, string | undefi
 }
 
 /** Starts the CLI and resolves once it printed its base URL; rejects if it exits or stays silent first. */
-export async function startCli(args: string[], env: Record<string, string | undefined> = {}, timeoutMs = 10_000): Promise<CliProcess> {
+export async function startCli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+  timeoutMs = 10_000,
+): Promise<CliProcess> {
   const p = launch(args, env);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -22,13 +22,19 @@ export function answerOf(model: string, i: number): RowAnswer {
   const expected = i * 3;
   const tokens = { promptTokens: 20 + (i % 7), completionTokens: 5 + (i % 3) };
   // As the join writes a failed request: no answer, no score.
-  if (model === "ministral-3b-latest" && i % 10 === 8) return { answer: null, error: "Internal server error (500)", score: null, ...tokens, completionTokens: 0 };
+  if (model === "ministral-3b-latest" && i % 10 === 8)
+    return { answer: null, error: "Internal server error (500)", score: null, ...tokens, completionTokens: 0 };
   let score = 1;
   if (model === "mistral-large-latest" && i % 10 === 3) score = 0;
   if (model === "mistral-small-latest" && i % 4 === 1) score = 0;
   if (model === "mistral-small-latest" && i % 10 === 7) score = 0.5;
   if (model === "ministral-3b-latest" && i % 2 === 1) score = 0;
-  const answer = score === 1 ? `The answer is ${expected}.` : score === 0.5 ? `About ${expected}, maybe ${expected + 1}` : `The answer is ${expected + 1}.`;
+  const answer =
+    score === 1
+      ? `The answer is ${expected}.`
+      : score === 0.5
+        ? `About ${expected}, maybe ${expected + 1}`
+        : `The answer is ${expected + 1}.`;
   return { answer, error: null, score, ...tokens };
 }
 
@@ -109,7 +115,12 @@ export function summaries(n: number): ModelSummary[] {
   });
 }
 
-export function reportOptions(rowsFile: string, outDir: string, n: number, extra: Partial<WriteReportOptions> = {}): WriteReportOptions {
+export function reportOptions(
+  rowsFile: string,
+  outDir: string,
+  n: number,
+  extra: Partial<WriteReportOptions> = {},
+): WriteReportOptions {
   return {
     title: "Arithmetic eval — three models",
     summaries: summaries(n),
@@ -121,7 +132,7 @@ export function reportOptions(rowsFile: string, outDir: string, n: number, extra
       endpoint: "/v1/chat/completions",
       generatedAt: "2026-08-14T09:30:00Z",
       reused: ["ministral-3b-latest"],
-      notes: ["Scored with { type: \"numeric\" }."],
+      notes: ['Scored with { type: "numeric" }.'],
     },
     ...extra,
   };

@@ -70,7 +70,8 @@ function absolutizeRefs<T>(node: T): T {
   if (!isObject(node)) return node;
   const out: Json = {};
   for (const [key, value] of Object.entries(node)) {
-    out[key] = key === "$ref" && typeof value === "string" && value.startsWith("#") ? BASE_URI + value : absolutizeRefs(value);
+    out[key] =
+      key === "$ref" && typeof value === "string" && value.startsWith("#") ? BASE_URI + value : absolutizeRefs(value);
   }
   return out as T;
 }
@@ -154,7 +155,12 @@ function normalizeBody(body: unknown): unknown {
  * `status` and `contentType` (parameters such as `; charset=utf-8` are ignored). A binary body
  * (Buffer/Uint8Array) is checked as a string.
  */
-export function expectResponseValid(operationId: string, status: number, body: unknown, contentType = "application/json"): void {
+export function expectResponseValid(
+  operationId: string,
+  status: number,
+  body: unknown,
+  contentType = "application/json",
+): void {
   const { path: p, method, operation } = findOperation(operationId);
   const responses = isObject(operation.responses) ? operation.responses : {};
   const code = String(status);
@@ -189,7 +195,11 @@ export function expectSchemaValid(schemaName: string, value: unknown): void {
   if (!isObject(schemas) || !(schemaName in schemas)) {
     throw new Error(`openapi: no component schema ${JSON.stringify(schemaName)} in ${loadSpec().file}`);
   }
-  const validate = compileCached(`schema:${schemaName}`, { $ref: `#/components/schemas/${schemaName.replace(/~/g, "~0").replace(/\//g, "~1")}` });
+  const validate = compileCached(`schema:${schemaName}`, {
+    $ref: `#/components/schemas/${schemaName.replace(/~/g, "~0").replace(/\//g, "~1")}`,
+  });
   if (validate(value)) return;
-  throw new Error(`openapi: value does not match schema ${schemaName}:\n${formatErrors(validate.errors ?? [])}\nvalue:\n${excerpt(value)}`);
+  throw new Error(
+    `openapi: value does not match schema ${schemaName}:\n${formatErrors(validate.errors ?? [])}\nvalue:\n${excerpt(value)}`,
+  );
 }

@@ -39,7 +39,9 @@ function num(name: string, value: string | undefined, min: number, allowInf = fa
   // Plain decimal numbers only: Number() would also read "", " ", "0x50" and "1e3".
   const n = allowInf && value === "inf" ? Infinity : /^\d+(\.\d+)?$/.test(value) ? Number(value) : NaN;
   if (Number.isNaN(n) || n < min) {
-    fail(`--${name} must be a number ${min === Number.MIN_VALUE ? "> 0" : `>= ${min}`}${allowInf ? ' or "inf"' : ""}, received ${JSON.stringify(value)}`);
+    fail(
+      `--${name} must be a number ${min === Number.MIN_VALUE ? "> 0" : `>= ${min}`}${allowInf ? ' or "inf"' : ""}, received ${JSON.stringify(value)}`,
+    );
   }
   return n;
 }
@@ -73,7 +75,8 @@ async function main(): Promise<void> {
     return;
   }
   const speedName = (v.speed ?? "instant") as SpeedName;
-  if (!Object.hasOwn(SPEEDS, speedName)) fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
+  if (!Object.hasOwn(SPEEDS, speedName))
+    fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
   const speed: ProcessingOptions = { ...SPEEDS[speedName] };
   const qd = num("queue-delay-ms", v["queue-delay-ms"], 0);
   if (qd !== undefined) speed.queueDelayMs = qd;
@@ -81,7 +84,9 @@ async function main(): Promise<void> {
   if (rps !== undefined) speed.requestsPerSecond = rps;
   let faults: FaultRule[] = [];
   const faultSources: [string, string][] = [
-    ...(process.env.MISTRAL_EMULATOR_FAULTS ? [["MISTRAL_EMULATOR_FAULTS", process.env.MISTRAL_EMULATOR_FAULTS] as [string, string]] : []),
+    ...(process.env.MISTRAL_EMULATOR_FAULTS
+      ? [["MISTRAL_EMULATOR_FAULTS", process.env.MISTRAL_EMULATOR_FAULTS] as [string, string]]
+      : []),
     ...(v.fault ?? []).map((spec): [string, string] => ["--fault", spec]),
   ];
   for (const [source, spec] of faultSources) {
@@ -92,13 +97,15 @@ async function main(): Promise<void> {
     }
   }
   const port = num("port", v.port, 0);
-  if (port !== undefined && (!Number.isInteger(port) || port > 65535)) fail(`--port must be a whole number 0..65535, received ${JSON.stringify(v.port)}`);
+  if (port !== undefined && (!Number.isInteger(port) || port > 65535))
+    fail(`--port must be a whole number 0..65535, received ${JSON.stringify(v.port)}`);
   const maxFileMb = num("max-file-mb", v["max-file-mb"], 1);
   const maxRequests = num("max-requests-per-job", v["max-requests-per-job"], 1);
   // An empty MISTRAL_EMULATOR_API_KEY means unset; an empty --api-key is a mistake.
   const apiKey = v["api-key"] ?? (process.env.MISTRAL_EMULATOR_API_KEY || undefined);
   if (apiKey !== undefined && apiKey.trim() === "") fail("--api-key must not be empty");
-  if (v.host !== undefined && v.host.trim() === "") fail(`--host must not be empty, received ${JSON.stringify(v.host)}`);
+  if (v.host !== undefined && v.host.trim() === "")
+    fail(`--host must not be empty, received ${JSON.stringify(v.host)}`);
 
   // Signals are handled from here on: one arriving while the emulator starts stops it as soon as it is up.
   let emulator: Emulator | null = null;
@@ -137,7 +144,9 @@ async function main(): Promise<void> {
   } catch (error) {
     const e = error as NodeJS.ErrnoException;
     if (e.code && ["EADDRINUSE", "EACCES", "EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN"].includes(e.code)) {
-      process.stderr.write(`mistral-batch-emulator: cannot listen on ${v.host ?? "127.0.0.1"}:${port ?? 0}: ${e.message}\n`);
+      process.stderr.write(
+        `mistral-batch-emulator: cannot listen on ${v.host ?? "127.0.0.1"}:${port ?? 0}: ${e.message}\n`,
+      );
       process.exit(1);
     }
     throw error;

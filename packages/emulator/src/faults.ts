@@ -95,13 +95,17 @@ function parseOne(part: string): FaultRule {
     if (!COMPACT_KINDS.includes(kindText)) bad(`unknown kind ${JSON.stringify(kindText)}`);
     rule = { kind: kindText as FaultKind };
     if (kindText === "latency") {
-      if (arg === undefined || !/^\d+(\.\d+)?$/.test(arg)) bad(`latency needs milliseconds >= 0 (e.g. "latency:250"), received ${arg === undefined ? "none" : JSON.stringify(arg)}`);
+      if (arg === undefined || !/^\d+(\.\d+)?$/.test(arg))
+        bad(
+          `latency needs milliseconds >= 0 (e.g. "latency:250"), received ${arg === undefined ? "none" : JSON.stringify(arg)}`,
+        );
       rule.ms = Number(arg);
     } else if (arg !== undefined) {
       bad(`${kindText} takes no argument, received ${JSON.stringify(arg)}`);
     }
   }
-  if (times !== undefined && times !== "inf" && !/^[1-9]\d*$/.test(times)) bad(`times ${JSON.stringify(times)} must be a whole number > 0 or "inf"`);
+  if (times !== undefined && times !== "inf" && !/^[1-9]\d*$/.test(times))
+    bad(`times ${JSON.stringify(times)} must be a whole number > 0 or "inf"`);
   rule.times = times === undefined ? 1 : times === "inf" ? null : Number(times);
   if (method) rule.method = method;
   if (path) rule.path = path;
@@ -118,10 +122,13 @@ const RULE_KEYS = new Set(["kind", "status", "retryAfterSeconds", "ms", "times",
 function validateRule(rule: FaultRule): FaultRule {
   const kinds: FaultKind[] = ["status", "drop", "latency", "commit-then-drop"];
   if (!rule || typeof rule !== "object" || Array.isArray(rule)) {
-    throw new FaultError(`fault rule: expected an object such as {"kind":"status","status":429}, received ${describe(rule)}`);
+    throw new FaultError(
+      `fault rule: expected an object such as {"kind":"status","status":429}, received ${describe(rule)}`,
+    );
   }
   for (const key of Object.keys(rule)) {
-    if (!RULE_KEYS.has(key)) throw new FaultError(`fault rule: unknown field ${JSON.stringify(key)}; fields are ${[...RULE_KEYS].join(", ")}`);
+    if (!RULE_KEYS.has(key))
+      throw new FaultError(`fault rule: unknown field ${JSON.stringify(key)}; fields are ${[...RULE_KEYS].join(", ")}`);
   }
   if (!kinds.includes(rule.kind)) {
     throw new FaultError(`fault rule: kind must be one of ${kinds.join(", ")}, received ${describe(rule.kind)}`);
@@ -130,12 +137,19 @@ function validateRule(rule: FaultRule): FaultRule {
     if (!(Number.isInteger(rule.status) && rule.status! >= 400 && rule.status! <= 599)) {
       throw new FaultError(`fault rule: status must be an HTTP error code 400..599, received ${describe(rule.status)}`);
     }
-    if (rule.retryAfterSeconds !== undefined && rule.retryAfterSeconds !== null && !(Number.isInteger(rule.retryAfterSeconds) && rule.retryAfterSeconds >= 0)) {
-      throw new FaultError(`fault rule: retryAfterSeconds must be whole seconds >= 0, received ${describe(rule.retryAfterSeconds)}`);
+    if (
+      rule.retryAfterSeconds !== undefined &&
+      rule.retryAfterSeconds !== null &&
+      !(Number.isInteger(rule.retryAfterSeconds) && rule.retryAfterSeconds >= 0)
+    ) {
+      throw new FaultError(
+        `fault rule: retryAfterSeconds must be whole seconds >= 0, received ${describe(rule.retryAfterSeconds)}`,
+      );
     }
   } else {
     for (const key of ["status", "retryAfterSeconds"] as const) {
-      if (rule[key] !== undefined) throw new FaultError(`fault rule: ${key} applies to kind "status" only, not ${JSON.stringify(rule.kind)}`);
+      if (rule[key] !== undefined)
+        throw new FaultError(`fault rule: ${key} applies to kind "status" only, not ${JSON.stringify(rule.kind)}`);
     }
   }
   if (rule.kind === "latency") {
@@ -146,7 +160,9 @@ function validateRule(rule: FaultRule): FaultRule {
     throw new FaultError(`fault rule: ms applies to kind "latency" only, not ${JSON.stringify(rule.kind)}`);
   }
   if (rule.times !== undefined && rule.times !== null && !(Number.isInteger(rule.times) && rule.times > 0)) {
-    throw new FaultError(`fault rule: times must be a whole number > 0 or null (always), received ${describe(rule.times)}`);
+    throw new FaultError(
+      `fault rule: times must be a whole number > 0 or null (always), received ${describe(rule.times)}`,
+    );
   }
   const normalized: FaultRule = { ...rule };
   if (rule.method !== undefined) {
@@ -162,7 +178,10 @@ function validateRule(rule: FaultRule): FaultRule {
     try {
       pathRegex(rule.path);
     } catch (cause) {
-      throw new FaultError(`fault rule: path is not a valid regular expression: ${JSON.stringify(rule.path)} (${(cause as Error).message})`, { cause });
+      throw new FaultError(
+        `fault rule: path is not a valid regular expression: ${JSON.stringify(rule.path)} (${(cause as Error).message})`,
+        { cause },
+      );
     }
   }
   return normalized;
@@ -187,7 +206,11 @@ export class Faults {
 
   add(rules: FaultRule[]): void {
     for (const r of rules.map(validateRule)) {
-      this.rules.push({ ...r, remaining: r.times === undefined ? 1 : r.times, regex: r.path ? pathRegex(r.path) : null });
+      this.rules.push({
+        ...r,
+        remaining: r.times === undefined ? 1 : r.times,
+        regex: r.path ? pathRegex(r.path) : null,
+      });
     }
   }
 

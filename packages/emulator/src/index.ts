@@ -15,4 +15,10 @@ export { parseFaults, Faults, type FaultRule, type FaultKind } from "./faults";
 export { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
 export { DEFAULT_MODELS, ModelCatalogue, type ModelSpec } from "./models";
 // Facts about the API, from the contract (`provider/api`) the library shares.
-export { API_ENDPOINTS, BATCH_JOB_STATUSES, TERMINAL_STATUSES, type ApiEndpoint, type BatchJobStatus } from "pulumi-mistral-batch/api";
+export {
+  API_ENDPOINTS,
+  BATCH_JOB_STATUSES,
+  TERMINAL_STATUSES,
+  type ApiEndpoint,
+  type BatchJobStatus,
+} from "pulumi-mistral-batch/api";

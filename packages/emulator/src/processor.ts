@@ -10,7 +10,15 @@ import * as fs from "node:fs";
 import { createHash, randomUUID } from "node:crypto";
 import type { Clock } from "./clock";
 import type { FileRecord, JobRecord, Store } from "./store";
-import { DEFAULT_FILE_VISIBILITY, errorBody, isFinalStatus, readLinesSync, type ApiEndpoint, type BatchRequestLine, type BatchResultLine } from "pulumi-mistral-batch/api";
+import {
+  DEFAULT_FILE_VISIBILITY,
+  errorBody,
+  isFinalStatus,
+  readLinesSync,
+  type ApiEndpoint,
+  type BatchRequestLine,
+  type BatchResultLine,
+} from "pulumi-mistral-batch/api";
 import { answerRequest, type ModelCatalogue, type ModelSpec } from "./models";
 
 export interface ProcessingOptions {
@@ -164,7 +172,12 @@ export class Processor {
         });
         const id = `batch-${randomUUID()}`;
         if (answer.ok) {
-          const result: BatchResultLine = { id, custom_id: customId, response: { status_code: 200, body: answer.body }, error: null };
+          const result: BatchResultLine = {
+            id,
+            custom_id: customId,
+            response: { status_code: 200, body: answer.body },
+            error: null,
+          };
           out.push(JSON.stringify(result));
           job.succeeded_requests++;
         } else {
@@ -233,7 +246,13 @@ export class Processor {
     if (!f) return;
     const p = job.internal.partial;
     const createdAt = Math.floor(f.atMs / 1000);
-    const publish = (id: string | null, tmpName: string, lines: number, bytes: number, kind: "batch_result" | "batch_error") => {
+    const publish = (
+      id: string | null,
+      tmpName: string,
+      lines: number,
+      bytes: number,
+      kind: "batch_result" | "batch_error",
+    ) => {
       if (id === null) {
         fs.rmSync(this.store.tmpPath(tmpName), { force: true });
         return null;
@@ -269,7 +288,13 @@ export class Processor {
     job.status = f.status;
     job.completed_at = createdAt;
     if (f.status === "TIMEOUT_EXCEEDED") {
-      job.errors = [...job.errors, { message: `Batch job timed out after ${job.timeout_hours} hour${job.timeout_hours === 1 ? "" : "s"}`, count: 1 }];
+      job.errors = [
+        ...job.errors,
+        {
+          message: `Batch job timed out after ${job.timeout_hours} hour${job.timeout_hours === 1 ? "" : "s"}`,
+          count: 1,
+        },
+      ];
     }
     job.internal.finishing = null;
     this.store.saveJob(job);

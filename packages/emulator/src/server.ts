@@ -28,10 +28,14 @@ export { fileView } from "./routes/views";
 const MB = 1024 * 1024;
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const clock: Clock = options.clock === "manual" ? new ManualClock() : options.clock ?? systemClock;
+  const clock: Clock = options.clock === "manual" ? new ManualClock() : (options.clock ?? systemClock);
   const speedName = options.speed ?? "instant";
-  const speed = typeof speedName === "object" ? speedName : Object.hasOwn(SPEEDS, speedName) ? SPEEDS[speedName] : undefined;
-  if (!speed) throw new Error(`startEmulator: speed must be one of ${Object.keys(SPEEDS).join(", ")} or timings, received ${String(options.speed)}`);
+  const speed =
+    typeof speedName === "object" ? speedName : Object.hasOwn(SPEEDS, speedName) ? SPEEDS[speedName] : undefined;
+  if (!speed)
+    throw new Error(
+      `startEmulator: speed must be one of ${Object.keys(SPEEDS).join(", ")} or timings, received ${String(options.speed)}`,
+    );
   const models = new ModelCatalogue(options.models);
   const agentModel = options.agentModel ?? "mistral-medium-latest";
   const faults = new Faults();
@@ -44,7 +48,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   const app: FastifyInstance = Fastify({ logger: false, bodyLimit: 256 * MB, forceCloseConnections: true });
   await app.register(multipart, { limits: { fileSize: maxFileBytes, files: 1, fields: 10 } });
-  const ctx = createContext(app, { store, clock, processor, models, faults, options, limits: { maxFileBytes, maxRequestsPerJob } });
+  const ctx = createContext(app, {
+    store,
+    clock,
+    processor,
+    models,
+    faults,
+    options,
+    limits: { maxFileBytes, maxRequestsPerJob },
+  });
   const { baseUrl } = ctx;
 
   registerHooks(app, ctx);
@@ -90,7 +102,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     store,
     processor,
     async advance(ms: number) {
-      if (!(clock instanceof ManualClock)) throw new Error("advance: the emulator runs on the wall clock; start it with clock: \"manual\"");
+      if (!(clock instanceof ManualClock))
+        throw new Error('advance: the emulator runs on the wall clock; start it with clock: "manual"');
       clock.advance(ms);
       await processor.advanceAll();
     },

@@ -16,7 +16,14 @@ import * as fsp from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
 import { randomUUID } from "node:crypto";
-import type { ApiEndpoint, BatchJobStatus, FilePurpose, FileVisibility, SampleType, Source } from "pulumi-mistral-batch/api";
+import type {
+  ApiEndpoint,
+  BatchJobStatus,
+  FilePurpose,
+  FileVisibility,
+  SampleType,
+  Source,
+} from "pulumi-mistral-batch/api";
 
 export interface FileRecord {
   id: string;
@@ -67,7 +74,14 @@ export interface JobInternal {
   /** Where processing stands: input index and byte offset into that input. */
   cursor: { input: number; offset: number };
   /** Partial result files in tmp/ and how many bytes of them are committed with this record. */
-  partial: { output: string; outputBytes: number; error: string; errorBytes: number; outputLines: number; errorLines: number };
+  partial: {
+    output: string;
+    outputBytes: number;
+    error: string;
+    errorBytes: number;
+    outputLines: number;
+    errorLines: number;
+  };
   /** Aggregated per-message error counts. */
   errorCounts: Record<string, number>;
   cancelRequestedAtMs: number | null;
@@ -151,7 +165,8 @@ export class Store {
         const full = this.tmpPath(name);
         keep.add(name);
         if (fs.existsSync(full)) fs.truncateSync(full, bytes);
-        else if (bytes > 0) throw new Error(`emulator data dir ${this.dataDir}: partial result ${name} of job ${job.id} is missing`);
+        else if (bytes > 0)
+          throw new Error(`emulator data dir ${this.dataDir}: partial result ${name} of job ${job.id} is missing`);
       }
     }
     for (const name of fs.readdirSync(path.join(this.dataDir, "tmp"))) {

@@ -3,7 +3,18 @@ import type { ModelSummary } from "../types";
 import { escapeHtml, formatPercent, formatUsd, int } from "./format";
 
 /** Distinct colours per model (Tableau 10, then golden-angle hues). */
-const PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"];
+const PALETTE = [
+  "#4e79a7",
+  "#f28e2b",
+  "#e15759",
+  "#76b7b2",
+  "#59a14f",
+  "#edc948",
+  "#b07aa1",
+  "#ff9da7",
+  "#9c755f",
+  "#bab0ac",
+];
 
 export function modelColor(index: number): string {
   if (index < PALETTE.length) return PALETTE[index];
@@ -35,13 +46,18 @@ export function chartSvg(summaries: ModelSummary[], colors: string[]): string {
   const height = top + Math.max(n, 1) * rowH + 26;
   const bottom = top + Math.max(n, 1) * rowH;
 
-  const costs = summaries.flatMap((s) => [s.cost, s.estimatedCost]).filter((v): v is number => typeof v === "number" && Number.isFinite(v) && v > 0);
+  const costs = summaries
+    .flatMap((s) => [s.cost, s.estimatedCost])
+    .filter((v): v is number => typeof v === "number" && Number.isFinite(v) && v > 0);
   const maxCost = niceCeil(Math.max(0, ...costs));
   const costW = (v: number) => Math.max(0, Math.min(1, v / maxCost)) * panelW;
   const r = (v: number) => Math.round(v * 10) / 10;
 
   const label = summaries
-    .map((s) => `${s.model}: accuracy ${formatPercent(s.accuracy)}, cost ${s.cost === null ? "no price" : formatUsd(s.cost)}`)
+    .map(
+      (s) =>
+        `${s.model}: accuracy ${formatPercent(s.accuracy)}, cost ${s.cost === null ? "no price" : formatUsd(s.cost)}`,
+    )
     .join("; ");
   const out: string[] = [];
   out.push(
@@ -61,7 +77,9 @@ export function chartSvg(summaries: ModelSummary[], colors: string[]): string {
   for (const f of [0, 0.5, 1]) {
     const x = r(costX + f * panelW);
     out.push(`<line class="grid" x1="${x}" y1="${top - 6}" x2="${x}" y2="${bottom}"></line>`);
-    out.push(`<text class="tick" x="${x}" y="${bottom + 16}" text-anchor="middle">${e(costs.length ? formatUsd(f * maxCost) : "")}</text>`);
+    out.push(
+      `<text class="tick" x="${x}" y="${bottom + 16}" text-anchor="middle">${e(costs.length ? formatUsd(f * maxCost) : "")}</text>`,
+    );
   }
   summaries.forEach((s, i) => {
     const y = top + i * rowH + (rowH - barH) / 2;
@@ -71,7 +89,8 @@ export function chartSvg(summaries: ModelSummary[], colors: string[]): string {
     out.push(`<g class="model" data-model="${e(s.model)}">`);
     out.push(`<text x="${labelW - 12}" y="${mid}" text-anchor="end"><title>${e(s.model)}</title>${e(name)}</text>`);
     // Accuracy
-    const acc = typeof s.accuracy === "number" && Number.isFinite(s.accuracy) ? Math.max(0, Math.min(1, s.accuracy)) : null;
+    const acc =
+      typeof s.accuracy === "number" && Number.isFinite(s.accuracy) ? Math.max(0, Math.min(1, s.accuracy)) : null;
     const accW = acc === null ? 0 : r(acc * panelW);
     out.push(`<rect class="track" x="${accX}" y="${y}" width="${panelW}" height="${barH}" rx="3"></rect>`);
     out.push(
@@ -94,7 +113,9 @@ export function chartSvg(summaries: ModelSummary[], colors: string[]): string {
         `<title>${e(`${s.model}: cost ${cost === null ? "no price" : formatUsd(cost)}`)}</title></rect>`,
     );
     const costLabel = cost === null ? "no price" : formatUsd(cost);
-    out.push(`<text class="value" x="${r(costX + Math.max(cW, est === null ? 0 : costW(est)) + 6)}" y="${mid}">${e(costLabel)}</text>`);
+    out.push(
+      `<text class="value" x="${r(costX + Math.max(cW, est === null ? 0 : costW(est)) + 6)}" y="${mid}">${e(costLabel)}</text>`,
+    );
     out.push("</g>");
   });
   if (n === 0) out.push(`<text class="legend" x="${accX}" y="${top + 20}">No models.</text>`);

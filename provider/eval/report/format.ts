@@ -47,7 +47,18 @@ export function sumKnown(values: (number | null | undefined)[]): { sum: number |
 
 /** A plain-text table of the summaries, for terminal output. */
 export function formatSummaryTable(summaries: ModelSummary[]): string {
-  const header = ["model", "status", "accuracy", "scored", "ok/total", "failed", "prompt tok", "completion tok", "cost", "estimated"];
+  const header = [
+    "model",
+    "status",
+    "accuracy",
+    "scored",
+    "ok/total",
+    "failed",
+    "prompt tok",
+    "completion tok",
+    "cost",
+    "estimated",
+  ];
   const right = [false, false, true, true, true, true, true, true, true, true];
   const body = summaries.map((s) => [
     s.model + (s.reused ? " (reused)" : ""),

@@ -9,7 +9,14 @@ import { discountText, escapeHtml, formatDate, formatPercent, formatUsd, int, re
 import type { Cell, Clip, RowsDigest } from "./rows";
 import type { Verdict, WriteReportOptions } from "./types";
 
-const MARKS: Record<Verdict, string> = { right: "✓", wrong: "✗", partial: "◐", failed: "⚠", unscored: "·", missing: "—" };
+const MARKS: Record<Verdict, string> = {
+  right: "✓",
+  wrong: "✗",
+  partial: "◐",
+  failed: "⚠",
+  unscored: "·",
+  missing: "—",
+};
 const VERDICT_TEXT: Record<Verdict, string> = {
   right: "right",
   wrong: "wrong",
@@ -90,19 +97,35 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   metaRow("Prices", `list prices of ${e(prices.date)}; ${e(discountText(prices.batchDiscount))}`);
   metaRow(
     "Reused runs",
-    reused.length ? reused.map((m) => `<code>${e(m)}</code>`).join(", ") : '<span class="muted">none — every run was submitted anew</span>',
+    reused.length
+      ? reused.map((m) => `<code>${e(m)}</code>`).join(", ")
+      : '<span class="muted">none — every run was submitted anew</span>',
   );
   out.push("</dl>");
   const notes = [...(meta.notes ?? [])];
-  if (rows.unknownModels.length) notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
+  if (rows.unknownModels.length)
+    notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
   if (notes.length) out.push('<ul class="notes">', ...notes.map((n) => `<li>${e(n)}</li>`), "</ul>");
   out.push("</header>");
 
   // Chart
-  out.push('<section class="card" id="chart">', "<h2>Accuracy and cost per model</h2>", '<div class="chart-wrap">', chartSvg(summaries, colors), "</div>", "</section>");
+  out.push(
+    '<section class="card" id="chart">',
+    "<h2>Accuracy and cost per model</h2>",
+    '<div class="chart-wrap">',
+    chartSvg(summaries, colors),
+    "</div>",
+    "</section>",
+  );
 
   // Summary table
-  out.push('<section class="card" id="summary">', "<h2>Summary</h2>", '<div class="table-wrap">', '<table class="summary">', "<thead><tr>");
+  out.push(
+    '<section class="card" id="summary">',
+    "<h2>Summary</h2>",
+    '<div class="table-wrap">',
+    '<table class="summary">',
+    "<thead><tr>",
+  );
   out.push(
     "<th>Model</th><th>Job</th><th>Status</th>",
     '<th class="num">Total</th><th class="num">Succeeded</th><th class="num">Failed</th><th class="num">Accuracy</th>',
@@ -111,7 +134,8 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     "<tbody>",
   );
   summaries.forEach((s, i) => {
-    const estTitle = s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
+    const estTitle =
+      s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
     out.push(
       `<tr data-model="${e(s.model)}">`,
       `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span></td>`,
@@ -120,7 +144,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
       `<td class="num accuracy" title="${e(
         `mean score over ${int(s.scored)} scored items` +
-          (typeof s.strictAccuracy === "number" ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0` : ""),
+          (typeof s.strictAccuracy === "number"
+            ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0`
+            : ""),
       )}">${formatPercent(s.accuracy)}</td>`,
       `<td class="num">${int(s.promptTokens)}</td><td class="num">${int(s.completionTokens)}</td>`,
       `<td class="num">${s.cost === null ? '<span class="none">no price</span>' : formatUsd(s.cost)}</td>`,
@@ -132,8 +158,10 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   if (summaries.length > 1) {
     const cost = sumKnown(summaries.map((s) => s.cost));
     const est = sumKnown(summaries.map((s) => s.estimatedCost));
-    const sum = (f: (s: ModelSummary) => number) => summaries.reduce((a, s) => a + (Number.isFinite(f(s)) ? f(s) : 0), 0);
-    const money = (x: { sum: number | null; partial: boolean }) => (x.sum === null ? "—" : formatUsd(x.sum) + (x.partial ? "*" : ""));
+    const sum = (f: (s: ModelSummary) => number) =>
+      summaries.reduce((a, s) => a + (Number.isFinite(f(s)) ? f(s) : 0), 0);
+    const money = (x: { sum: number | null; partial: boolean }) =>
+      x.sum === null ? "—" : formatUsd(x.sum) + (x.partial ? "*" : "");
     out.push(
       "<tfoot><tr>",
       `<td>All models</td><td></td><td></td>`,
@@ -144,7 +172,10 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     );
   }
   out.push("</table>", "</div>");
-  if (summaries.some((s) => s.cost === null)) out.push('<p class="note">No price: the price table has no entry for the model. * A total over the models that have one.</p>');
+  if (summaries.some((s) => s.cost === null))
+    out.push(
+      '<p class="note">No price: the price table has no entry for the model. * A total over the models that have one.</p>',
+    );
   out.push("</section>");
 
   // Per model
@@ -184,7 +215,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     }
     out.push("</tbody>", "</table>", "</div>");
     if (t.missesTotal > t.misses.length) {
-      out.push(`<p class="note cap">Showing the first ${int(t.misses.length)} of ${int(t.missesTotal)} wrong or failed answers; ${int(t.missesTotal - t.misses.length)} omitted.</p>`);
+      out.push(
+        `<p class="note cap">Showing the first ${int(t.misses.length)} of ${int(t.missesTotal)} wrong or failed answers; ${int(t.missesTotal - t.misses.length)} omitted.</p>`,
+      );
     }
     out.push("</section>");
   });
@@ -198,7 +231,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       "Items where they disagree come first; ✓ right, ✗ wrong, ◐ partly right, ⚠ request failed, · not scored.</p>",
   );
   if (omitted > 0) {
-    out.push(`<p class="note cap" id="items-cap">Showing ${int(rows.shown.length)} of ${int(rows.items)} items; ${int(omitted)} omitted (maxItems = ${int(maxItems)}).</p>`);
+    out.push(
+      `<p class="note cap" id="items-cap">Showing ${int(rows.shown.length)} of ${int(rows.items)} items; ${int(omitted)} omitted (maxItems = ${int(maxItems)}).</p>`,
+    );
   }
   out.push(
     `<input type="checkbox" id="only-disagree">`,
@@ -207,7 +242,10 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     '<table class="items">',
     "<thead><tr>",
     '<th class="id-col">Item</th><th class="prompt-col">Prompt</th><th class="expected-col">Expected</th>',
-    ...summaries.map((s, i) => `<th class="model-col" data-model="${e(s.model)}"><span class="model-name">${swatch(colors[i])}${e(s.model)}</span></th>`),
+    ...summaries.map(
+      (s, i) =>
+        `<th class="model-col" data-model="${e(s.model)}"><span class="model-name">${swatch(colors[i])}${e(s.model)}</span></th>`,
+    ),
     '<th class="num right-col">Right</th>',
     "</tr></thead>",
     "<tbody>",
@@ -220,15 +258,21 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<td class="expected">${clipHtml(item.expected)}</td>`,
     );
     item.cells.forEach((cell, i) => {
-      const score = cell.score !== undefined && cell.verdict === "partial" ? `<span class="score">score ${scoreText(cell.score)}</span>` : "";
+      const score =
+        cell.score !== undefined && cell.verdict === "partial"
+          ? `<span class="score">score ${scoreText(cell.score)}</span>`
+          : "";
       out.push(`<td class="ans ${cell.verdict}" data-model="${e(summaries[i].model)}">${answerCell(cell, score)}</td>`);
     });
     out.push(`<td class="num tally">${item.judged ? `${item.right}/${item.judged}` : "—"}</td>`, "</tr>");
   }
-  if (rows.shown.length === 0) out.push(`<tr><td colspan="${summaries.length + 4}" class="none">No items in the rows file.</td></tr>`);
+  if (rows.shown.length === 0)
+    out.push(`<tr><td colspan="${summaries.length + 4}" class="none">No items in the rows file.</td></tr>`);
   out.push("</tbody>", "</table>", "</div>", "</section>");
 
-  out.push(`<footer>Written by pulumi-mistral-batch · self-contained: opens offline, fetches nothing, runs no script.</footer>`);
+  out.push(
+    `<footer>Written by pulumi-mistral-batch · self-contained: opens offline, fetches nothing, runs no script.</footer>`,
+  );
   out.push("</main>", "</body>", "</html>", "");
   return out.join("\n");
 }

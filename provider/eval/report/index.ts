@@ -54,6 +54,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
 
 function positiveInt(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new Error(`writeReport: ${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`writeReport: ${name} must be a positive integer, got ${value}`);
   return value;
 }

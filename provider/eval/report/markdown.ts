@@ -32,11 +32,16 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
   }
   out.push("");
   const reused = reusedModels(options);
-  out.push(reused.length ? `Reused runs: ${reused.map(mdCode).join(", ")}` : "Reused runs: none (every run was submitted anew)");
+  out.push(
+    reused.length
+      ? `Reused runs: ${reused.map(mdCode).join(", ")}`
+      : "Reused runs: none (every run was submitted anew)",
+  );
   out.push("");
   if (summaries.length > 1) out.push(`Models disagree on ${int(rows.disagreements)} of ${int(rows.items)} items.`, "");
   const notes = [...(meta.notes ?? [])];
-  if (rows.unknownModels.length) notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
+  if (rows.unknownModels.length)
+    notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
   if (notes.length) {
     out.push("Notes:", "", ...notes.map((n) => `- ${mdCell(n)}`), "");
   }

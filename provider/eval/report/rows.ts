@@ -64,7 +64,16 @@ export async function readRows(
 ): Promise<RowsDigest> {
   await fs.promises.stat(file); // a missing file fails here, with its path
   const modelIndex = new Map(models.map((m, i) => [m, i]));
-  const tallies: ModelTally[] = models.map(() => ({ right: 0, partial: 0, wrong: 0, failed: 0, unscored: 0, missing: 0, misses: [], missesTotal: 0 }));
+  const tallies: ModelTally[] = models.map(() => ({
+    right: 0,
+    partial: 0,
+    wrong: 0,
+    failed: 0,
+    unscored: 0,
+    missing: 0,
+    misses: [],
+    missesTotal: 0,
+  }));
   const disagreeing: ShownItem[] = [];
   const agreeing: ShownItem[] = [];
   const unknown = new Set<string>();
@@ -91,7 +100,9 @@ export async function readRows(
       verdicts.forEach((v, i) => tallies[i][v]++);
 
       // Only build the shown form of the item when some list will keep it.
-      const wantedShown = disagree ? disagreeing.length < caps.maxItems : agreeing.length < caps.maxItems && disagreeing.length < caps.maxItems;
+      const wantedShown = disagree
+        ? disagreeing.length < caps.maxItems
+        : agreeing.length < caps.maxItems && disagreeing.length < caps.maxItems;
       const wantedBy = verdicts.map((v, i) => isMiss(v) && tallies[i].misses.length < caps.maxPerModel);
       verdicts.forEach((v, i) => {
         if (isMiss(v)) tallies[i].missesTotal++;
@@ -120,7 +131,8 @@ function parseRow(line: string, file: string, lineNo: number): ReportRow {
     throw new Error(`${file}:${lineNo}: not a JSON line (${(err as Error).message})`);
   }
   const row = value as Partial<ReportRow> | null;
-  if (!row || typeof row !== "object" || Array.isArray(row)) throw new Error(`${file}:${lineNo}: expected a JSON object`);
+  if (!row || typeof row !== "object" || Array.isArray(row))
+    throw new Error(`${file}:${lineNo}: expected a JSON object`);
   if (typeof row.customId !== "string") throw new Error(`${file}:${lineNo}: "customId" must be a string`);
   if (!row.answers || typeof row.answers !== "object" || Array.isArray(row.answers)) {
     throw new Error(`${file}:${lineNo}: "answers" must be an object keyed by model`);
@@ -158,18 +170,36 @@ function disagrees(raw: (RowAnswer | undefined)[], verdicts: Verdict[]): boolean
   return keys.size > 1;
 }
 
-function toShown(row: ReportRow, index: number, raw: (RowAnswer | undefined)[], verdicts: Verdict[], disagree: boolean, max: number): ShownItem {
+function toShown(
+  row: ReportRow,
+  index: number,
+  raw: (RowAnswer | undefined)[],
+  verdicts: Verdict[],
+  disagree: boolean,
+  max: number,
+): ShownItem {
   const cells: Cell[] = raw.map((a, i) => {
     const verdict = verdicts[i];
     if (!a || verdict === "missing") return { verdict };
-    const text = verdict === "failed" ? (a.error != null && a.error !== "" ? String(a.error) : "no answer") : String(a.answer);
-    return { verdict, text: clip(text, max), score: typeof a.score === "number" && Number.isFinite(a.score) ? a.score : undefined };
+    const text =
+      verdict === "failed" ? (a.error != null && a.error !== "" ? String(a.error) : "no answer") : String(a.answer);
+    return {
+      verdict,
+      text: clip(text, max),
+      score: typeof a.score === "number" && Number.isFinite(a.score) ? a.score : undefined,
+    };
   });
   return {
     index,
     customId: clip(row.customId, 200).text,
-    prompt: clip(typeof row.prompt === "string" ? row.prompt : row.prompt == null ? "" : JSON.stringify(row.prompt), max),
-    expected: row.expected === undefined || row.expected === null ? undefined : clip(typeof row.expected === "string" ? row.expected : JSON.stringify(row.expected), max),
+    prompt: clip(
+      typeof row.prompt === "string" ? row.prompt : row.prompt == null ? "" : JSON.stringify(row.prompt),
+      max,
+    ),
+    expected:
+      row.expected === undefined || row.expected === null
+        ? undefined
+        : clip(typeof row.expected === "string" ? row.expected : JSON.stringify(row.expected), max),
     cells,
     disagree,
     right: verdicts.filter((v) => v === "right").length,

@@ -30,7 +30,8 @@ describe("enums are the spec's, in its order", () => {
 
   it("isApiEndpoint accepts exactly the endpoints", () => {
     for (const e of api.API_ENDPOINTS) expect(api.isApiEndpoint(e)).toBe(true);
-    for (const v of ["/v1/chat", "v1/embeddings", "", null, undefined, 7, ["/v1/ocr"]]) expect(api.isApiEndpoint(v)).toBe(false);
+    for (const v of ["/v1/chat", "v1/embeddings", "", null, undefined, 7, ["/v1/ocr"]])
+      expect(api.isApiEndpoint(v)).toBe(false);
   });
 });
 
@@ -45,9 +46,12 @@ describe("statuses", () => {
   it("unsuccessful final and adoptable statuses split the statuses a job can be found in", () => {
     expect([...api.UNSUCCESSFUL_FINAL_STATUSES]).toEqual(["FAILED", "TIMEOUT_EXCEEDED", "CANCELLED"]);
     expect([...api.ADOPTABLE_STATUSES]).toEqual(["QUEUED", "RUNNING", "SUCCESS"]);
-    const rest = api.BATCH_JOB_STATUSES.filter((s) => !api.UNSUCCESSFUL_FINAL_STATUSES.includes(s) && !api.ADOPTABLE_STATUSES.includes(s));
+    const rest = api.BATCH_JOB_STATUSES.filter(
+      (s) => !api.UNSUCCESSFUL_FINAL_STATUSES.includes(s) && !api.ADOPTABLE_STATUSES.includes(s),
+    );
     expect(rest).toEqual(["CANCELLATION_REQUESTED"]); // neither: it will end CANCELLED
-    for (const s of [...api.FINAL_STATUSES, ...api.UNSUCCESSFUL_FINAL_STATUSES, ...api.ADOPTABLE_STATUSES]) expect(api.BATCH_JOB_STATUSES).toContain(s);
+    for (const s of [...api.FINAL_STATUSES, ...api.UNSUCCESSFUL_FINAL_STATUSES, ...api.ADOPTABLE_STATUSES])
+      expect(api.BATCH_JOB_STATUSES).toContain(s);
   });
 });
 
@@ -56,17 +60,28 @@ describe("limits are the spec's where it states them", () => {
     const create = schemas().CreateBatchJobRequest.properties as Json;
     expect(nonNull(create.requests).maxItems).toBe(api.MAX_INLINE_REQUESTS);
     const metadata = nonNull(create.metadata);
-    expect({ min: metadata.propertyNames.minLength, max: metadata.propertyNames.maxLength }).toEqual(api.METADATA_KEY_LENGTH);
-    expect({ min: metadata.additionalProperties.minLength, max: metadata.additionalProperties.maxLength }).toEqual(api.METADATA_VALUE_LENGTH);
+    expect({ min: metadata.propertyNames.minLength, max: metadata.propertyNames.maxLength }).toEqual(
+      api.METADATA_KEY_LENGTH,
+    );
+    expect({ min: metadata.additionalProperties.minLength, max: metadata.additionalProperties.maxLength }).toEqual(
+      api.METADATA_VALUE_LENGTH,
+    );
     expect(metadata.additionalProperties.type).toBe("string");
-    expect({ min: create.timeout_hours.minimum, max: create.timeout_hours.maximum, default: create.timeout_hours.default }).toEqual(api.TIMEOUT_HOURS);
+    expect({
+      min: create.timeout_hours.minimum,
+      max: create.timeout_hours.maximum,
+      default: create.timeout_hours.default,
+    }).toEqual(api.TIMEOUT_HOURS);
   });
 
   it("signed URL expiry (1h to 168h, default 24h: in the description) and the default page size", () => {
     const expiry = queryParam(operationIds.getSignedUrl, "expiry");
     expect(expiry.default).toBe(api.SIGNED_URL_EXPIRY_HOURS.default);
-    expect(expiry.description).toContain(`between ${api.SIGNED_URL_EXPIRY_HOURS.min}h and ${api.SIGNED_URL_EXPIRY_HOURS.max}h`);
-    for (const op of [operationIds.listFiles, operationIds.listBatchJobs]) expect(queryParam(op, "page_size").default).toBe(api.DEFAULT_PAGE_SIZE);
+    expect(expiry.description).toContain(
+      `between ${api.SIGNED_URL_EXPIRY_HOURS.min}h and ${api.SIGNED_URL_EXPIRY_HOURS.max}h`,
+    );
+    for (const op of [operationIds.listFiles, operationIds.listBatchJobs])
+      expect(queryParam(op, "page_size").default).toBe(api.DEFAULT_PAGE_SIZE);
   });
 
   it("the documented figures the spec does not state: 512 MB per file, 100,000 requests per job", () => {
@@ -75,15 +90,31 @@ describe("limits are the spec's where it states them", () => {
   });
 
   it("are frozen", () => {
-    for (const range of [api.METADATA_KEY_LENGTH, api.METADATA_VALUE_LENGTH, api.TIMEOUT_HOURS, api.SIGNED_URL_EXPIRY_HOURS]) expect(Object.isFrozen(range)).toBe(true);
+    for (const range of [
+      api.METADATA_KEY_LENGTH,
+      api.METADATA_VALUE_LENGTH,
+      api.TIMEOUT_HOURS,
+      api.SIGNED_URL_EXPIRY_HOURS,
+    ])
+      expect(Object.isFrozen(range)).toBe(true);
   });
 });
 
 describe("error bodies", () => {
   it("errorBody has Mistral's fields in Mistral's order; the 429 body is the one seen from Mistral", () => {
-    expect(JSON.stringify(api.errorBody("m"))).toBe('{"object":"error","message":"m","type":"invalid_request_error","param":null,"code":null}');
-    expect(api.errorBody("m", "t", { param: "file", code: "1" })).toEqual({ object: "error", message: "m", type: "t", param: "file", code: "1" });
-    expect(JSON.stringify(api.RATE_LIMIT_ERROR)).toBe('{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}');
+    expect(JSON.stringify(api.errorBody("m"))).toBe(
+      '{"object":"error","message":"m","type":"invalid_request_error","param":null,"code":null}',
+    );
+    expect(api.errorBody("m", "t", { param: "file", code: "1" })).toEqual({
+      object: "error",
+      message: "m",
+      type: "t",
+      param: "file",
+      code: "1",
+    });
+    expect(JSON.stringify(api.RATE_LIMIT_ERROR)).toBe(
+      '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}',
+    );
     expect(Object.isFrozen(api.RATE_LIMIT_ERROR)).toBe(true);
   });
 

@@ -8,7 +8,15 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { countLines, forEachLine, forEachLineSync, LineCounter, LineSplitter, readLinesSync, type Line } from "../../../provider/api";
+import {
+  countLines,
+  forEachLine,
+  forEachLineSync,
+  LineCounter,
+  LineSplitter,
+  readLinesSync,
+  type Line,
+} from "../../../provider/api";
 import { pushInChunks } from "../../support/chunks";
 
 let dir: string;
@@ -35,7 +43,15 @@ function split(data: Buffer, maxChunk = data.length || 1, seed = 1, options = {}
 }
 
 const MIXED = Buffer.from(["héllo ✓ 日本語 🎉", "", "  ", "b\r", "\r", "c".repeat(300), "last"].join("\n"));
-const MIXED_LINES: [string, number][] = [["héllo ✓ 日本語 🎉", 1], ["", 2], ["  ", 3], ["b", 4], ["", 5], ["c".repeat(300), 6], ["last", 7]];
+const MIXED_LINES: [string, number][] = [
+  ["héllo ✓ 日本語 🎉", 1],
+  ["", 2],
+  ["  ", 3],
+  ["b", 4],
+  ["", 5],
+  ["c".repeat(300), 6],
+  ["last", 7],
+];
 
 describe("LineSplitter", () => {
   it("numbers every line from 1, drops CRLF's \\r, keeps a last line without newline", () => {
@@ -43,20 +59,30 @@ describe("LineSplitter", () => {
   });
 
   it("any chunking (1..7 bytes, splitting multi-byte characters and CRLF) gives the same lines", () => {
-    for (const max of [1, 2, 3, 5, 7]) for (const seed of [1, 2, 3]) expect(split(MIXED, max, seed)).toEqual(MIXED_LINES);
+    for (const max of [1, 2, 3, 5, 7])
+      for (const seed of [1, 2, 3]) expect(split(MIXED, max, seed)).toEqual(MIXED_LINES);
   });
 
   it("empty input has no lines; a lone newline is one empty line; a trailing newline adds none", () => {
     expect(split(Buffer.alloc(0))).toEqual([]);
     expect(split(Buffer.from("\n"))).toEqual([["", 1]]);
-    expect(split(Buffer.from("a\nb\n"))).toEqual([["a", 1], ["b", 2]]);
+    expect(split(Buffer.from("a\nb\n"))).toEqual([
+      ["a", 1],
+      ["b", 2],
+    ]);
     expect(split(Buffer.from("\r\n"))).toEqual([["", 1]]);
   });
 
   it("drops a byte order mark of the first line only when asked", () => {
     const data = Buffer.from("\ufeffa\n\ufeffb\n");
-    expect(split(data)).toEqual([["\ufeffa", 1], ["\ufeffb", 2]]);
-    expect(split(data, 1, 1, { stripBom: true })).toEqual([["a", 1], ["\ufeffb", 2]]);
+    expect(split(data)).toEqual([
+      ["\ufeffa", 1],
+      ["\ufeffb", 2],
+    ]);
+    expect(split(data, 1, 1, { stripBom: true })).toEqual([
+      ["a", 1],
+      ["\ufeffb", 2],
+    ]);
   });
 
   it("stops when the callback returns false; offset and nextLineNo say where to resume", () => {
@@ -96,7 +122,9 @@ describe("forEachLine (async, every line)", () => {
     expect(await forEachLine(write(data), (t, n) => void fromFile.push([t, n]))).toBe(5);
     expect(fromFile).toEqual(lines.map((t, i) => [t, i + 1]));
     const fromStream: [string, number][] = [];
-    const chunks = Array.from({ length: Math.ceil(data.length / 65_537) }, (_, i) => data.subarray(i * 65_537, (i + 1) * 65_537));
+    const chunks = Array.from({ length: Math.ceil(data.length / 65_537) }, (_, i) =>
+      data.subarray(i * 65_537, (i + 1) * 65_537),
+    );
     expect(await forEachLine(Readable.from(chunks), (t, n) => void fromStream.push([t, n]))).toBe(5);
     expect(fromStream).toEqual(fromFile);
   });
@@ -104,7 +132,12 @@ describe("forEachLine (async, every line)", () => {
   it("an exception of the callback stops the read; its return value is ignored", async () => {
     const file = write("a\nb\nc\n");
     const seen: string[] = [];
-    await expect(forEachLine(file, (t) => { seen.push(t); if (t === "b") throw new Error("stop at b"); })).rejects.toThrow("stop at b");
+    await expect(
+      forEachLine(file, (t) => {
+        seen.push(t);
+        if (t === "b") throw new Error("stop at b");
+      }),
+    ).rejects.toThrow("stop at b");
     expect(seen).toEqual(["a", "b"]);
     const all: string[] = [];
     await forEachLine(file, ((t: string) => (all.push(t), false)) as unknown as (t: string) => void);
@@ -168,10 +201,25 @@ describe("forEachLineSync and readLinesSync (non-blank lines)", () => {
 
   it("readLinesSync: eof only when no line is left; the offset is just past the last line returned", () => {
     const file = write("a\n\nb\n");
-    expect(readLinesSync(file, 0, 1)).toEqual({ lines: [{ lineNo: 1, text: "a" }], offset: 2, nextLineNo: 2, eof: false });
-    expect(readLinesSync(file, 2, 1, 2)).toEqual({ lines: [{ lineNo: 3, text: "b" }], offset: 5, nextLineNo: 4, eof: false });
+    expect(readLinesSync(file, 0, 1)).toEqual({
+      lines: [{ lineNo: 1, text: "a" }],
+      offset: 2,
+      nextLineNo: 2,
+      eof: false,
+    });
+    expect(readLinesSync(file, 2, 1, 2)).toEqual({
+      lines: [{ lineNo: 3, text: "b" }],
+      offset: 5,
+      nextLineNo: 4,
+      eof: false,
+    });
     expect(readLinesSync(file, 5, 1, 4)).toEqual({ lines: [], offset: 5, nextLineNo: 4, eof: true });
-    expect(readLinesSync(write("a\nb"), 2, 5, 2)).toEqual({ lines: [{ lineNo: 2, text: "b" }], offset: 3, nextLineNo: 3, eof: true });
+    expect(readLinesSync(write("a\nb"), 2, 5, 2)).toEqual({
+      lines: [{ lineNo: 2, text: "b" }],
+      offset: 3,
+      nextLineNo: 3,
+      eof: true,
+    });
     expect(readLinesSync(write("a\nb"), 2, 1, 2)).toMatchObject({ offset: 3, eof: true }); // the last line has no newline
   });
 });
@@ -220,7 +268,11 @@ describe("big files", () => {
     expect(await bufferGrowth((sample) => forEachLineSync(big, sample))).toBeLessThan(limit);
     expect(
       await bufferGrowth((sample) => {
-        for (let at = { offset: 0, lineNo: 1 }, r; !(r = readLinesSync(big, at.offset, 1000, at.lineNo)).eof || r.lines.length; at = { offset: r.offset, lineNo: r.nextLineNo }) {
+        for (
+          let at = { offset: 0, lineNo: 1 }, r;
+          !(r = readLinesSync(big, at.offset, 1000, at.lineNo)).eof || r.lines.length;
+          at = { offset: r.offset, lineNo: r.nextLineNo }
+        ) {
           r.lines.forEach(sample);
           if (r.eof) break;
         }

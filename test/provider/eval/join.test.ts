@@ -9,7 +9,14 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { answerRequest, checkableAnswer, DEFAULT_MODELS, extractAnswer } from "../../../packages/emulator/src/models";
 import { isClean, scanJsonlFile } from "../../../provider/jsonl";
-import { bucketOf, expectedFromField, joinResults, MISSING_ERROR, type JoinOptions, type JoinRow } from "../../../provider/eval/join";
+import {
+  bucketOf,
+  expectedFromField,
+  joinResults,
+  MISSING_ERROR,
+  type JoinOptions,
+  type JoinRow,
+} from "../../../provider/eval/join";
 import { cost, DEFAULT_PRICES } from "../../../provider/eval/pricing";
 import type { ModelSummary } from "../../../provider/eval/types";
 
@@ -27,8 +34,14 @@ const write = (name: string, lines: unknown[]) => {
   fs.writeFileSync(f(name), lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
   return f(name);
 };
-const readRows = (file: string): JoinRow[] => fs.readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
-const byId = (rows: JoinRow[]) => [...rows].sort((a, b) => (a.customId < b.customId ? -1 : a.customId > b.customId ? 1 : 0));
+const readRows = (file: string): JoinRow[] =>
+  fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+const byId = (rows: JoinRow[]) =>
+  [...rows].sort((a, b) => (a.customId < b.customId ? -1 : a.customId > b.customId ? 1 : 0));
 
 /** Deterministic shuffle (mulberry32). */
 function shuffle<T>(items: T[], seed: number): T[] {
@@ -50,12 +63,32 @@ function shuffle<T>(items: T[], seed: number): T[] {
 const ok = (id: string, content: string, p = 10, c = 5) => ({
   id: `batch-${id}`,
   custom_id: id,
-  response: { status_code: 200, body: { object: "chat.completion", choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }], usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c } } },
+  response: {
+    status_code: 200,
+    body: {
+      object: "chat.completion",
+      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
+      usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c },
+    },
+  },
   error: null,
 });
-const errObj = (id: string) => ({ id: "x", custom_id: id, response: { status_code: 500, body: { object: "error", message: "boom" } }, error: { message: "Internal error", code: "500" } });
+const errObj = (id: string) => ({
+  id: "x",
+  custom_id: id,
+  response: { status_code: 500, body: { object: "error", message: "boom" } },
+  error: { message: "Internal error", code: "500" },
+});
 const errString = (id: string) => ({ id: "x", custom_id: id, response: null, error: "overloaded" });
-const errStatus = (id: string) => ({ id: "x", custom_id: id, response: { status_code: 429, body: { message: "Rate limit exceeded", usage: { prompt_tokens: 3, completion_tokens: 0 } } }, error: null });
+const errStatus = (id: string) => ({
+  id: "x",
+  custom_id: id,
+  response: {
+    status_code: 429,
+    body: { message: "Rate limit exceeded", usage: { prompt_tokens: 3, completion_tokens: 0 } },
+  },
+  error: null,
+});
 
 /**
  * A scenario with known figures. 60 items q-00..q-59, `What is i + 1?`, expected i + 1; items 50..59 have no
@@ -70,7 +103,16 @@ function scenario() {
   const id = (i: number) => `q-${String(i).padStart(2, "0")}`;
   const dataset = write(
     "dataset.jsonl",
-    Array.from({ length: n }, (_, i) => ({ custom_id: id(i), body: { model: "x", messages: [{ role: "system", content: "Be brief." }, { role: "user", content: `What is ${i} + 1?` }] } })),
+    Array.from({ length: n }, (_, i) => ({
+      custom_id: id(i),
+      body: {
+        model: "x",
+        messages: [
+          { role: "system", content: "Be brief." },
+          { role: "user", content: `What is ${i} + 1?` },
+        ],
+      },
+    })),
   );
   const expected = write(
     "expected.jsonl",
@@ -79,7 +121,10 @@ function scenario() {
       1,
     ),
   );
-  const truth = { alpha: { succeeded: 0, scoreSum: 0, scored: 0, p: 0, c: 0 }, beta: { succeeded: 0, failed: 0, missing: 0, scoreSum: 0, scored: 0, p: 0, c: 0 } };
+  const truth = {
+    alpha: { succeeded: 0, scoreSum: 0, scored: 0, p: 0, c: 0 },
+    beta: { succeeded: 0, failed: 0, missing: 0, scoreSum: 0, scored: 0, p: 0, c: 0 },
+  };
   const alpha: unknown[] = [];
   for (let i = 0; i < n; i++) {
     const right = i % 4 !== 0;
@@ -136,8 +181,19 @@ function scenario() {
     scorer: { type: "numeric" },
     prices: DEFAULT_PRICES,
     models: [
-      { model: "mistral-large-latest", outputFile: write("alpha.out.jsonl", shuffle(alpha, 2)), jobId: "job-a", status: "SUCCESS" },
-      { model: "mistral-small-latest", outputFile: write("beta.out.jsonl", shuffle(betaOut, 3)), errorFile: write("beta.err.jsonl", shuffle(betaErr, 4)), jobId: "job-b", status: "SUCCESS" },
+      {
+        model: "mistral-large-latest",
+        outputFile: write("alpha.out.jsonl", shuffle(alpha, 2)),
+        jobId: "job-a",
+        status: "SUCCESS",
+      },
+      {
+        model: "mistral-small-latest",
+        outputFile: write("beta.out.jsonl", shuffle(betaOut, 3)),
+        errorFile: write("beta.err.jsonl", shuffle(betaErr, 4)),
+        jobId: "job-b",
+        status: "SUCCESS",
+      },
       { model: "ministral-3b-latest", status: "FAILED" },
     ],
     outFile: f("rows.jsonl"),
@@ -152,7 +208,19 @@ describe("joinResults: figures", () => {
     const r = await joinResults(options);
     expect(r.items).toBe(n);
     const [a, b, g] = r.summaries as [ModelSummary, ModelSummary, ModelSummary];
-    expect(a).toMatchObject({ model: "mistral-large-latest", jobId: "job-a", status: "SUCCESS", total: n, succeeded: n, failed: 0, missing: 0, duplicates: 0, unknownIds: 1, expectedItems: 50, scored: 50 });
+    expect(a).toMatchObject({
+      model: "mistral-large-latest",
+      jobId: "job-a",
+      status: "SUCCESS",
+      total: n,
+      succeeded: n,
+      failed: 0,
+      missing: 0,
+      duplicates: 0,
+      unknownIds: 1,
+      expectedItems: 50,
+      scored: 50,
+    });
     expect(a.accuracy).toBeCloseTo(truth.alpha.scoreSum / 50, 12);
     expect(a.strictAccuracy).toBeCloseTo(truth.alpha.scoreSum / 50, 12);
     expect(a.promptTokens).toBe(truth.alpha.p);
@@ -161,27 +229,60 @@ describe("joinResults: figures", () => {
     // 12 items answered wrong (i % 4 == 0 under 50: 0, 4, ..., 48 -> 13): accuracy 37/50
     expect(truth.alpha.scoreSum).toBe(37);
 
-    expect(b).toMatchObject({ total: n, succeeded: truth.beta.succeeded, failed: truth.beta.failed, missing: truth.beta.missing, duplicates: 2, unknownIds: 0, expectedItems: 50, scored: truth.beta.scored });
+    expect(b).toMatchObject({
+      total: n,
+      succeeded: truth.beta.succeeded,
+      failed: truth.beta.failed,
+      missing: truth.beta.missing,
+      duplicates: 2,
+      unknownIds: 0,
+      expectedItems: 50,
+      scored: truth.beta.scored,
+    });
     expect(b.succeeded + b.failed).toBe(n);
     expect(b.accuracy).toBe(1);
     expect(b.strictAccuracy).toBeCloseTo(truth.beta.scoreSum / 50, 12);
     expect(b.promptTokens).toBe(truth.beta.p);
     expect(b.completionTokens).toBe(truth.beta.c);
 
-    expect(g).toMatchObject({ status: "FAILED", total: n, succeeded: 0, failed: n, missing: n, scored: 0, accuracy: null, strictAccuracy: 0, promptTokens: 0, completionTokens: 0, cost: 0 });
+    expect(g).toMatchObject({
+      status: "FAILED",
+      total: n,
+      succeeded: 0,
+      failed: n,
+      missing: n,
+      scored: 0,
+      accuracy: null,
+      strictAccuracy: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      cost: 0,
+    });
     // the dataset estimate: per item "Be brief." (3 + 1) + "What is i + 1?" (4 + 1 for i < 10, 4 + 1 for 14-15 chars)
     expect(a.estimatedInputTokens).toBe(g.estimatedInputTokens);
-    expect(a.estimatedInputTokens).toBe(Array.from({ length: n }, (_, i) => 4 + Math.ceil(`What is ${i} + 1?`.length / 4) + 1).reduce((x, y) => x + y));
+    expect(a.estimatedInputTokens).toBe(
+      Array.from({ length: n }, (_, i) => 4 + Math.ceil(`What is ${i} + 1?`.length / 4) + 1).reduce((x, y) => x + y),
+    );
   });
 
   it("reports what it did not join, with example ids", async () => {
     const { options } = scenario();
     const r = await joinResults(options);
-    expect(r.warnings).toContain('mistral-large-latest: 1 result line(s) for custom_ids not in the dataset ("not-in-dataset"); not joined');
-    expect(r.warnings).toContain('mistral-small-latest: 6 dataset item(s) have no result (job status SUCCESS) ("q-05", "q-15", "q-25", "q-35", "q-45", …); counted as failed');
-    expect(r.warnings).toContain('mistral-small-latest: 2 extra result line(s) for custom_ids already answered ("q-01", "q-30"); one is kept: a success over an error, else the smallest answer');
+    expect(r.warnings).toContain(
+      'mistral-large-latest: 1 result line(s) for custom_ids not in the dataset ("not-in-dataset"); not joined',
+    );
+    expect(r.warnings).toContain(
+      'mistral-small-latest: 6 dataset item(s) have no result (job status SUCCESS) ("q-05", "q-15", "q-25", "q-35", "q-45", …); counted as failed',
+    );
+    expect(r.warnings).toContain(
+      'mistral-small-latest: 2 extra result line(s) for custom_ids already answered ("q-01", "q-30"); one is kept: a success over an error, else the smallest answer',
+    );
     expect(r.warnings).toContain("ministral-3b-latest: no output file and no error file");
-    expect(r.warnings.some((w) => w.startsWith("ministral-3b-latest: 60 dataset item(s) have no result (job status FAILED)"))).toBe(true);
+    expect(
+      r.warnings.some((w) =>
+        w.startsWith("ministral-3b-latest: 60 dataset item(s) have no result (job status FAILED)"),
+      ),
+    ).toBe(true);
     expect(r.warnings).toHaveLength(5);
   });
 
@@ -197,17 +298,53 @@ describe("joinResults: figures", () => {
       prompt: "What is 4 + 1?",
       expected: "5",
       answers: {
-        "mistral-large-latest": { answer: "The answer is 6.", error: null, score: 0, promptTokens: 14, completionTokens: 5 },
-        "mistral-small-latest": { answer: "Let me see: 4 + 1 = 5. The answer is 5.", error: null, score: 1, promptTokens: 8, completionTokens: 4 },
-        "ministral-3b-latest": { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 },
+        "mistral-large-latest": {
+          answer: "The answer is 6.",
+          error: null,
+          score: 0,
+          promptTokens: 14,
+          completionTokens: 5,
+        },
+        "mistral-small-latest": {
+          answer: "Let me see: 4 + 1 = 5. The answer is 5.",
+          error: null,
+          score: 1,
+          promptTokens: 8,
+          completionTokens: 4,
+        },
+        "ministral-3b-latest": {
+          answer: null,
+          error: MISSING_ERROR,
+          score: null,
+          promptTokens: 0,
+          completionTokens: 0,
+        },
       },
     });
     expect(get("q-01").answers["mistral-small-latest"]!.answer).toBe("Let me see: 1 + 1 = 2. The answer is 2."); // the smaller text
     expect(get("q-01").expected).toBe(2);
-    expect(get("q-10").answers["mistral-small-latest"]).toEqual({ answer: null, error: "overloaded", score: null, promptTokens: 0, completionTokens: 0 });
-    expect(get("q-20").answers["mistral-small-latest"]).toEqual({ answer: null, error: "HTTP 429: Rate limit exceeded", score: null, promptTokens: 3, completionTokens: 0 });
+    expect(get("q-10").answers["mistral-small-latest"]).toEqual({
+      answer: null,
+      error: "overloaded",
+      score: null,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(get("q-20").answers["mistral-small-latest"]).toEqual({
+      answer: null,
+      error: "HTTP 429: Rate limit exceeded",
+      score: null,
+      promptTokens: 3,
+      completionTokens: 0,
+    });
     expect(get("q-00").answers["mistral-small-latest"]!.error).toBe("HTTP 500: Internal error");
-    expect(get("q-30").answers["mistral-small-latest"]).toEqual({ answer: "The answer is 31.", error: null, score: 1, promptTokens: 7, completionTokens: 2 });
+    expect(get("q-30").answers["mistral-small-latest"]).toEqual({
+      answer: "The answer is 31.",
+      error: null,
+      score: 1,
+      promptTokens: 7,
+      completionTokens: 2,
+    });
     expect(get("q-05").answers["mistral-small-latest"]!.error).toBe(MISSING_ERROR);
     expect("expected" in get("q-55")).toBe(false);
     expect(get("q-55").answers["mistral-large-latest"]!.score).toBeNull();
@@ -264,7 +401,10 @@ describe("joinResults: inputs", () => {
     const { options } = scenario();
     const fromFile = await joinResults(options);
     const map = new Map<string, unknown>();
-    for (const l of fs.readFileSync(options.expected as string, "utf8").split("\n").filter(Boolean)) {
+    for (const l of fs
+      .readFileSync(options.expected as string, "utf8")
+      .split("\n")
+      .filter(Boolean)) {
       const e = JSON.parse(l);
       map.set(e.custom_id, e.expected);
     }
@@ -279,11 +419,33 @@ describe("joinResults: inputs", () => {
       { custom_id: "b", body: { messages: [{ role: "user", content: "b" }] } },
       { custom_id: "a", body: { messages: [{ role: "user", content: "second a" }] } },
     ]);
-    const expected = write("e.jsonl", [{ custom_id: "a", expected: 1 }, { custom_id: "a", expected: 2 }, { custom_id: "zz", expected: 3 }, { custom_id: "b" }]);
+    const expected = write("e.jsonl", [
+      { custom_id: "a", expected: 1 },
+      { custom_id: "a", expected: 2 },
+      { custom_id: "zz", expected: 3 },
+      { custom_id: "b" },
+    ]);
     const out = write("o.jsonl", [ok("a", "1"), ok("b", "2")]);
-    const r = await joinResults({ dataset, expected, endpoint: CHAT, scorer: { type: "exact" }, models: [{ model: "m", outputFile: out }], outFile: f("rows.jsonl"), workDir: f("w"), partitions: 2 });
+    const r = await joinResults({
+      dataset,
+      expected,
+      endpoint: CHAT,
+      scorer: { type: "exact" },
+      models: [{ model: "m", outputFile: out }],
+      outFile: f("rows.jsonl"),
+      workDir: f("w"),
+      partitions: 2,
+    });
     expect(r.items).toBe(2);
-    expect(r.summaries[0]).toMatchObject({ total: 2, succeeded: 2, expectedItems: 1, scored: 1, accuracy: 1, strictAccuracy: 1, cost: null });
+    expect(r.summaries[0]).toMatchObject({
+      total: 2,
+      succeeded: 2,
+      expectedItems: 1,
+      scored: 1,
+      accuracy: 1,
+      strictAccuracy: 1,
+      cost: null,
+    });
     expect(r.warnings).toEqual([
       'dataset: 1 line(s) repeat a custom_id ("a"); the first line of each is used',
       'expected: 1 entr(ies) without an expected value ("b"); ignored',
@@ -304,12 +466,24 @@ describe("joinResults: inputs", () => {
       ["a-first", [errObj("a"), ok("a", "alpha"), ok("a", "zeta")], "alpha"],
     ] as const) {
       const out = write(`${name}.jsonl`, [...lines]);
-      const r = await joinResults({ dataset, endpoint: CHAT, models: [{ model: "m", outputFile: out }], outFile: f(`${name}.rows`), workDir: f("w") });
+      const r = await joinResults({
+        dataset,
+        endpoint: CHAT,
+        models: [{ model: "m", outputFile: out }],
+        outFile: f(`${name}.rows`),
+        workDir: f("w"),
+      });
       expect(r.summaries[0]).toMatchObject({ succeeded: 1, failed: 0, duplicates: lines.length - 1 });
       expect(readRows(r.rowsFile)[0]!.answers.m!.answer).toBe(kept);
     }
     const errs = write("errs.jsonl", [errString("a"), errObj("a")]);
-    const r = await joinResults({ dataset, endpoint: CHAT, models: [{ model: "m", errorFile: errs }], outFile: f("errs.rows"), workDir: f("w") });
+    const r = await joinResults({
+      dataset,
+      endpoint: CHAT,
+      models: [{ model: "m", errorFile: errs }],
+      outFile: f("errs.rows"),
+      workDir: f("w"),
+    });
     expect(r.summaries[0]).toMatchObject({ succeeded: 0, failed: 1, missing: 0, duplicates: 1 });
     expect(readRows(r.rowsFile)[0]!.answers.m!.error).toBe("HTTP 500: Internal error");
   });
@@ -322,7 +496,9 @@ describe("joinResults: inputs", () => {
       [0, null, null, 50],
       [0, null, null, 50],
     ]);
-    expect(r.warnings).toContain("50 item(s) have an expected answer but no scorer or scoreFn is given; nothing is scored");
+    expect(r.warnings).toContain(
+      "50 item(s) have an expected answer but no scorer or scoreFn is given; nothing is scored",
+    );
     expect(readRows(r.rowsFile).every((row) => Object.values(row.answers).every((a) => a.score === null))).toBe(true);
   });
 
@@ -362,18 +538,28 @@ describe("joinResults: errors", () => {
   it("rejects bad options before reading anything", async () => {
     const { options } = scenario();
     await expect(joinResults({ ...options, models: [] })).rejects.toThrow("models is empty");
-    await expect(joinResults({ ...options, models: [{ model: "a" }, { model: "a" }] })).rejects.toThrow('models[1].model is "a", named twice');
+    await expect(joinResults({ ...options, models: [{ model: "a" }, { model: "a" }] })).rejects.toThrow(
+      'models[1].model is "a", named twice',
+    );
     await expect(joinResults({ ...options, scoreFn: () => true })).rejects.toThrow("scorer and scoreFn are both given");
-    await expect(joinResults({ ...options, partitions: 0 })).rejects.toThrow("partitions is 0; expected an integer from 1 to 1024");
-    await expect(joinResults({ ...options, scorer: { type: "numeric", tolerance: -1 } })).rejects.toThrow("scorer.tolerance is -1");
-    await expect(joinResults({ ...options, prices: { date: "", models: {} } })).rejects.toThrow("prices.date is \"\"");
+    await expect(joinResults({ ...options, partitions: 0 })).rejects.toThrow(
+      "partitions is 0; expected an integer from 1 to 1024",
+    );
+    await expect(joinResults({ ...options, scorer: { type: "numeric", tolerance: -1 } })).rejects.toThrow(
+      "scorer.tolerance is -1",
+    );
+    await expect(joinResults({ ...options, prices: { date: "", models: {} } })).rejects.toThrow('prices.date is ""');
     expect(fs.existsSync(options.workDir)).toBe(false);
   });
 
   it("names a missing input file", async () => {
     const { options } = scenario();
-    await expect(joinResults({ ...options, models: [{ model: "m", outputFile: f("nope.jsonl") }] })).rejects.toThrow(`m outputFile: ${f("nope.jsonl")} does not exist or is not a file`);
-    await expect(joinResults({ ...options, dataset: f("nope.jsonl") })).rejects.toThrow(/^dataset: .*nope\.jsonl does not exist/);
+    await expect(joinResults({ ...options, models: [{ model: "m", outputFile: f("nope.jsonl") }] })).rejects.toThrow(
+      `m outputFile: ${f("nope.jsonl")} does not exist or is not a file`,
+    );
+    await expect(joinResults({ ...options, dataset: f("nope.jsonl") })).rejects.toThrow(
+      /^dataset: .*nope\.jsonl does not exist/,
+    );
   });
 
   it("names the file and line of a malformed result line, and cleans up", async () => {
@@ -381,7 +567,9 @@ describe("joinResults: errors", () => {
     const bad = options.models[1]!.errorFile!;
     fs.appendFileSync(bad, '{"custom_id": "q-01", "response": \n');
     const lines = fs.readFileSync(bad, "utf8").split("\n").length - 1;
-    await expect(joinResults({ ...options, partitions: 3 })).rejects.toThrow(new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} line ${lines}: not valid JSON`));
+    await expect(joinResults({ ...options, partitions: 3 })).rejects.toThrow(
+      new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} line ${lines}: not valid JSON`),
+    );
     expect(fs.readdirSync(options.workDir)).toEqual([]);
     expect(fs.existsSync(options.outFile)).toBe(false);
     expect(fs.existsSync(`${options.outFile}.part`)).toBe(false);
@@ -390,18 +578,26 @@ describe("joinResults: errors", () => {
   it("names the file and line of a malformed dataset or expected line", async () => {
     const { options } = scenario();
     fs.appendFileSync(options.dataset, '{"custom_id": "", "body": {}}\n');
-    await expect(joinResults(options)).rejects.toThrow(`${options.dataset} line 61: custom_id is ""; expected a non-empty string, unique in the file`);
+    await expect(joinResults(options)).rejects.toThrow(
+      `${options.dataset} line 61: custom_id is ""; expected a non-empty string, unique in the file`,
+    );
     const { options: o2 } = scenario();
     fs.appendFileSync(o2.expected as string, '{"id": "x", "expected": 1}\n');
-    await expect(joinResults(o2)).rejects.toThrow(`${o2.expected} line 51: custom_id is missing; expected a line { "custom_id": string, "expected": any JSON }`);
+    await expect(joinResults(o2)).rejects.toThrow(
+      `${o2.expected} line 51: custom_id is missing; expected a line { "custom_id": string, "expected": any JSON }`,
+    );
   });
 
   it("a scorer failing on an item (a non-numeric expected answer) names the item and model; a bad ScoreFn result too", async () => {
     const { options } = scenario();
     fs.writeFileSync(options.expected as string, JSON.stringify({ custom_id: "q-03", expected: "four" }) + "\n");
-    await expect(joinResults(options)).rejects.toThrow('scoring custom_id "q-03" (model mistral-large-latest): numeric scorer: the expected answer is "four"');
+    await expect(joinResults(options)).rejects.toThrow(
+      'scoring custom_id "q-03" (model mistral-large-latest): numeric scorer: the expected answer is "four"',
+    );
     const { options: o2 } = scenario();
-    await expect(joinResults({ ...o2, scorer: undefined, scoreFn: () => 2 })).rejects.toThrow(/^scoreFn for custom_id "q-\d+" \(model mistral-large-latest\) returned 2; expected true\/false or a finite number in \[0, 1\]$/);
+    await expect(joinResults({ ...o2, scorer: undefined, scoreFn: () => 2 })).rejects.toThrow(
+      /^scoreFn for custom_id "q-\d+" \(model mistral-large-latest\) returned 2; expected true\/false or a finite number in \[0, 1\]$/,
+    );
     expect(fs.existsSync(o2.outFile)).toBe(false);
     expect(fs.readdirSync(o2.workDir)).toEqual([]);
   });
@@ -412,7 +608,10 @@ describe("joinResults with the emulator's models", () => {
     const questions = Array.from({ length: 300 }, (_, i) => `What is ${i * 7} + ${i * 3 + 1}?`);
     const dataset = write(
       "d.jsonl",
-      questions.map((q, i) => ({ custom_id: `item-${i}`, body: { messages: [{ role: "user", content: q }], max_tokens: 32 } })),
+      questions.map((q, i) => ({
+        custom_id: `item-${i}`,
+        body: { messages: [{ role: "user", content: q }], max_tokens: 32 },
+      })),
     );
     const expected = write(
       "e.jsonl",
@@ -424,21 +623,50 @@ describe("joinResults with the emulator's models", () => {
       const spec = DEFAULT_MODELS.find((m) => m.id === id)!;
       truth[id] = { right: 0, prompt: 0, completion: 0 };
       const lines = questions.map((q, i) => {
-        const a = answerRequest(spec, CHAT, { messages: [{ role: "user", content: q }], max_tokens: 32 }, { customId: `item-${i}`, nowSeconds: 1762000000, requestIndex: i });
+        const a = answerRequest(
+          spec,
+          CHAT,
+          { messages: [{ role: "user", content: q }], max_tokens: 32 },
+          { customId: `item-${i}`, nowSeconds: 1762000000, requestIndex: i },
+        );
         if (!a.ok) throw new Error(a.message);
-        const body = a.body as { choices: { message: { content: string } }[]; usage: { prompt_tokens: number; completion_tokens: number } };
+        const body = a.body as {
+          choices: { message: { content: string } }[];
+          usage: { prompt_tokens: number; completion_tokens: number };
+        };
         if (extractAnswer(body.choices[0]!.message.content) === checkableAnswer(q)!.answer) truth[id]!.right++;
         truth[id]!.prompt += body.usage.prompt_tokens;
         truth[id]!.completion += body.usage.completion_tokens;
-        return { id: `batch-${k}-${i}`, custom_id: `item-${i}`, response: { status_code: 200, body: a.body }, error: null };
+        return {
+          id: `batch-${k}-${i}`,
+          custom_id: `item-${i}`,
+          response: { status_code: 200, body: a.body },
+          error: null,
+        };
       });
       return { model: id, outputFile: write(`${id}.jsonl`, shuffle(lines, k + 10)) };
     });
-    const r = await joinResults({ dataset, expected, endpoint: CHAT, scorer: { type: "numeric" }, models: inputs, outFile: f("rows.jsonl"), workDir: f("w"), partitions: 3 });
+    const r = await joinResults({
+      dataset,
+      expected,
+      endpoint: CHAT,
+      scorer: { type: "numeric" },
+      models: inputs,
+      outFile: f("rows.jsonl"),
+      workDir: f("w"),
+      partitions: 3,
+    });
     expect(r.warnings).toEqual([]);
     for (const s of r.summaries) {
       const t = truth[s.model]!;
-      expect(s).toMatchObject({ total: 300, succeeded: 300, failed: 0, scored: 300, promptTokens: t.prompt, completionTokens: t.completion });
+      expect(s).toMatchObject({
+        total: 300,
+        succeeded: 300,
+        failed: 0,
+        scored: 300,
+        promptTokens: t.prompt,
+        completionTokens: t.completion,
+      });
       expect(s.accuracy).toBeCloseTo(t.right / 300, 12);
       expect(s.estimatedInputTokens).toBe(t.prompt); // the estimate is the emulator's count
     }
@@ -471,8 +699,18 @@ describe("expectedFromField", () => {
       { custom_id: "d", body: { messages: [{ role: "user", content: "json" }] }, expected: { x: [1, null] } },
     ]);
     const r = await expectedFromField(src, "expected", f("upload.jsonl"));
-    expect(r).toEqual({ items: 4, withExpected: 3, withoutExpected: 1, strippedFile: f("upload.jsonl"), expectedFile: f("upload.jsonl.expected.jsonl") });
-    const stripped = fs.readFileSync(f("upload.jsonl"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+    expect(r).toEqual({
+      items: 4,
+      withExpected: 3,
+      withoutExpected: 1,
+      strippedFile: f("upload.jsonl"),
+      expectedFile: f("upload.jsonl.expected.jsonl"),
+    });
+    const stripped = fs
+      .readFileSync(f("upload.jsonl"), "utf8")
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l));
     expect(stripped).toEqual([
       { custom_id: "a", body: { messages: [{ role: "user", content: "1+1?" }] }, note: "kept" },
       { custom_id: "b", body: { messages: [{ role: "user", content: "capital of France?" }] } },
@@ -480,13 +718,25 @@ describe("expectedFromField", () => {
       { custom_id: "d", body: { messages: [{ role: "user", content: "json" }] } },
     ]);
     expect(fs.readFileSync(r.expectedFile, "utf8")).toBe(
-      ['{"custom_id":"a","expected":2}', '{"custom_id":"b","expected":"Paris"}', '{"custom_id":"d","expected":{"x":[1,null]}}'].join("\n") + "\n",
+      [
+        '{"custom_id":"a","expected":2}',
+        '{"custom_id":"b","expected":"Paris"}',
+        '{"custom_id":"d","expected":{"x":[1,null]}}',
+      ].join("\n") + "\n",
     );
     // the stripped file is an uploadable batch input
     expect(isClean(await scanJsonlFile(f("upload.jsonl"), { endpoint: CHAT }))).toBe(true);
     // and the pair joins
     const out = write("o.jsonl", [ok("a", "2"), ok("b", "paris."), ok("c", "?"), ok("d", '{"x":[1,null]}')]);
-    const joined = await joinResults({ dataset: r.strippedFile, expected: r.expectedFile, endpoint: CHAT, scorer: { type: "exact" }, models: [{ model: "m", outputFile: out }], outFile: f("rows.jsonl"), workDir: f("w") });
+    const joined = await joinResults({
+      dataset: r.strippedFile,
+      expected: r.expectedFile,
+      endpoint: CHAT,
+      scorer: { type: "exact" },
+      models: [{ model: "m", outputFile: out }],
+      outFile: f("rows.jsonl"),
+      workDir: f("w"),
+    });
     expect(joined.summaries[0]).toMatchObject({ expectedItems: 3, scored: 3, accuracy: 1 });
   });
 
@@ -494,18 +744,26 @@ describe("expectedFromField", () => {
     const src = write("src.jsonl", [{ custom_id: "a", body: {}, gold: "x", expected: "not this" }]);
     const r = await expectedFromField(src, "gold", f("s.jsonl"), f("gold.jsonl"));
     expect(r.expectedFile).toBe(f("gold.jsonl"));
-    expect(JSON.parse(fs.readFileSync(f("s.jsonl"), "utf8"))).toEqual({ custom_id: "a", body: {}, expected: "not this" });
+    expect(JSON.parse(fs.readFileSync(f("s.jsonl"), "utf8"))).toEqual({
+      custom_id: "a",
+      body: {},
+      expected: "not this",
+    });
     expect(JSON.parse(fs.readFileSync(f("gold.jsonl"), "utf8"))).toEqual({ custom_id: "a", expected: "x" });
   });
 
   it("rejects a field that is part of the request, a malformed line (file and line), and same-file outputs; leaves nothing behind", async () => {
     const src = write("src.jsonl", [{ custom_id: "a", body: {}, expected: 1 }, "{bad"]);
-    await expect(expectedFromField(src, "body", f("s.jsonl"))).rejects.toThrow('expectedFromField: field is "body"; expected the name of a top-level field other than custom_id and body');
+    await expect(expectedFromField(src, "body", f("s.jsonl"))).rejects.toThrow(
+      'expectedFromField: field is "body"; expected the name of a top-level field other than custom_id and body',
+    );
     await expect(expectedFromField(src, "", f("s.jsonl"))).rejects.toThrow('field is ""');
     await expect(expectedFromField(src, "expected", src)).rejects.toThrow("must be three different files");
     await expect(expectedFromField(src, "expected", f("s.jsonl"))).rejects.toThrow(`${src} line 2: not valid JSON`);
     write("src2.jsonl", [{ custom_id: 5, body: {} }]);
-    await expect(expectedFromField(f("src2.jsonl"), "expected", f("s.jsonl"))).rejects.toThrow(`${f("src2.jsonl")} line 1: custom_id is 5; expected a non-empty string`);
+    await expect(expectedFromField(f("src2.jsonl"), "expected", f("s.jsonl"))).rejects.toThrow(
+      `${f("src2.jsonl")} line 1: custom_id is 5; expected a non-empty string`,
+    );
     expect(fs.readdirSync(dir).sort()).toEqual(["src.jsonl", "src2.jsonl"]);
   });
 });

@@ -30,12 +30,24 @@ const question = (i: number) => `What is ${i} + ${2 * i}?${" and more".repeat(i 
 function dataset(n: number, { unbounded = false, blankLines = false } = {}): string {
   const file = path.join(dir, "data.jsonl");
   const lines = Array.from({ length: n }, (_, i) =>
-    JSON.stringify({ custom_id: `q${i}`, expected: 3 * i, body: { ...(unbounded && i === 0 ? {} : { max_tokens: 8 + i }), messages: [{ role: "user", content: question(i) }] } }),
+    JSON.stringify({
+      custom_id: `q${i}`,
+      expected: 3 * i,
+      body: {
+        ...(unbounded && i === 0 ? {} : { max_tokens: 8 + i }),
+        messages: [{ role: "user", content: question(i) }],
+      },
+    }),
   );
   fs.writeFileSync(file, (blankLines ? lines.join("\n\n") : lines.join("\n")) + "\n");
   return file;
 }
-const args = (extra: Partial<EvaluationArgs> = {}): EvaluationArgs => ({ dataset: dataset(5), models: ["mistral-small-latest"], outputDir: path.join(dir, "out"), ...extra });
+const args = (extra: Partial<EvaluationArgs> = {}): EvaluationArgs => ({
+  dataset: dataset(5),
+  models: ["mistral-small-latest"],
+  outputDir: path.join(dir, "out"),
+  ...extra,
+});
 const plan = (extra: Partial<EvaluationArgs> = {}, name = "ev") => planEvaluation(name, args(extra));
 const failure = (extra: Partial<EvaluationArgs> | (() => unknown), name = "ev"): string => {
   try {
@@ -46,11 +58,19 @@ const failure = (extra: Partial<EvaluationArgs> | (() => unknown), name = "ev"):
   }
   throw new Error("planEvaluation should have thrown");
 };
-const readLines = (file: string) => fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const readLines = (file: string) =>
+  fs
+    .readFileSync(file, "utf8")
+    .trim()
+    .split("\n")
+    .map((l) => JSON.parse(l));
 
 describe("planEvaluation: runs and labels", () => {
   it("names each run by its label, or its model's name, in resource names, results directories and metadata", () => {
-    const p = plan({ models: ["mistral-large-latest", { name: "ministral-3b-latest", label: "tiny" }], metadata: { team: "evals" } });
+    const p = plan({
+      models: ["mistral-large-latest", { name: "ministral-3b-latest", label: "tiny" }],
+      metadata: { team: "evals" },
+    });
     expect(p.runs.map((r) => [r.label, r.model, r.jobName, r.resultsName])).toEqual([
       ["mistral-large-latest", "mistral-large-latest", "ev-mistral-large-latest", "ev-mistral-large-latest-results"],
       ["tiny", "ministral-3b-latest", "ev-tiny", "ev-tiny-results"],
@@ -63,7 +83,13 @@ describe("planEvaluation: runs and labels", () => {
   it("resolves the output directory and names what the join and the report read and write", () => {
     const p = plan({ expected: { field: "expected" } });
     const out = path.join(dir, "out");
-    expect(p).toMatchObject({ name: "ev", endpoint: CHAT, outputDir: out, inputsDir: path.join(out, "inputs"), waitForCompletion: { timeoutMinutes: 120 } });
+    expect(p).toMatchObject({
+      name: "ev",
+      endpoint: CHAT,
+      outputDir: out,
+      inputsDir: path.join(out, "inputs"),
+      waitForCompletion: { timeoutMinutes: 120 },
+    });
     expect(p.report).toEqual({
       title: "Evaluation ev",
       dataset: path.join(out, "inputs", "input.jsonl"),
@@ -98,25 +124,48 @@ describe("planEvaluation: runs and labels", () => {
       'Evaluation "ev": model "mistral-small-latest" is listed twice; give one of them another label',
     );
     // Labels, not models, must be distinct: the same model twice under two labels is fine.
-    expect(plan({ models: ["mistral-small-latest", { name: "mistral-small-latest", label: "again" }] }).runs).toHaveLength(2);
-    expect(failure({ models: [{ name: "a", label: "x" }, { name: "b", label: "x" }] })).toBe('Evaluation "ev": model "x" is listed twice; give one of them another label');
+    expect(
+      plan({ models: ["mistral-small-latest", { name: "mistral-small-latest", label: "again" }] }).runs,
+    ).toHaveLength(2);
+    expect(
+      failure({
+        models: [
+          { name: "a", label: "x" },
+          { name: "b", label: "x" },
+        ],
+      }),
+    ).toBe('Evaluation "ev": model "x" is listed twice; give one of them another label');
   });
 
   it("refuses labels with other characters, and models without a name", () => {
     expect(failure({ models: [{ name: "mistral-small-latest", label: "small t0" }] })).toBe(
       'Evaluation "ev": model label "small t0" may hold only letters, digits, ".", "_" and "-"',
     );
-    expect(failure({ models: [{ name: "", label: "x" }] })).toBe('Evaluation "ev": each model needs a name, received {"name":"","label":"x"}');
-    expect(failure({ models: [null as unknown as string] })).toBe('Evaluation "ev": each model needs a name, received null');
-    expect(failure({ models: [] })).toBe('Evaluation "ev": models is empty; list at least one model, e.g. ["mistral-small-latest"]');
+    expect(failure({ models: [{ name: "", label: "x" }] })).toBe(
+      'Evaluation "ev": each model needs a name, received {"name":"","label":"x"}',
+    );
+    expect(failure({ models: [null as unknown as string] })).toBe(
+      'Evaluation "ev": each model needs a name, received null',
+    );
+    expect(failure({ models: [] })).toBe(
+      'Evaluation "ev": models is empty; list at least one model, e.g. ["mistral-small-latest"]',
+    );
   });
 });
 
 describe("planEvaluation: files", () => {
   it("shares one file among the models without overrides", () => {
-    const p = plan({ models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }] });
+    const p = plan({
+      models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
+    });
     expect(p.files).toHaveLength(1);
-    expect(p.files[0]).toMatchObject({ name: "ev-input", label: "input", key: "{}", overrides: {}, path: path.join(dir, "out", "inputs", "input.jsonl") });
+    expect(p.files[0]).toMatchObject({
+      name: "ev-input",
+      label: "input",
+      key: "{}",
+      overrides: {},
+      path: path.join(dir, "out", "inputs", "input.jsonl"),
+    });
     expect(p.files[0]!.runs.map((r) => r.label)).toEqual(["mistral-large-latest", "mistral-small-latest", "tiny"]);
     expect(p.runs.every((r) => r.file === "ev-input")).toBe(true);
   });
@@ -132,32 +181,56 @@ describe("planEvaluation: files", () => {
     });
     expect(p.files.map((f) => f.label)).toEqual(["input", expect.stringMatching(/^input-[0-9a-f]{8}$/)]);
     const second = p.files[1]!;
-    expect(second).toMatchObject({ name: `ev-${second.label}`, key: '{"temperature":0,"top_p":1}', path: path.join(dir, "out", "inputs", `${second.label}.jsonl`) });
+    expect(second).toMatchObject({
+      name: `ev-${second.label}`,
+      key: '{"temperature":0,"top_p":1}',
+      path: path.join(dir, "out", "inputs", `${second.label}.jsonl`),
+    });
     expect(second.runs.map((r) => r.label)).toEqual(["t0", "large-t0"]);
     // The runs' order (jobs, estimates, summaries) is file by file, declaration order within a file.
     expect(p.runs.map((r) => r.label)).toEqual(["mistral-small-latest", "mistral-large-latest", "t0", "large-t0"]);
     expect(p.runs.map((r) => r.file)).toEqual(["ev-input", "ev-input", second.name, second.name]);
     // The hash depends only on the overrides: another evaluation names the same file label.
-    expect(plan({ models: [{ name: "m", overrides: { top_p: 1, temperature: 0 } }] }, "other").files[0]!.label).toBe(second.label);
+    expect(plan({ models: [{ name: "m", overrides: { top_p: 1, temperature: 0 } }] }, "other").files[0]!.label).toBe(
+      second.label,
+    );
   });
 
   it("writes nothing: the output directory is not even created", () => {
     plan({ models: ["a", { name: "b", overrides: { temperature: 0 } }], expected: { field: "expected" } });
-    planEvaluation("inline", { dataset: [{ customId: "x", body: { messages: [] } }], models: ["a"], outputDir: path.join(dir, "out") });
+    planEvaluation("inline", {
+      dataset: [{ customId: "x", body: { messages: [] } }],
+      models: ["a"],
+      outputDir: path.join(dir, "out"),
+    });
     expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
   });
 });
 
 describe("planEvaluation: prices and estimates", () => {
   it("estimates input tokens, the max_tokens bound and the batch cost per run from the bodies as written", () => {
-    const p = plan({ models: ["mistral-large-latest", { name: "mistral-small-latest", label: "short", overrides: { max_tokens: 4 } }] });
+    const p = plan({
+      models: ["mistral-large-latest", { name: "mistral-small-latest", label: "short", overrides: { max_tokens: 4 } }],
+    });
     const bodies = readLines(dataset(5)).map((l) => l.body);
     const input = bodies.reduce((s, b) => s + estimateRequestTokens(CHAT, b), 0);
     const bound = bodies.reduce((s, b) => s + b.max_tokens, 0);
     expect(input).toBeGreaterThan(5);
     expect(p.runs.map((r) => r.estimate)).toEqual([
-      { model: "mistral-large-latest", requests: 5, inputTokens: input, maxOutputTokens: bound, estimatedCost: cost(DEFAULT_PRICES, "mistral-large-latest", input, bound) },
-      { model: "short", requests: 5, inputTokens: input, maxOutputTokens: 20, estimatedCost: cost(DEFAULT_PRICES, "mistral-small-latest", input, 20) },
+      {
+        model: "mistral-large-latest",
+        requests: 5,
+        inputTokens: input,
+        maxOutputTokens: bound,
+        estimatedCost: cost(DEFAULT_PRICES, "mistral-large-latest", input, bound),
+      },
+      {
+        model: "short",
+        requests: 5,
+        inputTokens: input,
+        maxOutputTokens: 20,
+        estimatedCost: cost(DEFAULT_PRICES, "mistral-small-latest", input, 20),
+      },
     ]);
     expect(p.files.map((f) => [f.requests, f.inputTokens, f.maxOutputTokens])).toEqual([
       [5, input, bound],
@@ -168,12 +241,18 @@ describe("planEvaluation: prices and estimates", () => {
   });
 
   it("has no output bound when a body has no max_tokens, and no cost for a model without a price", () => {
-    const p = planEvaluation("ev", { ...args(), dataset: dataset(3, { unbounded: true, blankLines: true }), models: ["mistral-small-latest", "my-finetune"] });
+    const p = planEvaluation("ev", {
+      ...args(),
+      dataset: dataset(3, { unbounded: true, blankLines: true }),
+      models: ["mistral-small-latest", "my-finetune"],
+    });
     expect(p.runs.map((r) => [r.estimate.requests, r.estimate.maxOutputTokens])).toEqual([
       [3, null],
       [3, null],
     ]);
-    expect(p.runs[0]!.estimate.estimatedCost).toBe(cost(DEFAULT_PRICES, "mistral-small-latest", p.files[0]!.inputTokens, 0));
+    expect(p.runs[0]!.estimate.estimatedCost).toBe(
+      cost(DEFAULT_PRICES, "mistral-small-latest", p.files[0]!.inputTokens, 0),
+    );
     expect(p.runs[1]!.price).toBeNull();
     expect(p.runs[1]!.estimate.estimatedCost).toBeNull();
   });
@@ -185,17 +264,31 @@ describe("planEvaluation: prices and estimates", () => {
     // A dated version is priced as its -latest entry; the label gets that price so the join costs it the same.
     expect(defaults.runs[0]!.price).toEqual({ model: "mistral-small-latest", inputPerMTok: 0.1, outputPerMTok: 0.3 });
     expect(defaults.prices.models.dated).toEqual({ inputPerMTok: 0.1, outputPerMTok: 0.3 });
-    expect(defaults.runs[1]!.price).toEqual({ model: "ministral-3b-latest", ...DEFAULT_PRICES.models["ministral-3b-latest"] });
+    expect(defaults.runs[1]!.price).toEqual({
+      model: "ministral-3b-latest",
+      ...DEFAULT_PRICES.models["ministral-3b-latest"],
+    });
 
     const custom = plan({
       models: ["ministral-3b-latest", { name: "ministral-3b-latest", label: "tiny" }, "my-finetune"],
-      prices: { date: "2030-01-01", batchDiscount: 0.25, models: { "ministral-3b-latest": { inputPerMTok: 1, outputPerMTok: 3 }, "my-finetune": { inputPerMTok: 4, outputPerMTok: 8 } } },
+      prices: {
+        date: "2030-01-01",
+        batchDiscount: 0.25,
+        models: {
+          "ministral-3b-latest": { inputPerMTok: 1, outputPerMTok: 3 },
+          "my-finetune": { inputPerMTok: 4, outputPerMTok: 8 },
+        },
+      },
     });
     expect(custom.prices).toMatchObject({ date: "2030-01-01", batchDiscount: 0.25 });
     expect(custom.prices.models["mistral-large-latest"]).toEqual(DEFAULT_PRICES.models["mistral-large-latest"]);
     expect(custom.prices.models.tiny).toEqual({ inputPerMTok: 1, outputPerMTok: 3 });
     const { inputTokens: tokens, maxOutputTokens: bound } = custom.files[0]!;
-    for (const [i, p] of [[0, { in: 1, out: 3 }], [1, { in: 1, out: 3 }], [2, { in: 4, out: 8 }]] as const) {
+    for (const [i, p] of [
+      [0, { in: 1, out: 3 }],
+      [1, { in: 1, out: 3 }],
+      [2, { in: 4, out: 8 }],
+    ] as const) {
       expect(custom.runs[i]!.estimate.estimatedCost).toBeCloseTo(((tokens * p.in + bound! * p.out) / 1e6) * 0.25, 15);
     }
   });
@@ -210,23 +303,44 @@ describe("planEvaluation: prices and estimates", () => {
     );
     // A small amount keeps two significant digits, never "$0.0000".
     expect(formatUsd(a!.estimatedCost)).toMatch(/^\$0\.0*[1-9]\d$/);
-    const unbounded = planEvaluation("ev", { ...args(), dataset: dataset(2, { unbounded: true }), prices: { batchDiscount: 0.25 } });
-    expect(describeEstimates(unbounded)).toMatch(/^Evaluation ev: 2 requests x 1 models, estimated at the batch price \(25% of list prices of .*\): mistral-small-latest ~\d+ input tokens, \$/);
+    const unbounded = planEvaluation("ev", {
+      ...args(),
+      dataset: dataset(2, { unbounded: true }),
+      prices: { batchDiscount: 0.25 },
+    });
+    expect(describeEstimates(unbounded)).toMatch(
+      /^Evaluation ev: 2 requests x 1 models, estimated at the batch price \(25% of list prices of .*\): mistral-small-latest ~\d+ input tokens, \$/,
+    );
   });
 });
 
 describe("planEvaluation: argument errors (the component's messages)", () => {
   it("refuses a bad endpoint, a missing dataset file, an invalid scorer or price override", () => {
-    expect(failure({ endpoint: "/v1/nope" as never })).toMatch(/^Evaluation "ev": endpoint is "\/v1\/nope"; allowed: \/v1\/chat\/completions, /);
+    expect(failure({ endpoint: "/v1/nope" as never })).toMatch(
+      /^Evaluation "ev": endpoint is "\/v1\/nope"; allowed: \/v1\/chat\/completions, /,
+    );
     const missing = path.join(dir, "none.jsonl");
-    expect(failure({ dataset: missing })).toBe(`Evaluation "ev": dataset ${JSON.stringify(missing)} is not a file (resolved to ${missing})`);
-    expect(failure({ scorer: { type: "numeric", tolerance: -1 } })).toMatch(/^Evaluation "ev": scorer: scorer\.tolerance is -1/);
-    expect(failure({ scorer: { type: "fuzzy" } as never })).toMatch(/^Evaluation "ev": scorer: scorer\.type is "fuzzy"; expected one of/);
-    expect(failure({ prices: { batchDiscount: 2 } })).toBe('Evaluation "ev": prices.batchDiscount is 2; expected the batch price as a fraction of the list price, in (0, 1] (Mistral: 0.5)');
+    expect(failure({ dataset: missing })).toBe(
+      `Evaluation "ev": dataset ${JSON.stringify(missing)} is not a file (resolved to ${missing})`,
+    );
+    expect(failure({ scorer: { type: "numeric", tolerance: -1 } })).toMatch(
+      /^Evaluation "ev": scorer: scorer\.tolerance is -1/,
+    );
+    expect(failure({ scorer: { type: "fuzzy" } as never })).toMatch(
+      /^Evaluation "ev": scorer: scorer\.type is "fuzzy"; expected one of/,
+    );
+    expect(failure({ prices: { batchDiscount: 2 } })).toBe(
+      'Evaluation "ev": prices.batchDiscount is 2; expected the batch price as a fraction of the list price, in (0, 1] (Mistral: 0.5)',
+    );
   });
 
   it("checks the arguments in the order the component always did: dataset, endpoint, models, scorer, prices, lines", () => {
-    const broken = { endpoint: "/v1/nope" as never, models: [], scorer: { type: "fuzzy" } as never, prices: { batchDiscount: 2 } };
+    const broken = {
+      endpoint: "/v1/nope" as never,
+      models: [],
+      scorer: { type: "fuzzy" } as never,
+      prices: { batchDiscount: 2 },
+    };
     expect(failure({ ...broken, dataset: [] })).toMatch(/dataset is \[\]/);
     expect(failure(broken)).toMatch(/endpoint is/);
     const { endpoint: _e, ...rest } = broken;
@@ -241,7 +355,9 @@ describe("planEvaluation: argument errors (the component's messages)", () => {
     fs.writeFileSync(file, '{"custom_id":"a","body":{}}\n\n{oops\n');
     expect(failure({ dataset: file })).toMatch(new RegExp(`^Evaluation "ev": ${file} line 3 is not valid JSON \\(`));
     fs.writeFileSync(file, '{"custom_id":"a","body":{}}\n{"custom_id":"b","body":"text"}\n');
-    expect(failure({ dataset: file })).toBe(`Evaluation "ev": ${file} line 2: expected {"custom_id": string, "body": object}`);
+    expect(failure({ dataset: file })).toBe(
+      `Evaluation "ev": ${file} line 2: expected {"custom_id": string, "body": object}`,
+    );
     fs.writeFileSync(file, '{"custom_id":"a","body":{},"answer":1}\n{"custom_id":"b","body":{}}\n');
     expect(failure({ dataset: file, expected: { field: "answer" } })).toBe(
       `Evaluation "ev": ${file} line 2 has no "answer" field (expected.field); every line needs its expected answer there`,
@@ -249,7 +365,9 @@ describe("planEvaluation: argument errors (the component's messages)", () => {
   });
 
   it("refuses an empty or malformed inline dataset", () => {
-    expect(failure({ dataset: [] })).toBe('Evaluation "ev": dataset is []; expected a JSONL path or a non-empty list of { customId, body, expected? }');
+    expect(failure({ dataset: [] })).toBe(
+      'Evaluation "ev": dataset is []; expected a JSONL path or a non-empty list of { customId, body, expected? }',
+    );
     expect(failure({ dataset: [{ customId: "a", body: {} }, { customId: 2, body: {} } as never] })).toBe(
       'Evaluation "ev": dataset[1] is {"customId":2,"body":{}}; expected { customId: string, body: object, expected? }',
     );
@@ -265,7 +383,14 @@ describe("inline datasets", () => {
   it("become <inputs>/dataset.jsonl, their expected values the expected answers", () => {
     const p = plan({ dataset: items });
     const target = path.join(dir, "out", "inputs", "dataset.jsonl");
-    expect(p.dataset).toEqual({ path: target, file: target, inlineText: items.map((i) => JSON.stringify({ custom_id: i.customId, body: i.body, expected: i.expected }) + "\n").join(""), expectedField: "expected" });
+    expect(p.dataset).toEqual({
+      path: target,
+      file: target,
+      inlineText: items
+        .map((i) => JSON.stringify({ custom_id: i.customId, body: i.body, expected: i.expected }) + "\n")
+        .join(""),
+      expectedField: "expected",
+    });
     expect(p.expected).toEqual({ file: path.join(dir, "out", "inputs", "expected.jsonl"), fromDataset: true });
     expect(p.runs[0]!.estimate).toMatchObject({ requests: 2, maxOutputTokens: 6 });
   });
@@ -279,16 +404,26 @@ describe("inline datasets", () => {
 
 describe("writeEvaluationInputs", () => {
   it("writes each file with its overrides merged and the expected field taken out, and the expected answers", () => {
-    const p = plan({ models: ["mistral-small-latest", { name: "mistral-small-latest", label: "t0", overrides: { temperature: 0, max_tokens: 2 } }], expected: { field: "expected" } });
+    const p = plan({
+      models: [
+        "mistral-small-latest",
+        { name: "mistral-small-latest", label: "t0", overrides: { temperature: 0, max_tokens: 2 } },
+      ],
+      expected: { field: "expected" },
+    });
     writeEvaluationInputs(p);
     const [shared, t0] = p.files.map((f) => readLines(f.path));
     const source = readLines(dataset(5));
     expect(shared).toEqual(source.map(({ expected: _e, ...line }) => line));
-    expect(t0).toEqual(source.map(({ expected: _e, ...line }) => ({ ...line, body: { ...line.body, temperature: 0, max_tokens: 2 } })));
+    expect(t0).toEqual(
+      source.map(({ expected: _e, ...line }) => ({ ...line, body: { ...line.body, temperature: 0, max_tokens: 2 } })),
+    );
     // Key order as in the dataset: custom_id, then body.
     expect(Object.keys(t0![0]!)).toEqual(["custom_id", "body"]);
     expect(readLines(p.expected!.file)).toEqual(source.map((l) => ({ custom_id: l.custom_id, expected: l.expected })));
-    expect(fs.readdirSync(p.inputsDir).sort()).toEqual(["expected.jsonl", `${p.files[1]!.label}.jsonl`, "input.jsonl"].sort());
+    expect(fs.readdirSync(p.inputsDir).sort()).toEqual(
+      ["expected.jsonl", `${p.files[1]!.label}.jsonl`, "input.jsonl"].sort(),
+    );
   });
 
   it("writes the inline dataset once, and leaves it untouched when unchanged", () => {
@@ -299,24 +434,58 @@ describe("writeEvaluationInputs", () => {
     fs.utimesSync(p.dataset.file, old, old);
     writeEvaluationInputs(p);
     expect(fs.statSync(p.dataset.file).mtime.getTime()).toBe(old.getTime());
-    expect(readLines(p.files[0]!.path)).toEqual([{ custom_id: "a", body: { messages: [{ role: "user", content: "hi" }] } }]);
+    expect(readLines(p.files[0]!.path)).toEqual([
+      { custom_id: "a", body: { messages: [{ role: "user", content: "hi" }] } },
+    ]);
   });
 });
 
 describe("properties (fast-check)", () => {
-  const NAMES = ["mistral-large-latest", "mistral-small-latest", "mistral-small-2506", "ministral-3b-latest", "my-finetune"];
-  const OVERRIDES: (Record<string, unknown> | undefined)[] = [undefined, {}, { temperature: 0 }, { max_tokens: 3 }, { temperature: 0, max_tokens: 3 }, { max_tokens: 3, temperature: 0 }];
-  const items = Array.from({ length: 4 }, (_, i) => ({ customId: `i${i}`, body: { ...(i ? { max_tokens: i } : {}), messages: [{ role: "user", content: question(i) }] }, expected: i }));
+  const NAMES = [
+    "mistral-large-latest",
+    "mistral-small-latest",
+    "mistral-small-2506",
+    "ministral-3b-latest",
+    "my-finetune",
+  ];
+  const OVERRIDES: (Record<string, unknown> | undefined)[] = [
+    undefined,
+    {},
+    { temperature: 0 },
+    { max_tokens: 3 },
+    { temperature: 0, max_tokens: 3 },
+    { max_tokens: 3, temperature: 0 },
+  ];
+  const items = Array.from({ length: 4 }, (_, i) => ({
+    customId: `i${i}`,
+    body: { ...(i ? { max_tokens: i } : {}), messages: [{ role: "user", content: question(i) }] },
+    expected: i,
+  }));
   /** Model lists with distinct labels: a string, or { name, label?, overrides? }. */
   const modelLists = fc
-    .uniqueArray(fc.record({ label: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,7}$/), name: fc.constantFrom(...NAMES), plain: fc.boolean(), overrides: fc.constantFrom(...OVERRIDES) }), {
-      minLength: 1,
-      maxLength: 8,
-      selector: (m) => m.label,
-    })
-    .map((ms) => ms.map((m): string | EvaluationModel => (m.plain && m.overrides === undefined ? m.label : { name: m.name, label: m.label, ...(m.overrides ? { overrides: m.overrides } : {}) })));
+    .uniqueArray(
+      fc.record({
+        label: fc.stringMatching(/^[a-z0-9][a-z0-9._-]{0,7}$/),
+        name: fc.constantFrom(...NAMES),
+        plain: fc.boolean(),
+        overrides: fc.constantFrom(...OVERRIDES),
+      }),
+      {
+        minLength: 1,
+        maxLength: 8,
+        selector: (m) => m.label,
+      },
+    )
+    .map((ms) =>
+      ms.map((m): string | EvaluationModel =>
+        m.plain && m.overrides === undefined
+          ? m.label
+          : { name: m.name, label: m.label, ...(m.overrides ? { overrides: m.overrides } : {}) },
+      ),
+    );
   const labelOf = (m: string | EvaluationModel) => (typeof m === "string" ? m : (m.label ?? m.name));
-  const planFor = (models: (string | EvaluationModel)[]): EvaluationPlan => planEvaluation("p", { dataset: items, models, outputDir: path.join(dir, "out") });
+  const planFor = (models: (string | EvaluationModel)[]): EvaluationPlan =>
+    planEvaluation("p", { dataset: items, models, outputDir: path.join(dir, "out") });
 
   it("every model appears exactly once in the runs, and in exactly one file's runs", () => {
     fc.assert(
@@ -341,7 +510,9 @@ describe("properties (fast-check)", () => {
         const plain = p.runs.filter((r) => canonicalJson(r.overrides) === "{}");
         expect(new Set(plain.map((r) => r.file)).size).toBe(plain.length ? 1 : 0);
         if (plain.length) expect(plain[0]!.file).toBe("p-input");
-        expect(p.files.length).toBe(new Set(models.map((m) => canonicalJson((typeof m === "string" ? undefined : m.overrides) ?? {}))).size);
+        expect(p.files.length).toBe(
+          new Set(models.map((m) => canonicalJson((typeof m === "string" ? undefined : m.overrides) ?? {}))).size,
+        );
         expect(new Set(p.files.map((f) => f.name)).size).toBe(p.files.length);
         for (const r of p.runs) expect(p.files.find((f) => f.name === r.file)!.key).toBe(canonicalJson(r.overrides));
       }),
@@ -354,7 +525,13 @@ describe("properties (fast-check)", () => {
         const p = planFor(models);
         for (const f of p.files) {
           for (const r of f.runs) {
-            expect(r.estimate).toEqual({ model: r.label, requests: 4, inputTokens: f.inputTokens, maxOutputTokens: f.maxOutputTokens, estimatedCost: cost(p.prices, r.model, f.inputTokens, f.maxOutputTokens ?? 0) });
+            expect(r.estimate).toEqual({
+              model: r.label,
+              requests: 4,
+              inputTokens: f.inputTokens,
+              maxOutputTokens: f.maxOutputTokens,
+              estimatedCost: cost(p.prices, r.model, f.inputTokens, f.maxOutputTokens ?? 0),
+            });
             expect(r.price).toEqual(priceFor(p.prices, r.model));
           }
           // max_tokens bounds the output when the overrides set it (one dataset item has none).
@@ -371,7 +548,9 @@ describe("properties (fast-check)", () => {
       fc.property(modelLists, fc.nat(), (models, i) => {
         const again = models[i % models.length]!;
         const message = failure(() => planFor([...models, again]));
-        expect(message).toBe(`Evaluation "p": model ${JSON.stringify(labelOf(again))} is listed twice; give one of them another label`);
+        expect(message).toBe(
+          `Evaluation "p": model ${JSON.stringify(labelOf(again))} is listed twice; give one of them another label`,
+        );
       }),
       { numRuns: 50 },
     );

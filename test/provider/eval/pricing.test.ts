@@ -2,7 +2,14 @@
  * Prices of evaluation runs (provider/eval/pricing.ts): the default table, overrides, name resolution, batch cost.
  */
 import { describe, expect, it } from "vitest";
-import { checkPrices, cost, DEFAULT_BATCH_DISCOUNT, DEFAULT_PRICES, mergePrices, priceFor } from "../../../provider/eval/pricing";
+import {
+  checkPrices,
+  cost,
+  DEFAULT_BATCH_DISCOUNT,
+  DEFAULT_PRICES,
+  mergePrices,
+  priceFor,
+} from "../../../provider/eval/pricing";
 import type { PriceTable } from "../../../provider/eval/types";
 
 const MODELS = [
@@ -27,7 +34,8 @@ describe("DEFAULT_PRICES", () => {
     expect(DEFAULT_BATCH_DISCOUNT).toBe(0.5);
     expect(Object.keys(DEFAULT_PRICES.models).sort()).toEqual([...MODELS].sort());
     expect(checkPrices(DEFAULT_PRICES)).toEqual([]);
-    for (const m of ["mistral-embed", "codestral-embed", "mistral-moderation-latest"]) expect(DEFAULT_PRICES.models[m]!.outputPerMTok).toBe(0);
+    for (const m of ["mistral-embed", "codestral-embed", "mistral-moderation-latest"])
+      expect(DEFAULT_PRICES.models[m]!.outputPerMTok).toBe(0);
   });
 
   it("is frozen: a caller cannot change the defaults by accident", () => {
@@ -41,7 +49,11 @@ describe("DEFAULT_PRICES", () => {
 
 describe("priceFor", () => {
   it("finds an exact name", () => {
-    expect(priceFor(DEFAULT_PRICES, "mistral-small-latest")).toEqual({ model: "mistral-small-latest", inputPerMTok: 0.1, outputPerMTok: 0.3 });
+    expect(priceFor(DEFAULT_PRICES, "mistral-small-latest")).toEqual({
+      model: "mistral-small-latest",
+      inputPerMTok: 0.1,
+      outputPerMTok: 0.3,
+    });
   });
 
   it("resolves a dated version to <base>-latest, then <base>", () => {
@@ -54,12 +66,27 @@ describe("priceFor", () => {
   });
 
   it("prefers an exact entry for a dated version over its -latest", () => {
-    const t = mergePrices(DEFAULT_PRICES, { models: { "mistral-small-2409": { inputPerMTok: 0.2, outputPerMTok: 0.6 } } });
-    expect(priceFor(t, "mistral-small-2409")).toEqual({ model: "mistral-small-2409", inputPerMTok: 0.2, outputPerMTok: 0.6 });
+    const t = mergePrices(DEFAULT_PRICES, {
+      models: { "mistral-small-2409": { inputPerMTok: 0.2, outputPerMTok: 0.6 } },
+    });
+    expect(priceFor(t, "mistral-small-2409")).toEqual({
+      model: "mistral-small-2409",
+      inputPerMTok: 0.2,
+      outputPerMTok: 0.6,
+    });
   });
 
   it("does not guess: unknown names, bare prefixes, other suffixes and prototype keys give null", () => {
-    for (const name of ["gpt-4o", "mistral-small", "mistral-small-3.2", "mistral-small-25061", "toString", "__proto__", "constructor", ""]) {
+    for (const name of [
+      "gpt-4o",
+      "mistral-small",
+      "mistral-small-3.2",
+      "mistral-small-25061",
+      "toString",
+      "__proto__",
+      "constructor",
+      "",
+    ]) {
       expect(priceFor(DEFAULT_PRICES, name), name).toBeNull();
     }
   });
@@ -88,7 +115,14 @@ describe("cost", () => {
 
 describe("mergePrices and checkPrices", () => {
   it("lays an override over the base without changing either", () => {
-    const override = { date: "2027-01-01", batchDiscount: 0.4, models: { "mistral-small-latest": { inputPerMTok: 0.2, outputPerMTok: 0.5 }, "ft:custom": { inputPerMTok: 1, outputPerMTok: 2 } } };
+    const override = {
+      date: "2027-01-01",
+      batchDiscount: 0.4,
+      models: {
+        "mistral-small-latest": { inputPerMTok: 0.2, outputPerMTok: 0.5 },
+        "ft:custom": { inputPerMTok: 1, outputPerMTok: 2 },
+      },
+    };
     const merged = mergePrices(DEFAULT_PRICES, override);
     expect(merged.date).toBe("2027-01-01");
     expect(merged.batchDiscount).toBe(0.4);
@@ -110,8 +144,12 @@ describe("mergePrices and checkPrices", () => {
   });
 
   it("rejects an invalid override, naming the field, the value and what is allowed", () => {
-    expect(() => mergePrices(DEFAULT_PRICES, { models: { m: { inputPerMTok: -1, outputPerMTok: 1 } } })).toThrow(/price override\.models\["m"\]\.inputPerMTok is -1; expected a finite number >= 0/);
-    expect(() => mergePrices(DEFAULT_PRICES, { batchDiscount: 0 })).toThrow(/batchDiscount is 0; expected .* in \(0, 1\]/);
+    expect(() => mergePrices(DEFAULT_PRICES, { models: { m: { inputPerMTok: -1, outputPerMTok: 1 } } })).toThrow(
+      /price override\.models\["m"\]\.inputPerMTok is -1; expected a finite number >= 0/,
+    );
+    expect(() => mergePrices(DEFAULT_PRICES, { batchDiscount: 0 })).toThrow(
+      /batchDiscount is 0; expected .* in \(0, 1\]/,
+    );
     expect(() => mergePrices(DEFAULT_PRICES, { batchDiscount: 1.5 })).toThrow(/batchDiscount is 1.5/);
   });
 

@@ -11,7 +11,10 @@ import type { ApiEndpoint } from "../../../provider/requests";
 import { answerOf, forEachResult, parseResultLine, ResultLineError } from "../../../provider/eval/results";
 
 const CHAT: ApiEndpoint = "/v1/chat/completions";
-const chatBody = (content: unknown, usage: unknown = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 }) => ({
+const chatBody = (
+  content: unknown,
+  usage: unknown = { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+) => ({
   id: "abc",
   object: "chat.completion",
   model: "mistral-small-latest",
@@ -20,20 +23,37 @@ const chatBody = (content: unknown, usage: unknown = { prompt_tokens: 12, comple
   usage,
 });
 const line = (o: unknown) => JSON.stringify(o);
-const ok = (customId: string, body: unknown) => line({ id: `batch-${customId}`, custom_id: customId, response: { status_code: 200, body }, error: null });
+const ok = (customId: string, body: unknown) =>
+  line({ id: `batch-${customId}`, custom_id: customId, response: { status_code: 200, body }, error: null });
 
 /** A result line exactly as the emulator's processor writes it. */
-function emulatorLine(model: ModelSpec, endpoint: ApiEndpoint, body: Record<string, unknown>, customId: string): string {
+function emulatorLine(
+  model: ModelSpec,
+  endpoint: ApiEndpoint,
+  body: Record<string, unknown>,
+  customId: string,
+): string {
   const a = answerRequest(model, endpoint, body, { customId, nowSeconds: 1762000000, requestIndex: 0 });
-  if (a.ok) return line({ id: "batch-1", custom_id: customId, response: { status_code: 200, body: a.body }, error: null });
+  if (a.ok)
+    return line({ id: "batch-1", custom_id: customId, response: { status_code: 200, body: a.body }, error: null });
   const errBody = { object: "error", message: a.message, type: "invalid_request_error", param: null, code: null };
-  return line({ id: "batch-1", custom_id: customId, response: { status_code: a.status_code, body: errBody }, error: { message: a.message, code: String(a.status_code) } });
+  return line({
+    id: "batch-1",
+    custom_id: customId,
+    response: { status_code: a.status_code, body: errBody },
+    error: { message: a.message, code: String(a.status_code) },
+  });
 }
 const model = (id: string) => DEFAULT_MODELS.find((m) => m.id === id)!;
 
 describe("successful chat lines", () => {
   it("answer = choices[0].message.content; usage from response.body.usage", () => {
-    expect(parseResultLine(ok("q1", chatBody("The answer is 4.")), CHAT)).toEqual({ customId: "q1", answer: "The answer is 4.", promptTokens: 12, completionTokens: 5 });
+    expect(parseResultLine(ok("q1", chatBody("The answer is 4.")), CHAT)).toEqual({
+      customId: "q1",
+      answer: "The answer is 4.",
+      promptTokens: 12,
+      completionTokens: 5,
+    });
   });
 
   it("content chunks: text chunks joined, thinking chunks left out", () => {
@@ -47,30 +67,62 @@ describe("successful chat lines", () => {
 
   it("missing or partial usage counts 0", () => {
     const { usage: _, ...noUsage } = chatBody("x");
-    expect(parseResultLine(ok("q1", noUsage), CHAT)).toMatchObject({ answer: "x", promptTokens: 0, completionTokens: 0 });
-    expect(parseResultLine(ok("q1", chatBody("x", null)), CHAT)).toMatchObject({ promptTokens: 0, completionTokens: 0 });
-    expect(parseResultLine(ok("q1", chatBody("x", { prompt_tokens: 3 })), CHAT)).toMatchObject({ promptTokens: 3, completionTokens: 0 });
-    expect(parseResultLine(ok("q1", chatBody("x", { prompt_tokens: "3", completion_tokens: -1 })), CHAT)).toMatchObject({ promptTokens: 0, completionTokens: 0 });
+    expect(parseResultLine(ok("q1", noUsage), CHAT)).toMatchObject({
+      answer: "x",
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(parseResultLine(ok("q1", chatBody("x", null)), CHAT)).toMatchObject({
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(parseResultLine(ok("q1", chatBody("x", { prompt_tokens: 3 })), CHAT)).toMatchObject({
+      promptTokens: 3,
+      completionTokens: 0,
+    });
+    expect(parseResultLine(ok("q1", chatBody("x", { prompt_tokens: "3", completion_tokens: -1 })), CHAT)).toMatchObject(
+      { promptTokens: 0, completionTokens: 0 },
+    );
   });
 
   it("an empty content is an empty answer; a reply of tool calls is rendered as JSON", () => {
     expect(parseResultLine(ok("q1", chatBody("")), CHAT).answer).toBe("");
     const body = chatBody(null);
-    (body.choices[0]!.message as Record<string, unknown>).tool_calls = [{ id: "t1", type: "function", function: { name: "add", arguments: '{"a":2,"b":2}' } }];
-    expect(JSON.parse(parseResultLine(ok("q1", body), CHAT).answer!)).toEqual([{ name: "add", arguments: { a: 2, b: 2 } }]);
+    (body.choices[0]!.message as Record<string, unknown>).tool_calls = [
+      { id: "t1", type: "function", function: { name: "add", arguments: '{"a":2,"b":2}' } },
+    ];
+    expect(JSON.parse(parseResultLine(ok("q1", body), CHAT).answer!)).toEqual([
+      { name: "add", arguments: { a: 2, b: 2 } },
+    ]);
   });
 
   it("a numeric custom_id is read as its string; the line's id is not the custom_id", () => {
-    expect(parseResultLine(line({ id: "0-uuid", custom_id: 7, response: { status_code: 200, body: chatBody("a") }, error: null }), CHAT).customId).toBe("7");
+    expect(
+      parseResultLine(
+        line({ id: "0-uuid", custom_id: 7, response: { status_code: 200, body: chatBody("a") }, error: null }),
+        CHAT,
+      ).customId,
+    ).toBe("7");
   });
 
   it("reads the emulator's lines (chat, FIM)", () => {
-    const r = parseResultLine(emulatorLine(model("mistral-large-latest"), CHAT, { messages: [{ role: "user", content: "What is 12 + 30?" }] }, "c1"), CHAT);
+    const r = parseResultLine(
+      emulatorLine(
+        model("mistral-large-latest"),
+        CHAT,
+        { messages: [{ role: "user", content: "What is 12 + 30?" }] },
+        "c1",
+      ),
+      CHAT,
+    );
     expect(r.customId).toBe("c1");
     expect(r.answer).toMatch(/^The answer is -?\d+\.$/);
     expect(r.promptTokens).toBe(5); // "What is 12 + 30?": 16 chars = 4 tokens, + 1 for the message
     expect(r.completionTokens).toBeGreaterThan(0);
-    const fim = parseResultLine(emulatorLine(model("codestral-latest"), "/v1/fim/completions", { prompt: "def f():\n    ", suffix: "\n" }, "f1"), "/v1/fim/completions");
+    const fim = parseResultLine(
+      emulatorLine(model("codestral-latest"), "/v1/fim/completions", { prompt: "def f():\n    ", suffix: "\n" }, "f1"),
+      "/v1/fim/completions",
+    );
     expect(fim.answer).toContain("pass");
     expect(fim.error).toBeUndefined();
   });
@@ -78,12 +130,25 @@ describe("successful chat lines", () => {
 
 describe("error lines: every form", () => {
   it("error: { message } (with a non-200 response: the status is kept)", () => {
-    const l = line({ id: "x", custom_id: "q1", response: { status_code: 500, body: { object: "error", message: "boom" } }, error: { message: "Internal error", code: "500" } });
-    expect(parseResultLine(l, CHAT)).toEqual({ customId: "q1", error: "HTTP 500: Internal error", statusCode: 500, promptTokens: 0, completionTokens: 0 });
+    const l = line({
+      id: "x",
+      custom_id: "q1",
+      response: { status_code: 500, body: { object: "error", message: "boom" } },
+      error: { message: "Internal error", code: "500" },
+    });
+    expect(parseResultLine(l, CHAT)).toEqual({
+      customId: "q1",
+      error: "HTTP 500: Internal error",
+      statusCode: 500,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
   });
 
   it("error: { message } without a response", () => {
-    expect(parseResultLine(line({ custom_id: "q1", response: null, error: { message: "Request timed out" } }), CHAT)).toEqual({
+    expect(
+      parseResultLine(line({ custom_id: "q1", response: null, error: { message: "Request timed out" } }), CHAT),
+    ).toEqual({
       customId: "q1",
       error: "Request timed out",
       promptTokens: 0,
@@ -97,41 +162,89 @@ describe("error lines: every form", () => {
 
   it("error: an object without message is shown as JSON; nested error.message is read", () => {
     expect(parseResultLine(line({ custom_id: "q1", error: { code: 42 } }), CHAT).error).toBe('{"code":42}');
-    expect(parseResultLine(line({ custom_id: "q1", error: { error: { message: "nested" } } }), CHAT).error).toBe("nested");
+    expect(parseResultLine(line({ custom_id: "q1", error: { error: { message: "nested" } } }), CHAT).error).toBe(
+      "nested",
+    );
   });
 
   it("response.status_code other than 200, with error null: the message from the body", () => {
-    const r = parseResultLine(line({ custom_id: "q1", response: { status_code: 429, body: { object: "error", message: "Rate limit exceeded", type: "rate_limited", code: "1300" } }, error: null }), CHAT);
-    expect(r).toEqual({ customId: "q1", error: "HTTP 429: Rate limit exceeded", statusCode: 429, promptTokens: 0, completionTokens: 0 });
+    const r = parseResultLine(
+      line({
+        custom_id: "q1",
+        response: {
+          status_code: 429,
+          body: { object: "error", message: "Rate limit exceeded", type: "rate_limited", code: "1300" },
+        },
+        error: null,
+      }),
+      CHAT,
+    );
+    expect(r).toEqual({
+      customId: "q1",
+      error: "HTTP 429: Rate limit exceeded",
+      statusCode: 429,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
   });
 
   it("a 422 detail list, a string status, a body-less failure", () => {
-    const detail = { detail: [{ loc: ["body", "messages"], msg: "field required", type: "missing" }, { loc: ["body", "model"], msg: "bad" }] };
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 422, body: detail } }), CHAT).error).toBe("HTTP 422: body.messages: field required; body.model: bad");
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: "503", body: { message: "busy" } } }), CHAT)).toMatchObject({ error: "HTTP 503: busy", statusCode: 503 });
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 500 } }), CHAT).error).toBe("HTTP 500: the request failed");
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 400, body: { error: "bad thing" } } }), CHAT).error).toBe("HTTP 400: bad thing");
+    const detail = {
+      detail: [
+        { loc: ["body", "messages"], msg: "field required", type: "missing" },
+        { loc: ["body", "model"], msg: "bad" },
+      ],
+    };
+    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 422, body: detail } }), CHAT).error).toBe(
+      "HTTP 422: body.messages: field required; body.model: bad",
+    );
+    expect(
+      parseResultLine(line({ custom_id: "q", response: { status_code: "503", body: { message: "busy" } } }), CHAT),
+    ).toMatchObject({ error: "HTTP 503: busy", statusCode: 503 });
+    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 500 } }), CHAT).error).toBe(
+      "HTTP 500: the request failed",
+    );
+    expect(
+      parseResultLine(line({ custom_id: "q", response: { status_code: 400, body: { error: "bad thing" } } }), CHAT)
+        .error,
+    ).toBe("HTTP 400: bad thing");
   });
 
   it("null, empty or false error fields are not errors", () => {
     for (const error of [null, "", {}, false, undefined]) {
-      expect(parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: chatBody("hi") }, error }), CHAT).answer, JSON.stringify(error)).toBe("hi");
+      expect(
+        parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: chatBody("hi") }, error }), CHAT)
+          .answer,
+        JSON.stringify(error),
+      ).toBe("hi");
     }
   });
 
   it("a 200 without an answer for the endpoint, or no response at all, is an error (not an empty answer)", () => {
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: { choices: [] } } }), CHAT).error).toBe("the response has no choices[0].message");
-    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: null } }), CHAT).error).toBe("the response has no body (got null)");
-    expect(parseResultLine(line({ custom_id: "q", error: null }), CHAT).error).toBe("the result line has no response (got missing) and no error");
+    expect(
+      parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: { choices: [] } } }), CHAT).error,
+    ).toBe("the response has no choices[0].message");
+    expect(parseResultLine(line({ custom_id: "q", response: { status_code: 200, body: null } }), CHAT).error).toBe(
+      "the response has no body (got null)",
+    );
+    expect(parseResultLine(line({ custom_id: "q", error: null }), CHAT).error).toBe(
+      "the result line has no response (got missing) and no error",
+    );
   });
 
   it("usage of a failed request is still counted when present", () => {
-    const l = line({ custom_id: "q", response: { status_code: 500, body: { message: "x", usage: { prompt_tokens: 9, completion_tokens: 1 } } } });
+    const l = line({
+      custom_id: "q",
+      response: { status_code: 500, body: { message: "x", usage: { prompt_tokens: 9, completion_tokens: 1 } } },
+    });
     expect(parseResultLine(l, CHAT)).toMatchObject({ promptTokens: 9, completionTokens: 1 });
   });
 
   it("reads the emulator's error lines", () => {
-    const r = parseResultLine(emulatorLine(model("mistral-small-latest"), CHAT, { messages: [{ role: "system", content: "only" }] }, "bad"), CHAT);
+    const r = parseResultLine(
+      emulatorLine(model("mistral-small-latest"), CHAT, { messages: [{ role: "system", content: "only" }] }, "bad"),
+      CHAT,
+    );
     expect(r.customId).toBe("bad");
     expect(r.statusCode).toBe(400);
     expect(r.error).toMatch(/^HTTP 400: Expected last role User or Tool/);
@@ -141,12 +254,20 @@ describe("error lines: every form", () => {
 
 describe("malformed lines", () => {
   it("names the file and line, the problem and the text", () => {
-    expect(() => parseResultLine("{not json", CHAT, { file: "out.jsonl", line: 7 })).toThrow(/^out\.jsonl line 7: not valid JSON \(.*\): "\{not json"$/);
-    expect(() => parseResultLine("[1,2]", CHAT, { file: "out.jsonl", line: 2 })).toThrow('out.jsonl line 2: expected a JSON object {"id","custom_id","response","error"}, got [1,2]');
-    expect(() => parseResultLine(line({ id: "x", custom_id: null, response: {} }), CHAT, { file: "f", line: 3 })).toThrow(
+    expect(() => parseResultLine("{not json", CHAT, { file: "out.jsonl", line: 7 })).toThrow(
+      /^out\.jsonl line 7: not valid JSON \(.*\): "\{not json"$/,
+    );
+    expect(() => parseResultLine("[1,2]", CHAT, { file: "out.jsonl", line: 2 })).toThrow(
+      'out.jsonl line 2: expected a JSON object {"id","custom_id","response","error"}, got [1,2]',
+    );
+    expect(() =>
+      parseResultLine(line({ id: "x", custom_id: null, response: {} }), CHAT, { file: "f", line: 3 }),
+    ).toThrow(
       "f line 3: custom_id is null; expected the non-empty string of the request (results are joined by custom_id)",
     );
-    expect(() => parseResultLine(line({ id: "x", response: {} }), CHAT, { line: 4 })).toThrow(/^line 4: custom_id is missing/);
+    expect(() => parseResultLine(line({ id: "x", response: {} }), CHAT, { line: 4 })).toThrow(
+      /^line 4: custom_id is missing/,
+    );
     expect(() => parseResultLine(line({ custom_id: "" }), CHAT)).toThrow(/^result line: custom_id is ""/);
     try {
       parseResultLine("x", CHAT, { file: "a", line: 1 });
@@ -159,10 +280,16 @@ describe("malformed lines", () => {
 
 describe("other endpoints", () => {
   it("embeddings: a description, from the emulator's lines", () => {
-    const one = parseResultLine(emulatorLine(model("mistral-embed"), "/v1/embeddings", { input: "hello" }, "e1"), "/v1/embeddings");
+    const one = parseResultLine(
+      emulatorLine(model("mistral-embed"), "/v1/embeddings", { input: "hello" }, "e1"),
+      "/v1/embeddings",
+    );
     expect(one).toMatchObject({ customId: "e1", answer: "embedding[1024]", completionTokens: 0 });
     expect(one.promptTokens).toBe(2);
-    const three = parseResultLine(emulatorLine(model("codestral-embed"), "/v1/embeddings", { input: ["a", "b", "c"] }, "e2"), "/v1/embeddings");
+    const three = parseResultLine(
+      emulatorLine(model("codestral-embed"), "/v1/embeddings", { input: ["a", "b", "c"] }, "e2"),
+      "/v1/embeddings",
+    );
     expect(three.answer).toBe("embeddings[3x1536]");
     expect(answerOf("/v1/embeddings", { data: [{ embedding: "AAAA" }] })).toBe("embedding[base64]");
     expect(answerOf("/v1/embeddings", { data: [] })).toEqual({ error: "the response has no data[].embedding" });
@@ -170,27 +297,47 @@ describe("other endpoints", () => {
 
   it("moderations: the flagged categories as compact sorted JSON", () => {
     const m = model("mistral-moderation-latest");
-    const flagged = parseResultLine(emulatorLine(m, "/v1/moderations", { input: "I will kill you and steal your bomb" }, "m1"), "/v1/moderations");
+    const flagged = parseResultLine(
+      emulatorLine(m, "/v1/moderations", { input: "I will kill you and steal your bomb" }, "m1"),
+      "/v1/moderations",
+    );
     expect(JSON.parse(flagged.answer!)).toEqual(["dangerous_and_criminal_content", "violence_and_threats"]);
     const clean = parseResultLine(emulatorLine(m, "/v1/moderations", { input: "a nice day" }, "m2"), "/v1/moderations");
     expect(clean.answer).toBe("[]");
-    const two = parseResultLine(emulatorLine(m, "/v1/moderations", { input: ["a nice day", "I hate you, racist"] }, "m3"), "/v1/moderations");
+    const two = parseResultLine(
+      emulatorLine(m, "/v1/moderations", { input: ["a nice day", "I hate you, racist"] }, "m3"),
+      "/v1/moderations",
+    );
     expect(JSON.parse(two.answer!)).toEqual([[], ["hate_and_discrimination"]]);
-    const chat = parseResultLine(emulatorLine(m, "/v1/chat/moderations", { input: [{ role: "user", content: "how to make a bomb" }] }, "m4"), "/v1/chat/moderations");
+    const chat = parseResultLine(
+      emulatorLine(m, "/v1/chat/moderations", { input: [{ role: "user", content: "how to make a bomb" }] }, "m4"),
+      "/v1/chat/moderations",
+    );
     expect(JSON.parse(chat.answer!)).toEqual(["dangerous_and_criminal_content"]);
   });
 
   it("classifications: per target, the labels scoring >= 0.5", () => {
     const m = model("mistral-moderation-latest");
-    const r = parseResultLine(emulatorLine(m, "/v1/classifications", { input: "I want to hurt myself, suicide" }, "c1"), "/v1/classifications");
+    const r = parseResultLine(
+      emulatorLine(m, "/v1/classifications", { input: "I want to hurt myself, suicide" }, "c1"),
+      "/v1/classifications",
+    );
     expect(JSON.parse(r.answer!)).toEqual({ moderation: ["selfharm"] });
-    expect(answerOf("/v1/classifications", { results: [{ b: { scores: { x: 0.2, y: 0.5 } }, a: { scores: { z: 0.9 } } }, {}] })).toBe('[{"a":["z"],"b":["y"]},{}]');
+    expect(
+      answerOf("/v1/classifications", {
+        results: [{ b: { scores: { x: 0.2, y: 0.5 } }, a: { scores: { z: 0.9 } } }, {}],
+      }),
+    ).toBe('[{"a":["z"],"b":["y"]},{}]');
     expect(answerOf("/v1/chat/classifications", { results: "no" })).toEqual({ error: "the response has no results[]" });
   });
 
   it("OCR, conversations, transcriptions", () => {
     expect(answerOf("/v1/ocr", { pages: [{ markdown: "# p1" }, { markdown: "p2" }] })).toBe("# p1\n\np2");
-    expect(answerOf("/v1/conversations", { outputs: [{ type: "tool.execution" }, { type: "message.output", content: [{ type: "text", text: "hi" }] }] })).toBe("hi");
+    expect(
+      answerOf("/v1/conversations", {
+        outputs: [{ type: "tool.execution" }, { type: "message.output", content: [{ type: "text", text: "hi" }] }],
+      }),
+    ).toBe("hi");
     expect(answerOf("/v1/audio/transcriptions", { text: "hello" })).toBe("hello");
     expect(answerOf("/v1/audio/transcriptions", {})).toEqual({ error: "the response has no text" });
   });
@@ -201,10 +348,17 @@ describe("forEachResult", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "results-"));
     try {
       const f = path.join(dir, "out.jsonl");
-      fs.writeFileSync(f, [ok("b", chatBody("2")), "", ok("a", chatBody("1")), line({ custom_id: "c", error: "x" })].join("\n"));
+      fs.writeFileSync(
+        f,
+        [ok("b", chatBody("2")), "", ok("a", chatBody("1")), line({ custom_id: "c", error: "x" })].join("\n"),
+      );
       const seen: [string, number][] = [];
       expect(await forEachResult(f, CHAT, (r, n) => seen.push([r.customId, n]))).toBe(3);
-      expect(seen).toEqual([["b", 1], ["a", 3], ["c", 4]]);
+      expect(seen).toEqual([
+        ["b", 1],
+        ["a", 3],
+        ["c", 4],
+      ]);
       fs.appendFileSync(f, "\n\n{broken\n");
       await expect(forEachResult(f, CHAT, () => undefined)).rejects.toThrow(`${f} line 6: not valid JSON`);
     } finally {

@@ -54,39 +54,59 @@ describe("checkScorer", () => {
   });
 
   it("names an unknown type, the value received and the allowed values", () => {
-    expect(checkScorer({ type: "fuzzy" })).toEqual(['scorer.type is "fuzzy"; expected one of "exact", "contains", "regex", "numeric", "json-field"']);
+    expect(checkScorer({ type: "fuzzy" })).toEqual([
+      'scorer.type is "fuzzy"; expected one of "exact", "contains", "regex", "numeric", "json-field"',
+    ]);
     expect(checkScorer({})[0]).toMatch(/^scorer\.type is missing; expected one of/);
     expect(checkScorer(null)[0]).toMatch(/^scorer is null; expected an object \{ type: "exact" \| "contains"/);
     expect(checkScorer("exact")[0]).toMatch(/^scorer is "exact"/);
   });
 
   it("names a field the type does not take (a typo)", () => {
-    expect(checkScorer({ type: "numeric", tolerence: 1 })).toEqual(['scorer.tolerence is 1; a "numeric" scorer takes only type, tolerance, relativeTolerance']);
-    expect(checkScorer({ type: "exact", pattern: "x" })[0]).toMatch(/scorer\.pattern is "x"; a "exact" scorer takes only type, caseSensitive/);
+    expect(checkScorer({ type: "numeric", tolerence: 1 })).toEqual([
+      'scorer.tolerence is 1; a "numeric" scorer takes only type, tolerance, relativeTolerance',
+    ]);
+    expect(checkScorer({ type: "exact", pattern: "x" })[0]).toMatch(
+      /scorer\.pattern is "x"; a "exact" scorer takes only type, caseSensitive/,
+    );
   });
 
   it("rejects a non-boolean caseSensitive", () => {
-    expect(checkScorer({ type: "contains", caseSensitive: "yes" })).toEqual(['scorer.caseSensitive is "yes"; expected true or false (default false)']);
+    expect(checkScorer({ type: "contains", caseSensitive: "yes" })).toEqual([
+      'scorer.caseSensitive is "yes"; expected true or false (default false)',
+    ]);
   });
 
   it("rejects a missing, empty or invalid regex and bad flags", () => {
-    expect(checkScorer({ type: "regex" })[0]).toMatch(/^scorer\.pattern is missing; expected a non-empty regular expression/);
+    expect(checkScorer({ type: "regex" })[0]).toMatch(
+      /^scorer\.pattern is missing; expected a non-empty regular expression/,
+    );
     expect(checkScorer({ type: "regex", pattern: "" })[0]).toMatch(/^scorer\.pattern is ""/);
     const bad = checkScorer({ type: "regex", pattern: "(unclosed" });
     expect(bad).toHaveLength(1);
-    expect(bad[0]).toMatch(/^scorer\.pattern is "\(unclosed"; expected a valid JavaScript regular expression .*Invalid regular expression/);
-    expect(checkScorer({ type: "regex", pattern: "a", flags: "gg" })[0]).toMatch(/^scorer\.flags is "gg"; expected a string of distinct flags among d, g, i, m, s, u, v, y/);
+    expect(bad[0]).toMatch(
+      /^scorer\.pattern is "\(unclosed"; expected a valid JavaScript regular expression .*Invalid regular expression/,
+    );
+    expect(checkScorer({ type: "regex", pattern: "a", flags: "gg" })[0]).toMatch(
+      /^scorer\.flags is "gg"; expected a string of distinct flags among d, g, i, m, s, u, v, y/,
+    );
     expect(checkScorer({ type: "regex", pattern: "a", flags: "x" })[0]).toMatch(/^scorer\.flags is "x"/);
     expect(checkScorer({ type: "regex", pattern: "a", flags: 1 })[0]).toMatch(/^scorer\.flags is 1/);
     // u and v together is a SyntaxError of the RegExp constructor: reported on the pattern, with the flags
-    expect(checkScorer({ type: "regex", pattern: "a", flags: "uv" })[0]).toMatch(/^scorer\.pattern is "a"; .*with flags "uv"/);
+    expect(checkScorer({ type: "regex", pattern: "a", flags: "uv" })[0]).toMatch(
+      /^scorer\.pattern is "a"; .*with flags "uv"/,
+    );
     // under the u flag, "\-" is invalid outside a class: caught
     expect(checkScorer({ type: "regex", pattern: "a\\-b", flags: "u" })).toHaveLength(1);
   });
 
   it("rejects negative, non-finite or non-number tolerances", () => {
-    expect(checkScorer({ type: "numeric", tolerance: -1 })).toEqual(["scorer.tolerance is -1; expected a finite number >= 0 (absolute, default 0)"]);
-    expect(checkScorer({ type: "numeric", relativeTolerance: "0.1" })[0]).toMatch(/^scorer\.relativeTolerance is "0\.1"; expected a finite number >= 0/);
+    expect(checkScorer({ type: "numeric", tolerance: -1 })).toEqual([
+      "scorer.tolerance is -1; expected a finite number >= 0 (absolute, default 0)",
+    ]);
+    expect(checkScorer({ type: "numeric", relativeTolerance: "0.1" })[0]).toMatch(
+      /^scorer\.relativeTolerance is "0\.1"; expected a finite number >= 0/,
+    );
     expect(checkScorer({ type: "numeric", tolerance: Number.NaN })).toHaveLength(1);
     expect(checkScorer({ type: "numeric", tolerance: Infinity, relativeTolerance: -0.1 })).toHaveLength(2);
   });
@@ -94,7 +114,8 @@ describe("checkScorer", () => {
   it("rejects an empty or malformed json-field path", () => {
     expect(checkScorer({ type: "json-field" })[0]).toMatch(/^scorer\.field is missing; expected a non-empty dot path/);
     expect(checkScorer({ type: "json-field", field: "" })[0]).toMatch(/^scorer\.field is ""/);
-    for (const f of ["a..b", ".a", "a."]) expect(checkScorer({ type: "json-field", field: f })[0]).toMatch(/without empty segments/);
+    for (const f of ["a..b", ".a", "a."])
+      expect(checkScorer({ type: "json-field", field: f })[0]).toMatch(/without empty segments/);
   });
 
   it("prefixes messages with the given location", () => {
@@ -102,7 +123,9 @@ describe("checkScorer", () => {
   });
 
   it("compileScorer throws with every problem", () => {
-    expect(() => compileScorer({ type: "numeric", tolerance: -1, relativeTolerance: -1 } as Scorer)).toThrow(/tolerance is -1[\s\S]*relativeTolerance is -1/);
+    expect(() => compileScorer({ type: "numeric", tolerance: -1, relativeTolerance: -1 } as Scorer)).toThrow(
+      /tolerance is -1[\s\S]*relativeTolerance is -1/,
+    );
   });
 });
 
@@ -231,7 +254,9 @@ describe("numeric", () => {
     expect(score({ type: "numeric", relativeTolerance: 0.01, tolerance: 5 }, "104", 100)).toBe(1);
   });
   it("throws for an expected value that is not one number, naming it", () => {
-    expect(() => score(s, "42", "forty-two")).toThrow('numeric scorer: the expected answer is "forty-two"; expected a finite number or a string holding one number');
+    expect(() => score(s, "42", "forty-two")).toThrow(
+      'numeric scorer: the expected answer is "forty-two"; expected a finite number or a string holding one number',
+    );
     expect(() => score(s, "42", "1 2")).toThrow(/"1 2"/);
     expect(() => score(s, "42", Number.NaN)).toThrow(/expected a finite number/);
     expect(() => score(s, "42", null)).toThrow(/is null/);
@@ -312,9 +337,14 @@ describe("ScoreFn results", () => {
     const boom = new TypeError("cannot read x");
     let caught: Error | undefined;
     try {
-      applyScoreFn(() => {
-        throw boom;
-      }, "a", 1, { customId: "q3", prompt: "" });
+      applyScoreFn(
+        () => {
+          throw boom;
+        },
+        "a",
+        1,
+        { customId: "q3", prompt: "" },
+      );
     } catch (e) {
       caught = e as Error;
     }

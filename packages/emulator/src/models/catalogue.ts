@@ -160,7 +160,8 @@ export class ModelCatalogue {
       const fr = m.failureRate ?? 0;
       if (!(fr >= 0 && fr <= 1)) throw new Error(`model catalogue: ${m.id} failureRate must be in [0, 1]`);
       for (const e of m.endpoints) {
-        if (!(API_ENDPOINTS as readonly string[]).includes(e)) throw new Error(`model catalogue: ${m.id} lists unknown endpoint ${e}`);
+        if (!(API_ENDPOINTS as readonly string[]).includes(e))
+          throw new Error(`model catalogue: ${m.id} lists unknown endpoint ${e}`);
       }
       for (const name of [m.id, ...(m.aliases ?? [])]) {
         if (this.byName.has(name)) throw new Error(`model catalogue: duplicate model name ${name}`);

@@ -29,8 +29,10 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
   });
   app.post("/__emulator/clock/advance", async (request) => {
     const { ms } = (request.body ?? {}) as { ms?: number };
-    if (!(clock instanceof ManualClock)) throw apiError(409, "the emulator runs on the wall clock; start it with clock: \"manual\" to drive time");
-    if (typeof ms !== "number" || !(ms >= 0)) throw apiError(400, `ms must be a number >= 0, received ${JSON.stringify(ms)}`);
+    if (!(clock instanceof ManualClock))
+      throw apiError(409, 'the emulator runs on the wall clock; start it with clock: "manual" to drive time');
+    if (typeof ms !== "number" || !(ms >= 0))
+      throw apiError(400, `ms must be a number >= 0, received ${JSON.stringify(ms)}`);
     clock.advance(ms);
     await processor.advanceAll();
     return { now: clock.now() };
@@ -38,7 +40,8 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
   app.post("/__emulator/jobs/:job_id/fail", async (request) => {
     const job = await getJob(request);
     const { message } = (request.body ?? {}) as { message?: string };
-    if (job.status !== "QUEUED") throw apiError(409, `job ${job.id} is ${job.status}; only a QUEUED job can be made to fail`);
+    if (job.status !== "QUEUED")
+      throw apiError(409, `job ${job.id} is ${job.status}; only a QUEUED job can be made to fail`);
     job.internal.forcedFailure = message ?? "Injected failure";
     store.saveJob(job);
     return jobView(job, false);
@@ -47,6 +50,11 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
     await processor.advanceAll();
     const byStatus: Record<string, number> = {};
     for (const j of store.jobs.values()) byStatus[j.status] = (byStatus[j.status] ?? 0) + 1;
-    return { files: store.files.size, jobs: store.jobs.size, jobsByStatus: byStatus, models: models.list().map((m) => m.id) };
+    return {
+      files: store.files.size,
+      jobs: store.jobs.size,
+      jobsByStatus: byStatus,
+      models: models.list().map((m) => m.id),
+    };
   });
 }

@@ -20,7 +20,17 @@ import {
 import type { EmulatorContext } from "./context";
 import { boolParam, enumList, intParam, single } from "./params";
 
-const KNOWN_JOB_QUERY = new Set(["page", "page_size", "model", "agent_id", "metadata", "created_after", "created_by_me", "status", "order_by"]);
+const KNOWN_JOB_QUERY = new Set([
+  "page",
+  "page_size",
+  "model",
+  "agent_id",
+  "metadata",
+  "created_after",
+  "created_by_me",
+  "status",
+  "order_by",
+]);
 
 export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
   const { store, clock, processor, models, seededJobId, liveFile, jobView, getJob } = ctx;
@@ -29,7 +39,14 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
   app.post("/v1/batch/jobs", async (request) => {
     const body = request.body as Record<string, unknown> | undefined;
     if (body === undefined || body === null || typeof body !== "object" || Array.isArray(body)) {
-      throw validationError([{ type: "model_attributes_type", loc: ["body"], msg: "Input should be a valid dictionary or object to extract fields from", input: body ?? null }]);
+      throw validationError([
+        {
+          type: "model_attributes_type",
+          loc: ["body"],
+          msg: "Input should be a valid dictionary or object to extract fields from",
+          input: body ?? null,
+        },
+      ]);
     }
     const detail = validateSchema("CreateBatchJobRequest", body, ["body"]);
     if (detail.length) throw validationError(detail);
@@ -59,25 +76,47 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     if (inputFiles?.length) {
       inputFiles.forEach((id, i) => {
         const file = liveFile(id);
-        if (!file) throw apiError(404, `Input file ${id} (input_files[${i}]) not found`, "invalid_request_error", { param: "input_files", code: "not_found" });
+        if (!file)
+          throw apiError(404, `Input file ${id} (input_files[${i}]) not found`, "invalid_request_error", {
+            param: "input_files",
+            code: "not_found",
+          });
         if (file.purpose !== "batch") {
-          throw valueError(["body", "input_files", i], `file ${id} has purpose '${file.purpose}'; batch input files must be uploaded with purpose 'batch'`, id);
+          throw valueError(
+            ["body", "input_files", i],
+            `file ${id} has purpose '${file.purpose}'; batch input files must be uploaded with purpose 'batch'`,
+            id,
+          );
         }
         planned += checkInputFile(file, i, maxRequestsPerJob - planned);
       });
     } else {
       requests!.forEach((r, i) => {
         if (r.custom_id !== undefined && r.custom_id !== null && typeof r.custom_id !== "string") {
-          throw validationError([{ type: "string_type", loc: ["body", "requests", i, "custom_id"], msg: "Input should be a valid string", input: r.custom_id }]);
+          throw validationError([
+            {
+              type: "string_type",
+              loc: ["body", "requests", i, "custom_id"],
+              msg: "Input should be a valid string",
+              input: r.custom_id,
+            },
+          ]);
         }
       });
       planned = requests!.length;
       if (planned > maxRequestsPerJob) {
-        throw valueError(["body", "requests"], `a batch job may hold at most ${maxRequestsPerJob} requests, received ${planned}`, planned);
+        throw valueError(
+          ["body", "requests"],
+          `a batch job may hold at most ${maxRequestsPerJob} requests, received ${planned}`,
+          planned,
+        );
       }
       inlineBlob = `inline-${randomUUID()}`;
       const tmp = store.newTmpName("inline");
-      fs.writeFileSync(store.tmpPath(tmp), requests!.map((r) => JSON.stringify({ custom_id: r.custom_id ?? null, body: r.body })).join("\n") + "\n");
+      fs.writeFileSync(
+        store.tmpPath(tmp),
+        requests!.map((r) => JSON.stringify({ custom_id: r.custom_id ?? null, body: r.body })).join("\n") + "\n",
+      );
       fs.renameSync(store.tmpPath(tmp), store.blobPath(inlineBlob));
     }
     const now = clock.now();
@@ -106,7 +145,14 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
         startedAtMs: null,
         inlineBlob,
         cursor: { input: 0, offset: 0 },
-        partial: { output: store.newTmpName("output"), outputBytes: 0, error: store.newTmpName("error"), errorBytes: 0, outputLines: 0, errorLines: 0 },
+        partial: {
+          output: store.newTmpName("output"),
+          outputBytes: 0,
+          error: store.newTmpName("error"),
+          errorBytes: 0,
+          outputLines: 0,
+          errorLines: 0,
+        },
         errorCounts: {},
         cancelRequestedAtMs: null,
         forcedFailure: null,
@@ -130,7 +176,15 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     const agentId = single(q.agent_id);
     const orderBy = single(q.order_by) ?? "-created";
     if (orderBy !== "created" && orderBy !== "-created") {
-      throw validationError([{ type: "enum", loc: ["query", "order_by"], msg: "Input should be 'created' or '-created'", input: orderBy, ctx: { expected: "'created' or '-created'" } }]);
+      throw validationError([
+        {
+          type: "enum",
+          loc: ["query", "order_by"],
+          msg: "Input should be 'created' or '-created'",
+          input: orderBy,
+          ctx: { expected: "'created' or '-created'" },
+        },
+      ]);
     }
     boolParam(q.created_by_me, "created_by_me", false); // one workspace, one user: every job is the caller's
     let createdAfter: number | null = null;
@@ -138,7 +192,14 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     if (ca !== undefined) {
       const t = Date.parse(ca);
       if (Number.isNaN(t)) {
-        throw validationError([{ type: "datetime_from_date_parsing", loc: ["query", "created_after"], msg: "Input should be a valid datetime or date, invalid character in year", input: ca }]);
+        throw validationError([
+          {
+            type: "datetime_from_date_parsing",
+            loc: ["query", "created_after"],
+            msg: "Input should be a valid datetime or date, invalid character in year",
+            input: ca,
+          },
+        ]);
       }
       createdAfter = t;
     }
@@ -153,7 +214,9 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
         parsed = undefined;
       }
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        throw validationError([{ type: "dict_type", loc: ["query", "metadata"], msg: "Input should be a valid dictionary", input: m }]);
+        throw validationError([
+          { type: "dict_type", loc: ["query", "metadata"], msg: "Input should be a valid dictionary", input: m },
+        ]);
       }
       for (const [k, v] of Object.entries(parsed)) metadata[k] = String(v);
     }
@@ -166,8 +229,16 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
       .filter((j) => agentId === undefined || j.agent_id === agentId)
       .filter((j) => createdAfter === null || j.internal.createdAtMs > createdAfter)
       .filter((j) => Object.entries(metadata).every(([k, v]) => j.metadata?.[k] === v))
-      .sort((a, b) => (a.internal.createdAtMs - b.internal.createdAtMs || a.id.localeCompare(b.id)) * (orderBy === "created" ? 1 : -1));
-    return { data: all.slice(page * pageSize, (page + 1) * pageSize).map((j) => jobView(j, false)), object: "list", total: all.length };
+      .sort(
+        (a, b) =>
+          (a.internal.createdAtMs - b.internal.createdAtMs || a.id.localeCompare(b.id)) *
+          (orderBy === "created" ? 1 : -1),
+      );
+    return {
+      data: all.slice(page * pageSize, (page + 1) * pageSize).map((j) => jobView(j, false)),
+      object: "list",
+      total: all.length,
+    };
   });
 
   app.get("/v1/batch/jobs/:job_id", async (request) => {
@@ -186,7 +257,10 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
   app.delete("/v1/batch/jobs/:job_id", async (request) => {
     const job = await getJob(request);
     if (!isFinal(job)) {
-      throw apiError(409, `Batch job ${job.id} is ${job.status}; cancel it and wait until it is CANCELLED before deleting it`);
+      throw apiError(
+        409,
+        `Batch job ${job.id} is ${job.status}; cancel it and wait until it is CANCELLED before deleting it`,
+      );
     }
     store.deleteJob(job.id);
     return { id: job.id, object: "batch", deleted: true };
@@ -201,35 +275,60 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
       try {
         parsed = JSON.parse(text);
       } catch (cause) {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} is not valid JSON: ${(cause as Error).message}`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `file ${file.id} (${file.filename}) line ${lineNo} is not valid JSON: ${(cause as Error).message}`,
+          file.id,
+        );
         return false;
       }
       if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} must be a JSON object with a "body" field, received ${JSON.stringify(parsed).slice(0, 80)}`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `file ${file.id} (${file.filename}) line ${lineNo} must be a JSON object with a "body" field, received ${JSON.stringify(parsed).slice(0, 80)}`,
+          file.id,
+        );
         return false;
       }
       const line = parsed as { body?: unknown; custom_id?: unknown };
       if (line.body === undefined) {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo} has no "body": each line must be a JSON object with a "body" object`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `file ${file.id} (${file.filename}) line ${lineNo} has no "body": each line must be a JSON object with a "body" object`,
+          file.id,
+        );
         return false;
       }
       if (!line.body || typeof line.body !== "object" || Array.isArray(line.body)) {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo}: "body" must be a JSON object, received ${JSON.stringify(line.body ?? null).slice(0, 80)}`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `file ${file.id} (${file.filename}) line ${lineNo}: "body" must be a JSON object, received ${JSON.stringify(line.body ?? null).slice(0, 80)}`,
+          file.id,
+        );
         return false;
       }
       if (line.custom_id !== undefined && line.custom_id !== null && typeof line.custom_id !== "string") {
-        problem = valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) line ${lineNo}: "custom_id" must be a string, received ${JSON.stringify(line.custom_id)}`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `file ${file.id} (${file.filename}) line ${lineNo}: "custom_id" must be a string, received ${JSON.stringify(line.custom_id)}`,
+          file.id,
+        );
         return false;
       }
       count++;
       if (count > room) {
-        problem = valueError(["body", "input_files", index], `a batch job may hold at most ${maxRequestsPerJob} requests; file ${file.id} (${file.filename}) line ${lineNo} is request ${maxRequestsPerJob - room + count} of the job`, file.id);
+        problem = valueError(
+          ["body", "input_files", index],
+          `a batch job may hold at most ${maxRequestsPerJob} requests; file ${file.id} (${file.filename}) line ${lineNo} is request ${maxRequestsPerJob - room + count} of the job`,
+          file.id,
+        );
         return false;
       }
       return true;
     });
     if (problem) throw problem;
-    if (count === 0) throw valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) holds no requests`, file.id);
+    if (count === 0)
+      throw valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) holds no requests`, file.id);
     return count;
   }
 }

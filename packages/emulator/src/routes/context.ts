@@ -91,7 +91,8 @@ function helpers(app: FastifyInstance, { store, clock, processor }: ContextDeps)
     if (inline && isFinal(job)) {
       outputs = [];
       for (const id of [job.output_file, job.error_file]) {
-        if (id && store.files.has(id)) forEachLineSync(store.blobPath(id), ({ text }) => void outputs!.push(JSON.parse(text)));
+        if (id && store.files.has(id))
+          forEachLineSync(store.blobPath(id), ({ text }) => void outputs!.push(JSON.parse(text)));
       }
     }
     return inline ? { ...wire, outputs } : wire;

@@ -32,7 +32,14 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       throw validationError([{ type: "missing", loc: ["body", "file"], msg: "Field required", input: null }]);
     }
     const fields: Record<string, string> = {};
-    let upload: { tmp: string; filename: string; mimetype: string; bytes: number; lines: number; sha256: string } | null = null;
+    let upload: {
+      tmp: string;
+      filename: string;
+      mimetype: string;
+      bytes: number;
+      lines: number;
+      sha256: string;
+    } | null = null;
     try {
       for await (const part of request.parts()) {
         if (part.type === "file") {
@@ -66,7 +73,8 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       if (upload) fs.rmSync(store.tmpPath(upload.tmp), { force: true });
       throw error;
     }
-    if (!upload) throw validationError([{ type: "missing", loc: ["body", "file"], msg: "Field required", input: null }]);
+    if (!upload)
+      throw validationError([{ type: "missing", loc: ["body", "file"], msg: "Field required", input: null }]);
     const fail = (detail: Parameters<typeof validationError>[0]) => {
       fs.rmSync(store.tmpPath(upload!.tmp), { force: true });
       return validationError(detail);
@@ -74,19 +82,42 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     const purpose = (fields.purpose ?? "fine-tune") as FilePurpose;
     if (!FILE_PURPOSES.includes(purpose)) {
       const expected = choices(FILE_PURPOSES);
-      throw fail([{ type: "enum", loc: ["body", "purpose"], msg: `Input should be ${expected}`, input: fields.purpose, ctx: { expected } }]);
+      throw fail([
+        {
+          type: "enum",
+          loc: ["body", "purpose"],
+          msg: `Input should be ${expected}`,
+          input: fields.purpose,
+          ctx: { expected },
+        },
+      ]);
     }
     const visibility = (fields.visibility ?? DEFAULT_FILE_VISIBILITY) as FileVisibility;
     if (!FILE_VISIBILITIES.includes(visibility)) {
       const expected = choices(FILE_VISIBILITIES);
-      throw fail([{ type: "enum", loc: ["body", "visibility"], msg: `Input should be ${expected}`, input: visibility, ctx: { expected } }]);
+      throw fail([
+        {
+          type: "enum",
+          loc: ["body", "visibility"],
+          msg: `Input should be ${expected}`,
+          input: visibility,
+          ctx: { expected },
+        },
+      ]);
     }
     let expiresAt: number | null = null;
     if (fields.expiry !== undefined && fields.expiry !== "" && fields.expiry !== "null") {
       // pydantic parses an integer from decimal digits only: no "1.5", "0x10" or "1e3"
       const hours = /^\s*[+-]?\d+\s*$/.test(fields.expiry) ? Number(fields.expiry) : NaN;
       if (!Number.isSafeInteger(hours)) {
-        throw fail([{ type: "int_parsing", loc: ["body", "expiry"], msg: "Input should be a valid integer, unable to parse string as an integer", input: fields.expiry }]);
+        throw fail([
+          {
+            type: "int_parsing",
+            loc: ["body", "expiry"],
+            msg: "Input should be a valid integer, unable to parse string as an integer",
+            input: fields.expiry,
+          },
+        ]);
       }
       expiresAt = Math.floor(clock.now() / 1000) + hours * 3600;
     }
@@ -134,8 +165,11 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
   app.delete("/v1/files/:file_id", async (request) => {
     const file = getFile(request);
     for (const job of store.jobs.values()) {
-      if (!isFinal(job) && (job.input_files.includes(file.id))) {
-        throw apiError(409, `File ${file.id} is an input of batch job ${job.id} (status ${job.status}); cancel the job or wait until it ends before deleting the file`);
+      if (!isFinal(job) && job.input_files.includes(file.id)) {
+        throw apiError(
+          409,
+          `File ${file.id} is an input of batch job ${job.id} (status ${job.status}); cancel the job or wait until it ends before deleting the file`,
+        );
       }
     }
     store.deleteFile(file.id);

@@ -33,7 +33,10 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
         const status = rule.status!;
         const retryAfter = rule.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
         if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
-        const body = status === 429 ? { ...RATE_LIMIT_ERROR } : errorBody(`Injected fault: HTTP ${status}`, "internal_server_error");
+        const body =
+          status === 429
+            ? { ...RATE_LIMIT_ERROR }
+            : errorBody(`Injected fault: HTTP ${status}`, "internal_server_error");
         return reply.code(status).send(body);
       }
     }
@@ -52,11 +55,29 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
       return reply.code(error.statusCode).send(error.body);
     }
     const e = error as { code?: string; statusCode?: number; message?: string };
-    if (e.code === "FST_ERR_CTP_INVALID_JSON_BODY" || e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" || (e.statusCode === 400 && /JSON/i.test(e.message ?? ""))) {
-      return reply.code(422).send({ detail: [{ type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } }] });
+    if (
+      e.code === "FST_ERR_CTP_INVALID_JSON_BODY" ||
+      e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
+      (e.statusCode === 400 && /JSON/i.test(e.message ?? ""))
+    ) {
+      return reply
+        .code(422)
+        .send({
+          detail: [
+            { type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } },
+          ],
+        });
     }
     if (e.code === "FST_REQ_FILE_TOO_LARGE" || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-      return reply.code(413).send(errorBody(`File too large: the limit is ${maxFileBytes} bytes (${Math.round(maxFileBytes / MB)} MB)`, "invalid_request_error", { param: "file" }));
+      return reply
+        .code(413)
+        .send(
+          errorBody(
+            `File too large: the limit is ${maxFileBytes} bytes (${Math.round(maxFileBytes / MB)} MB)`,
+            "invalid_request_error",
+            { param: "file" },
+          ),
+        );
     }
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return reply.code(e.statusCode).send(errorBody(e.message ?? "Bad request"));

@@ -21,16 +21,28 @@ export function registerSeedRoute(app: FastifyInstance, ctx: EmulatorContext): v
   //   to the seeded file). Answers { file, job } as the API shows them; nothing is kept when any part fails.
   app.post("/__emulator/seed", async (request, reply) => {
     const body = request.body as Record<string, unknown> | undefined;
-    const bad = (status: number, message: string, param: string | null = null) => apiError(status, `seed: ${message}`, "invalid_request_error", { param });
-    if (!body || typeof body !== "object" || Array.isArray(body) || (body.file === undefined && body.job === undefined)) {
-      throw bad(400, 'expected a JSON object with "file" and/or "job", e.g. {"file":{"id":"<uuid>","filename":"in.jsonl","purpose":"batch","content":"..."}}');
+    const bad = (status: number, message: string, param: string | null = null) =>
+      apiError(status, `seed: ${message}`, "invalid_request_error", { param });
+    if (
+      !body ||
+      typeof body !== "object" ||
+      Array.isArray(body) ||
+      (body.file === undefined && body.job === undefined)
+    ) {
+      throw bad(
+        400,
+        'expected a JSON object with "file" and/or "job", e.g. {"file":{"id":"<uuid>","filename":"in.jsonl","purpose":"batch","content":"..."}}',
+      );
     }
     const known = (obj: Record<string, unknown>, what: string, keys: string[]) => {
-      for (const k of Object.keys(obj)) if (!keys.includes(k)) throw bad(400, `unknown field ${what}.${k}; fields are ${keys.join(", ")}`, `${what}.${k}`);
+      for (const k of Object.keys(obj))
+        if (!keys.includes(k))
+          throw bad(400, `unknown field ${what}.${k}; fields are ${keys.join(", ")}`, `${what}.${k}`);
     };
     known(body, "body", ["file", "job"]);
     const object = (v: unknown, what: string): Record<string, unknown> => {
-      if (!v || typeof v !== "object" || Array.isArray(v)) throw bad(400, `${what} must be a JSON object, received ${JSON.stringify(v)}`, what);
+      if (!v || typeof v !== "object" || Array.isArray(v))
+        throw bad(400, `${what} must be a JSON object, received ${JSON.stringify(v)}`, what);
       return v as Record<string, unknown>;
     };
     const seedId = (v: unknown, what: string): string => {
@@ -53,12 +65,24 @@ export function registerSeedRoute(app: FastifyInstance, ctx: EmulatorContext): v
       known(f, "file", ["id", "filename", "purpose", "content", "encoding"]);
       const id = seedId(f.id, "file");
       if (store.files.has(id)) throw bad(409, `file ${id} already exists`, "file.id");
-      if (typeof f.filename !== "string" || f.filename === "") throw bad(400, `file.filename must be a non-empty string, received ${JSON.stringify(f.filename)}`, "file.filename");
+      if (typeof f.filename !== "string" || f.filename === "")
+        throw bad(
+          400,
+          `file.filename must be a non-empty string, received ${JSON.stringify(f.filename)}`,
+          "file.filename",
+        );
       const purpose = (f.purpose ?? "batch") as FilePurpose;
-      if (!FILE_PURPOSES.includes(purpose)) throw bad(400, `file.purpose must be one of ${FILE_PURPOSES.join(", ")}, received ${JSON.stringify(f.purpose)}`, "file.purpose");
+      if (!FILE_PURPOSES.includes(purpose))
+        throw bad(
+          400,
+          `file.purpose must be one of ${FILE_PURPOSES.join(", ")}, received ${JSON.stringify(f.purpose)}`,
+          "file.purpose",
+        );
       const encoding = f.encoding ?? "utf8";
-      if (encoding !== "utf8" && encoding !== "base64") throw bad(400, `file.encoding must be utf8 or base64, received ${JSON.stringify(f.encoding)}`, "file.encoding");
-      if (typeof f.content !== "string") throw bad(400, `file.content must be a string, received ${JSON.stringify(f.content)}`, "file.content");
+      if (encoding !== "utf8" && encoding !== "base64")
+        throw bad(400, `file.encoding must be utf8 or base64, received ${JSON.stringify(f.encoding)}`, "file.encoding");
+      if (typeof f.content !== "string")
+        throw bad(400, `file.content must be a string, received ${JSON.stringify(f.content)}`, "file.content");
       const data = Buffer.from(f.content, encoding);
       const counted = new LineCounter();
       counted.push(data);
@@ -80,7 +104,10 @@ export function registerSeedRoute(app: FastifyInstance, ctx: EmulatorContext): v
     }
     if (jobId === null || jobBody === null) return { file: fileView(file!), job: null };
     if (file && jobBody.input_files === undefined && jobBody.requests === undefined) jobBody.input_files = [file.id];
-    const headers: Record<string, string> = { "x-emulator-seed-job-id": jobId, "x-emulator-seed-signature": sign(`seed-job.${jobId}`) };
+    const headers: Record<string, string> = {
+      "x-emulator-seed-job-id": jobId,
+      "x-emulator-seed-signature": sign(`seed-job.${jobId}`),
+    };
     if (request.headers.authorization) headers.authorization = request.headers.authorization;
     const created = await app.inject({ method: "POST", url: "/v1/batch/jobs", payload: jobBody, headers });
     if (created.statusCode !== 200) {

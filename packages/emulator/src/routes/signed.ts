@@ -15,7 +15,13 @@ export function registerSignedUrlRoutes(app: FastifyInstance, ctx: EmulatorConte
   app.get("/v1/files/:file_id/url", async (request) => {
     const file = getFile(request);
     const q = request.query as Record<string, string | undefined>;
-    const expiry = intParam(q.expiry, "expiry", SIGNED_URL_EXPIRY_HOURS.default, SIGNED_URL_EXPIRY_HOURS.min, SIGNED_URL_EXPIRY_HOURS.max);
+    const expiry = intParam(
+      q.expiry,
+      "expiry",
+      SIGNED_URL_EXPIRY_HOURS.default,
+      SIGNED_URL_EXPIRY_HOURS.min,
+      SIGNED_URL_EXPIRY_HOURS.max,
+    );
     const expires = Math.floor(clock.now() / 1000) + expiry * 3600;
     const sig = sign(`${file.id}.${expires}`);
     return { url: `${baseUrl()}/__emulator/signed/${file.id}?se=${expires}&sig=${sig}` };

@@ -20,7 +20,8 @@ export function absolutizeRefs<T>(node: T): T {
   if (!isObject(node)) return node;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(node)) {
-    out[key] = key === "$ref" && typeof value === "string" && value.startsWith("#") ? BASE_URI + value : absolutizeRefs(value);
+    out[key] =
+      key === "$ref" && typeof value === "string" && value.startsWith("#") ? BASE_URI + value : absolutizeRefs(value);
   }
   return out as T;
 }
@@ -70,7 +71,10 @@ export function responseValidator(schemaName: string): ValidateFunction {
 }
 
 export function componentSchema(schemaName: string): JsonSchema {
-  const schema = Object.prototype.hasOwnProperty.call(absoluteSchemas, schemaName) ? absoluteSchemas[schemaName] : undefined;
-  if (!schema) throw new Error(`spec: no component schema named ${JSON.stringify(schemaName)} in the Files/Batch subset`);
+  const schema = Object.prototype.hasOwnProperty.call(absoluteSchemas, schemaName)
+    ? absoluteSchemas[schemaName]
+    : undefined;
+  if (!schema)
+    throw new Error(`spec: no component schema named ${JSON.stringify(schemaName)} in the Files/Batch subset`);
   return schema;
 }

@@ -75,11 +75,20 @@ function detailsFor(schema: JsonSchema, value: unknown, loc: Loc): ValidationDet
 
   // pydantic stops a list at its max_length with a single too_long error (no item errors), and only
   // checks min_length once the items are valid.
-  const tooLong = errors.filter((e) => e.keyword === "maxItems" || e.keyword === "maxProperties").map((e) => e.instancePath);
+  const tooLong = errors
+    .filter((e) => e.keyword === "maxItems" || e.keyword === "maxProperties")
+    .map((e) => e.instancePath);
   for (const e of errors) {
     if (UNION_KEYWORDS.has(e.keyword) || e.keyword === "propertyNames") continue;
     if (handled.some((h) => isUnder(e.instancePath, h))) continue;
-    if (tooLong.some((p) => isUnder(e.instancePath, p) && !(e.instancePath === p && (e.keyword === "maxItems" || e.keyword === "maxProperties")))) continue;
+    if (
+      tooLong.some(
+        (p) =>
+          isUnder(e.instancePath, p) &&
+          !(e.instancePath === p && (e.keyword === "maxItems" || e.keyword === "maxProperties")),
+      )
+    )
+      continue;
     if (
       (e.keyword === "minItems" || e.keyword === "minProperties") &&
       errors.some((o) => o !== e && o.instancePath !== e.instancePath && isUnder(o.instancePath, e.instancePath))
@@ -123,11 +132,23 @@ function unionDetails(parent: JsonSchema, value: unknown, at: Loc): ValidationDe
   return perBranch.flat();
 }
 
-function taggedUnionDetails(disc: Record<string, unknown>, branches: JsonSchema[], value: unknown, at: Loc): ValidationDetail[] {
+function taggedUnionDetails(
+  disc: Record<string, unknown>,
+  branches: JsonSchema[],
+  value: unknown,
+  at: Loc,
+): ValidationDetail[] {
   const prop = disc.propertyName as string;
   const discriminator = `'${prop}'`;
   if (!isObject(value)) {
-    return [{ type: "model_attributes_type", loc: at, msg: "Input should be a valid dictionary or object to extract fields from", input: value }];
+    return [
+      {
+        type: "model_attributes_type",
+        loc: at,
+        msg: "Input should be a valid dictionary or object to extract fields from",
+        input: value,
+      },
+    ];
   }
   const byTag = new Map<string, JsonSchema>();
   const mapping = isObject(disc.mapping) ? disc.mapping : {};
@@ -143,7 +164,15 @@ function taggedUnionDetails(disc: Record<string, unknown>, branches: JsonSchema[
   }
   const tag = value[prop];
   if (tag === undefined) {
-    return [{ type: "union_tag_not_found", loc: at, msg: `Unable to extract tag using discriminator ${discriminator}`, input: value, ctx: { discriminator } }];
+    return [
+      {
+        type: "union_tag_not_found",
+        loc: at,
+        msg: `Unable to extract tag using discriminator ${discriminator}`,
+        input: value,
+        ctx: { discriminator },
+      },
+    ];
   }
   const branch = typeof tag === "string" ? byTag.get(tag) : undefined;
   if (!branch) {
@@ -185,4 +214,3 @@ function unionTag(s: JsonSchema): string {
       return "union";
   }
 }
-

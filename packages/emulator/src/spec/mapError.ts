@@ -148,14 +148,18 @@ function typeError(expectedTypes: string, parent: JsonSchema, data: unknown): { 
   const expected = expectedTypes.split(",").find((t) => t !== "null") ?? "null";
   switch (expected) {
     case "integer":
-      if (typeof data === "number") return { type: "int_from_float", msg: "Input should be a valid integer, got a number with a fractional part" };
-      if (typeof data === "string") return { type: "int_parsing", msg: "Input should be a valid integer, unable to parse string as an integer" };
+      if (typeof data === "number")
+        return { type: "int_from_float", msg: "Input should be a valid integer, got a number with a fractional part" };
+      if (typeof data === "string")
+        return { type: "int_parsing", msg: "Input should be a valid integer, unable to parse string as an integer" };
       return { type: "int_type", msg: "Input should be a valid integer" };
     case "number":
-      if (typeof data === "string") return { type: "float_parsing", msg: "Input should be a valid number, unable to parse string as a number" };
+      if (typeof data === "string")
+        return { type: "float_parsing", msg: "Input should be a valid number, unable to parse string as a number" };
       return { type: "float_type", msg: "Input should be a valid number" };
     case "string":
-      if (parent.format === "uuid") return { type: "uuid_type", msg: "UUID input should be a string, bytes or UUID object" };
+      if (parent.format === "uuid")
+        return { type: "uuid_type", msg: "UUID input should be a string, bytes or UUID object" };
       return { type: "string_type", msg: "Input should be a valid string" };
     case "boolean":
       if (typeof data === "string" || typeof data === "number") {
@@ -168,7 +172,10 @@ function typeError(expectedTypes: string, parent: JsonSchema, data: unknown): { 
       // FastAPI validates with from_attributes=True, so a model (a schema with properties) reports
       // model_attributes_type; a plain dict field reports dict_type.
       if (isObject(parent.properties)) {
-        return { type: "model_attributes_type", msg: "Input should be a valid dictionary or object to extract fields from" };
+        return {
+          type: "model_attributes_type",
+          msg: "Input should be a valid dictionary or object to extract fields from",
+        };
       }
       return { type: "dict_type", msg: "Input should be a valid dictionary" };
     case "null":

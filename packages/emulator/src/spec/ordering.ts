@@ -26,7 +26,13 @@ function matchesType(s: JsonSchema, value: unknown): boolean {
   const types = Array.isArray(t.type) ? t.type : t.type === undefined ? [] : [t.type];
   if (types.length === 0) return !isNullSchema(t);
   return types.some((ty) =>
-    ty === "object" ? isObject(value) : ty === "array" ? Array.isArray(value) : ty === "null" ? value === null : typeof value === (ty === "integer" ? "number" : ty),
+    ty === "object"
+      ? isObject(value)
+      : ty === "array"
+        ? Array.isArray(value)
+        : ty === "null"
+          ? value === null
+          : typeof value === (ty === "integer" ? "number" : ty),
   );
 }
 
@@ -61,7 +67,8 @@ export function sortKey(schema: JsonSchema, root: unknown, rel: Loc): SortKey {
       continue;
     }
     const fields: string[] = [];
-    for (const s of schemas) if (isObject(s.properties)) for (const f of Object.keys(s.properties)) if (!fields.includes(f)) fields.push(f);
+    for (const s of schemas)
+      if (isObject(s.properties)) for (const f of Object.keys(s.properties)) if (!fields.includes(f)) fields.push(f);
     const idx = fields.indexOf(seg);
     key.push(idx >= 0 ? idx : 1_000_000 + (isObject(value) ? Math.max(0, Object.keys(value).indexOf(seg)) : 0));
     const next =

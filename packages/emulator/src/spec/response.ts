@@ -14,7 +14,8 @@ export function describeAjvError(e: ErrorObject): string {
   const where = e.instancePath === "" ? "(root)" : e.instancePath;
   const p = e.params as Record<string, unknown>;
   let extra = "";
-  if (e.keyword === "enum" && Array.isArray(p.allowedValues)) extra = `: ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
+  if (e.keyword === "enum" && Array.isArray(p.allowedValues))
+    extra = `: ${p.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
   else if (e.keyword === "const") extra = `: ${JSON.stringify(p.allowedValue)}`;
   else if (e.keyword === "additionalProperties") extra = `: ${JSON.stringify(p.additionalProperty)}`;
   else if (e.keyword === "unevaluatedProperties") extra = `: ${JSON.stringify(p.unevaluatedProperty)}`;

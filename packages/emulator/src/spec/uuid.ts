@@ -45,7 +45,8 @@ export function uuidParseError(s: string): string | null {
   const starts = [0, 9, 14, 19, 24];
   const lengths = [8, 4, 4, 4, 12];
   for (let i = 0; i < 4; i++) {
-    if (bounds[i] !== starts[i + 1]! - 1) return `invalid group length in group ${i}: expected ${lengths[i]}, found ${bounds[i]! - starts[i]!}`;
+    if (bounds[i] !== starts[i + 1]! - 1)
+      return `invalid group length in group ${i}: expected ${lengths[i]}, found ${bounds[i]! - starts[i]!}`;
   }
   return `invalid group length in group 4: expected 12, found ${byteLen(s) - starts[4]!}`;
 }

@@ -28,7 +28,8 @@ export const chatCompletion: Handler = (body) => {
   if (last.role === "assistant" && !last.prefix) {
     return fail(400, "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant");
   }
-  if (last.role === "system") return fail(400, "Expected last role User or Tool (or Assistant with prefix True) for serving but got system");
+  if (last.role === "system")
+    return fail(400, "Expected last role User or Tool (or Assistant with prefix True) for serving but got system");
   const maxTokens = optionalInt(body, "max_tokens", 0);
   if (isFail(maxTokens)) return maxTokens;
   const n = optionalInt(body, "n", 1, 128);
@@ -40,7 +41,10 @@ export const chatCompletion: Handler = (body) => {
     return fail(422, "body.response_format: must be an object with a string type");
   }
   const jsonMode = isObject(rf) && (rf.type === "json_object" || rf.type === "json_schema");
-  const promptTokens = Math.max(1, messages.reduce((s, m) => s + estimateTokens(m.text) + 1, 0));
+  const promptTokens = Math.max(
+    1,
+    messages.reduce((s, m) => s + estimateTokens(m.text) + 1, 0),
+  );
   // The question is the last user/tool message; an assistant prefix conditions the reply.
   const prefix = last.role === "assistant" ? last.text : "";
   const question = [...messages].reverse().find((m) => m.role === "user" || m.role === "tool")?.text ?? "";
@@ -72,7 +76,12 @@ export const chatCompletion: Handler = (body) => {
 
 export const fimCompletion: Handler = (body) => {
   if (typeof body.prompt !== "string") {
-    return fail(422, body.prompt === undefined ? "body.prompt: field required" : `body.prompt: must be a string (got ${describe(body.prompt)})`);
+    return fail(
+      422,
+      body.prompt === undefined
+        ? "body.prompt: field required"
+        : `body.prompt: must be a string (got ${describe(body.prompt)})`,
+    );
   }
   const prompt = body.prompt;
   if (body.suffix !== undefined && body.suffix !== null && typeof body.suffix !== "string") {
@@ -99,7 +108,13 @@ export const fimCompletion: Handler = (body) => {
       object: "chat.completion",
       model: model.id,
       created: Math.floor(nowSeconds),
-      choices: [{ index: 0, message: { role: "assistant", content: g.content, tool_calls: null }, finish_reason: g.finishReason }],
+      choices: [
+        {
+          index: 0,
+          message: { role: "assistant", content: g.content, tool_calls: null },
+          finish_reason: g.finishReason,
+        },
+      ],
       usage: usage(promptTokens, g.completionTokens),
     };
   };

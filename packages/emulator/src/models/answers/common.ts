@@ -60,4 +60,5 @@ export interface Ctx {
 export type Producer = (ctx: Ctx) => Record<string, unknown>;
 export type Handler = (body: Record<string, unknown>, model: ModelSpec) => Producer | Fail;
 
-export const hexId = (seed: string, salt: string): string => sha256(`${salt}\u0000${seed}`).toString("hex").slice(0, 32);
+export const hexId = (seed: string, salt: string): string =>
+  sha256(`${salt}\u0000${seed}`).toString("hex").slice(0, 32);

@@ -26,7 +26,12 @@ export const conversation: Handler = (body) => {
     }
     prompt = texts.pop() ?? "";
   } else {
-    return fail(422, inputs === undefined ? "body.inputs: field required" : "body.inputs: must be a string or a non-empty array of entries");
+    return fail(
+      422,
+      inputs === undefined
+        ? "body.inputs: field required"
+        : "body.inputs: must be a string or a non-empty array of entries",
+    );
   }
   return ({ model, nowSeconds, seed }) => {
     const content = chatReply(model, prompt, 0);
@@ -56,7 +61,8 @@ export const conversation: Handler = (body) => {
 /** Audio transcriptions (only for custom models that list the endpoint). */
 export const transcription: Handler = (body) => {
   const src = body.file_url ?? body.file_id ?? null;
-  if (typeof src !== "string" || !src) return fail(422, "body.file_url or body.file_id: one of them is required (string)");
+  if (typeof src !== "string" || !src)
+    return fail(422, "body.file_url or body.file_id: one of them is required (string)");
   const language = body.language;
   if (language !== undefined && language !== null && (typeof language !== "string" || !/^\w{2}$/.test(language))) {
     return fail(422, "body.language: must be a two-letter language code");

@@ -39,8 +39,13 @@ export const embeddings: Handler = (body, model) => {
   const od = optionalInt(body, "output_dimension", 1);
   if (isFail(od)) return od;
   if (od !== null && od !== base) {
-    if (!model.maxOutputDimension) return fail(400, `Model ${model.id} does not support output_dimension (its embeddings have ${base} dimensions)`);
-    if (od > model.maxOutputDimension) return fail(422, `body.output_dimension: must be at most ${model.maxOutputDimension} for ${model.id} (got ${od})`);
+    if (!model.maxOutputDimension)
+      return fail(400, `Model ${model.id} does not support output_dimension (its embeddings have ${base} dimensions)`);
+    if (od > model.maxOutputDimension)
+      return fail(
+        422,
+        `body.output_dimension: must be at most ${model.maxOutputDimension} for ${model.id} (got ${od})`,
+      );
     dim = od;
   }
   for (const [field, allowed] of [

@@ -42,16 +42,23 @@ export function answerRequest(
   const handler = Object.prototype.hasOwnProperty.call(HANDLERS, endpoint) ? HANDLERS[endpoint] : undefined;
   if (!handler) return fail(400, `Unknown endpoint '${endpoint}'. Allowed endpoints: ${API_ENDPOINTS.join(", ")}`);
   if (!model.endpoints.includes(endpoint)) {
-    return fail(400, `Endpoint ${endpoint} is not supported by model ${model.id} (it serves ${model.endpoints.join(", ") || "no endpoint"})`);
+    return fail(
+      400,
+      `Endpoint ${endpoint} is not supported by model ${model.id} (it serves ${model.endpoints.join(", ") || "no endpoint"})`,
+    );
   }
   if (!isObject(body)) return fail(422, `body: must be a JSON object (got ${describe(body)})`);
   const produce = handler(body, model);
   if (isFail(produce)) return produce;
 
-  const requestKey = opts.customId !== undefined && opts.customId !== null ? `c:${opts.customId}` : `i:${opts.requestIndex}`;
+  const requestKey =
+    opts.customId !== undefined && opts.customId !== null ? `c:${opts.customId}` : `i:${opts.requestIndex}`;
   const failureRate = model.failureRate ?? 0;
   if (failureRate > 0 && unitHash(`${model.id}\u0000failure\u0000${requestKey}`) < failureRate) {
-    return fail(500, `Internal server error while running ${model.id} on request ${requestKey.slice(2)} (emulated failure)`);
+    return fail(
+      500,
+      `Internal server error while running ${model.id} on request ${requestKey.slice(2)} (emulated failure)`,
+    );
   }
   let bodyText: string;
   try {

@@ -11,8 +11,10 @@ import { describe, fail, isFail, isObject, parseMessages, stringInputs, type Fai
 const MODERATION_RULES: Record<string, RegExp> = {
   sexual: /\b(sex|sexual|porn\w*|nude|nudity|explicit)\b/i,
   hate_and_discrimination: /\b(hate|hateful|hating|racist|racism|bigot\w*|slur|inferior race)\b/i,
-  violence_and_threats: /\b(kill\w*|murder\w*|shoot\w*|stab\w*|attack\w*|beat (?:you|him|her|them) up|threat\w*|hurt (?:you|him|her|them))\b/i,
-  dangerous_and_criminal_content: /\b(bomb\w*|explosives?|weapons?|steal\w*|hack\w*|launder\w*|meth|cocaine|poison\w*)\b/i,
+  violence_and_threats:
+    /\b(kill\w*|murder\w*|shoot\w*|stab\w*|attack\w*|beat (?:you|him|her|them) up|threat\w*|hurt (?:you|him|her|them))\b/i,
+  dangerous_and_criminal_content:
+    /\b(bomb\w*|explosives?|weapons?|steal\w*|hack\w*|launder\w*|meth|cocaine|poison\w*)\b/i,
   selfharm: /\b(suicide|suicidal|self[- ]harm|kill myself|hurt myself|cut myself)\b/i,
   health: /\b(diagnos\w*|symptoms?|medicines?|medications?|dosage|disease|prescription)\b/i,
   financial: /\b(invest\w*|stocks?|loans?|crypto\w*|mortgage|trading|portfolio)\b/i,
@@ -51,7 +53,8 @@ export const moderations: Handler = (body) => {
 /** `input` of chat moderations: one conversation (messages) or a list of conversations. */
 function conversations(value: unknown, where: string): string[] | Fail {
   if (value === undefined || value === null) return fail(422, `${where}: field required`);
-  if (!Array.isArray(value) || value.length === 0) return fail(422, `${where}: must be a non-empty array of messages or of conversations`);
+  if (!Array.isArray(value) || value.length === 0)
+    return fail(422, `${where}: must be a non-empty array of messages or of conversations`);
   const lists: unknown[] = Array.isArray(value[0]) ? value : [value];
   const out: string[] = [];
   for (let i = 0; i < lists.length; i++) {

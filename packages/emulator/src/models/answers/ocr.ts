@@ -8,7 +8,8 @@ import { describe, fail, isFail, isObject, type Fail } from "./parse";
 function parsePages(value: unknown): number[] | null | Fail {
   if (value === undefined || value === null) return null;
   if (Array.isArray(value)) {
-    if (!value.every((p) => Number.isInteger(p) && (p as number) >= 0)) return fail(422, "body.pages: must be non-negative integers");
+    if (!value.every((p) => Number.isInteger(p) && (p as number) >= 0))
+      return fail(422, "body.pages: must be non-negative integers");
     return [...new Set(value as number[])].sort((a, b) => a - b);
   }
   if (typeof value !== "string") return fail(422, "body.pages: must be a list of integers or a string like '0,2-4'");
@@ -30,19 +31,25 @@ export const ocr: Handler = (body) => {
   if (!isObject(doc)) return fail(422, `body.document: must be an object (got ${describe(doc)})`);
   let source: string;
   let name: string;
-  const type = doc.type ?? (doc.document_url !== undefined ? "document_url" : doc.image_url !== undefined ? "image_url" : "file");
+  const type =
+    doc.type ?? (doc.document_url !== undefined ? "document_url" : doc.image_url !== undefined ? "image_url" : "file");
   if (type === "document_url") {
-    if (typeof doc.document_url !== "string" || !doc.document_url) return fail(422, "body.document.document_url: field required (string)");
+    if (typeof doc.document_url !== "string" || !doc.document_url)
+      return fail(422, "body.document.document_url: field required (string)");
     source = doc.document_url;
-    name = typeof doc.document_name === "string" && doc.document_name ? doc.document_name : source.split(/[/?#]/).filter(Boolean).pop() ?? "document";
+    name =
+      typeof doc.document_name === "string" && doc.document_name
+        ? doc.document_name
+        : (source.split(/[/?#]/).filter(Boolean).pop() ?? "document");
   } else if (type === "image_url") {
     const iu = doc.image_url;
     const url = typeof iu === "string" ? iu : isObject(iu) && typeof iu.url === "string" ? iu.url : null;
     if (!url) return fail(422, "body.document.image_url: field required (string or {url})");
     source = url;
-    name = url.startsWith("data:") ? "image" : url.split(/[/?#]/).filter(Boolean).pop() ?? "image";
+    name = url.startsWith("data:") ? "image" : (url.split(/[/?#]/).filter(Boolean).pop() ?? "image");
   } else if (type === "file") {
-    if (typeof doc.file_id !== "string" || !doc.file_id) return fail(422, "body.document.file_id: field required (string)");
+    if (typeof doc.file_id !== "string" || !doc.file_id)
+      return fail(422, "body.document.file_id: field required (string)");
     source = `file ${doc.file_id}`;
     name = doc.file_id;
   } else {

@@ -5,7 +5,8 @@
 
 export type Fail = { ok: false; status_code: number; message: string };
 export const fail = (status_code: number, message: string): Fail => ({ ok: false, status_code, message });
-export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
 export const describe = (v: unknown): string => (v === null ? "null" : Array.isArray(v) ? "array" : typeof v);
 
 const ROLES = ["system", "user", "assistant", "tool"] as const;
@@ -20,7 +21,8 @@ export interface ParsedMessage {
 export function contentText(content: unknown, where: string): string | Fail {
   if (content === null || content === undefined) return "";
   if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return fail(422, `${where}: must be a string or an array of content chunks (got ${describe(content)})`);
+  if (!Array.isArray(content))
+    return fail(422, `${where}: must be a string or an array of content chunks (got ${describe(content)})`);
   const parts: string[] = [];
   for (let i = 0; i < content.length; i++) {
     const chunk: unknown = content[i];
@@ -52,7 +54,8 @@ export function parseMessages(value: unknown, where: string): ParsedMessage[] | 
     }
     const hasToolCalls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
     if (!("content" in m) && !(role === "assistant" && hasToolCalls)) return fail(422, `${at}.content: field required`);
-    if (role === "system" && (m.content === null || m.content === undefined)) return fail(422, `${at}.content: must not be null for a system message`);
+    if (role === "system" && (m.content === null || m.content === undefined))
+      return fail(422, `${at}.content: must not be null for a system message`);
     const text = contentText(m.content, `${at}.content`);
     if (typeof text !== "string") return text;
     if (m.prefix !== undefined && typeof m.prefix !== "boolean") return fail(422, `${at}.prefix: must be a boolean`);
@@ -61,10 +64,16 @@ export function parseMessages(value: unknown, where: string): ParsedMessage[] | 
   return out;
 }
 
-export function optionalInt(body: Record<string, unknown>, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null | Fail {
+export function optionalInt(
+  body: Record<string, unknown>,
+  field: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | null | Fail {
   const v = body[field];
   if (v === undefined || v === null) return null;
-  if (typeof v !== "number" || !Number.isInteger(v)) return fail(422, `body.${field}: must be an integer (got ${JSON.stringify(v)})`);
+  if (typeof v !== "number" || !Number.isInteger(v))
+    return fail(422, `body.${field}: must be an integer (got ${JSON.stringify(v)})`);
   if (v < min || v > max) return fail(422, `body.${field}: must be between ${min} and ${max} (got ${v})`);
   return v;
 }
@@ -80,7 +89,8 @@ export function stopSequences(body: Record<string, unknown>): string[] | Fail {
 export function stringInputs(value: unknown, where: string): string[] | Fail {
   if (value === undefined || value === null) return fail(422, `${where}: field required`);
   if (typeof value === "string") return [value];
-  if (!Array.isArray(value)) return fail(422, `${where}: must be a string or an array of strings (got ${describe(value)})`);
+  if (!Array.isArray(value))
+    return fail(422, `${where}: must be a string or an array of strings (got ${describe(value)})`);
   if (value.length === 0) return fail(422, `${where}: must not be empty`);
   for (let i = 0; i < value.length; i++) {
     if (typeof value[i] !== "string") return fail(422, `${where}[${i}]: must be a string (got ${describe(value[i])})`);
