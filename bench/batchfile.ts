@@ -83,7 +83,8 @@ async function batchFileChild(file: string): Promise<void> {
   const loadedRssKb = process.memoryUsage().rss / 1024;
 
   const t1 = performance.now();
-  const checked = await provider.check!({}, { source: file, endpoint: ENDPOINT });
+  if (!provider.check) throw new Error("the file provider has no check method");
+  const checked = await provider.check({}, { source: file, endpoint: ENDPOINT });
   const t2 = performance.now();
   const checkMaxRssKb = process.resourceUsage().maxRSS;
   if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);

@@ -3,7 +3,7 @@
  * uploader children sampled through /proc, the check of a stored file against the local one, and the table.
  * MB = MiB throughout.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -52,7 +52,7 @@ function requestLine(i: number, rand: () => number, minWords: number, maxWords: 
   );
   const text = `${TASKS[i % TASKS.length]}:\n\n${words.join(" ")}`;
   const line = (pad: string) =>
-    JSON.stringify({
+    `${JSON.stringify({
       custom_id: `req-${String(i).padStart(8, "0")}`,
       body: {
         model: "mistral-small-latest",
@@ -63,7 +63,7 @@ function requestLine(i: number, rand: () => number, minWords: number, maxWords: 
         max_tokens: 256,
         temperature: 0.3,
       },
-    }) + "\n";
+    })}\n`;
   return length === undefined ? line("") : line(".".repeat(length - line("").length));
 }
 
@@ -147,13 +147,15 @@ export interface RunningEmulator {
 export function emulatorCli(): string {
   const manifest = require.resolve("mistral-batch-emulator/package.json");
   const { bin } = JSON.parse(fs.readFileSync(manifest, "utf8")) as { bin: Record<string, string> };
-  return path.join(path.dirname(manifest), bin["mistral-batch-emulator"]!);
+  const entry = bin["mistral-batch-emulator"];
+  if (entry === undefined) throw new Error(`${manifest}: no bin "mistral-batch-emulator"`);
+  return path.join(path.dirname(manifest), entry);
 }
 
 /** Starts the emulator CLI (emulatorCli()) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
 export async function startEmulator(dataDir: string, maxFileMb: number): Promise<RunningEmulator> {
   const cli = emulatorCli();
-  const child: ChildProcess = spawn(
+  const child = spawn(
     process.execPath,
     [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)],
     { stdio: ["ignore", "pipe", "inherit"] },
@@ -162,13 +164,16 @@ export async function startEmulator(dataDir: string, maxFileMb: number): Promise
     child.kill("SIGTERM");
     if (child.exitCode === null && child.signalCode === null) await new Promise((r) => child.once("exit", r));
   };
-  const url: string | undefined = (await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next())
-    .value;
+  const url: string | undefined = (await createInterface({ input: child.stdout })[Symbol.asyncIterator]().next()).value;
   if (!url) {
     await stop();
     throw new Error("the emulator exited before printing its URL");
   }
-  const pid = child.pid!;
+  const pid = child.pid;
+  if (pid === undefined) {
+    await stop();
+    throw new Error("the emulator printed its URL but has no pid");
+  }
   await new Promise((r) => setTimeout(r, 500));
   console.log(`emulator pid ${pid} at ${url}, idle RSS ${(procKb(pid, "VmRSS") / 1024).toFixed(1)} MB\n`);
   return { url, pid, stop };

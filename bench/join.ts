@@ -113,15 +113,15 @@ function generate(n: number, dir: string): Truth[] {
     for (let i = 0; i < n; i++) order[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
-      const t = order[i]!;
-      order[i] = order[j]!;
+      const t = order[i];
+      order[i] = order[j];
       order[j] = t;
     }
     const out = new LineWriter(path.join(dir, `${m.id}.output.jsonl`), MB);
     const err = new LineWriter(path.join(dir, `${m.id}.error.jsonl`), MB);
     const truth: Truth = { model: m.id, succeeded: 0, failed: 0, right: 0, promptTokens: 0, completionTokens: 0 };
     for (let x = 0; x < n; x++) {
-      const i = order[x]!;
+      const i = order[x];
       const customId = idOf(i);
       const { a, b } = question(i);
       if (rnd() < m.failureRate) {
@@ -165,7 +165,7 @@ function generate(n: number, dir: string): Truth[] {
         continue;
       }
       const right = rnd() < m.accuracy;
-      const answer = right ? a + b : a + b + [1, 2, 10, -1, -10][Math.floor(rnd() * 5)]!;
+      const answer = right ? a + b : a + b + [1, 2, 10, -1, -10][Math.floor(rnd() * 5)];
       const words = Array.from(
         { length: 8 + Math.floor(rnd() * 24) },
         () => FILLER[Math.floor(rnd() * FILLER.length)],
@@ -227,8 +227,8 @@ async function join(dir: string, itemsPerPartition: number | undefined): Promise
   sample();
   const t = performance.now();
   const r = await joinResults({
-    dataset: files[0]!,
-    expected: files[1]!,
+    dataset: files[0],
+    expected: files[1],
     endpoint: ENDPOINT,
     scorer: { type: "numeric" },
     prices: DEFAULT_PRICES,
@@ -318,12 +318,12 @@ async function main(): Promise<number> {
   });
   const itemsPerPartition =
     values["items-per-partition"] !== undefined ? Number(values["items-per-partition"]) : undefined;
-  if (values.child === "generate") {
-    process.stdout.write(JSON.stringify(generate(Number(values.n ?? 100_000), values.dir!)));
-    return 0;
-  }
-  if (values.child === "join") {
-    process.stdout.write(JSON.stringify(await join(values.dir!, itemsPerPartition)));
+  if (values.child === "generate" || values.child === "join") {
+    // The parent always passes --dir to its children.
+    const dir = values.dir;
+    if (dir === undefined) throw new Error(`--child ${values.child} needs --dir`);
+    if (values.child === "generate") process.stdout.write(JSON.stringify(generate(Number(values.n ?? 100_000), dir)));
+    else process.stdout.write(JSON.stringify(await join(dir, itemsPerPartition)));
     return 0;
   }
 
@@ -386,7 +386,7 @@ async function main(): Promise<number> {
       problems.length ? "MISMATCH" : "ok",
     ]);
     console.log(
-      `N=${n}: ${f.summaries.map((s) => `${s.model} accuracy ${(s.accuracy! * 100).toFixed(2)}% (${s.succeeded} ok, ${s.failed} failed, $${s.cost!.toFixed(4)})`).join("; ")}`,
+      `N=${n}: ${f.summaries.map((s) => `${s.model} accuracy ${((s.accuracy ?? 0) * 100).toFixed(2)}% (${s.succeeded} ok, ${s.failed} failed, ${s.cost === null ? "no price" : `$${s.cost.toFixed(4)}`})`).join("; ")}`,
     );
     for (const p of problems) console.log(`  MISMATCH ${p}`);
     if (!values.keep) fs.rmSync(dir, { recursive: true, force: true });

@@ -117,7 +117,7 @@ const OUTPUT_ONLY: OutputOnly<Omit<BatchFilePublicOutputs, keyof BatchFileArgs>>
 const REPLACING = ["sha256", "purpose"] as const;
 
 export function requestsToJsonl(requests: InlineRequest[]): string {
-  return requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n") + "\n";
+  return `${requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n")}\n`;
 }
 
 function describeSource(inputs: Partial<BatchFileInputs>): string {
@@ -168,7 +168,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       return { inputs, failures };
     }
     // Types first: a wrong type must be a failure naming the field, not a crash further down.
-    const kind = given[0]!;
+    const [kind] = given;
     const value: unknown = news[kind];
     const isItem = (r: unknown) => r === UNKNOWN || (typeof r === "object" && r !== null && !Array.isArray(r));
     if (
@@ -209,7 +209,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
     if (news.source !== undefined && news.source !== UNKNOWN) {
       const resolved = path.resolve(news.source);
       const stat = fs.statSync(resolved, { throwIfNoEntry: false });
-      if (!stat || !stat.isFile()) {
+      if (!stat?.isFile()) {
         failures.push({
           property: "source",
           reason: `source ${show(news.source)} is not a file (resolved to ${resolved} from ${process.cwd()}); expected the path of a .jsonl file`,
@@ -307,11 +307,13 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       throw new Error(`${resource}: ${describeProblems(describeSource(inputs), scanned.scan)}`);
     }
     const filename = contentFilename(inputs.filenamePrefix, scanned.scan.sha256);
-    const source =
-      inputs.source !== undefined
-        ? { path: resolveStatePath(inputs.source) }
-        : { content: Buffer.from(inputs.requests ? requestsToJsonl(inputs.requests) : inputs.content!) };
-    let uploaded;
+    let source: { path: string } | { content: Buffer };
+    if (inputs.source !== undefined) source = { path: resolveStatePath(inputs.source) };
+    else if (inputs.requests) source = { content: Buffer.from(requestsToJsonl(inputs.requests)) };
+    else if (inputs.content !== undefined) source = { content: Buffer.from(inputs.content) };
+    // Not reached: scanInputs found content above, so one of the three is set.
+    else throw new Error(`${resource}: none of source, requests and content is set`);
+    let uploaded: Awaited<ReturnType<typeof uploadOnce>>;
     try {
       uploaded = await uploadOnce(this.ctx, {
         source,
@@ -350,7 +352,7 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
 
   async read(id: string, props?: BatchFileOutputs): Promise<pulumi.dynamic.ReadResult<BatchFileOutputs>> {
     const client = await this.ctx.client();
-    let file;
+    let file: Awaited<ReturnType<typeof client.files.retrieve>>;
     try {
       file = await call(this.ctx, "files.retrieve", `BatchFile ${id}`, () => client.files.retrieve({ fileId: id }));
     } catch (error) {
@@ -431,6 +433,7 @@ export interface BatchFile extends Outputs<BatchFilePublicOutputs> {}
  * const questions = new BatchFile("questions", { source: "data/questions.jsonl", endpoint: "/v1/chat/completions" });
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchFile extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchFileArgs, opts?: pulumi.CustomResourceOptions) {
     super(

@@ -12,8 +12,8 @@ import {
   ADOPTABLE_STATUSES,
   DEFAULT_ENDPOINT,
   IDEMPOTENCY_METADATA_KEY,
-  POLICY_FIELDS,
-  SUBMISSION_FIELDS,
+  type POLICY_FIELDS,
+  type SUBMISSION_FIELDS,
   checkJobInputs,
   diffJob,
   idempotencyKey,
@@ -433,6 +433,7 @@ export interface BatchJob extends Outputs<BatchJobPublicOutputs> {}
  * const job = new BatchJob("answers", { inputFiles: [questions.id], model: "mistral-small-latest" });
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchJob extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchJobArgs, opts?: pulumi.CustomResourceOptions) {
     super(

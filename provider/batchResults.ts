@@ -166,7 +166,7 @@ async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): P
   ] as const) {
     if (!fileId) continue;
     const target = path.join(dir, `${inputs.jobId}.${kind}.jsonl`);
-    let got;
+    let got: Awaited<ReturnType<typeof download>>;
     try {
       got = await download(ctx, fileId, target, resource);
     } catch (error) {
@@ -283,6 +283,7 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
 export interface BatchResults extends Outputs<BatchResultsPublicOutputs> {}
 
 /** The results of a batch job on local disk. */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchResults extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchResultsArgs, opts?: pulumi.CustomResourceOptions) {
     super(

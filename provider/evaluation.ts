@@ -184,11 +184,12 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     workDir: plan.report.workDir,
   });
   // The join returns the summaries in the order of its models: per run, where its downloaded results are.
-  const summaries = joined.summaries.map((summary, i) => ({
-    ...summary,
-    outputPath: runs[i]!.outputPath ?? null,
-    errorPath: runs[i]!.errorPath ?? null,
-  }));
+  const summaries = joined.summaries.map((summary, i) => {
+    const run = runs[i];
+    if (run === undefined)
+      throw new Error(`Evaluation ${plan.name}: the join returned a summary for no run (${summary.model})`);
+    return { ...summary, outputPath: run.outputPath ?? null, errorPath: run.errorPath ?? null };
+  });
   for (const w of joined.warnings) pulumi.log.warn(`Evaluation ${plan.name}: ${w}`, parent);
   const written = await writeReport({
     title: plan.report.title,

@@ -391,7 +391,7 @@ export function waitPolicy(wait: JobInputs["waitForCompletion"]): Required<WaitP
 
 /** Poll intervals: the first as configured, each next one half again as long, at most a minute. */
 export function pollDelayMs(poll: number, firstSeconds: number): number {
-  return Math.min(60_000, firstSeconds * 1000 * Math.pow(1.5, poll));
+  return Math.min(60_000, firstSeconds * 1000 * 1.5 ** poll);
 }
 
 /** One line of progress for logs: `RUNNING 120/400 (30%), 2 failed`. */

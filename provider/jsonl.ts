@@ -138,8 +138,11 @@ export async function scanJsonlFile(path: string, options: ScanOptions = {}): Pr
   const file = await fs.promises.open(path, "r");
   try {
     const buffer = Buffer.allocUnsafe(1024 * 1024);
-    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; )
-      scanner.push(buffer.subarray(0, n));
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead <= 0) break;
+      scanner.push(buffer.subarray(0, bytesRead));
+    }
   } finally {
     await file.close();
   }

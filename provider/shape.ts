@@ -14,7 +14,7 @@ export type InputOf<T> = [T] extends [readonly (infer U)[]] ? pulumi.Input<pulum
  * `Override` gives the public type of a field whose stored type is looser than what users may pass (e.g. a union
  * the provider stores as a string): the field keeps its TSDoc, only its type is replaced.
  */
-export type Args<T, Override extends { [K in keyof T]?: unknown } = {}> = {
+export type Args<T, Override extends { [K in keyof T]?: unknown } = Record<never, never>> = {
   [K in keyof T]: K extends keyof Override ? Override[K] : InputOf<Exclude<T[K], undefined>>;
 };
 

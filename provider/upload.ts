@@ -225,7 +225,7 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
     throw Object.assign(new Error(`HTTP ${status}`), { statusCode: status, body: text, headers });
   }
   const { CreateFileResponse$inboundSchema } = await import("@mistralai/mistralai/models/components");
-  let parsed;
+  let parsed: ReturnType<typeof CreateFileResponse$inboundSchema.parse>;
   try {
     parsed = CreateFileResponse$inboundSchema.parse(JSON.parse(text));
   } catch (cause) {

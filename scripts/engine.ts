@@ -31,7 +31,9 @@ export function pulumiBinDir(): string {
       stdio: ["ignore", "pipe", "inherit"],
       timeout: 60 * 60_000,
     });
-    binDir = out.trim().split("\n").pop()!;
+    // The bin directory is the script's last line of output (split always gives at least one).
+    const lines = out.trim().split("\n");
+    binDir = lines[lines.length - 1];
   }
   return binDir;
 }

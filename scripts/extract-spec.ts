@@ -88,7 +88,8 @@ function collectRefs(node: unknown, out: string[]): string[] {
 function componentOf(ref: string, where: string): [string, string] {
   const m = /^#\/components\/([^/]+)\/([^/]+)$/.exec(ref);
   if (!m) throw new Error(`extract-spec: unsupported reference ${JSON.stringify(ref)} in ${where}`);
-  return [unescapePointer(m[1]!), unescapePointer(m[2]!)];
+  const [, section, name] = m;
+  return [unescapePointer(section), unescapePointer(name)];
 }
 
 /**
@@ -112,7 +113,10 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
   const queue: Array<[string, string, string]> = [];
   const want = (section: string, name: string, where: string) => {
     let names = wanted.get(section);
-    if (!names) wanted.set(section, (names = new Set()));
+    if (!names) {
+      names = new Set();
+      wanted.set(section, names);
+    }
     if (names.has(name)) return;
     const table = srcComponents[section];
     if (!isObject(table) || !(name in table)) {
@@ -123,8 +127,10 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
   };
   for (const ref of collectRefs(paths, [])) want(...componentOf(ref, "paths"), "paths");
   for (const name of EXTRA_SCHEMAS) want("schemas", name, "EXTRA_SCHEMAS");
-  while (queue.length > 0) {
-    const [section, name, where] = queue.shift()!;
+  for (;;) {
+    const next = queue.shift();
+    if (next === undefined) break;
+    const [section, name, where] = next;
     const node = (srcComponents[section] as JsonObject)[name];
     for (const ref of collectRefs(node, [])) want(...componentOf(ref, where), where);
   }
@@ -201,7 +207,7 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
 
 /** The file text written for a subset: 2-space JSON and a final newline. */
 export function renderSubset(subset: object): string {
-  return JSON.stringify(subset, null, 2) + "\n";
+  return `${JSON.stringify(subset, null, 2)}\n`;
 }
 
 /** Reads and parses a spec file, returning the document and its provenance. */

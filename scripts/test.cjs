@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// `npm test`: builds (scripts/build.cjs), type-checks the tests with the sources (tsconfig.test.json: vitest only transpiles them), runs
-// vitest (arguments pass through), and ends with the plain closing line "N passed, N failed, N skipped" that CI reads,
-// keeping vitest's exit code. A build or type error ends it early with "0 passed, 1 failed".
+// `npm test`: builds (scripts/build.cjs), type-checks the tests with the sources (tsconfig.test.json: vitest only
+// transpiles them), checks lint and format (Biome), runs vitest (arguments pass through), and ends with the plain
+// closing line "N passed, N failed, N skipped" that CI reads, keeping vitest's exit code. A build, type, lint or
+// format error ends it early with "0 passed, 1 failed".
 const { spawnSync } = require("node:child_process");
 const fs = require("node:fs");
 const path = require("node:path");
@@ -10,14 +11,20 @@ const root = path.resolve(__dirname, "..");
 const bin = (name) => path.join(root, "node_modules", ".bin", name);
 const results = path.join(root, "dist", "vitest-results.json");
 
-// A clean build of both packages and the tools (scripts/build.cjs), then the tests' type-check.
+// A clean build of both packages and the tools (scripts/build.cjs), the tests' type-check, then the lint and format
+// check (Biome, biome.json), which writes nothing: `npm run lint:fix` applies the fixes it can.
 const { build } = require("./build.cjs");
-const built = build();
-const typecheck =
-  built === 0 ? spawnSync(bin("tsc"), ["-p", "tsconfig.test.json"], { cwd: root, stdio: "inherit" }).status : built;
-if (typecheck !== 0) {
-  console.log("0 passed, 1 failed");
-  process.exit(typecheck ?? 1);
+const steps = [
+  build,
+  () => spawnSync(bin("tsc"), ["-p", "tsconfig.test.json"], { cwd: root, stdio: "inherit" }).status,
+  () => spawnSync(bin("biome"), ["ci", "--error-on-warnings", "."], { cwd: root, stdio: "inherit" }).status,
+];
+for (const step of steps) {
+  const status = step();
+  if (status !== 0) {
+    console.log("0 passed, 1 failed");
+    process.exit(status ?? 1);
+  }
 }
 fs.rmSync(results, { force: true });
 const run = spawnSync(

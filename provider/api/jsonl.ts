@@ -20,8 +20,11 @@ const SYNC_READ_BUFFER = 256 * 1024;
 /** The buffer of synchronous reads, lent to one read at a time (a read inside another's callback gets its own). */
 let idleSyncBuffer: Buffer | null = null;
 
-/** Called once per line with its text (no line ending) and number. Returning `false` stops the splitter. */
-export type OnLine = (text: string, lineNo: number) => boolean | void;
+/**
+ * Called once per line with its text (no line ending) and number. Returning `false` stops the splitter; any other
+ * value, or none (a callback returning void), goes on.
+ */
+export type OnLine = (text: string, lineNo: number) => unknown;
 
 export interface LineSplitterOptions {
   /** Number of the first line. @default 1 */
@@ -125,8 +128,11 @@ function pumpSync(file: string, splitter: LineSplitter, from = 0): void {
   const buffer = idleSyncBuffer ?? Buffer.allocUnsafe(SYNC_READ_BUFFER);
   idleSyncBuffer = null;
   try {
-    for (let pos = from, n; (n = fs.readSync(fd, buffer, 0, buffer.length, pos)) > 0; pos += n) {
+    for (let pos = from; ; ) {
+      const n = fs.readSync(fd, buffer, 0, buffer.length, pos);
+      if (n <= 0) break;
       if (!splitter.push(buffer.subarray(0, n))) return;
+      pos += n;
     }
     splitter.end();
   } finally {
@@ -164,7 +170,7 @@ export interface Line {
 const isBlank = (text: string): boolean => text.trim() === "";
 
 /** Calls `onLine` for every non-blank line of `file`, in order, synchronously. Stops early when it returns false. */
-export function forEachLineSync(file: string, onLine: (line: Line) => boolean | void): void {
+export function forEachLineSync(file: string, onLine: (line: Line) => unknown): void {
   pumpSync(file, new LineSplitter((text, lineNo) => (isBlank(text) ? undefined : onLine({ lineNo, text }))));
 }
 
@@ -199,7 +205,7 @@ export class LineCounter {
 
   push(chunk: Uint8Array): void {
     for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.newlines++;
-    if (chunk.length) this.last = chunk[chunk.length - 1]!;
+    if (chunk.length) this.last = chunk[chunk.length - 1];
   }
 
   get lines(): number {
@@ -219,7 +225,11 @@ async function readChunks(path: string, push: (chunk: Buffer) => void): Promise<
   const file = await fs.promises.open(path, "r");
   try {
     const buffer = Buffer.allocUnsafe(READ_BUFFER);
-    for (let n; (n = (await file.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) push(buffer.subarray(0, n));
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, buffer.length, null);
+      if (bytesRead <= 0) break;
+      push(buffer.subarray(0, bytesRead));
+    }
   } finally {
     await file.close();
   }

@@ -50,5 +50,5 @@ export const LIST_PRICES: PriceTable = Object.freeze({
 
 /** The list price of a model of the list (exact name), or undefined. */
 export function listPrice(model: string): ModelPrice | undefined {
-  return Object.prototype.hasOwnProperty.call(LIST_PRICES.models, model) ? LIST_PRICES.models[model] : undefined;
+  return Object.hasOwn(LIST_PRICES.models, model) ? LIST_PRICES.models[model] : undefined;
 }

@@ -35,9 +35,9 @@ export function writeEvaluationInputs(plan: EvaluationPlan): void {
     };
     forEachDatasetLine(dataset, (text, lineNo) => {
       const { line, expected: answer } = readDatasetLine(plan.name, dataset, text, lineNo);
-      if (answer) expectedLines.push(JSON.stringify({ custom_id: answer.customId, expected: answer.value }) + "\n");
+      if (answer) expectedLines.push(`${JSON.stringify({ custom_id: answer.customId, expected: answer.value })}\n`);
       for (const w of writers) {
-        w.lines.push(JSON.stringify({ ...line, body: bodyWith(line, w.overrides) }) + "\n");
+        w.lines.push(`${JSON.stringify({ ...line, body: bodyWith(line, w.overrides) })}\n`);
         if (w.lines.length >= FLUSH_LINES) flush(w);
       }
     });

@@ -135,10 +135,10 @@ class Tally {
   add(id: string): void {
     this.count++;
     if (this.keep <= 0) return;
-    if (this.examples.length === this.keep && id >= this.examples[this.keep - 1]!) return;
+    if (this.examples.length === this.keep && id >= this.examples[this.keep - 1]) return;
     if (this.examples.includes(id)) return;
     let i = this.examples.length;
-    while (i > 0 && this.examples[i - 1]! > id) i--;
+    while (i > 0 && this.examples[i - 1] > id) i--;
     this.examples.splice(i, 0, id);
     if (this.examples.length > this.keep) this.examples.pop();
   }
@@ -166,7 +166,8 @@ interface Item {
 }
 
 interface ModelAcc {
-  summary: ModelSummary;
+  /** The counters a join always fills in, so they are never undefined while it counts. */
+  summary: ModelSummary & { expectedItems: number; missing: number };
   scoreSum: number;
   missing: Tally;
   duplicates: Tally;
@@ -177,7 +178,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 
 function fileSize(file: string, what: string): number {
   const st = fs.statSync(file, { throwIfNoEntry: false });
-  if (!st || !st.isFile()) throw new Error(`${what}: ${file} does not exist or is not a file`);
+  if (!st?.isFile()) throw new Error(`${what}: ${file} does not exist or is not a file`);
   return st.size;
 }
 
@@ -274,7 +275,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     const writers: LineWriter[] = [];
     try {
       for (let b = 0; b < partitions; b++) writers.push(new LineWriter(bucketPath(b), 64 * 1024));
-      const put = (id: string, rec: Rec) => writers[bucketOf(id, partitions)]!.write(JSON.stringify(rec));
+      const put = (id: string, rec: Rec) => writers[bucketOf(id, partitions)].write(JSON.stringify(rec));
 
       await forEachLine(dataset, (text, lineNo) => {
         if (text.trim() === "") return;
@@ -289,7 +290,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
         const { custom_id: id, body } = parsed as { custom_id: string; body: Record<string, unknown> };
         estimatedInputTokens += estimateRequestTokens(endpoint, body);
         let prompt = promptText(endpoint, body);
-        if (prompt.length > maxPrompt) prompt = prompt.slice(0, Math.max(0, maxPrompt - 1)) + "…";
+        if (prompt.length > maxPrompt) prompt = `${prompt.slice(0, Math.max(0, maxPrompt - 1))}…`;
         put(id, [DATASET, id, prompt]);
       });
 
@@ -317,8 +318,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
         }
       }
 
-      for (let m = 0; m < models.length; m++) {
-        for (const file of [models[m]!.outputFile, models[m]!.errorFile]) {
+      for (const [m, model] of models.entries()) {
+        for (const file of [model.outputFile, model.errorFile]) {
           if (file === undefined) continue;
           await forEachResult(file, endpoint, (r) => {
             put(r.customId, [
@@ -402,15 +403,18 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             case RESULT: {
               const r = rec as ResultRec;
               const m = r[1];
+              const acc = accs[m];
+              if (acc === undefined)
+                throw new Error(`${bucketPath(b)}: result record for model index ${m}, not in 0..${models.length - 1}`);
               const item = bucket.get(r[2]);
               if (!item) {
-                accs[m]!.unknown.add(r[2]);
+                acc.unknown.add(r[2]);
                 break;
               }
               const had = item.answers[m];
               if (had === undefined) item.answers[m] = r;
               else {
-                accs[m]!.duplicates.add(r[2]);
+                acc.duplicates.add(r[2]);
                 if (preferred(r, had)) item.answers[m] = r;
               }
               break;
@@ -423,18 +427,18 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
           items++;
           if (item.hasExpected) withExpected++;
           const answers: [string, RowAnswer][] = [];
-          for (let m = 0; m < models.length; m++) {
-            const acc = accs[m]!;
+          for (let m = 0; m < accs.length; m++) {
+            const acc = accs[m];
             const s = acc.summary;
             const r = item.answers[m];
             s.total++;
-            if (item.hasExpected) s.expectedItems!++;
+            if (item.hasExpected) s.expectedItems++;
             if (r === undefined) {
               s.failed++;
-              s.missing!++;
+              s.missing++;
               acc.missing.add(customId);
               answers.push([
-                models[m]!.model,
+                s.model,
                 { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 },
               ]);
               continue;
@@ -446,15 +450,12 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             else {
               s.succeeded++;
               if (item.hasExpected && scoring) {
-                score = scoreOne(r[3], item, customId, models[m]!.model, compiled, scoreFn);
+                score = scoreOne(r[3], item, customId, s.model, compiled, scoreFn);
                 s.scored++;
                 acc.scoreSum += score;
               }
             }
-            answers.push([
-              models[m]!.model,
-              { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] },
-            ]);
+            answers.push([s.model, { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] }]);
           }
           const row: JoinRow = item.hasExpected
             ? { customId, prompt: item.prompt, expected: item.expected, answers: Object.fromEntries(answers) }
@@ -492,16 +493,16 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       );
     if (scoring && options.expected === undefined)
       warnings.push("a scorer is given but no expected answers; nothing is scored");
-    for (let m = 0; m < models.length; m++) {
-      const { summary: s, scoreSum, missing, duplicates, unknown } = accs[m]!;
+    for (const [m, model] of models.entries()) {
+      const { summary: s, scoreSum, missing, duplicates, unknown } = accs[m];
       const name = s.model;
       s.duplicates = duplicates.count;
       s.unknownIds = unknown.count;
       s.accuracy = s.scored > 0 ? scoreSum / s.scored : null;
-      s.strictAccuracy = scoring && s.expectedItems! > 0 ? scoreSum / s.expectedItems! : null;
+      s.strictAccuracy = scoring && s.expectedItems > 0 ? scoreSum / s.expectedItems : null;
       s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
       if (s.cost === null) warnings.push(`${name}: no price in the price table of ${prices.date}; cost is null`);
-      if (models[m]!.outputFile === undefined && models[m]!.errorFile === undefined)
+      if (model.outputFile === undefined && model.errorFile === undefined)
         warnings.push(`${name}: no output file and no error file`);
       if (missing.count) {
         const status = s.status !== undefined ? ` (job status ${s.status})` : "";
@@ -532,8 +533,11 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
  * the smaller answer text, then the smaller error text, then fewer tokens (an arbitrary but deterministic choice).
  */
 function preferred(a: ResultRec, b: ResultRec): boolean {
-  if ((a[3] === null) !== (b[3] === null)) return a[3] !== null;
-  if (a[3] !== b[3]) return a[3]! < b[3]!;
+  const answerA = a[3];
+  const answerB = b[3];
+  if (answerA === null || answerB === null) {
+    if (answerA !== answerB) return answerA !== null;
+  } else if (answerA !== answerB) return answerA < answerB;
   if (a[4] !== b[4]) return (a[4] ?? "") < (b[4] ?? "");
   return a[5] + a[6] < b[5] + b[6];
 }
@@ -547,8 +551,9 @@ function scoreOne(
   scoreFn: ScoreFn | undefined,
 ): number {
   if (scoreFn) return applyScoreFn(scoreFn, answer, item.expected, { customId, prompt: item.prompt }, model);
+  if (compiled === undefined) throw new Error("scoreOne: called with neither a scorer nor a scoreFn");
   try {
-    return compiled!(answer, item.expected);
+    return compiled(answer, item.expected);
   } catch (e) {
     throw new Error(`scoring custom_id ${JSON.stringify(customId)} (model ${model}): ${(e as Error).message}`, {
       cause: e,
@@ -616,7 +621,7 @@ export async function expectedFromField(
       if (p) throw new Error(`${datasetPath} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
       const line = parsed as Record<string, unknown>;
       result.items++;
-      if (Object.prototype.hasOwnProperty.call(line, field)) {
+      if (Object.hasOwn(line, field)) {
         result.withExpected++;
         expected.write(JSON.stringify({ custom_id: line.custom_id, expected: line[field] }));
         delete line[field];

@@ -35,7 +35,7 @@ export class LineWriter {
 
   flush(): void {
     if (this.parts.length === 0) return;
-    fs.writeSync(this.fd, this.parts.join("\n") + "\n");
+    fs.writeSync(this.fd, `${this.parts.join("\n")}\n`);
     this.parts = [];
     this.size = 0;
   }

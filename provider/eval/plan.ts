@@ -158,13 +158,11 @@ function planDataset(
           `dataset[${i}] is ${JSON.stringify(item)?.slice(0, 80)}; expected { customId: string, body: object, expected? }`,
         );
       }
-      return (
-        JSON.stringify({
-          custom_id: item.customId,
-          body: item.body,
-          ...("expected" in item ? { expected: item.expected } : {}),
-        }) + "\n"
-      );
+      return `${JSON.stringify({
+        custom_id: item.customId,
+        body: item.body,
+        ...("expected" in item ? { expected: item.expected } : {}),
+      })}\n`;
     })
     .join("");
   // Their `expected` values are the expected answers, unless `expected` says otherwise.
@@ -256,8 +254,9 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   const base = mergePrices(DEFAULT_PRICES, args.prices);
   const labelled: Record<string, ModelPrice> = {};
   for (const m of models) {
-    const p = m.label && m.label !== m.name ? priceFor(base, m.name) : null;
-    if (p) labelled[m.label!] = { inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };
+    if (!m.label || m.label === m.name) continue;
+    const p = priceFor(base, m.name);
+    if (p) labelled[m.label] = { inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };
   }
   const prices = mergePrices(base, { models: labelled });
 
@@ -314,7 +313,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     const { line } = readDatasetLine(name, dataset, text, lineNo);
     files.forEach((file, i) => {
       const body = bodyWith(line, file.overrides);
-      const sum = sums[i]!;
+      const sum = sums[i];
       sum.inputTokens += estimateRequestTokens(endpoint, body);
       if (typeof body.max_tokens === "number") sum.maxOutput += body.max_tokens;
       else sum.allBounded = false;
@@ -322,7 +321,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     requests++;
   });
   files.forEach((file, i) => {
-    const sum = sums[i]!;
+    const sum = sums[i];
     file.requests = requests;
     file.inputTokens = sum.inputTokens;
     file.maxOutputTokens = sum.allBounded ? sum.maxOutput : null;
@@ -339,6 +338,9 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
 
   const scoreFn = typeof args.scorer === "function" ? args.scorer : undefined;
   const paths = reportPaths(outputDir);
+  // models is checked non-empty above, so there is at least one file.
+  const firstFile = files[0];
+  if (firstFile === undefined) fail(name, "no input file is planned");
   return {
     name,
     endpoint,
@@ -355,7 +357,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     resubmitOn: args.resubmitOn,
     report: {
       title: `Evaluation ${name}`,
-      dataset: files[0]!.path,
+      dataset: firstFile.path,
       rowsFile: path.join(outputDir, "rows.jsonl"),
       workDir: path.join(outputDir, "tmp"),
       htmlPath: paths.htmlPath,

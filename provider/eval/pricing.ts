@@ -100,11 +100,10 @@ const DATED = /^(.+)-\d{4}$/;
  * `model` in the result is the table entry used.
  */
 export function priceFor(table: PriceTable, model: string): (ModelPrice & { model: string }) | null {
-  const own = (name: string) =>
-    Object.prototype.hasOwnProperty.call(table.models, name) ? table.models[name] : undefined;
+  const own = (name: string) => (Object.hasOwn(table.models, name) ? table.models[name] : undefined);
   const candidates = [model];
   const dated = DATED.exec(model);
-  if (dated) candidates.push(`${dated[1]}-latest`, dated[1]!);
+  if (dated) candidates.push(`${dated[1]}-latest`, dated[1]);
   for (const name of candidates) {
     const p = own(name);
     if (p) return { model: name, inputPerMTok: p.inputPerMTok, outputPerMTok: p.outputPerMTok };

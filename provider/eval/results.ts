@@ -71,7 +71,7 @@ function bodyMessage(body: unknown): string | null {
     return body.detail
       .map((d) =>
         isObject(d)
-          ? `${Array.isArray(d.loc) ? d.loc.join(".") + ": " : ""}${typeof d.msg === "string" ? d.msg : show(d)}`
+          ? `${Array.isArray(d.loc) ? `${d.loc.join(".")}: ` : ""}${typeof d.msg === "string" ? d.msg : show(d)}`
           : show(d),
       )
       .join("; ");

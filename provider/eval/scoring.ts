@@ -186,7 +186,7 @@ function expectedNumber(expected: unknown): number {
 export function answerJson(answer: string): { ok: true; value: unknown } | { ok: false } {
   const candidates: string[] = [];
   const fence = /```[ \t]*(?:json[c5]?)?[ \t]*\r?\n?([\s\S]*?)```/i.exec(answer);
-  if (fence) candidates.push(fence[1]!);
+  if (fence) candidates.push(fence[1]);
   candidates.push(answer);
   const start = answer.search(/[{[]/);
   if (start >= 0) {
@@ -212,7 +212,7 @@ export function getPath(value: unknown, path: string): unknown {
       if (!/^\d+$/.test(seg)) return undefined;
       v = v[Number(seg)];
     } else if (isObject(v)) {
-      if (!Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
+      if (!Object.hasOwn(v, seg)) return undefined;
       v = v[seg];
     } else return undefined;
   }
@@ -227,9 +227,7 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a).filter((k) => a[k] !== undefined);
     const kb = Object.keys(b).filter((k) => b[k] !== undefined);
-    return (
-      ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && jsonEqual(a[k], b[k]))
-    );
+    return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && jsonEqual(a[k], b[k]));
   }
   return false;
 }

@@ -12,7 +12,7 @@ const ENDPOINTS =
   "/v1/chat/completions, /v1/embeddings, /v1/fim/completions, /v1/moderations, /v1/chat/moderations, /v1/ocr, /v1/classifications, /v1/chat/classifications, /v1/conversations, /v1/audio/transcriptions";
 
 /** Line 3 is cut short: not JSON. */
-const MALFORMED = chatJsonl(2) + '{"custom_id": "q2", "body": {"messages": [\n' + chatJsonl(2, "q", 3);
+const MALFORMED = `${chatJsonl(2)}{"custom_id": "q2", "body": {"messages": [\n${chatJsonl(2, "q", 3)}`;
 
 interface Case {
   name: string;
@@ -101,7 +101,10 @@ module.exports = { fileId: file.id, jobId: job.id };`;
     run: (onOutput: (t: string) => void) => Promise<unknown>,
   ): Promise<{ message: string; output: string }> => {
     const output: string[] = [];
-    const error = await run((t) => (output.push(t), project.onOutput(t))).then(
+    const error = await run((t) => {
+      output.push(t);
+      project.onOutput(t);
+    }).then(
       () => undefined,
       (e: unknown) => e,
     );

@@ -17,17 +17,15 @@ type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
 
 /** "What is a + b?" questions with the expected sum as a top-level field. */
 function arithmetic(n: number): string {
-  return (
-    Array.from({ length: n }, (_, i) => {
-      const a = 7 * i + 3;
-      const b = 11 * i + 5;
-      return JSON.stringify({
-        custom_id: `q${String(i + 1).padStart(2, "0")}`,
-        expected: a + b,
-        body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] },
-      });
-    }).join("\n") + "\n"
-  );
+  return `${Array.from({ length: n }, (_, i) => {
+    const a = 7 * i + 3;
+    const b = 11 * i + 5;
+    return JSON.stringify({
+      custom_id: `q${String(i + 1).padStart(2, "0")}`,
+      expected: a + b,
+      body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] },
+    });
+  }).join("\n")}\n`;
 }
 
 /** JavaScript written into the program as it is (e.g. a ScoreFn), where other declared values are written as JSON. */
@@ -99,7 +97,6 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
 
   const jobs = () => [...emulator.store.jobs.values()];
   const uploads = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
-  const labelOf = (m: string | EvaluationModel) => (typeof m === "string" ? m : (m.label ?? m.name));
   const expectedById = () =>
     new Map(
       fs

@@ -76,7 +76,7 @@ export class E2EProject {
     );
     this.write(
       "package.json",
-      JSON.stringify(
+      `${JSON.stringify(
         {
           name: `e2e-${name}`,
           private: true,
@@ -85,7 +85,7 @@ export class E2EProject {
         },
         null,
         2,
-      ) + "\n",
+      )}\n`,
     );
     // The language host and the dynamic-provider host resolve @pulumi/pulumi, and the program and the serialized
     // provider resolve pulumi-mistral-batch, from the project's node_modules.
@@ -153,9 +153,7 @@ export class E2EProject {
 }
 
 /** Resources of a stack's exported state, by name. */
-export async function resources(
-  stack: automation.Stack,
-): Promise<
+export async function resources(stack: automation.Stack): Promise<
   Map<
     string,
     {
@@ -213,14 +211,12 @@ export async function previewSteps(
 }
 
 export function chatJsonl(n: number, prefix = "q", offset = 0): string {
-  return (
-    Array.from({ length: n }, (_, i) =>
-      JSON.stringify({
-        custom_id: `${prefix}${i + offset}`,
-        body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${i + offset} + ${i + 1}?` }] },
-      }),
-    ).join("\n") + "\n"
-  );
+  return `${Array.from({ length: n }, (_, i) =>
+    JSON.stringify({
+      custom_id: `${prefix}${i + offset}`,
+      body: { max_tokens: 32, messages: [{ role: "user", content: `What is ${i + offset} + ${i + 1}?` }] },
+    }),
+  ).join("\n")}\n`;
 }
 
 /** The Automation API's error for an operation that must fail: its message holds the CLI's whole output. */

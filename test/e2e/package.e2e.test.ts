@@ -49,11 +49,14 @@ function run(
     child.stdout.setEncoding("utf8").on("data", (t: string) => (stdout += t));
     child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
     const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs);
-    child.on("error", (e) => (clearTimeout(timer), reject(e)));
-    child.on(
-      "close",
-      (code, signal) => (clearTimeout(timer), resolve({ code, signal, stdout, stderr, ms: Date.now() - started })),
-    );
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started });
+    });
     child.stdin.end(opts.input ?? "");
   });
 }
@@ -302,12 +305,15 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
       emulator!.stdout!.setEncoding("utf8").on("data", (t: string) => {
         out += t;
         const url = /https?:\/\/\S+/.exec(out)?.[0];
-        if (url) clearTimeout(timer), resolve(url.replace(/\/$/, ""));
+        if (url) {
+          clearTimeout(timer);
+          resolve(url.replace(/\/$/, ""));
+        }
       });
-      emulator!.once(
-        "exit",
-        (code) => (clearTimeout(timer), reject(new Error(`the emulator exited (${code}): ${emulatorLog}`))),
-      );
+      emulator!.once("exit", (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the emulator exited (${code}): ${emulatorLog}`));
+      });
     });
     expect((await fetch(`${emulatorUrl}/v1/files`)).status).toBe(401);
     expect((await fetch(`${emulatorUrl}/v1/files`, { headers: { authorization: `Bearer ${apiKey}` } })).status).toBe(

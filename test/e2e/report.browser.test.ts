@@ -236,7 +236,7 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     const keep = process.env.REPORT_SCREENSHOT;
     if (keep) {
       fs.writeFileSync(keep, png);
-      fs.copyFileSync(htmlPath, keep.replace(/\.png$/i, "") + ".html");
+      fs.copyFileSync(htmlPath, `${keep.replace(/\.png$/i, "")}.html`);
     }
   }, 150_000);
 
@@ -283,7 +283,9 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     expect(probe.svg.height).toBeGreaterThan(100);
     // Accuracy bars: 300 user units at 100%; the fixture's accuracies are 90%, 72.5% and 16/36.
     expect(probe.accBars.map((b) => b.model)).toEqual([...MODELS]);
-    [270, 217.5, 133.3].forEach((w, i) => expect(probe.accBars[i].userWidth).toBeCloseTo(w, 3));
+    [270, 217.5, 133.3].forEach((w, i) => {
+      expect(probe.accBars[i].userWidth).toBeCloseTo(w, 3);
+    });
     for (const b of probe.accBars) {
       expect(b.pixelWidth).toBeGreaterThan(50);
       expect(b.pixelHeight).toBeGreaterThan(10);
@@ -312,6 +314,8 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     expect(img.pixels.length, `unexpected PNG colour type ${img.colorType}`).toBe(WIDTH * HEIGHT * 4);
     // The light page background dominates, and each model's colour covers at least its two bars' worth of pixels.
     expect(countColor(img, "#f5f6f8")).toBeGreaterThan(100_000);
-    MODELS.forEach((_, i) => expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(1_500));
+    MODELS.forEach((_, i) => {
+      expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(1_500);
+    });
   });
 });

@@ -10,6 +10,7 @@ import type { Emulator } from "mistral-batch-emulator";
 import type { BatchJobStatus } from "../../provider/jobLogic";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
+type UpResult = Awaited<ReturnType<Stack["up"]>>;
 
 describe("BatchJob waitForCompletion through the engine", { timeout: 240_000 }, () => {
   /** Wall clock, fast: a job of 50 requests is queued 200 ms, then runs 2 s. */
@@ -88,7 +89,12 @@ module.exports = {
 
     it("up returns with SUCCESS and the counts, and the engine output shows the provider's progress", async () => {
       const output: string[] = [];
-      const result = await stack.up({ onOutput: (t) => (output.push(t), project.onOutput(t)) });
+      const result = await stack.up({
+        onOutput: (t) => {
+          output.push(t);
+          project.onOutput(t);
+        },
+      });
       expect(result.summary.result).toBe("succeeded");
       const o = result.outputs;
       expect(o.status.value).toBe("SUCCESS");
@@ -166,7 +172,7 @@ module.exports = {
       let ticking: ReturnType<typeof setInterval> | undefined;
       const tick = () => (ticking ??= setInterval(() => void manual.advance(250), 100));
       const fallback = setTimeout(tick, 15_000);
-      let result;
+      let result: UpResult;
       try {
         result = await stack.up({
           onOutput: (t) => {
@@ -251,7 +257,7 @@ module.exports = {
       expect(await previewSteps(stack)).toEqual({ questions: "same", answers: "replace" });
       expect(jobsIn(failing)).toHaveLength(1);
       const ticking = setInterval(() => void failing.advance(1000), 100);
-      let result;
+      let result: UpResult;
       try {
         result = await stack.up({ onOutput: project.onOutput });
       } finally {

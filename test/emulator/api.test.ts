@@ -9,7 +9,7 @@ import { checkedClient, type CheckedClient } from "../support/client";
 import { readJson, type ErrorBody, type FileBody, type ListBody, type ValidationErrorBody } from "../support/wire";
 
 function jsonl(lines: object[]): Buffer {
-  return Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  return Buffer.from(`${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
 }
 
 function chatLines(n: number, prefix = "r"): object[] {

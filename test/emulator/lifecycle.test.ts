@@ -11,7 +11,14 @@ import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batc
 import { checkedClient, type CheckedClient } from "../support/client";
 import { readJson, type ErrorBody, type JobBody } from "../support/wire";
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
+/** One line of a job's output or error file. */
+interface ResultLine {
+  id: string;
+  custom_id: string | null;
+  response: { status_code: number; body: Json } | null;
+  error: { message: string; code?: unknown } | null;
+}
 
 const SPEED = { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 };
 const CHAT = "/v1/chat/completions" as const;
@@ -25,7 +32,7 @@ function chatRequests(n: number, prefix = "r") {
 }
 
 function jsonl(lines: object[]): Buffer {
-  return Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  return Buffer.from(`${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
 }
 
 const started: Emulator[] = [];
@@ -59,12 +66,12 @@ function get(id: string, client = c) {
   return client.client.batch.jobs.get({ jobId: id });
 }
 
-async function resultLines(fileId: string, client = c): Promise<Json[]> {
+async function resultLines(fileId: string, client = c): Promise<ResultLine[]> {
   const text = await new Response(await client.client.files.download({ fileId })).text();
   return text
     .split("\n")
     .filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l));
+    .map((l): ResultLine => JSON.parse(l));
 }
 
 async function advanceViaAdmin(ms: number, url = emulator.url): Promise<Response> {
@@ -150,7 +157,7 @@ describe("a job that succeeds", () => {
         .map((r) => r.customId)
         .sort(),
     );
-    expect(lines.every((l) => l.response.status_code === 200 && l.error === null)).toBe(true);
+    expect(lines.every((l) => l.response!.status_code === 200 && l.error === null)).toBe(true);
     const file = await c.client.files.retrieve({ fileId: job.outputFile! });
     expect(file).toMatchObject({ numLines: 20, sampleType: "batch_result", source: "mistral" });
 
@@ -254,8 +261,8 @@ describe("a job that fails", () => {
     const lines = await resultLines(job.errorFile!);
     expect(lines.map((l) => l.custom_id).sort()).toEqual(["bad0", "bad1", "bad2", "bad3"]);
     for (const l of lines) {
-      expect(l.response.status_code).not.toBe(200);
-      expect(l.error.message).toBe(job.errors[0].message);
+      expect(l.response!.status_code).not.toBe(200);
+      expect(l.error!.message).toBe(job.errors[0].message);
     }
   });
 

@@ -13,7 +13,7 @@ import { assertBuilt, startCli, stopAllClis, type CliProcess } from "../support/
 import { readJson, type FileBody, type JobBody, type ListBody } from "../support/wire";
 
 function jsonl(lines: object[]): Buffer {
-  return Buffer.from(lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
+  return Buffer.from(`${lines.map((l) => JSON.stringify(l)).join("\n")}\n`);
 }
 
 function chatLines(n: number, prefix = "r"): { custom_id: string; body: object }[] {

@@ -10,9 +10,10 @@ import { SDKError } from "@mistralai/mistralai/models/errors";
 import { startEmulator, type Emulator } from "mistral-batch-emulator";
 import { checkedClient, type CheckedClient } from "../support/client";
 import { expectSchemaValid } from "../support/openapi";
-import { readJson, type FileBody, type ListBody } from "../support/wire";
+import { readJson, type ErrorBody, type FileBody, type ListBody, type ValidationErrorBody } from "../support/wire";
+import type { ValidationDetail } from "../../provider/api";
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
 
 const CHAT = "/v1/chat/completions" as const;
 const MODEL = "mistral-small-latest";
@@ -30,7 +31,7 @@ const ENDPOINTS = [
 ];
 
 function jsonl(lines: (object | string)[]): Buffer {
-  return Buffer.from(lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
+  return Buffer.from(`${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`);
 }
 
 function chatLine(i: number): object {
@@ -94,24 +95,25 @@ async function refused(
 }
 
 /** The single detail item of a 422 body. */
-function detail422(r: { status: number; body: Json }): Json {
+function detail422(r: { status: number; body: Json }): ValidationDetail {
   expect(r.status).toBe(422);
   expect(Object.keys(r.body)).toEqual(["detail"]);
-  expect(r.body.detail).toHaveLength(1);
-  return r.body.detail[0];
+  const { detail } = r.body as unknown as ValidationErrorBody;
+  expect(detail).toHaveLength(1);
+  return detail[0];
 }
 
 /** A generic `{object:"error", message, type, param, code}` body. */
-function apiErrorBody(r: { status: number; body: Json }, status: number): Json {
+function apiErrorBody(r: { status: number; body: Json }, status: number): ErrorBody {
   expect(r.status).toBe(status);
   expect(Object.keys(r.body).sort()).toEqual(["code", "message", "object", "param", "type"]);
   expect(r.body.object).toBe("error");
   expect(typeof r.body.message).toBe("string");
-  return r.body;
+  return r.body as unknown as ErrorBody;
 }
 
 /** A pydantic "Value error, ..." item; returns its message without the prefix. */
-function valueError(d: Json, loc: (string | number)[], input: unknown): string {
+function valueError(d: ValidationDetail, loc: (string | number)[], input: unknown): string {
   expect(d).toMatchObject({ type: "value_error", loc, input });
   expect(d.msg).toMatch(/^Value error, /);
   const message = d.msg.slice("Value error, ".length);
@@ -495,7 +497,7 @@ describe("job creation: body", () => {
     const d = detail422(await refused(() => postJob('{"endpoint": "/v1/chat/completions",')));
     expect(d).toMatchObject({ type: "json_invalid", msg: "JSON decode error", input: {} });
     expect(d.loc[0]).toBe("body");
-    expect(typeof d.ctx.error).toBe("string");
+    expect(typeof d.ctx!.error).toBe("string");
   });
 
   it("refuses a JSON body that is not an object", async () => {

@@ -22,7 +22,7 @@ import { contentFilename } from "../../provider/upload";
 const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const req = (id: string, body: Record<string, unknown> = { messages: [{ role: "user", content: `Q ${id}` }] }) =>
   JSON.stringify({ custom_id: id, body });
-const GOOD = [req("a"), req("b"), "", req("c")].join("\n") + "\n";
+const GOOD = `${[req("a"), req("b"), "", req("c")].join("\n")}\n`;
 
 // No key, no server: check and diff never talk to Mistral.
 const provider = new BatchFileProvider(ProviderContext.fromConfig(undefined, {}));
@@ -178,12 +178,12 @@ describe("check: source file", () => {
     expect(failures[0]!.property).toBe("source");
     const lines = failures[0]!.reason.split("\n");
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toMatch(new RegExp(`^${escape(file)} line 2: \\(line\\) is "\\{oops"; expected valid JSON`));
+    expect(lines[0]).toMatch(new RegExp(`^${escapeRegExp(file)} line 2: \\(line\\) is "\\{oops"; expected valid JSON`));
     expect(lines[1]).toBe(
       `${file} line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)`,
     );
     expect(lines[2]).toMatch(
-      new RegExp(`^${escape(file)} line 4: body\\.messages is missing; expected a non-empty array of messages`),
+      new RegExp(`^${escapeRegExp(file)} line 4: body\\.messages is missing; expected a non-empty array of messages`),
     );
     expect(inputs.sha256).toBeUndefined();
     expect(inputs.bytes).toBeUndefined();
@@ -198,7 +198,7 @@ describe("check: source file", () => {
   });
 
   it("bodies are checked for the endpoint only for purpose batch", async () => {
-    const file = write("emb.jsonl", req("a", { input: "text" }) + "\n");
+    const file = write("emb.jsonl", `${req("a", { input: "text" })}\n`);
     expect((await check({ source: file })).failures).toEqual([]);
     expect((await check({ source: file, endpoint: "/v1/embeddings" })).failures).toEqual([]);
     expect((await check({ source: file, endpoint: "/v1/chat/completions" })).failures).toMatchObject([
@@ -260,7 +260,7 @@ describe("check: unknown values (preview)", () => {
   });
 
   it("unknown purpose or endpoint: no failure, content still scanned (envelope only)", async () => {
-    const file = write("u.jsonl", req("a", { input: "x" }) + "\n");
+    const file = write("u.jsonl", `${req("a", { input: "x" })}\n`);
     const { inputs, failures } = await check({ source: file, purpose: UNKNOWN, endpoint: UNKNOWN });
     expect(failures).toEqual([]);
     expect(inputs.sha256).toBe(sha(fs.readFileSync(file)));
@@ -323,7 +323,7 @@ describe("diff", () => {
   it("edited content replaces, naming source", async () => {
     const file = write("edit/q.jsonl", GOOD);
     const before = (await check({ source: file })).inputs;
-    fs.appendFileSync(file, req("d") + "\n");
+    fs.appendFileSync(file, `${req("d")}\n`);
     const after = (await check({ source: file })).inputs;
     expect(after.sha256).not.toBe(before.sha256);
     expect(await provider.diff("id", outputsOf(before), after)).toEqual({
@@ -338,7 +338,7 @@ describe("diff", () => {
     const r2 = (await check({ requests: [{ customId: "a", body: { x: 2 } }] })).inputs;
     expect((await provider.diff("id", outputsOf(r1), r2)).replaces).toEqual(["requests"]);
     const c1 = (await check({ content: GOOD })).inputs;
-    const c2 = (await check({ content: GOOD + req("z") + "\n" })).inputs;
+    const c2 = (await check({ content: `${GOOD + req("z")}\n` })).inputs;
     expect((await provider.diff("id", outputsOf(c1), c2)).replaces).toEqual(["content"]);
     // the same JSONL given as content instead of requests is the same file
     const asContent = (await check({ content: requestsToJsonl([{ customId: "a", body: { x: 1 } }]) })).inputs;
@@ -459,6 +459,6 @@ describe("contentFilename", () => {
   });
 });
 
-function escape(s: string): string {
+function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }

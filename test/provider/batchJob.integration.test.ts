@@ -44,12 +44,6 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, time
   }
 }
 
-async function onlyJob(url: string) {
-  const list = await sdk(url).batch.jobs.list({ pageSize: 100 });
-  expect(list.data).toHaveLength(1);
-  return list.data![0];
-}
-
 describe("BatchJob create", () => {
   it("submits with the idempotency key in its metadata, next to the user's", async () => {
     const e = await emulator(SLOW_MANUAL);
@@ -104,7 +98,7 @@ describe("BatchJob create", () => {
       file: {
         fileName: "in.jsonl",
         content: Buffer.from(
-          JSON.stringify({ custom_id: "a", body: { messages: [{ role: "user", content: "2+2?" }] } }) + "\n",
+          `${JSON.stringify({ custom_id: "a", body: { messages: [{ role: "user", content: "2+2?" }] } })}\n`,
         ),
       },
       purpose: "batch",

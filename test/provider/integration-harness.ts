@@ -12,6 +12,7 @@ import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batc
 import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
 
+// biome-ignore lint/suspicious/noExplicitAny: the integration tests read the provider's untyped outputs and admin-route bodies at any depth
 export type Json = Record<string, any>;
 
 export const CHAT = "/v1/chat/completions" as const;
@@ -120,7 +121,7 @@ export function chatRequests(n: number, prefix = "r") {
 }
 
 export function jsonlOf(requests: { customId: string; body: unknown }[]): string {
-  return requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n") + "\n";
+  return `${requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n")}\n`;
 }
 
 /** Captures every line the provider reports until `restore()`. */

@@ -23,7 +23,7 @@ import { pushInChunks } from "../support/chunks";
 const sha = (data: string | Buffer) => createHash("sha256").update(data).digest("hex");
 const req = (id: string, content = "Hello") =>
   JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content }] } });
-const jsonl = (...lines: string[]) => lines.join("\n") + "\n";
+const jsonl = (...lines: string[]) => `${lines.join("\n")}\n`;
 
 /** Feeds the bytes to a scanner in chunks of 1..maxChunk bytes (deterministic sizes). */
 function scanChunked(data: Buffer, maxChunk: number, options: ScanOptions = {}, seed = 1): ScanResult {
@@ -328,7 +328,7 @@ describe("scanJsonlFile", () => {
   it("streams a file larger than its 1 MiB read chunk with lines across chunk edges", async () => {
     const lines = Array.from({ length: 5000 }, (_, i) => req(`id-${i}`, "lorem ipsum ".repeat(30)));
     lines.push(req("id-17")); // a duplicate at the very end
-    const text = lines.join("\n") + "\n";
+    const text = `${lines.join("\n")}\n`;
     expect(Buffer.byteLength(text)).toBeGreaterThan(2 * 1024 * 1024);
     const file = path.join(dir, "big.jsonl");
     fs.writeFileSync(file, text);

@@ -16,12 +16,22 @@ import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
 import { cleanup, emulator, sdk, TEST_KEY } from "./integration-harness";
 
-type Json = Record<string, any>;
+/** A resource's entry in the fixture: its id and what the engine kept of its inputs and outputs. */
+interface ResourceState {
+  id: string;
+  inputs: Record<string, unknown>;
+  outputs: Record<string, unknown>;
+}
+interface State {
+  file: ResourceState;
+  job: ResourceState;
+  results: ResourceState;
+}
 type Provider = Required<pulumi.dynamic.ResourceProvider>;
 
 const line = (id: string) =>
   JSON.stringify({ custom_id: id, body: { messages: [{ role: "user", content: `Q ${id}` }] } });
-const CONTENT = [line("a"), line("b"), line("c")].join("\n") + "\n";
+const CONTENT = `${[line("a"), line("b"), line("c")].join("\n")}\n`;
 
 let project: string;
 let url: string;
@@ -31,13 +41,13 @@ const p = (kind: "file" | "job" | "results") => rt.provider(kind) as Provider;
 let restoreReporter: (() => void) | undefined;
 
 /** The fixture for this project folder and these remote ids. */
-function fixture(): { file: Json; job: Json; results: Json } {
+function fixture(): State {
   let text = fs.readFileSync(path.join(__dirname, "fixtures/state-33e6790.json"), "utf8");
-  for (const [k, v] of Object.entries({ PROJECT: project, ...ids })) text = text.split("${" + k + "}").join(v);
+  for (const [k, v] of Object.entries({ PROJECT: project, ...ids })) text = text.split(`\${${k}}`).join(v);
   return JSON.parse(text);
 }
 /** What the program declares (and the engine hands `check`), as in the release that wrote the fixture. */
-const declared = (state: { file: Json; job: Json; results: Json }) => ({
+const declared = (state: State) => ({
   file: { source: path.join(project, "data/questions.jsonl"), endpoint: "/v1/chat/completions" },
   job: {
     inputFiles: [ids.FILE_ID],

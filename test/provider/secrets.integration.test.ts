@@ -54,7 +54,10 @@ it("no output, error or progress line of a full run contains the API key", async
   const reports = captureReports();
   const seen: unknown[] = [];
   const errors: unknown[] = [];
-  const keep = <T>(v: T): T => (seen.push(v), v);
+  const keep = <T>(v: T): T => {
+    seen.push(v);
+    return v;
+  };
   const fails = async (fn: () => Promise<unknown>) => {
     try {
       seen.push(await fn());

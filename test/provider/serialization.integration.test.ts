@@ -56,7 +56,7 @@ async function serialize(kind: "file" | "job"): Promise<string> {
 }
 
 /** What the child process runs: Pulumi's dynamic provider host, reduced to the calls it makes. */
-const HOST = String.raw`
+const HOST = `
 const fs = require("node:fs");
 const requireFromString = require(process.env.REQUIRE_FROM_STRING);
 const input = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
@@ -158,7 +158,7 @@ describe("the serialized providers", () => {
       expect(Buffer.byteLength(text), kind).toBeLessThan(4096);
       expect(text).not.toContain(KEY);
       expect(text).not.toContain(ROOT);
-      expect(text).not.toContain(path.dirname(ROOT) + "/");
+      expect(text).not.toContain(`${path.dirname(ROOT)}/`);
       expect(text).toContain('"pulumi-mistral-batch/runtime"');
       expect(text).toMatch(/require\(entry\)/);
       expect(text).toContain("exports.handler");

@@ -54,7 +54,7 @@ export async function writeRows(file: string, n: number, make: (i: number) => Re
   const out = fs.createWriteStream(file);
   let chunk = "";
   for (let i = 0; i < n; i++) {
-    chunk += JSON.stringify(make(i)) + "\n";
+    chunk += `${JSON.stringify(make(i))}\n`;
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await new Promise<void>((r) => out.once("drain", () => r()));
       chunk = "";

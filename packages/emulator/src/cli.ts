@@ -46,10 +46,10 @@ function num(name: string, value: string | undefined, min: number, allowInf = fa
   return n;
 }
 
-async function main(): Promise<void> {
-  let parsed;
+/** The command line, parsed; exits with the usage error when it cannot be read. */
+function parseCommandLine() {
   try {
-    parsed = parseArgs({
+    return parseArgs({
       options: {
         host: { type: "string" },
         port: { type: "string" },
@@ -67,9 +67,12 @@ async function main(): Promise<void> {
       strict: true,
     });
   } catch (error) {
-    fail((error as Error).message);
+    return fail((error as Error).message);
   }
-  const v = parsed.values;
+}
+
+async function main(): Promise<void> {
+  const v = parseCommandLine().values;
   if (v.help) {
     process.stdout.write(USAGE);
     return;

@@ -82,8 +82,8 @@ function parseOne(part: string): FaultRule {
     throw new FaultError(`fault spec ${JSON.stringify(part)}: ${what}; ${HELP}`);
   };
   const m = COMPACT.exec(part);
-  if (!m) bad("cannot read it");
-  const [, kindText, arg, times, method, path] = m!;
+  if (!m) return bad("cannot read it");
+  const [, kindText, arg, times, method, path] = m;
   let rule: FaultRule;
   if (/^\d+$/.test(kindText)) {
     const status = Number(kindText);
@@ -134,7 +134,8 @@ function validateRule(rule: FaultRule): FaultRule {
     throw new FaultError(`fault rule: kind must be one of ${kinds.join(", ")}, received ${describe(rule.kind)}`);
   }
   if (rule.kind === "status") {
-    if (!(Number.isInteger(rule.status) && rule.status! >= 400 && rule.status! <= 599)) {
+    const status = rule.status;
+    if (!(typeof status === "number" && Number.isInteger(status) && status >= 400 && status <= 599)) {
       throw new FaultError(`fault rule: status must be an HTTP error code 400..599, received ${describe(rule.status)}`);
     }
     if (

@@ -202,13 +202,13 @@ export class Processor {
     shuffleInPlace(err, job.id + job.completed_requests);
     const p = int.partial;
     if (out.length) {
-      const data = out.join("\n") + "\n";
+      const data = `${out.join("\n")}\n`;
       fs.appendFileSync(this.store.tmpPath(p.output), data);
       p.outputBytes += Buffer.byteLength(data);
       p.outputLines += out.length;
     }
     if (err.length) {
-      const data = err.join("\n") + "\n";
+      const data = `${err.join("\n")}\n`;
       fs.appendFileSync(this.store.tmpPath(p.error), data);
       p.errorBytes += Buffer.byteLength(data);
       p.errorLines += err.length;

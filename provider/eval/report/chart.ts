@@ -25,7 +25,7 @@ export function modelColor(index: number): string {
 /** A round number at or above x (1, 2, 2.5 or 5 times a power of ten). */
 function niceCeil(x: number): number {
   if (!(x > 0)) return 1;
-  const p = Math.pow(10, Math.floor(Math.log10(x)));
+  const p = 10 ** Math.floor(Math.log10(x));
   for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= x * (1 - 1e-12)) return m * p;
   return 10 * p;
 }

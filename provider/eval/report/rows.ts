@@ -93,11 +93,13 @@ export async function readRows(
       for (const name of Object.keys(answers)) {
         if (!modelIndex.has(name) && unknown.size < MAX_UNKNOWN_MODELS) unknown.add(name);
       }
-      const raw = models.map((m) => (Object.prototype.hasOwnProperty.call(answers, m) ? answers[m] : undefined));
+      const raw = models.map((m) => (Object.hasOwn(answers, m) ? answers[m] : undefined));
       const verdicts = raw.map(verdictOf);
       const disagree = disagrees(raw, verdicts);
       if (disagree) disagreements++;
-      verdicts.forEach((v, i) => tallies[i][v]++);
+      verdicts.forEach((v, i) => {
+        tallies[i][v]++;
+      });
 
       // Only build the shown form of the item when some list will keep it.
       const wantedShown = disagree
@@ -163,9 +165,10 @@ function disagrees(raw: (RowAnswer | undefined)[], verdicts: Verdict[]): boolean
   const keys = new Set<string>();
   raw.forEach((a, i) => {
     const v = verdicts[i];
-    if (v === "missing") return;
-    if (scored) keys.add(v === "failed" ? "0" : v === "unscored" ? "unscored" : String(a!.score));
-    else keys.add(v === "failed" ? "\u0000failed" : String(a!.answer).trim().replace(/\s+/g, " ").toLowerCase());
+    // verdictOf gives "missing" for an absent answer, so a is defined past this check.
+    if (v === "missing" || a === undefined) return;
+    if (scored) keys.add(v === "failed" ? "0" : v === "unscored" ? "unscored" : String(a.score));
+    else keys.add(v === "failed" ? "\u0000failed" : String(a.answer).trim().replace(/\s+/g, " ").toLowerCase());
   });
   return keys.size > 1;
 }

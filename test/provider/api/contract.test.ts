@@ -7,13 +7,36 @@ import { describe, expect, it } from "vitest";
 import * as api from "../../../provider/api";
 import { findOperation, loadSpec, operationIds } from "../../support/openapi";
 
-type Json = Record<string, any>;
-const schemas = (): Json => (loadSpec().doc.components as Json).schemas as Json;
-const enumOf = (name: string): unknown[] => schemas()[name].enum;
+/** The parts of an OpenAPI schema object these tests read. */
+interface Schema {
+  type?: string;
+  enum?: unknown[];
+  anyOf?: Schema[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  propertyNames?: Schema;
+  additionalProperties?: Schema;
+  minLength?: number;
+  maxLength?: number;
+  minimum?: number;
+  maximum?: number;
+  maxItems?: number;
+  default?: unknown;
+  description?: string;
+}
+interface Parameter {
+  name: string;
+  in: string;
+  schema: Schema;
+}
+const schemas = (): Record<string, Schema> =>
+  (loadSpec().doc.components as { schemas: Record<string, Schema> }).schemas;
+const enumOf = (name: string): unknown[] | undefined => schemas()[name].enum;
 /** The non-null branch of an `anyOf: [X, {type: null}]` property. */
-const nonNull = (s: Json): Json => (Array.isArray(s.anyOf) ? s.anyOf.find((b: Json) => b.type !== "null") : s);
-const queryParam = (operationId: string, name: string): Json =>
-  (findOperation(operationId).operation.parameters as Json[]).find((p) => p.name === name && p.in === "query")!.schema;
+const nonNull = (s: Schema): Schema => (Array.isArray(s.anyOf) ? s.anyOf.find((b) => b.type !== "null")! : s);
+const queryParam = (operationId: string, name: string): Schema =>
+  (findOperation(operationId).operation.parameters as Parameter[]).find((p) => p.name === name && p.in === "query")!
+    .schema;
 
 describe("enums are the spec's, in its order", () => {
   it.each([
@@ -57,16 +80,16 @@ describe("statuses", () => {
 
 describe("limits are the spec's where it states them", () => {
   it("inline requests, metadata lengths, timeout_hours", () => {
-    const create = schemas().CreateBatchJobRequest.properties as Json;
+    const create = schemas().CreateBatchJobRequest.properties!;
     expect(nonNull(create.requests).maxItems).toBe(api.MAX_INLINE_REQUESTS);
     const metadata = nonNull(create.metadata);
-    expect({ min: metadata.propertyNames.minLength, max: metadata.propertyNames.maxLength }).toEqual(
+    expect({ min: metadata.propertyNames!.minLength, max: metadata.propertyNames!.maxLength }).toEqual(
       api.METADATA_KEY_LENGTH,
     );
-    expect({ min: metadata.additionalProperties.minLength, max: metadata.additionalProperties.maxLength }).toEqual(
+    expect({ min: metadata.additionalProperties!.minLength, max: metadata.additionalProperties!.maxLength }).toEqual(
       api.METADATA_VALUE_LENGTH,
     );
-    expect(metadata.additionalProperties.type).toBe("string");
+    expect(metadata.additionalProperties!.type).toBe("string");
     expect({
       min: create.timeout_hours.minimum,
       max: create.timeout_hours.maximum,
@@ -119,7 +142,7 @@ describe("error bodies", () => {
   });
 
   it("a validation detail item has the spec's required fields", () => {
-    const required = (schemas().ValidationError.required as string[]).filter((k) => k !== "url");
+    const required = schemas().ValidationError.required!.filter((k) => k !== "url");
     const detail: api.ValidationDetail = { type: "missing", loc: ["body", "file"], msg: "Field required", input: null };
     for (const k of required) expect(detail).toHaveProperty(k);
   });

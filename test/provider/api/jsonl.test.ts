@@ -87,7 +87,13 @@ describe("LineSplitter", () => {
 
   it("stops when the callback returns false; offset and nextLineNo say where to resume", () => {
     const seen: string[] = [];
-    const s = new LineSplitter((t) => (seen.push(t), t !== "b"), { offset: 100, firstLineNo: 10 });
+    const s = new LineSplitter(
+      (t) => {
+        seen.push(t);
+        return t !== "b";
+      },
+      { offset: 100, firstLineNo: 10 },
+    );
     expect(s.push(Buffer.from("a\nb\nc\n"))).toBe(false);
     expect(seen).toEqual(["a", "b"]);
     expect(s.stopped).toBe(true);
@@ -117,7 +123,7 @@ describe("LineSplitter", () => {
 describe("forEachLine (async, every line)", () => {
   it("reads a file and a stream alike: lines longer than the read buffer, blank lines, BOM dropped, count returned", async () => {
     const lines = ["é".repeat(700_000), "short ✓", "", "日本".repeat(300_000), "last"];
-    const data = Buffer.from("\ufeff" + lines.join("\r\n"));
+    const data = Buffer.from(`\ufeff${lines.join("\r\n")}`);
     const fromFile: [string, number][] = [];
     expect(await forEachLine(write(data), (t, n) => void fromFile.push([t, n]))).toBe(5);
     expect(fromFile).toEqual(lines.map((t, i) => [t, i + 1]));
@@ -140,7 +146,11 @@ describe("forEachLine (async, every line)", () => {
     ).rejects.toThrow("stop at b");
     expect(seen).toEqual(["a", "b"]);
     const all: string[] = [];
-    await forEachLine(file, ((t: string) => (all.push(t), false)) as unknown as (t: string) => void);
+    const pushThenStop = (t: string) => {
+      all.push(t);
+      return false;
+    };
+    await forEachLine(file, pushThenStop as unknown as (t: string) => void);
     expect(all).toEqual(["a", "b", "c"]);
   });
 });
@@ -174,7 +184,10 @@ describe("forEachLineSync and readLinesSync (non-blank lines)", () => {
     forEachLineSync(file, (l) => void all.push(l));
     expect(all).toEqual(expected);
     const some: Line[] = [];
-    forEachLineSync(file, (l) => (some.push(l), some.length < 2));
+    forEachLineSync(file, (l) => {
+      some.push(l);
+      return some.length < 2;
+    });
     expect(some).toEqual(expected.slice(0, 2));
     forEachLineSync(write(""), () => {
       throw new Error("no line expected");
@@ -268,13 +281,13 @@ describe("big files", () => {
     expect(await bufferGrowth((sample) => forEachLineSync(big, sample))).toBeLessThan(limit);
     expect(
       await bufferGrowth((sample) => {
-        for (
-          let at = { offset: 0, lineNo: 1 }, r;
-          !(r = readLinesSync(big, at.offset, 1000, at.lineNo)).eof || r.lines.length;
-          at = { offset: r.offset, lineNo: r.nextLineNo }
-        ) {
+        let at = { offset: 0, lineNo: 1 };
+        for (;;) {
+          const r = readLinesSync(big, at.offset, 1000, at.lineNo);
+          if (r.eof && !r.lines.length) break;
           r.lines.forEach(sample);
           if (r.eof) break;
+          at = { offset: r.offset, lineNo: r.nextLineNo };
         }
       }),
     ).toBeLessThan(limit);

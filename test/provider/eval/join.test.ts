@@ -31,7 +31,7 @@ afterEach(() => {
 const CHAT = "/v1/chat/completions" as const;
 const f = (name: string) => path.join(dir, name);
 const write = (name: string, lines: unknown[]) => {
-  fs.writeFileSync(f(name), lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n") + "\n");
+  fs.writeFileSync(f(name), `${lines.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n")}\n`);
   return f(name);
 };
 const readRows = (file: string): JoinRow[] =>
@@ -380,7 +380,7 @@ describe("joinResults: figures", () => {
       for (const file of [m.outputFile, m.errorFile]) {
         if (!file) continue;
         const lines = fs.readFileSync(file, "utf8").split("\n").filter(Boolean);
-        fs.writeFileSync(file, shuffle(lines.reverse(), 99).join("\n") + "\n");
+        fs.writeFileSync(file, `${shuffle(lines.reverse(), 99).join("\n")}\n`);
       }
     }
     const again = await joinResults({ ...options, partitions: 4, outFile: f("rows-again.jsonl") });
@@ -590,7 +590,7 @@ describe("joinResults: errors", () => {
 
   it("a scorer failing on an item (a non-numeric expected answer) names the item and model; a bad ScoreFn result too", async () => {
     const { options } = scenario();
-    fs.writeFileSync(options.expected as string, JSON.stringify({ custom_id: "q-03", expected: "four" }) + "\n");
+    fs.writeFileSync(options.expected as string, `${JSON.stringify({ custom_id: "q-03", expected: "four" })}\n`);
     await expect(joinResults(options)).rejects.toThrow(
       'scoring custom_id "q-03" (model mistral-large-latest): numeric scorer: the expected answer is "four"',
     );
@@ -718,11 +718,11 @@ describe("expectedFromField", () => {
       { custom_id: "d", body: { messages: [{ role: "user", content: "json" }] } },
     ]);
     expect(fs.readFileSync(r.expectedFile, "utf8")).toBe(
-      [
+      `${[
         '{"custom_id":"a","expected":2}',
         '{"custom_id":"b","expected":"Paris"}',
         '{"custom_id":"d","expected":{"x":[1,null]}}',
-      ].join("\n") + "\n",
+      ].join("\n")}\n`,
     );
     // the stripped file is an uploadable batch input
     expect(isClean(await scanJsonlFile(f("upload.jsonl"), { endpoint: CHAT }))).toBe(true);

@@ -26,7 +26,7 @@ describe("forEachLine", () => {
   it("reads lines longer than the read buffer and lines split across reads, multi-byte characters intact", async () => {
     const lines = ["é".repeat(700_000), "short ✓", "日本".repeat(300_000), "", "last"];
     const file = path.join(dir, "big.txt");
-    fs.writeFileSync(file, lines.join("\n") + "\n");
+    fs.writeFileSync(file, `${lines.join("\n")}\n`);
     const got = await collect(file);
     expect(got.map(([t]) => t)).toEqual(lines);
     expect(got.map(([, n]) => n)).toEqual([1, 2, 3, 4, 5]);

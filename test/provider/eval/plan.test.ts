@@ -39,7 +39,7 @@ function dataset(n: number, { unbounded = false, blankLines = false } = {}): str
       },
     }),
   );
-  fs.writeFileSync(file, (blankLines ? lines.join("\n\n") : lines.join("\n")) + "\n");
+  fs.writeFileSync(file, `${blankLines ? lines.join("\n\n") : lines.join("\n")}\n`);
   return file;
 }
 const args = (extra: Partial<EvaluationArgs> = {}): EvaluationArgs => ({
@@ -387,7 +387,7 @@ describe("inline datasets", () => {
       path: target,
       file: target,
       inlineText: items
-        .map((i) => JSON.stringify({ custom_id: i.customId, body: i.body, expected: i.expected }) + "\n")
+        .map((i) => `${JSON.stringify({ custom_id: i.customId, body: i.body, expected: i.expected })}\n`)
         .join(""),
       expectedField: "expected",
     });

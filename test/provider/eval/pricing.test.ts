@@ -42,7 +42,7 @@ describe("DEFAULT_PRICES", () => {
     expect(Object.isFrozen(DEFAULT_PRICES)).toBe(true);
     expect(Object.isFrozen(DEFAULT_PRICES.models)).toBe(true);
     expect(() => {
-      (DEFAULT_PRICES.models as Record<string, unknown>)["x"] = { inputPerMTok: 1, outputPerMTok: 1 };
+      (DEFAULT_PRICES.models as Record<string, unknown>).x = { inputPerMTok: 1, outputPerMTok: 1 };
     }).toThrow();
   });
 });

@@ -417,7 +417,7 @@ describe("writeReport: the HTML page", () => {
         },
       },
     ];
-    fs.writeFileSync(rowsFile, rows.map((x) => JSON.stringify(x)).join("\r\n") + "\r\n\r\n");
+    fs.writeFileSync(rowsFile, `${rows.map((x) => JSON.stringify(x)).join("\r\n")}\r\n\r\n`);
     const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), 0), summaries: s });
     const html = fs.readFileSync(out.htmlPath, "utf8");
     // Unscored: disagreement by the answers' text (trimmed, case-folded).
@@ -449,9 +449,9 @@ describe("writeReport: the HTML page", () => {
     const opts = (rowsFile: string) => reportOptions(rowsFile, path.join(d, "out"), 1);
     await expect(writeReport(opts(path.join(d, "nope.jsonl")))).rejects.toThrow(/ENOENT.*nope\.jsonl/);
     const bad = path.join(d, "bad.jsonl");
-    fs.writeFileSync(bad, JSON.stringify(rowOf(0)) + "\n\n{not json\n");
+    fs.writeFileSync(bad, `${JSON.stringify(rowOf(0))}\n\n{not json\n`);
     await expect(writeReport(opts(bad))).rejects.toThrow(`${bad}:3: not a JSON line`);
-    fs.writeFileSync(bad, JSON.stringify({ customId: "x", prompt: "p" }) + "\n");
+    fs.writeFileSync(bad, `${JSON.stringify({ customId: "x", prompt: "p" })}\n`);
     await expect(writeReport(opts(bad))).rejects.toThrow(`${bad}:1: "answers" must be an object keyed by model`);
     await expect(writeReport({ ...opts(bad), maxItems: 0 })).rejects.toThrow(/maxItems must be a positive integer/);
     expect(fs.existsSync(path.join(d, "out"))).toBe(false);
@@ -516,7 +516,7 @@ describe("formatSummaryTable", () => {
     expect(end(lines[2], "90.0%")).toBe(end(lines[0], "accuracy"));
     expect(end(lines[4], "44.4%")).toBe(end(lines[0], "accuracy"));
     expect(end(lines[2], "40/40")).toBe(end(lines[0], "ok/total"));
-    expect(text).not.toMatch(/\x1b\[/); // no colour codes
+    expect(text).not.toContain("\x1b["); // no colour codes
   });
 
   it("says when there are no models", () => {
@@ -545,7 +545,7 @@ describe("writeReport: a large rows file", () => {
     fs.mkdirSync(d);
     const rowsFile = path.join(d, "rows.jsonl");
     const N = 50_000;
-    const padding = "Context: " + "lorem ipsum ".repeat(40);
+    const padding = `Context: ${"lorem ipsum ".repeat(40)}`;
     await writeRows(rowsFile, N, (i) => {
       const row = rowOf(i);
       row.prompt = `${padding}\n${row.prompt}`;

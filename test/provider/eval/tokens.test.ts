@@ -201,13 +201,13 @@ describe("estimateDatasetTokens", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "tokens-"));
     try {
       const f = path.join(dir, "d.jsonl");
-      fs.writeFileSync(f, lines.join("\r\n") + "\r\n");
+      fs.writeFileSync(f, `${lines.join("\r\n")}\r\n`);
       expect(await estimateDatasetFileTokens(f, "/v1/chat/completions")).toEqual({
         requests: 2,
         inputTokens: 14,
         maxRequestTokens: 11,
       });
-      fs.writeFileSync(f, lines[0] + "\nnot json\n");
+      fs.writeFileSync(f, `${lines[0]}\nnot json\n`);
       await expect(estimateDatasetFileTokens(f, "/v1/chat/completions")).rejects.toThrow(`${f} line 2: not valid JSON`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -134,7 +134,7 @@ function findArithmetic(text: string): Checkable | null {
       kind: "arithmetic",
       answer,
       wrong: (u) => {
-        const delta = WRONG_DELTAS[Math.floor(u * WRONG_DELTAS.length)]!;
+        const delta = WRONG_DELTAS[Math.floor(u * WRONG_DELTAS.length)];
         return result.big !== null ? (result.big + BigInt(delta)).toString() : formatNumber(result.value + delta);
       },
     };
@@ -174,14 +174,14 @@ export function findCheckable(text: string): Checkable | null {
   }
   const cap = /\bcapital(?:\s+city)?\s+of\s+(?:the\s+)?([a-z][a-z .'-]*?)\s*(?:[?.!,;:]|$)/i.exec(text);
   if (cap) {
-    const answer = CAPITALS[cap[1]!.toLowerCase().replace(/\s+/g, " ")];
+    const answer = CAPITALS[cap[1].toLowerCase().replace(/\s+/g, " ")];
     if (answer) {
       return {
         kind: "capital",
         answer,
         wrong: (u) => {
           const others = CAPITAL_LIST.filter((c) => c !== answer);
-          return others[Math.floor(u * others.length)]!;
+          return others[Math.floor(u * others.length)];
         },
       };
     }
@@ -213,5 +213,5 @@ export function extractAnswer(content: string): string | null {
     }
   }
   const m = /The answer is ([\s\S]*)\.\s*$/.exec(trimmed);
-  return m ? m[1]! : null;
+  return m ? m[1] : null;
 }

@@ -91,7 +91,9 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
         planned += checkInputFile(file, i, maxRequestsPerJob - planned);
       });
     } else {
-      requests!.forEach((r, i) => {
+      if (requests === null)
+        throw new Error("createBatchJob: no requests although input_files is empty (checked above)");
+      requests.forEach((r, i) => {
         if (r.custom_id !== undefined && r.custom_id !== null && typeof r.custom_id !== "string") {
           throw validationError([
             {
@@ -103,7 +105,7 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
           ]);
         }
       });
-      planned = requests!.length;
+      planned = requests.length;
       if (planned > maxRequestsPerJob) {
         throw valueError(
           ["body", "requests"],
@@ -115,7 +117,7 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
       const tmp = store.newTmpName("inline");
       fs.writeFileSync(
         store.tmpPath(tmp),
-        requests!.map((r) => JSON.stringify({ custom_id: r.custom_id ?? null, body: r.body })).join("\n") + "\n",
+        `${requests.map((r) => JSON.stringify({ custom_id: r.custom_id ?? null, body: r.body })).join("\n")}\n`,
       );
       fs.renameSync(store.tmpPath(tmp), store.blobPath(inlineBlob));
     }
@@ -221,7 +223,8 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
       for (const [k, v] of Object.entries(parsed)) metadata[k] = String(v);
     }
     for (const [k, v] of Object.entries(q)) {
-      if (!KNOWN_JOB_QUERY.has(k) && v !== undefined) metadata[k] = single(v)!;
+      const value = single(v);
+      if (!KNOWN_JOB_QUERY.has(k) && value !== undefined) metadata[k] = value;
     }
     const all = [...store.jobs.values()]
       .filter((j) => !statuses.length || statuses.includes(j.status))

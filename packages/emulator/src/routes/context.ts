@@ -89,11 +89,12 @@ function helpers(app: FastifyInstance, { store, clock, processor }: ContextDeps)
     const { internal: _internal, timeout_hours: _timeoutHours, ...wire } = job;
     let outputs: Record<string, unknown>[] | null = null;
     if (inline && isFinal(job)) {
-      outputs = [];
+      const lines: Record<string, unknown>[] = [];
       for (const id of [job.output_file, job.error_file]) {
         if (id && store.files.has(id))
-          forEachLineSync(store.blobPath(id), ({ text }) => void outputs!.push(JSON.parse(text)));
+          forEachLineSync(store.blobPath(id), ({ text }) => void lines.push(JSON.parse(text)));
       }
+      outputs = lines;
     }
     return inline ? { ...wire, outputs } : wire;
   }

@@ -75,8 +75,9 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     }
     if (!upload)
       throw validationError([{ type: "missing", loc: ["body", "file"], msg: "Field required", input: null }]);
+    const uploadTmp = upload.tmp;
     const fail = (detail: Parameters<typeof validationError>[0]) => {
-      fs.rmSync(store.tmpPath(upload!.tmp), { force: true });
+      fs.rmSync(store.tmpPath(uploadTmp), { force: true });
       return validationError(detail);
     };
     const purpose = (fields.purpose ?? "fine-tune") as FilePurpose;

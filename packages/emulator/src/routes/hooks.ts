@@ -30,7 +30,9 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
         return reply.hijack();
       } else if (rule.kind === "commit-then-drop") (request as FaultedRequest).dropResponse = true;
       else if (rule.kind === "status") {
-        const status = rule.status!;
+        const status = rule.status;
+        if (status === undefined)
+          throw new Error("fault rule of kind status has no status (validateRule requires one)");
         const retryAfter = rule.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
         if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
         const body =
@@ -41,7 +43,7 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
       }
     }
   });
-  app.addHook("onSend", async (request, reply, payload) => {
+  app.addHook("onSend", async (request, _reply, payload) => {
     if ((request as FaultedRequest).dropResponse) {
       // The work is done; the client never hears of it.
       request.raw.socket.destroy();
@@ -60,13 +62,11 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
       e.code === "FST_ERR_CTP_EMPTY_JSON_BODY" ||
       (e.statusCode === 400 && /JSON/i.test(e.message ?? ""))
     ) {
-      return reply
-        .code(422)
-        .send({
-          detail: [
-            { type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } },
-          ],
-        });
+      return reply.code(422).send({
+        detail: [
+          { type: "json_invalid", loc: ["body"], msg: "JSON decode error", input: {}, ctx: { error: e.message } },
+        ],
+      });
     }
     if (e.code === "FST_REQ_FILE_TOO_LARGE" || e.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
       return reply

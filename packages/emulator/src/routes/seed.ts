@@ -102,7 +102,10 @@ export function registerSeedRoute(app: FastifyInstance, ctx: EmulatorContext): v
       fs.writeFileSync(store.tmpPath(tmp), data);
       store.commitFile(tmp, file);
     }
-    if (jobId === null || jobBody === null) return { file: fileView(file!), job: null };
+    if (jobId === null || jobBody === null) {
+      if (!file) throw new Error("seed: neither a file nor a job to create (the body check above requires one)");
+      return { file: fileView(file), job: null };
+    }
     if (file && jobBody.input_files === undefined && jobBody.requests === undefined) jobBody.input_files = [file.id];
     const headers: Record<string, string> = {
       "x-emulator-seed-job-id": jobId,

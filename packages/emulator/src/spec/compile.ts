@@ -71,9 +71,7 @@ export function responseValidator(schemaName: string): ValidateFunction {
 }
 
 export function componentSchema(schemaName: string): JsonSchema {
-  const schema = Object.prototype.hasOwnProperty.call(absoluteSchemas, schemaName)
-    ? absoluteSchemas[schemaName]
-    : undefined;
+  const schema = Object.hasOwn(absoluteSchemas, schemaName) ? absoluteSchemas[schemaName] : undefined;
   if (!schema)
     throw new Error(`spec: no component schema named ${JSON.stringify(schemaName)} in the Files/Batch subset`);
   return schema;

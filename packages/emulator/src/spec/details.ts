@@ -108,9 +108,10 @@ function detailsFor(schema: JsonSchema, value: unknown, loc: Loc): ValidationDet
 
 const restSchemas = new WeakMap<object, JsonSchema>();
 function restSchema(parent: JsonSchema, rest: JsonSchema): JsonSchema {
-  let s = restSchemas.get(parent);
-  if (!s) restSchemas.set(parent, (s = rest));
-  return s;
+  const known = restSchemas.get(parent);
+  if (known) return known;
+  restSchemas.set(parent, rest);
+  return rest;
 }
 
 function unionDetails(parent: JsonSchema, value: unknown, at: Loc): ValidationDetail[] {
@@ -123,7 +124,7 @@ function unionDetails(parent: JsonSchema, value: unknown, at: Loc): ValidationDe
   const disc = isObject(parent.discriminator) ? parent.discriminator : undefined;
   if (disc && typeof disc.propertyName === "string") return taggedUnionDetails(disc, real, value, at);
 
-  if (real.length === 1) return detailsFor(real[0]!, value, at);
+  if (real.length === 1) return detailsFor(real[0], value, at);
 
   // Smart-mode union: valid if any member accepts the value; otherwise every member's errors,
   // each under the member's tag.

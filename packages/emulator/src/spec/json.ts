@@ -8,7 +8,7 @@ export function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 export function isUnder(path: string, root: string): boolean {
-  return path === root || path.startsWith(root + "/");
+  return path === root || path.startsWith(`${root}/`);
 }
 
 export function pointerSegments(instancePath: string, root: unknown): Loc {

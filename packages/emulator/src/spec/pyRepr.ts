@@ -6,13 +6,14 @@ export function pyRepr(v: unknown): string {
     const quote = v.includes("'") && !v.includes('"') ? '"' : "'";
     let out = quote;
     for (const ch of v) {
-      const code = ch.codePointAt(0)!;
+      const code = ch.codePointAt(0);
+      if (code === undefined) throw new Error("pyRepr: empty character while iterating a string");
       if (ch === "\\") out += "\\\\";
-      else if (ch === quote) out += "\\" + ch;
+      else if (ch === quote) out += `\\${ch}`;
       else if (ch === "\n") out += "\\n";
       else if (ch === "\r") out += "\\r";
       else if (ch === "\t") out += "\\t";
-      else if (code < 0x20 || code === 0x7f) out += "\\x" + code.toString(16).padStart(2, "0");
+      else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, "0")}`;
       else out += ch;
     }
     return out + quote;

@@ -18,7 +18,10 @@ export function validateSchema(schemaName: string, value: unknown, loc: (string 
  */
 export function validateValue(schema: JsonSchema, value: unknown, loc: (string | number)[]): ValidationDetail[] {
   let absolute = inlineSchemas.get(schema);
-  if (!absolute) inlineSchemas.set(schema, (absolute = absolutizeRefs(schema)));
+  if (!absolute) {
+    absolute = absolutizeRefs(schema);
+    inlineSchemas.set(schema, absolute);
+  }
   return pydanticDetails(absolute, value, loc);
 }
 const inlineSchemas = new WeakMap<object, JsonSchema>();

@@ -5,7 +5,7 @@ const HEX = /^[0-9a-fA-F]$/;
 function isHyphenated(s: string): boolean {
   if (s.length !== 36) return false;
   for (let i = 0; i < 36; i++) {
-    const ch = s[i]!;
+    const ch = s[i];
     if (i === 8 || i === 13 || i === 18 || i === 23) {
       if (ch !== "-") return false;
     } else if (!HEX.test(ch)) return false;
@@ -45,8 +45,8 @@ export function uuidParseError(s: string): string | null {
   const starts = [0, 9, 14, 19, 24];
   const lengths = [8, 4, 4, 4, 12];
   for (let i = 0; i < 4; i++) {
-    if (bounds[i] !== starts[i + 1]! - 1)
-      return `invalid group length in group ${i}: expected ${lengths[i]}, found ${bounds[i]! - starts[i]!}`;
+    if (bounds[i] !== starts[i + 1] - 1)
+      return `invalid group length in group ${i}: expected ${lengths[i]}, found ${bounds[i] - starts[i]}`;
   }
-  return `invalid group length in group 4: expected 12, found ${byteLen(s) - starts[4]!}`;
+  return `invalid group length in group 4: expected 12, found ${byteLen(s) - starts[4]}`;
 }

@@ -24,7 +24,8 @@ export function chatReply(model: ModelSpec, prompt: string, choice: number): str
 export const chatCompletion: Handler = (body) => {
   const messages = parseMessages(body.messages, "body.messages");
   if (isFail(messages)) return messages;
-  const last = messages[messages.length - 1]!;
+  const last = messages.at(-1);
+  if (!last) throw new Error("chatCompletion: parseMessages returned no messages (it rejects an empty list)");
   if (last.role === "assistant" && !last.prefix) {
     return fail(400, "Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant");
   }
@@ -95,7 +96,7 @@ export const fimCompletion: Handler = (body) => {
   const promptTokens = Math.max(1, estimateTokens(prompt) + estimateTokens(suffix));
   return ({ model, nowSeconds, seed }) => {
     const lastLine = prompt.split("\n").pop() ?? "";
-    const indent = /^\s*/.exec(lastLine)![0];
+    const indent = /^\s*/.exec(lastLine)?.[0] ?? "";
     const before = collapse(prompt).slice(-40);
     const after = collapse(suffix).slice(0, 40);
     const text =

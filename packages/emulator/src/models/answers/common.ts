@@ -17,7 +17,7 @@ export function filler(seed: string, minWords: number, maxWords: number): string
   const rnd = prng(seed);
   const n = minWords + Math.floor(rnd() * (maxWords - minWords + 1));
   const words: string[] = [];
-  for (let i = 0; i < n; i++) words.push(FILLER[Math.floor(rnd() * FILLER.length)]!);
+  for (let i = 0; i < n; i++) words.push(FILLER[Math.floor(rnd() * FILLER.length)]);
   const text = words.join(" ");
   return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -20,14 +20,14 @@ function embeddingVector(model: ModelSpec, text: string, dim: number): number[] 
       h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
       h = Math.imul(h ^ (h >>> 12), 0x297a2d39) >>> 0;
       h = (h ^ (h >>> 15)) >>> 0;
-      v[h % dim]! += h & 0x80000000 ? 1 : -1;
+      v[h % dim] += h & 0x80000000 ? 1 : -1;
     }
   }
   let norm = 0;
-  for (let i = 0; i < dim; i++) norm += v[i]! * v[i]!;
+  for (let i = 0; i < dim; i++) norm += v[i] * v[i];
   norm = Math.sqrt(norm) || 1;
   const out = new Array<number>(dim);
-  for (let i = 0; i < dim; i++) out[i] = Math.round((v[i]! / norm) * 1e6) / 1e6;
+  for (let i = 0; i < dim; i++) out[i] = Math.round((v[i] / norm) * 1e6) / 1e6;
   return out;
 }
 

@@ -39,7 +39,7 @@ export function answerRequest(
   body: Record<string, unknown>,
   opts: { customId?: string | null; nowSeconds: number; requestIndex: number },
 ): ModelAnswer {
-  const handler = Object.prototype.hasOwnProperty.call(HANDLERS, endpoint) ? HANDLERS[endpoint] : undefined;
+  const handler = Object.hasOwn(HANDLERS, endpoint) ? HANDLERS[endpoint] : undefined;
   if (!handler) return fail(400, `Unknown endpoint '${endpoint}'. Allowed endpoints: ${API_ENDPOINTS.join(", ")}`);
   if (!model.endpoints.includes(endpoint)) {
     return fail(

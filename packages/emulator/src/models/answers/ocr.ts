@@ -63,7 +63,7 @@ export const ocr: Handler = (body) => {
       pages: indices.map((index) => ({
         index,
         markdown:
-          `# ${name}\n\nPage ${index + 1}, read by ${model.id} (emulated OCR of ${source.length > 80 ? source.slice(0, 77) + "..." : source}).\n\n` +
+          `# ${name}\n\nPage ${index + 1}, read by ${model.id} (emulated OCR of ${source.length > 80 ? `${source.slice(0, 77)}...` : source}).\n\n` +
           `${filler(`${seed}\u0000ocr\u0000${index}`, 20, 60)}.\n`,
         images: [],
         tables: [],
