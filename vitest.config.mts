@@ -15,7 +15,32 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["test/**/*.test.ts", "provider/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+    // Two projects, one per emulator profile (test/support/profile.ts): every test plays the spec; the provider's
+    // integration suites and the engine's lifecycle, adoption and evaluation files also play the service as
+    // observed (inline errors, lines without custom_id, a list that ignores filters and caps pages, slow cancels).
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "spec",
+          include: ["test/**/*.test.ts", "provider/**/*.test.ts", "packages/*/src/**/*.test.ts"],
+          env: { MISTRAL_EMULATOR_PROFILE: "spec" },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: "observed",
+          include: [
+            "test/provider/**/*.integration.test.ts",
+            "test/e2e/lifecycle.e2e.test.ts",
+            "test/e2e/adopt.e2e.test.ts",
+            "test/e2e/evaluation-inline.e2e.test.ts",
+          ],
+          env: { MISTRAL_EMULATOR_PROFILE: "observed" },
+        },
+      },
+    ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",

@@ -6,7 +6,19 @@ import * as pulumi from "@pulumi/pulumi";
 import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with {
   "resolution-mode": "import",
 };
-import { NO_RETRIES, call, isAmbiguous, isNotFound, isRetryable, retryAfterMs, sleep, wrapError } from "./client";
+import {
+  NO_RETRIES,
+  backoffMs,
+  call,
+  isAmbiguous,
+  isNotFound,
+  isRetryable,
+  lastPage,
+  pendingLimitAdvice,
+  pendingLimitInText,
+  sleep,
+  wrapError,
+} from "./client";
 import type { ProviderContext } from "./context";
 import {
   ADOPTABLE_STATUSES,
@@ -26,6 +38,8 @@ import {
   type WaitPolicy,
 } from "./jobLogic";
 import { report } from "./log";
+import { checkJobModel } from "./models";
+import { containsUnknown } from "./unknown";
 import type { ApiEndpoint } from "./requests";
 import { stateVersionOf } from "./paths";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
@@ -150,16 +164,77 @@ async function getJob(ctx: ProviderContext, id: string, resource: string): Promi
   return call(ctx, "batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
 }
 
-/** A job of ours, found by its idempotency key, that is live or done: adopt it instead of submitting again. */
-async function findSubmitted(ctx: ProviderContext, key: string, resource: string): Promise<SdkBatchJob | undefined> {
+/** Jobs and pages of `batch.jobs.list` looked through for an earlier submission before giving up (`findSubmitted`). */
+export const JOB_LOOKUP_LIMITS = Object.freeze({ jobs: 10_000, pages: 200, pageSize: 100 });
+// The jobs bound can be raised per stack (mistral:jobLookupMaxJobs, settings.ts); pages follow it at 50 a page.
+/** Margin for clocks when a job's earliest creation time is taken from its input files (seconds). */
+const CREATED_MARGIN_S = 300;
+/** `created_after` is sent a day earlier still: a server reading it in another time zone must not hide the job. */
+const CREATED_AFTER_SLACK_S = 86_400;
+
+/** The lookup of an earlier submission reached its bound without an answer: nothing was submitted. */
+export class JobLookupIncompleteError extends Error {
+  override name = "JobLookupIncompleteError";
+}
+
+/**
+ * A job of ours, found by its idempotency key, that is live or done: adopt it instead of submitting again.
+ *
+ * Assumes nothing of the server's filters and paging: the metadata filter may be ignored (every job is checked
+ * here), `page_size` may be capped (a page ends the list only when it is empty, shorter than the longest page
+ * seen, or `total` is reached). `notBefore` (unix seconds: when the job's input files were created, so the earliest
+ * it can have been submitted) bounds the scan without trusting the server: it is sent as `created_after` a day
+ * early, and once the list shows itself newest first (checked on every page), a job older than `notBefore` ends it.
+ * Past JOB_LOOKUP_LIMITS without a definite answer it throws JobLookupIncompleteError rather than risk a duplicate.
+ */
+async function findSubmitted(
+  ctx: ProviderContext,
+  key: string,
+  resource: string,
+  notBefore?: number,
+): Promise<SdkBatchJob | undefined> {
   const client = await ctx.client();
   const found: SdkBatchJob[] = [];
-  for (let page = 0; page < 20; page++) {
+  const rejected = new Set<string>();
+  /** The newest match worth adopting: a finished job only while its results exist. */
+  const pick = async (): Promise<SdkBatchJob | undefined> => {
+    for (const job of [...found].sort((a, b) => b.createdAt - a.createdAt)) {
+      if (rejected.has(job.id)) continue;
+      if (job.status !== "SUCCESS" || !job.outputFile) return job;
+      // After a destroy with deleteResultFilesOnDestroy (or once Mistral dropped them), adopting it would hand
+      // out a dangling file id.
+      if (await resultsExist(ctx, job.outputFile, resource)) return job;
+      rejected.add(job.id);
+      report(
+        ctx,
+        `${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`,
+      );
+    }
+    return undefined;
+  };
+  let longest = 0;
+  let seen = 0;
+  let newestFirst = true;
+  let previous = Number.POSITIVE_INFINITY;
+  const maxJobs = ctx.settings().jobLookupMaxJobs ?? JOB_LOOKUP_LIMITS.jobs;
+  const maxPages = Math.max(JOB_LOOKUP_LIMITS.pages, Math.ceil(maxJobs / 50));
+  let page = 0;
+  for (; page < maxPages && seen < maxJobs; page++) {
     const list = await call(ctx, "batch.jobs.list", resource, () =>
       // Not filtered by model: Mistral may store a resolved name for an alias, and the key identifies the job anyway.
-      client.batch.jobs.list({ page, pageSize: 100, metadata: { [IDEMPOTENCY_METADATA_KEY]: key } }),
+      client.batch.jobs.list({
+        page,
+        pageSize: JOB_LOOKUP_LIMITS.pageSize,
+        metadata: { [IDEMPOTENCY_METADATA_KEY]: key },
+        orderBy: "-created",
+        ...(notBefore !== undefined ? { createdAfter: new Date((notBefore - CREATED_AFTER_SLACK_S) * 1000) } : {}),
+      }),
     );
     const data = list.data ?? [];
+    for (const j of data) {
+      if (j.createdAt > previous) newestFirst = false;
+      previous = j.createdAt;
+    }
     // The server may or may not filter on metadata: check it here.
     found.push(
       ...data.filter(
@@ -167,19 +242,50 @@ async function findSubmitted(ctx: ProviderContext, key: string, resource: string
           j.metadata?.[IDEMPOTENCY_METADATA_KEY] === key && ADOPTABLE_STATUSES.includes(j.status as BatchJobStatus),
       ),
     );
-    if (data.length < 100) break;
+    seen += data.length;
+    longest = Math.max(longest, data.length);
+    if (lastPage(data.length, longest, seen, list.total)) return pick();
+    if (newestFirst && found.length) {
+      // Newest first: the newest match is in hand, and older ones would only be adopted in its place.
+      const job = await pick();
+      if (job) return job;
+    }
+    const oldest = data.at(-1)?.createdAt;
+    if (notBefore !== undefined && newestFirst && oldest !== undefined && oldest < notBefore) return pick();
   }
-  for (const job of found.sort((a, b) => b.createdAt - a.createdAt)) {
-    if (job.status !== "SUCCESS" || !job.outputFile) return job;
-    // A finished job is worth adopting only while its results exist: after a destroy with
-    // deleteResultFilesOnDestroy (or once Mistral dropped them), adopting it would hand out a dangling file id.
-    if (await resultsExist(ctx, job.outputFile, resource)) return job;
-    report(
-      ctx,
-      `${resource}: job ${job.id} was submitted earlier with the same inputs, but its output file ${job.outputFile} no longer exists; submitting again`,
+  const job = await pick();
+  if (job) return job;
+  throw new JobLookupIncompleteError(
+    `${resource}: could not tell whether this job was submitted already: looked through ${seen} jobs (${page} pages) ` +
+      `of the workspace without reaching the end of the list, and none carries ${IDEMPOTENCY_METADATA_KEY}=${key} ` +
+      "(the server seems not to filter jobs by metadata). Nothing was submitted, to avoid a duplicate. " +
+      `Look for a job with that metadata in the Mistral console: if there is one, adopt it with BatchJob.get("<name>", "<job id>"); ` +
+      `if not, raise the bound with \`pulumi config set mistral:jobLookupMaxJobs <n>\` (now ${maxJobs}) and run \`pulumi up\` again`,
+  );
+}
+
+/**
+ * The earliest time (unix seconds) a job of these inputs can have been submitted: when its newest input file was
+ * created, less a margin. Undefined for inline jobs, or when a file cannot be read (the lookup then scans fully).
+ */
+async function earliestSubmission(
+  ctx: ProviderContext,
+  inputs: JobInputs,
+  resource: string,
+): Promise<number | undefined> {
+  if (!inputs.inputFiles?.length) return undefined;
+  const client = await ctx.client();
+  try {
+    const times = await Promise.all(
+      inputs.inputFiles.map(async (fileId) => {
+        const file = await call(ctx, "files.retrieve", resource, () => client.files.retrieve({ fileId }));
+        return file.createdAt;
+      }),
     );
+    return Math.max(...times) - CREATED_MARGIN_S;
+  } catch {
+    return undefined;
   }
-  return undefined;
 }
 
 async function resultsExist(ctx: ProviderContext, fileId: string, resource: string): Promise<boolean> {
@@ -193,14 +299,23 @@ async function resultsExist(ctx: ProviderContext, fileId: string, resource: stri
   }
 }
 
-/** Submits the job unless it was submitted already; never leaves two jobs for one submission. */
+/** Attempts at `batch.jobs.create` for failures where nothing took effect (429 without a pending-limit refusal, 503). */
+export const SUBMIT_ATTEMPTS = 6;
+
+/**
+ * Submits the job unless it was submitted already; never leaves two jobs for one submission. A create is never
+ * retried by the SDK: after an ambiguous failure (lost answer, 5xx) it looks again before sending it again; a 429
+ * waits (Retry-After, else 2 s doubling to 30 s) for at most SUBMIT_ATTEMPTS attempts; a refusal for the
+ * workspace's pending-request limit fails at once, saying what to do.
+ */
 async function submit(
   ctx: ProviderContext,
   inputs: JobInputs,
   key: string,
   resource: string,
 ): Promise<{ job: SdkBatchJob; adopted: boolean }> {
-  const existing = await findSubmitted(ctx, key, resource);
+  const notBefore = await earliestSubmission(ctx, inputs, resource);
+  const existing = await findSubmitted(ctx, key, resource, notBefore);
   if (existing) return { job: existing, adopted: true };
   const client = await ctx.client();
   const request = {
@@ -212,19 +327,17 @@ async function submit(
     metadata: { ...(inputs.metadata ?? {}), [IDEMPOTENCY_METADATA_KEY]: key },
     timeoutHours: inputs.timeoutHours,
   };
-  let delay = 500;
   for (let attempt = 1; ; attempt++) {
     try {
       return { job: await client.batch.jobs.create(request, { retries: NO_RETRIES }), adopted: false };
     } catch (error) {
       if (isAmbiguous(error)) {
         // The job may exist although the answer was lost: look before submitting again.
-        const found = await findSubmitted(ctx, key, resource);
+        const found = await findSubmitted(ctx, key, resource, notBefore);
         if (found) return { job: found, adopted: true };
       }
-      if (attempt >= 6 || !isRetryable(error)) throw wrapError(ctx, error, "batch.jobs.create", resource);
-      await sleep(retryAfterMs(error) ?? delay);
-      delay = Math.min(delay * 2, 30_000);
+      if (attempt >= SUBMIT_ATTEMPTS || !isRetryable(error)) throw wrapError(ctx, error, "batch.jobs.create", resource);
+      await sleep(backoffMs(error, attempt));
     }
   }
 }
@@ -251,11 +364,22 @@ async function waitForFinal(
 }
 
 export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInputs, BatchJobOutputs> {
-  /** `ctx`: the configuration `configure` built (runtime.ts); `check` and `diff` do not use it. */
+  /** `ctx`: the configuration `configure` built (runtime.ts); `check` uses it only to read the models API (models.ts). */
   constructor(private readonly ctx: ProviderContext) {}
 
-  async check(_olds: JobInputs, news: JobInputs): Promise<pulumi.dynamic.CheckResult<JobInputs>> {
+  async check(olds: JobInputs, news: JobInputs): Promise<pulumi.dynamic.CheckResult<JobInputs>> {
     const { inputs, failures } = checkJobInputs(news as unknown as Record<string, unknown>);
+    // The model against the models API (models.ts): only once the inputs pass, so a failure there stays the one.
+    if (failures.length === 0) {
+      const failure = await checkJobModel(
+        this.ctx,
+        (olds ?? {}) as unknown as Record<string, unknown>,
+        inputs,
+        label(inputs as Partial<JobInputs>),
+        containsUnknown,
+      );
+      if (failure) failures.push(failure);
+    }
     return { inputs: inputs as unknown as JobInputs, failures };
   }
 
@@ -373,9 +497,11 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     }
     if (waited.job.status !== "SUCCESS" && waited.job.status !== previousStatus) {
       const errors = waited.job.errors.map((e) => `${e.message} (x${e.count ?? 1})`).join("; ");
+      const pending = waited.job.errors.map((e) => pendingLimitInText(e.message)).find((p) => p !== undefined);
+      const advice = pending ? ` (${pendingLimitAdvice(pending).replace("Nothing was submitted. ", "")})` : "";
       throw keepInState(
         this.ctx,
-        `${resource} ended ${waited.job.status}${errors ? `: ${errors}` : ""}. It stays in state; set resubmitOn: ["${waited.job.status}"] to submit it again on the next \`pulumi up\``,
+        `${resource} ended ${waited.job.status}${errors ? `: ${errors}` : ""}${advice}. It stays in state; set resubmitOn: ["${waited.job.status}"] to submit it again on the next \`pulumi up\``,
         job.id,
         properties,
       );

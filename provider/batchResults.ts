@@ -1,7 +1,14 @@
 /**
  * BatchResults: the output and error files of a finished batch job, downloaded to local disk (streamed, line
- * counts checked) while Mistral still keeps them. Until the job has ended it records that nothing is there yet;
- * the `up` after the job ends (e.g. after a refresh of the job) downloads.
+ * counts compared with the job's counters) while Mistral still keeps them. Until the job has ended it records that
+ * nothing is there yet; the `up` after the job ends (e.g. after a refresh of the job) downloads. Every final status
+ * downloads what the job has: a CANCELLED, TIMEOUT_EXCEEDED or FAILED job yields its partial results.
+ *
+ * The files are taken as Mistral writes them: the output file may hold inline failures besides the successes (as
+ * Mistral's own SDK reads it), so a line count that differs from the job's counters is reported (a warning, and
+ * `countsMatch` / `countMismatch` in the outputs), not an error. A result file that is gone (404: results are kept
+ * RESULT_RETENTION_HOURS after the job ends) fails the update with what to do, or with `onExpired: "warn"` is
+ * recorded in `expiredFileIds`.
  */
 import { createHash, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
@@ -9,10 +16,11 @@ import * as path from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import * as pulumi from "@pulumi/pulumi";
-import { isFinalStatus } from "./api";
+import { isFinalStatus, RESULT_RETENTION_HOURS } from "./api";
 import { call, isNotFound } from "./client";
 import type { ProviderContext } from "./context";
 import type { BatchJob } from "./batchJob";
+import { report } from "./log";
 import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
@@ -38,13 +46,16 @@ export interface BatchResultsInputs {
    */
   errorFileId?: string | null;
   /**
-   * Requests that succeeded (`job.succeededRequests`): the output file must hold that many lines.
-   * @default the output file's line count is not checked
+   * Requests that succeeded (`job.succeededRequests`), compared with the output file's line count. A difference is
+   * reported (a warning; `countsMatch` false, `countMismatch` says why), not an error: Mistral may write failures
+   * inline in the output file, and a job's counters may be read before they settle.
+   * @default the output file's line count is not compared
    */
   succeededRequests?: number;
   /**
-   * Requests that failed (`job.failedRequests`): the error file must hold that many lines.
-   * @default the error file's line count is not checked
+   * Requests that failed (`job.failedRequests`), compared with the error file's line count (reported as for
+   * `succeededRequests`).
+   * @default the error file's line count is not compared
    */
   failedRequests?: number;
   /**
@@ -57,6 +68,16 @@ export interface BatchResultsInputs {
    * @default false: downloaded results stay on disk
    */
   deleteOnDestroy?: boolean;
+  /**
+   * What a result file that Mistral no longer keeps (404; results are kept 24 hours after the job ends, see
+   * RESULT_RETENTION_HOURS) does: `"fail"` fails the update with what to do (replace the job to run its requests
+   * again: `pulumi up --replace <job URN>`; for a job that ended FAILED, TIMEOUT_EXCEEDED or CANCELLED, its
+   * `resubmitOn` does it); `"warn"` reports it, records the file in `expiredFileIds` and carries on with what is
+   * left (an Evaluation then counts the items as missing). Updates in place: after a failure, set `"warn"` to accept
+   * the loss.
+   * @default "fail"
+   */
+  onExpired?: "fail" | "warn";
 }
 
 /** Outputs as the provider stores them: the stored inputs, plus what was downloaded where. */
@@ -80,6 +101,24 @@ export interface BatchResultsOutputs extends BatchResultsInputs {
   outputSha256: string | null;
   /** SHA-256 of the downloaded error file, hex, or null. */
   errorSha256: string | null;
+  /**
+   * Whether the files' line counts equal the job's counters (`succeededRequests` for the output file,
+   * `failedRequests` for the error file), or null when nothing was compared (not downloaded yet, or no counters
+   * given). False is reported as a warning, not an error. Absent in state written before this release (refresh
+   * and update fill in null).
+   */
+  countsMatch: boolean | null;
+  /**
+   * When `countsMatch` is false: both numbers of each file that differs and what that likely means; else null.
+   * Absent in state written before this release (refresh and update fill in null).
+   */
+  countMismatch: string | null;
+  /**
+   * The result files Mistral no longer kept (404) when they were downloaded with `onExpired: "warn"`; their paths
+   * are null. Empty when every file was there. Absent in state written before this release (refresh and update
+   * fill in an empty list).
+   */
+  expiredFileIds: string[];
 }
 
 /** The args of a BatchResults: every stored input, each an Input. */
@@ -97,6 +136,9 @@ const OUTPUT_ONLY: OutputOnly<BatchResultsPublicOutputs> = {
   errorLines: undefined,
   outputSha256: undefined,
   errorSha256: undefined,
+  countsMatch: undefined,
+  countMismatch: undefined,
+  expiredFileIds: undefined,
 };
 
 /** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
@@ -150,7 +192,54 @@ function notYet(inputs: BatchResultsInputs): BatchResultsOutputs {
     errorLines: 0,
     outputSha256: null,
     errorSha256: null,
+    countsMatch: null,
+    countMismatch: null,
+    expiredFileIds: [],
     stateVersion: stateVersionOf(undefined),
+  };
+}
+
+/** The message of a result file that is gone, saying what happened and what to do. */
+export function expiredMessage(resource: string, kind: string, fileId: string, onExpired: "fail" | "warn"): string {
+  const what = `${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (404; result files are kept about ${RESULT_RETENTION_HOURS} hours after the job ends), so these results are gone`;
+  return onExpired === "warn"
+    ? `${what}; carrying on without it (onExpired: "warn"), its path is null and its id is in expiredFileIds`
+    : `${what}. To run the requests again, replace the job: \`pulumi up --replace <URN of the BatchJob>\` (a job that ended FAILED, TIMEOUT_EXCEEDED or CANCELLED is resubmitted by its resubmitOn); this replaces these results too. To accept the loss and carry on with what is left, set onExpired: "warn" on this BatchResults`;
+}
+
+/**
+ * The comparison of the files' line counts with the job's counters: null when nothing is compared, else whether
+ * they match and, when not, a message with both numbers of each file and what a difference likely means.
+ */
+export function compareCounts(
+  resource: string,
+  got: { output?: number; error?: number },
+  expected: { succeeded?: number; failed?: number },
+): { countsMatch: boolean | null; countMismatch: string | null } {
+  const checks = [
+    ["output", got.output ?? 0, expected.succeeded, "succeeded"],
+    ["error", got.error ?? 0, expected.failed, "failed"],
+  ] as const;
+  const compared = checks.filter(([, , want]) => typeof want === "number");
+  if (compared.length === 0) return { countsMatch: null, countMismatch: null };
+  const differ = compared.filter(([, lines, want]) => lines !== want);
+  if (differ.length === 0) return { countsMatch: true, countMismatch: null };
+  const parts = differ.map(
+    ([kind, lines, want, counter]) =>
+      `the ${kind} file has ${lines} line(s), the job reports ${want} ${counter} request(s)`,
+  );
+  const lines = (got.output ?? 0) + (got.error ?? 0);
+  const want = (expected.succeeded ?? 0) + (expected.failed ?? 0);
+  const both = typeof expected.succeeded === "number" && typeof expected.failed === "number";
+  const meaning =
+    both && lines === want
+      ? `both files hold ${lines} line(s) in all, as many as the job's succeeded + failed requests: Mistral wrote some results in the other file (e.g. failures inline in the output file), which the results' readers accept`
+      : lines > want
+        ? "the files hold more lines than the job counts: failures inline in the output file, or counters read before they settled"
+        : "the files hold fewer lines than the job counts: counters read after the files were written, or requests whose results are missing (a partial job); those requests count as missing";
+  return {
+    countsMatch: false,
+    countMismatch: `${resource}: ${parts.join("; ")}. ${meaning.charAt(0).toUpperCase()}${meaning.slice(1)}. The results are kept as they are; refresh the job (\`pulumi refresh\`) to compare with its latest counters`,
   };
 }
 
@@ -158,11 +247,13 @@ async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): P
   if (!isFinalStatus(inputs.status)) return notYet(inputs);
   const resource = `BatchResults of job ${inputs.jobId}`;
   const dir = resolveStatePath(inputs.directory);
+  const onExpired = inputs.onExpired ?? "fail";
   const outs = notYet(inputs);
   outs.downloaded = true;
-  for (const [kind, fileId, expected] of [
-    ["output", inputs.outputFileId, inputs.succeededRequests],
-    ["error", inputs.errorFileId, inputs.failedRequests],
+  const expired: string[] = [];
+  for (const [kind, fileId] of [
+    ["output", inputs.outputFileId],
+    ["error", inputs.errorFileId],
   ] as const) {
     if (!fileId) continue;
     const target = path.join(dir, `${inputs.jobId}.${kind}.jsonl`);
@@ -170,23 +261,30 @@ async function fetchResults(ctx: ProviderContext, inputs: BatchResultsInputs): P
     try {
       got = await download(ctx, fileId, target, resource);
     } catch (error) {
-      if (isNotFound(error)) {
-        throw new Error(
-          `${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (results are kept for a limited time); resubmit the job to get results again`,
-          { cause: error },
-        );
-      }
-      throw error;
-    }
-    if (expected !== undefined && got.lines !== expected) {
-      throw new Error(
-        `${resource}: the ${kind} file ${fileId} has ${got.lines} lines, but the job reports ${expected} ${kind === "output" ? "succeeded" : "failed"} requests; refresh the job and run the update again`,
-      );
+      if (!isNotFound(error)) throw error;
+      if (onExpired !== "warn") throw new Error(expiredMessage(resource, kind, fileId, "fail"), { cause: error });
+      report(ctx, `warning: ${expiredMessage(resource, kind, fileId, "warn")}`);
+      // A copy downloaded by an earlier update is stale now: the paths say what this download has.
+      fs.rmSync(target, { force: true });
+      expired.push(fileId);
+      continue;
     }
     if (kind === "output")
       Object.assign(outs, { outputPath: toStatePath(target), outputLines: got.lines, outputSha256: got.sha256 });
     else Object.assign(outs, { errorPath: toStatePath(target), errorLines: got.lines, errorSha256: got.sha256 });
   }
+  outs.expiredFileIds = expired;
+  // Counts are compared only where a file was there to count (an expired file's lines are unknown, not 0).
+  const counted = compareCounts(
+    resource,
+    { output: outs.outputLines, error: outs.errorLines },
+    {
+      succeeded: inputs.outputFileId && expired.includes(inputs.outputFileId) ? undefined : inputs.succeededRequests,
+      failed: inputs.errorFileId && expired.includes(inputs.errorFileId) ? undefined : inputs.failedRequests,
+    },
+  );
+  Object.assign(outs, counted);
+  if (counted.countMismatch !== null) report(ctx, `warning: ${counted.countMismatch}`);
   return outs;
 }
 
@@ -209,6 +307,10 @@ function upgraded(props: BatchResultsOutputs): BatchResultsOutputs {
     ...props,
     outputPath: rel(props.outputPath),
     errorPath: rel(props.errorPath),
+    // Fields newer than the state: unknown for what an older release downloaded.
+    countsMatch: typeof props.countsMatch === "boolean" ? props.countsMatch : null,
+    countMismatch: typeof props.countMismatch === "string" ? props.countMismatch : null,
+    expiredFileIds: Array.isArray(props.expiredFileIds) ? props.expiredFileIds : [],
     stateVersion: stateVersionOf(props),
   };
 }
@@ -229,6 +331,12 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
       if (typeof news[k] !== "string" || news[k] === "")
         failures.push({ property: k, reason: `${k} is ${JSON.stringify(news[k])}; expected a non-empty string` });
     }
+    const onExpired: unknown = news.onExpired;
+    if (onExpired !== undefined && onExpired !== "fail" && onExpired !== "warn" && !containsUnknown(onExpired))
+      failures.push({
+        property: "onExpired",
+        reason: `onExpired is ${JSON.stringify(onExpired)}; expected "fail" or "warn"`,
+      });
     // State holds the directory relative to the program's directory when inside it: a moved checkout shows no change.
     const directory =
       typeof news.directory === "string" && news.directory !== "" && !containsUnknown(news.directory)
@@ -243,7 +351,12 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
     // Files deleted locally, or a job that has ended since: download (again).
     const due = (olds.downloaded && !filesPresent(olds)) || (!olds.downloaded && isFinalStatus(news.status));
     return {
-      changes: replaces.length > 0 || changed || due || olds.deleteOnDestroy !== news.deleteOnDestroy,
+      changes:
+        replaces.length > 0 ||
+        changed ||
+        due ||
+        olds.deleteOnDestroy !== news.deleteOnDestroy ||
+        (olds.onExpired ?? "fail") !== (news.onExpired ?? "fail"),
       replaces: [...replaces],
     };
   }
@@ -267,7 +380,14 @@ export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<Bat
   ): Promise<pulumi.dynamic.UpdateResult<BatchResultsOutputs>> {
     const same = WATCHED.every((k) => sameField(k, olds, news));
     if (same && olds.downloaded && filesPresent(olds))
-      return { outs: { ...upgraded(olds), directory: news.directory, deleteOnDestroy: news.deleteOnDestroy } };
+      return {
+        outs: {
+          ...upgraded(olds),
+          directory: news.directory,
+          deleteOnDestroy: news.deleteOnDestroy,
+          onExpired: news.onExpired,
+        },
+      };
     return { outs: await fetchResults(this.ctx, news) };
   }
 
@@ -300,7 +420,11 @@ export class BatchResults extends pulumi.dynamic.Resource {
   static forJob(
     name: string,
     job: BatchJob,
-    options: { directory: pulumi.Input<string>; deleteOnDestroy?: pulumi.Input<boolean> },
+    options: {
+      directory: pulumi.Input<string>;
+      deleteOnDestroy?: pulumi.Input<boolean>;
+      onExpired?: pulumi.Input<"fail" | "warn">;
+    },
     opts?: pulumi.CustomResourceOptions,
   ): BatchResults {
     return new BatchResults(

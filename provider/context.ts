@@ -9,6 +9,7 @@
  */
 import type { Mistral } from "@mistralai/mistralai" with { "resolution-mode": "import" };
 import { mistralClient } from "./client";
+import { report } from "./log";
 import { SettingsError, apiKeyFrom, redact, settingsFrom, type ConfigLike, type Settings } from "./settings";
 
 export class ProviderContext {
@@ -21,7 +22,13 @@ export class ProviderContext {
   #client: Promise<Mistral> | undefined;
 
   private constructor(settings: Settings | undefined, problem: string | undefined, apiKey: string | undefined) {
-    this.#settings = settings && Object.freeze({ ...settings, sources: Object.freeze({ ...settings.sources }) });
+    this.#settings =
+      settings &&
+      Object.freeze({
+        ...settings,
+        sources: Object.freeze({ ...settings.sources }),
+        ...(settings.warnings ? { warnings: Object.freeze([...settings.warnings]) } : {}),
+      });
     this.#problem = problem;
     this.#apiKey = apiKey;
     Object.freeze(this);
@@ -56,7 +63,9 @@ export class ProviderContext {
   /** The Mistral SDK client for these settings, one per context. */
   client(): Promise<Mistral> {
     if (!this.#client) {
-      const made = mistralClient(this.settings());
+      const settings = this.settings();
+      for (const warning of settings.warnings ?? []) report(this, `warning: ${warning}`);
+      const made = mistralClient(settings);
       this.#client = made;
       made.catch(() => {
         if (this.#client === made) this.#client = undefined; // e.g. the SDK failed to load: try again next time

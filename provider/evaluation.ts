@@ -16,7 +16,13 @@ import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
 import type { ApiEndpoint } from "./requests";
 import { writeEvaluationInputs } from "./eval/inputs";
 import { joinResults } from "./eval/join";
-import { describeEstimates, planEvaluation, type EvaluationPlan, type PlannedRun } from "./eval/plan";
+import {
+  EvaluationArgumentError,
+  describeEstimates,
+  planEvaluation,
+  type EvaluationPlan,
+  type PlannedRun,
+} from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
 import { writeReport } from "./eval/report";
 import { toStatePath } from "./paths";
@@ -209,6 +215,16 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
   return { summaries, reportPath: toStatePath(written.htmlPath), markdownPath: toStatePath(written.markdownPath) };
 }
 
+/** The plan, or a `pulumi.RunError` with the message of the argument that cannot be planned. */
+function planOrFail(name: string, given: EvaluationArgs): EvaluationPlan {
+  try {
+    return planEvaluation(name, given);
+  } catch (error) {
+    if (error instanceof EvaluationArgumentError) throw new pulumi.RunError(error.message);
+    throw error;
+  }
+}
+
 export class Evaluation extends pulumi.ComponentResource {
   /** Per model: job id, status, counts, accuracy, tokens and cost (once the results are in). */
   declare readonly summaries: pulumi.Output<ModelSummary[]>;
@@ -226,10 +242,12 @@ export class Evaluation extends pulumi.ComponentResource {
   readonly results: Record<string, BatchResults> = {};
 
   constructor(name: string, given: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Decide (validate, plan the files and runs, estimate) before anything is registered, write the files to upload,
+    // then build. Bad arguments fail the program with their message alone: a RunError, which the Node.js language host
+    // prints without a stack trace (a plain Error gets "unhandled exception" and the stack).
+    const plan = planOrFail(name, given);
     super("mistral:batch:Evaluation", name, {}, opts);
     const startedAt = Date.now();
-    // Decide (validate, plan the files and runs, estimate), write the files to upload, then build.
-    const plan = planEvaluation(name, given);
     writeEvaluationInputs(plan);
     pulumi.log.info(describeEstimates(plan), this);
 

@@ -16,6 +16,10 @@ export interface Settings {
   readonly serverUrl: string;
   /** Where each value came from, for messages. */
   readonly sources: { readonly apiKey: string; readonly serverUrl: string };
+  /** Jobs `BatchJob` looks through for an earlier submission before giving up (`mistral:jobLookupMaxJobs`); absent: 10,000. */
+  readonly jobLookupMaxJobs?: number;
+  /** What was corrected in the configuration (a server URL ending in `/v1`), to report once; absent when nothing. */
+  readonly warnings?: readonly string[];
 }
 
 export interface ConfigLike {
@@ -23,9 +27,17 @@ export interface ConfigLike {
 }
 
 /** The values the stack config holds (blank counts as unset); none without a config (`configure` never called). */
-function fromConfig(config: ConfigLike | undefined): { apiKey?: string; serverUrl?: string } {
+function fromConfig(config: ConfigLike | undefined): {
+  apiKey?: string;
+  serverUrl?: string;
+  jobLookupMaxJobs?: string;
+} {
   return config
-    ? { apiKey: nonEmpty(config.get("mistral:apiKey")), serverUrl: nonEmpty(config.get("mistral:serverUrl")) }
+    ? {
+        apiKey: nonEmpty(config.get("mistral:apiKey")),
+        serverUrl: nonEmpty(config.get("mistral:serverUrl")),
+        jobLookupMaxJobs: nonEmpty(config.get("mistral:jobLookupMaxJobs")),
+      }
     : {};
 }
 
@@ -54,21 +66,48 @@ export function settingsFrom(config: ConfigLike | undefined, env: NodeJS.Process
     );
   }
   const serverUrl = resolveServerUrl(serverRaw);
+  const sourceOfUrl = configured.serverUrl
+    ? "stack config mistral:serverUrl"
+    : serverRaw
+      ? "environment MISTRAL_SERVER_URL"
+      : "default";
+  const warning = serverRaw !== undefined ? apiVersionWarning(serverRaw, serverUrl, sourceOfUrl) : undefined;
+  const lookupRaw = configured.jobLookupMaxJobs ?? nonEmpty(env.MISTRAL_JOB_LOOKUP_MAX_JOBS);
+  const jobLookupMaxJobs = lookupRaw === undefined ? undefined : Number(lookupRaw);
+  if (jobLookupMaxJobs !== undefined && !(Number.isInteger(jobLookupMaxJobs) && jobLookupMaxJobs > 0)) {
+    throw new SettingsError(
+      `mistral:jobLookupMaxJobs (or MISTRAL_JOB_LOOKUP_MAX_JOBS) is ${JSON.stringify(lookupRaw)}; expected a whole number > 0`,
+    );
+  }
   return {
     apiKey,
     serverUrl,
+    ...(jobLookupMaxJobs !== undefined ? { jobLookupMaxJobs } : {}),
+    ...(warning ? { warnings: [warning] } : {}),
     sources: {
       apiKey: configured.apiKey ? "stack config mistral:apiKey" : "environment MISTRAL_API_KEY",
-      serverUrl: configured.serverUrl
-        ? "stack config mistral:serverUrl"
-        : serverRaw
-          ? "environment MISTRAL_SERVER_URL"
-          : "default",
+      serverUrl: sourceOfUrl,
     },
   };
 }
 
-/** Accepts a URL or one of the names global, eu, us. */
+/** A path ending in the API version, `/v1` or `/v1/`: the SDK appends `/v1/...` itself. */
+const API_VERSION_SUFFIX = /\/v1\/*$/i;
+
+/** The warning for a server URL given with the API version, which `resolveServerUrl` removed. */
+function apiVersionWarning(raw: string, resolved: string, source: string): string | undefined {
+  if (!API_VERSION_SUFFIX.test(raw.replace(/[?#].*$/, ""))) return undefined;
+  return (
+    `${source} is ${JSON.stringify(raw)}, which ends with /v1; the SDK adds /v1 itself, so the provider uses ` +
+    `${resolved}. Set it without /v1 (e.g. https://api.mistral.ai) to silence this warning`
+  );
+}
+
+/**
+ * Accepts a URL or one of the names global, eu, us. A URL ending in `/v1` loses it (the SDK appends `/v1/...`,
+ * so `https://api.mistral.ai/v1` would call `/v1/v1/files` and every call would answer 404, which read and refresh
+ * take for "deleted"); `settingsFrom` reports the correction as a warning.
+ */
 export function resolveServerUrl(value: string | undefined): string {
   if (value === undefined) return MISTRAL_SERVERS.global;
   if (Object.hasOwn(MISTRAL_SERVERS, value)) return MISTRAL_SERVERS[value as keyof typeof MISTRAL_SERVERS];
@@ -87,7 +126,7 @@ export function resolveServerUrl(value: string | undefined): string {
         `use an http(s) URL such as https://api.mistral.ai, or one of: ${Object.keys(MISTRAL_SERVERS).join(", ")}`,
     );
   }
-  return value.replace(/\/+$/, "");
+  return value.replace(/\/+$/, "").replace(API_VERSION_SUFFIX, "").replace(/\/+$/, "");
 }
 
 /** The key `settingsFrom` uses for this config and environment (also when the server URL is bad), for `redact`. */

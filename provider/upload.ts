@@ -15,7 +15,20 @@ import * as https from "node:https";
 import FormData from "form-data";
 import * as path from "node:path";
 import { Transform } from "node:stream";
-import { MistralApiError, call, isAmbiguous, isRetryable, retryAfterMs, sleep, statusOf, wrapError } from "./client";
+import {
+  MistralApiError,
+  ServerUnreachableError,
+  backoffMs,
+  call,
+  isAmbiguous,
+  isRetryable,
+  lastPage,
+  sleep,
+  statusOf,
+  unreachableCode,
+  wrapError,
+} from "./client";
+import { report } from "./log";
 import type { ProviderContext } from "./context";
 import type { Settings } from "./settings";
 
@@ -38,7 +51,20 @@ export function contentFilename(stem: string, sha256: string): string {
   return `${clean}-${sha256.slice(0, 16)}.jsonl`;
 }
 
-/** Finds a file of the workspace with this name and size: an earlier upload of the same content. */
+/** Pages of `files.list` looked through for an earlier upload before uploading anyway (see `findUpload`). */
+export const MAX_UPLOAD_LOOKUP_PAGES = 50;
+const UPLOAD_LOOKUP_PAGE_SIZE = 100;
+
+/**
+ * Finds a file of the workspace with this name and size: an earlier upload of the same content.
+ *
+ * It searches for the full name (`contentFilename`), which a search by substring and a search by exact name both
+ * match, and checks every field here (the server's search may be looser). A page shorter than the longest page the
+ * server returned so far, an empty page, or `total` (when the server gives it) ends the list: the server may cap
+ * `page_size` below what is asked. At most MAX_UPLOAD_LOOKUP_PAGES pages: past that the answer is "not found"
+ * with a warning, as uploading the same content twice costs only storage (a job is never submitted twice, see
+ * batchJob.ts `findSubmitted`).
+ */
 export async function findUpload(
   ctx: ProviderContext,
   filename: string,
@@ -47,16 +73,20 @@ export async function findUpload(
   resource: string,
 ): Promise<UploadedFile | undefined> {
   const client = await ctx.client();
-  const hash =
-    filename
-      .replace(/\.jsonl$/, "")
-      .split("-")
-      .pop() ?? filename;
-  for (let page = 0; page < 20; page++) {
+  let longest = 0;
+  let seen = 0;
+  for (let page = 0; page < MAX_UPLOAD_LOOKUP_PAGES; page++) {
     const list = await call(ctx, "files.list", resource, () =>
-      client.files.list({ page, pageSize: 100, search: hash, purpose: purpose as "batch" }),
+      client.files.list({
+        page,
+        pageSize: UPLOAD_LOOKUP_PAGE_SIZE,
+        includeTotal: true,
+        search: filename,
+        purpose: purpose as "batch",
+      }),
     );
-    const hit = list.data
+    const data = list.data ?? [];
+    const hit = data
       .filter((f) => f.filename === filename && f.sizeBytes === bytes && f.purpose === purpose && f.source === "upload")
       .sort((a, b) => b.createdAt - a.createdAt)[0];
     if (hit) {
@@ -69,8 +99,14 @@ export async function findUpload(
         purpose: hit.purpose,
       };
     }
-    if (list.data.length < 100) return undefined;
+    seen += data.length;
+    longest = Math.max(longest, data.length);
+    if (lastPage(data.length, longest, seen, list.total)) return undefined;
   }
+  report(
+    ctx,
+    `${resource}: looked through ${MAX_UPLOAD_LOOKUP_PAGES} pages of files matching ${filename} without reaching the end; uploading it again`,
+  );
   return undefined;
 }
 
@@ -108,7 +144,6 @@ export async function uploadOnce(
   if (existing) return { file: existing, adopted: true };
   const settings = ctx.settings();
   const attempts = req.maxAttempts ?? 6;
-  let delay = 500;
   for (let attempt = 1; ; attempt++) {
     try {
       const { file, sha256 } = await postFile(settings, req);
@@ -142,8 +177,7 @@ export async function uploadOnce(
         const found = await findUpload(ctx, req.filename, req.bytes, req.purpose, req.resource);
         if (found) return { file: found, adopted: true };
       }
-      await sleep(retryAfterMs(error) ?? delay);
-      delay = Math.min(delay * 2, 30_000);
+      await sleep(backoffMs(error, attempt));
     }
   }
 }
@@ -209,14 +243,27 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
           resolve({ status: response.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString("utf8") });
         });
       });
-      request.on("error", (cause) =>
+      request.on("error", (cause) => {
+        const code = unreachableCode(cause);
+        // Nothing listening (or no such host): nothing was sent, and retrying for minutes would not help.
+        if (code !== undefined) {
+          reject(
+            new ServerUnreachableError(
+              `upload of ${req.filename}: the Mistral server ${settings.serverUrl} (${settings.sources.serverUrl}) ${code === "ECONNREFUSED" ? "refused the connection" : `could not be reached (${code})`}. Check mistral:serverUrl (or MISTRAL_SERVER_URL), and that the server (or the emulator) is running`,
+              settings.serverUrl,
+              code,
+              { cause },
+            ),
+          );
+          return;
+        }
         reject(
           Object.assign(
             new Error(`upload of ${req.filename} to ${settings.serverUrl} failed: ${cause.message}`, { cause }),
             { name: "ConnectionError" },
           ),
-        ),
-      );
+        );
+      });
       form.on("error", (cause) => request.destroy(cause));
       form.pipe(request);
     },

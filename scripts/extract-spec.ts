@@ -1,5 +1,5 @@
 /**
- * Extracts the Files + Batch subset of Mistral's public OpenAPI spec into
+ * Extracts the Files + Batch (+ models API) subset of Mistral's public OpenAPI spec into
  * `packages/emulator/src/spec/files-batch.openapi.json`, the contract the emulator is checked against at run time.
  *
  *   npm run spec:extract [-- <spec.yaml> [<out.json>]]
@@ -14,8 +14,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 
-/** The Files and Batch operations the emulator serves, in the order of the source spec. */
+/**
+ * The paths of the operations the emulator serves (Files, Batch, and the models API), in the order of the source
+ * spec. A path listed in {@link KEPT_METHODS} keeps only the methods named there; any other keeps all of them.
+ */
 export const KEPT_PATHS: readonly string[] = [
+  "/v1/models",
+  "/v1/models/{model_id}",
   "/v1/files",
   "/v1/files/{file_id}",
   "/v1/files/{file_id}/content",
@@ -24,6 +29,11 @@ export const KEPT_PATHS: readonly string[] = [
   "/v1/batch/jobs/{job_id}",
   "/v1/batch/jobs/{job_id}/cancel",
 ];
+
+/** Paths of which only some operations are kept: the models API is read-only in the emulator (no delete). */
+export const KEPT_METHODS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  "/v1/models/{model_id}": ["get"],
+});
 
 /**
  * Component schemas kept although no kept path references them: the `response.body` of a batch
@@ -106,7 +116,20 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
     if (!isObject(srcPaths[p])) throw new Error(`extract-spec: path ${p} not found in the source spec`);
   }
   const paths: JsonObject = {};
-  for (const [p, item] of Object.entries(srcPaths)) if (KEPT_PATHS.includes(p)) paths[p] = item;
+  for (const [p, item] of Object.entries(srcPaths)) {
+    if (!KEPT_PATHS.includes(p)) continue;
+    const methods = KEPT_METHODS[p];
+    if (!methods || !isObject(item)) {
+      paths[p] = item;
+      continue;
+    }
+    const kept: JsonObject = {};
+    for (const [key, value] of Object.entries(item))
+      if (!HTTP_METHODS.has(key) || methods.includes(key)) kept[key] = value;
+    for (const m of methods)
+      if (!(m in kept)) throw new Error(`extract-spec: ${m.toUpperCase()} ${p} not found in the source spec`);
+    paths[p] = kept;
+  }
 
   // Transitive closure over components, starting from the kept paths and the extra schemas.
   const wanted = new Map<string, Set<string>>();
@@ -167,7 +190,7 @@ export function extractSubset(spec: object, provenance?: SpecProvenance): object
     description:
       "GENERATED FILE, do not edit: produced by `npm run spec:extract` (scripts/extract-spec.ts) from " +
       `${provenance ? `${provenance.file} (sha256 ${provenance.sha256})` : "Mistral's public OpenAPI spec"}. ` +
-      "Holds the Files and Batch operations, the response schemas a batch result line embeds, " +
+      "Holds the Files and Batch operations, the models API's list and retrieve, the response schemas a batch result line embeds, " +
       "HTTPValidationError, and every component schema these reference.",
     "x-generated-by": "npm run spec:extract",
     ...(provenance ? { "x-source-file": provenance.file, "x-source-sha256": provenance.sha256 } : {}),

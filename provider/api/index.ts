@@ -12,6 +12,8 @@
  *  - errors: the shapes of error bodies
  *  - batchLines: the request and result lines of batch files
  *  - jsonl: the line reader
+ *  - models: the capability each endpoint needs of a model (the models API)
+ *  - observed: what the real service does where the spec is silent (retention, error shapes, workspace limits)
  */
 export * from "./endpoints";
 export * from "./statuses";
@@ -21,3 +23,5 @@ export * from "./prices";
 export * from "./errors";
 export * from "./batchLines";
 export * from "./jsonl";
+export * from "./models";
+export * from "./observed";

@@ -33,6 +33,14 @@ export interface LineSplitterOptions {
   offset?: number;
   /** Drop a byte order mark (U+FEFF) at the start of the first line. @default false */
   stripBom?: boolean;
+  /**
+   * Longest line delivered, in bytes (without its line ending). A longer line is not decoded nor kept: its bytes are
+   * counted and dropped as they come (memory stays bounded by the cap), and `onLongLine` gets its number, its size
+   * and where it starts. @default no cap (a line is kept whole, however long)
+   */
+  maxLineBytes?: number;
+  /** Called for each line longer than `maxLineBytes`, instead of `onLine`; `false` stops, as for `onLine`. */
+  onLongLine?: (lineNo: number, bytes: number, offset: number) => unknown;
 }
 
 /** Splits pushed chunks into lines. A pushed chunk is never kept: the caller may reuse its buffer. */
@@ -44,6 +52,12 @@ export class LineSplitter {
   private lineEnd: number;
   private stripBom: boolean;
   private state: "open" | "stopped" | "ended" = "open";
+  /** Bytes in `pending`. */
+  private pendingBytes = 0;
+  private readonly maxLineBytes: number;
+  /** The bytes of the current line so far, once it is longer than `maxLineBytes` (then nothing is pending). */
+  private longLineBytes = -1;
+  private readonly onLongLine: LineSplitterOptions["onLongLine"];
 
   constructor(
     private readonly onLine: OnLine,
@@ -52,6 +66,8 @@ export class LineSplitter {
     this.lineNo = (options.firstLineNo ?? 1) - 1;
     this.position = this.lineEnd = options.offset ?? 0;
     this.stripBom = options.stripBom ?? false;
+    this.maxLineBytes = options.maxLineBytes ?? Number.POSITIVE_INFINITY;
+    this.onLongLine = options.onLongLine;
   }
 
   /** File position just past the last line delivered (its "\n"): where a later read resumes. */
@@ -76,20 +92,61 @@ export class LineSplitter {
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let start = 0;
     for (let nl = bytes.indexOf(10); nl !== -1; nl = bytes.indexOf(10, start)) {
-      let raw: string;
-      if (this.pending.length) {
-        this.pending.push(bytes.subarray(start, nl));
-        raw = Buffer.concat(this.pending).toString("utf8");
-        this.pending = [];
-      } else {
-        raw = bytes.toString("utf8", start, nl);
-      }
+      const from = start;
+      const lineStart = this.lineEnd;
+      const size = this.lineBytes(nl - from);
       start = nl + 1;
       this.lineEnd = this.position + start;
+      if (size > this.maxLineBytes) {
+        if (!this.deliverLong(size, lineStart)) return false;
+        continue;
+      }
+      let raw: string;
+      if (this.pending.length) {
+        this.pending.push(bytes.subarray(from, nl));
+        raw = Buffer.concat(this.pending).toString("utf8");
+        this.pending = [];
+        this.pendingBytes = 0;
+      } else {
+        raw = bytes.toString("utf8", from, nl);
+      }
       if (!this.deliver(raw)) return false;
     }
-    if (start < bytes.length) this.pending.push(Buffer.from(bytes.subarray(start))); // copied: the buffer may be reused
+    if (start < bytes.length) {
+      const rest = bytes.length - start;
+      if (this.longLineBytes >= 0) this.longLineBytes += rest;
+      else if (this.pendingBytes + rest > this.maxLineBytes) {
+        this.longLineBytes = this.pendingBytes + rest; // too long: counted from now on, not kept
+        this.pending = [];
+        this.pendingBytes = 0;
+      } else {
+        this.pending.push(Buffer.from(bytes.subarray(start))); // copied: the buffer may be reused
+        this.pendingBytes += rest;
+      }
+    }
     this.position += bytes.length;
+    return true;
+  }
+
+  /** The size of the line ending `tail` bytes into this chunk; resets the long-line count. */
+  private lineBytes(tail: number): number {
+    if (this.longLineBytes >= 0) {
+      const size = this.longLineBytes + tail;
+      this.longLineBytes = -1;
+      return size;
+    }
+    return this.pendingBytes + tail;
+  }
+
+  private deliverLong(size: number, offset: number): boolean {
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.lineNo++;
+    this.stripBom = false;
+    if (this.onLongLine?.(this.lineNo, size, offset) === false) {
+      this.state = "stopped";
+      return false;
+    }
     return true;
   }
 
@@ -98,9 +155,16 @@ export class LineSplitter {
     if (this.state === "ended") return;
     const open = this.state === "open";
     this.state = "ended";
-    if (open && this.pending.length) {
+    if (open && this.longLineBytes >= 0) {
+      const size = this.lineBytes(0);
+      const lineStart = this.lineEnd;
+      this.lineEnd = this.position;
+      this.deliverLong(size, lineStart);
+      this.state = "ended";
+    } else if (open && this.pending.length) {
       const raw = Buffer.concat(this.pending).toString("utf8");
       this.pending = [];
+      this.pendingBytes = 0;
       this.lineEnd = this.position;
       this.deliver(raw);
       this.state = "ended";
@@ -169,9 +233,16 @@ export interface Line {
 /** A blank line: nothing but whitespace (a byte order mark counts as whitespace here, as for `String.trim`). */
 const isBlank = (text: string): boolean => text.trim() === "";
 
-/** Calls `onLine` for every non-blank line of `file`, in order, synchronously. Stops early when it returns false. */
-export function forEachLineSync(file: string, onLine: (line: Line) => unknown): void {
-  pumpSync(file, new LineSplitter((text, lineNo) => (isBlank(text) ? undefined : onLine({ lineNo, text }))));
+/**
+ * Calls `onLine` for every non-blank line of `file`, in order, synchronously. Stops early when it returns false.
+ * `options` may cap the length of a line (`LineSplitterOptions.maxLineBytes`).
+ */
+export function forEachLineSync(
+  file: string,
+  onLine: (line: Line) => unknown,
+  options: Pick<LineSplitterOptions, "maxLineBytes" | "onLongLine"> = {},
+): void {
+  pumpSync(file, new LineSplitter((text, lineNo) => (isBlank(text) ? undefined : onLine({ lineNo, text })), options));
 }
 
 /**

@@ -11,16 +11,20 @@
  * P grows with the input: about `itemsPerPartition` dataset items (default 5,000: smaller and faster than larger buckets, see bench:join) and at most `bytesPerPartition`
  * input bytes (default 64 MiB) a bucket. Memory is bounded by one bucket plus P write buffers (64 KiB each).
  *
+ * A model's output and error files are merged by custom_id: either may hold successes and inline failures (as
+ * Mistral writes them); for a custom_id answered in both, or twice in one, a success is kept over an error.
+ *
  * Nothing is dropped silently: duplicate custom_ids (dataset, expected, results), results and expected answers for
- * custom_ids not in the dataset, and dataset items without a result are counted (in the summaries) and reported (in
- * `warnings`, with example ids).
+ * custom_ids not in the dataset, dataset items without a result, result lines that name no custom_id (unattributed
+ * failures) and result lines that are not JSON objects (unreadable) are counted (in the summaries) and reported (in
+ * `warnings`, with example ids, or file, line and message).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkRequestLine, show, type ApiEndpoint } from "../requests";
 import { countLines, forEachLine, LineWriter } from "./lines";
 import { checkPrices, cost, DEFAULT_PRICES } from "./pricing";
-import { forEachResult } from "./results";
+import { describeSource, forEachResult } from "./results";
 import { applyScoreFn, compileScorer, type CompiledScorer } from "./scoring";
 import { estimateRequestTokens, promptText } from "./tokens";
 import type { ModelSummary, PriceTable, Scorer, ScoreFn } from "./types";
@@ -35,9 +39,9 @@ export const MAX_PARTITIONS = 1024;
 /** One model's run to join. */
 export interface JoinModel {
   model: string;
-  /** The job's output file on disk (success lines, possibly error lines too). None: every item is missing. */
+  /** The job's output file on disk (success lines, possibly inline error lines too). None with no error file: every item is missing. */
   outputFile?: string;
-  /** The job's error file on disk. */
+  /** The job's error file on disk (error lines, possibly successes too): merged with the output file by custom_id. */
   errorFile?: string;
   /** Copied to the summary. */
   jobId?: string;
@@ -125,6 +129,20 @@ export function bucketOf(id: string, partitions: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) % partitions;
+}
+
+/** Counts of result lines that name no item, with the first few (file, line and message) in reading order. */
+class Sample {
+  count = 0;
+  readonly examples: string[] = [];
+  constructor(private readonly keep: number) {}
+  add(text: string): void {
+    this.count++;
+    if (this.examples.length < this.keep) this.examples.push(text);
+  }
+  text(): string {
+    return this.examples.join("; ") + (this.count > this.examples.length ? "; …" : "");
+  }
 }
 
 /** Counts of one kind of anomaly with a few example ids (the smallest in sort order, so independent of P). */
@@ -222,16 +240,19 @@ function checkOptions(o: JoinOptions): void {
  * rows (see {@link JoinRow}; order in {@link JoinResult.rowsFile}) and returns per-model summaries:
  *  - total: distinct dataset items; succeeded: items with an answer; failed: items with an error result or no
  *    result (`missing`); results for unknown custom_ids are counted in `unknownIds` and not joined; a custom_id
- *    answered more than once counts once (`duplicates` counts the extra lines; a success is kept over an error,
- *    and among several of a kind the smallest answer text: the outcome does not depend on line order);
+ *    answered more than once, in one file or across the output and error files, counts once (`duplicates` counts
+ *    the extra lines; a success is kept over an error, and among several of a kind the smallest answer text: the
+ *    outcome depends neither on line order nor on which file holds a line);
+ *  - unattributed: result lines that name no custom_id (their items, when any, are among the `missing`);
+ *    unreadable: result lines that are not JSON objects; neither is joined, both are reported with file and line;
  *  - expectedItems: items with an expected answer; scored: those with an answer, scored when a scorer or scoreFn
  *    is given; accuracy: mean score of the scored; strictAccuracy: the score sum over expectedItems (a failed
  *    or missing item counts 0);
  *  - promptTokens / completionTokens: usage of the joined results (duplicates and unknown ids not counted);
  *    cost: at the batch price of `prices`, null without a price for the model;
  *  - estimatedInputTokens: the dataset's estimate (tokens.ts), unless the model entry gives one.
- * Throws for a malformed line of any input (naming the file and line), a missing input file, invalid options, or a
- * ScoreFn / scorer failure on an item (naming the custom_id and model).
+ * Throws for a malformed dataset or expected line (naming the file and line; result lines never throw), a missing
+ * input file, invalid options, or a ScoreFn / scorer failure on an item (naming the custom_id and model).
  */
 export async function joinResults(options: JoinOptions): Promise<JoinResult> {
   checkOptions(options);
@@ -272,6 +293,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     // ---- pass 1: partition --------------------------------------------------------------------------------------
     let estimatedInputTokens = 0;
     const expectedWithoutField = new Tally(keep);
+    const unjoinable = models.map(() => ({ unattributed: new Sample(keep), unreadable: new Sample(keep) }));
     const writers: LineWriter[] = [];
     try {
       for (let b = 0; b < partitions; b++) writers.push(new LineWriter(bucketPath(b), 64 * 1024));
@@ -319,9 +341,21 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       }
 
       for (const [m, model] of models.entries()) {
+        const lost = unjoinable[m];
         for (const file of [model.outputFile, model.errorFile]) {
           if (file === undefined) continue;
-          await forEachResult(file, endpoint, (r) => {
+          await forEachResult(file, endpoint, (line) => {
+            if (line.kind === "unreadable") {
+              lost.unreadable.add(`${describeSource(line.source)}: ${line.reason}`);
+              return;
+            }
+            if (line.kind === "unattributed") {
+              const what = line.error ?? "a successful answer";
+              const id = line.lineId !== undefined ? ` (line id ${show(line.lineId)})` : "";
+              lost.unattributed.add(`${describeSource(line.source)}${id}: ${what}`);
+              return;
+            }
+            const r = line.result;
             put(r.customId, [
               RESULT,
               m,
@@ -350,6 +384,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
         missing: 0,
         duplicates: 0,
         unknownIds: 0,
+        unattributed: 0,
+        unreadable: 0,
         expectedItems: 0,
         scored: 0,
         accuracy: null,
@@ -498,6 +534,9 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       const name = s.model;
       s.duplicates = duplicates.count;
       s.unknownIds = unknown.count;
+      const lost = unjoinable[m];
+      s.unattributed = lost.unattributed.count;
+      s.unreadable = lost.unreadable.count;
       s.accuracy = s.scored > 0 ? scoreSum / s.scored : null;
       s.strictAccuracy = scoring && s.expectedItems > 0 ? scoreSum / s.expectedItems : null;
       s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
@@ -517,6 +556,16 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       if (unknown.count)
         warnings.push(
           `${name}: ${unknown.count} result line(s) for custom_ids not in the dataset (${unknown.text()}); not joined`,
+        );
+      if (lost.unattributed.count) {
+        const items = missing.count ? `; they likely belong to the ${missing.count} item(s) without a result` : "";
+        warnings.push(
+          `${name}: ${lost.unattributed.count} result line(s) name no custom_id, counted as unattributed failures and not joined${items} (${lost.unattributed.text()})`,
+        );
+      }
+      if (lost.unreadable.count)
+        warnings.push(
+          `${name}: ${lost.unreadable.count} result line(s) are not JSON objects, counted as unreadable and not joined (${lost.unreadable.text()})`,
         );
     }
     return { summaries: accs.map((a) => a.summary), items, rowsFile: options.outFile, partitions, warnings };

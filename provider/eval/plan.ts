@@ -14,6 +14,8 @@ import * as path from "node:path";
 import { API_ENDPOINTS, forEachLineSync, isApiEndpoint, type ApiEndpoint } from "../api";
 import type { EvaluationArgs, EvaluationEstimate, EvaluationModel } from "../evaluation";
 import type { BatchJobStatus, WaitPolicy } from "../jobLogic";
+import { describeProblems, isClean, MAX_LINE_BYTES, scanJsonlFileSync, scanJsonlText } from "../jsonl";
+import { show } from "../requests";
 import { canonicalJson } from "../unknown";
 import { DEFAULT_PRICES, checkPrices, cost, mergePrices, priceFor, type ModelPrice } from "./pricing";
 import { formatUsd, reportPaths } from "./report";
@@ -130,8 +132,16 @@ export interface EvaluationPlan {
   report: ReportPlan;
 }
 
+/**
+ * An argument of an Evaluation that cannot be planned: the message names the evaluation, the argument, the value
+ * and what is allowed. The component turns it into an error the engine prints without a stack (evaluation.ts).
+ */
+export class EvaluationArgumentError extends Error {
+  override name = "EvaluationArgumentError";
+}
+
 function fail(name: string, message: string): never {
-  throw new Error(`Evaluation "${name}": ${message}`);
+  throw new EvaluationArgumentError(`Evaluation "${name}": ${message}`);
 }
 
 /** The dataset: inline items become the JSONL text of `<inputs>/dataset.jsonl`; a path is taken as it is. */
@@ -172,10 +182,28 @@ function planDataset(
   };
 }
 
+/** Fails with the dataset's problems (at most a few, each with its line), as one message. */
+function checkDataset(name: string, dataset: DatasetPlan): void {
+  const options = { maxProblems: 5 };
+  const scan =
+    dataset.inlineText === undefined
+      ? scanJsonlFileSync(dataset.file, options)
+      : scanJsonlText(dataset.inlineText, options);
+  if (!isClean(scan)) fail(name, describeProblems(`dataset ${dataset.path}`, scan));
+}
+
 /** Calls `fn` for every non-blank line of the dataset, in order, with its 1-based line number. */
 export function forEachDatasetLine(dataset: DatasetPlan, fn: (text: string, lineNo: number) => void): void {
   if (dataset.inlineText === undefined) {
-    forEachLineSync(dataset.file, ({ lineNo, text }) => void fn(text, lineNo));
+    // Capped as the check is (checkDataset): a line too long to read fails with its number, not deep in V8.
+    forEachLineSync(dataset.file, ({ lineNo, text }) => void fn(text, lineNo), {
+      maxLineBytes: MAX_LINE_BYTES,
+      onLongLine: (lineNo, bytes) => {
+        throw new EvaluationArgumentError(
+          `dataset ${dataset.path} line ${lineNo} is ${bytes} bytes long; expected lines of at most ${MAX_LINE_BYTES} bytes`,
+        );
+      },
+    });
     return;
   }
   dataset.inlineText.split("\n").forEach((text, i) => {
@@ -226,21 +254,41 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   const endpoint = args.endpoint ?? "/v1/chat/completions";
   if (!isApiEndpoint(endpoint))
     fail(name, `endpoint is ${JSON.stringify(endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`);
-  if (dataset.inlineText === undefined && !fs.existsSync(dataset.file))
-    fail(name, `dataset ${JSON.stringify(dataset.path)} is not a file (resolved to ${dataset.file})`);
+  if (dataset.inlineText === undefined) {
+    const stat = fs.statSync(dataset.file, { throwIfNoEntry: false });
+    if (!stat?.isFile())
+      fail(
+        name,
+        `dataset is ${JSON.stringify(dataset.path)}, which ${stat ? "is not a file" : "does not exist"} (resolved to ${dataset.file}); expected the path of a JSONL file of {"custom_id", "body"} lines, or inline items [{ customId, body, expected? }]`,
+      );
+  }
   if (!Array.isArray(args.models) || args.models.length === 0)
-    fail(name, 'models is empty; list at least one model, e.g. ["mistral-small-latest"]');
+    fail(
+      name,
+      `models is ${show(args.models)}; expected a non-empty list of models, e.g. ["mistral-small-latest"] or [{ name: "mistral-small-latest", label: "small" }]`,
+    );
   const models: EvaluationModel[] = args.models.map((m) => (typeof m === "string" ? { name: m } : m));
-  const labels = new Set<string>();
-  for (const m of models) {
+  const labels = new Map<string, number>();
+  models.forEach((m, i) => {
     if (!m || typeof m.name !== "string" || m.name === "")
-      fail(name, `each model needs a name, received ${JSON.stringify(m)}`);
+      fail(
+        name,
+        `models[${i}] is ${show(args.models[i])}; expected a model name, or { name, label?, overrides? } with a non-empty name`,
+      );
     const label = m.label ?? m.name;
     if (!/^[A-Za-z0-9._-]+$/.test(label))
-      fail(name, `model label ${JSON.stringify(label)} may hold only letters, digits, ".", "_" and "-"`);
-    if (labels.has(label)) fail(name, `model ${JSON.stringify(label)} is listed twice; give one of them another label`);
-    labels.add(label);
-  }
+      fail(
+        name,
+        `models[${i}] has the label ${JSON.stringify(label)}; a label may hold only letters, digits, ".", "_" and "-" (set label to name the run otherwise)`,
+      );
+    const first = labels.get(label);
+    if (first !== undefined)
+      fail(
+        name,
+        `models[${i}] is ${show(args.models[i])}, the run ${JSON.stringify(label)} again (models[${first}]); each run needs its own label: remove it, or give one of them another, e.g. { name: ${JSON.stringify(m.name)}, label: ${JSON.stringify(`${label}-2`)}, overrides: { ... } }`,
+      );
+    labels.set(label, i);
+  });
   if (args.scorer && typeof args.scorer !== "function") {
     const problems = checkScorer(args.scorer);
     if (problems.length) fail(name, `scorer: ${problems.join("; ")}`);
@@ -305,6 +353,10 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     });
   }
   const files = [...byKey.values()];
+
+  // The dataset's bytes and lines, before they are read: UTF-8 (a bad byte would be laundered into U+FFFD in the files
+  // written from it), the line cap, JSON, the {custom_id, body} envelope and unique custom_ids, each with its line.
+  checkDataset(name, dataset);
 
   // The files' requests and tokens, as they will be written: one pass over the dataset, which checks every line.
   const sums = files.map(() => ({ inputTokens: 0, maxOutput: 0, allBounded: true }));

@@ -2,8 +2,10 @@
  * Parsing batch result lines: `{"id","custom_id","response":{"status_code","body"},"error"}`, from a job's output
  * file or error file, into the answer of one request. Pure, apart from the streaming file reader at the end.
  *
- * A line is an error when any of these holds (NOTES.md: no real error sample has been seen, so all three forms
- * found elsewhere are accepted):
+ * Both files may hold both kinds of line: Mistral's own SDK batch helper reads inline per-request errors in the output
+ * file, merges the two files, and accepts a failure line without `custom_id` (its fixture:
+ * `{"custom_id":"b","response":{"status_code":429,"body":null},"error":"rate limited"}`). A line is an error when
+ * any of these holds (every form found elsewhere is accepted):
  *  - `error` is an object (its `message`), or a non-empty string;
  *  - `response.status_code` is not 200 (the message from the response body: `message`, `detail`, `error`);
  *  - a 200 response whose body has no answer for the endpoint (e.g. no `choices[0].message`).
@@ -32,19 +34,13 @@ export interface LineSource {
   line?: number;
 }
 
-/** A result line that cannot be read at all (not JSON, not an object, no custom_id). */
+/** A result line that cannot be joined (not JSON, not an object, no custom_id): thrown by {@link parseResultLine} only. */
 export class ResultLineError extends Error {
   constructor(
     readonly source: LineSource,
     readonly reason: string,
   ) {
-    const at =
-      source.file !== undefined
-        ? `${source.file}${source.line !== undefined ? ` line ${source.line}` : ""}`
-        : source.line !== undefined
-          ? `line ${source.line}`
-          : "result line";
-    super(`${at}: ${reason}`);
+    super(`${describeSource(source)}: ${reason}`);
     this.name = "ResultLineError";
   }
 }
@@ -206,31 +202,41 @@ export function answerOf(endpoint: ApiEndpoint, body: unknown): string | { error
 }
 
 /**
- * Parses one result line. Returns the custom_id, the answer or the error (with the HTTP status when known: the
- * error text is then `HTTP <status>: <message>`), and the usage (`response.body.usage.prompt_tokens` /
- * `completion_tokens`; 0 when missing). Throws {@link ResultLineError} for a line that is not a JSON object with a
- * string (or number) custom_id; blank lines are the caller's to skip.
+ * A result line as read, never a throw (blank lines are the caller's to skip):
+ *  - `result`: a line naming its request's custom_id (a success or a failure, from either file);
+ *  - `unattributed`: a JSON object that names no usable custom_id (missing, null, empty, not a string or number).
+ *    Mistral writes failure lines like that (its SDK's batch helper accepts them). It cannot be joined to a dataset
+ *    item, so it is counted and reported with its file, line and message, never dropped silently: `error` is the
+ *    failure's message, or null for a line that reads as a success (reported all the same);
+ *  - `unreadable`: a line that is not a JSON object (not valid JSON, or an array, string or number); `reason` says
+ *    which, with the start of the text.
  */
-export function parseResultLine(line: string, endpoint: ApiEndpoint, source: LineSource = {}): ModelAnswer {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(line);
-  } catch (e) {
-    throw new ResultLineError(source, `not valid JSON (${(e as Error).message}): ${show(line, 80)}`);
-  }
-  if (!isObject(parsed))
-    throw new ResultLineError(
-      source,
-      `expected a JSON object {"id","custom_id","response","error"}, got ${show(parsed, 80)}`,
-    );
-  const id = parsed.custom_id;
-  if (!((typeof id === "string" && id !== "") || (typeof id === "number" && Number.isFinite(id)))) {
-    throw new ResultLineError(
-      source,
-      `custom_id is ${show(id)}; expected the non-empty string of the request (results are joined by custom_id)`,
-    );
-  }
-  const customId = String(id);
+export type ResultLine =
+  | { kind: "result"; result: ModelAnswer; source: LineSource }
+  | {
+      kind: "unattributed";
+      source: LineSource;
+      /** The failure's message (`HTTP <status>: <message>` when the line gives a status), or null for a success. */
+      error: string | null;
+      statusCode?: number;
+      /** The line's own `id` (not a custom_id), when it has one: it helps to find the line in the file. */
+      lineId?: string;
+      promptTokens: number;
+      completionTokens: number;
+    }
+  | { kind: "unreadable"; source: LineSource; reason: string };
+
+/** `file line N` (or what of it is known), as messages name a line. */
+export function describeSource(source: LineSource): string {
+  return source.file !== undefined
+    ? `${source.file}${source.line !== undefined ? ` line ${source.line}` : ""}`
+    : source.line !== undefined
+      ? `line ${source.line}`
+      : "result line";
+}
+
+/** The answer or error of a parsed line object, under the given custom_id. */
+function answerOfLine(parsed: Record<string, unknown>, endpoint: ApiEndpoint, customId: string): ModelAnswer {
   const response = parsed.response;
   const body = isObject(response) ? response.body : undefined;
   const usage = isObject(body) && isObject(body.usage) ? body.usage : {};
@@ -259,20 +265,71 @@ export function parseResultLine(line: string, endpoint: ApiEndpoint, source: Lin
 }
 
 /**
- * Streams a result file (output or error file) and calls `fn` with every parsed line and its line number. Blank
- * lines are skipped; a malformed line throws a {@link ResultLineError} naming the file and line. Returns the
- * number of results.
+ * Reads one result line of an output or error file (either file may hold successes and inline failures). The
+ * answer or error, with the HTTP status when known (the error text is then `HTTP <status>: <message>`), and the
+ * usage (`response.body.usage.prompt_tokens` / `completion_tokens`; 0 when missing). Never throws: see
+ * {@link ResultLine} for lines without a custom_id and lines that are not JSON objects.
+ */
+export function readResultLine(line: string, endpoint: ApiEndpoint, source: LineSource = {}): ResultLine {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(line);
+  } catch (e) {
+    return { kind: "unreadable", source, reason: `not valid JSON (${(e as Error).message}): ${show(line, 80)}` };
+  }
+  if (!isObject(parsed))
+    return {
+      kind: "unreadable",
+      source,
+      reason: `expected a JSON object {"id","custom_id","response","error"}, got ${show(parsed, 80)}`,
+    };
+  const id = parsed.custom_id;
+  if (!((typeof id === "string" && id !== "") || (typeof id === "number" && Number.isFinite(id)))) {
+    const r = answerOfLine(parsed, endpoint, "");
+    return {
+      kind: "unattributed",
+      source,
+      error: r.answer === undefined ? (r.error ?? "the request failed") : null,
+      ...(r.statusCode !== undefined ? { statusCode: r.statusCode } : {}),
+      ...(typeof parsed.id === "string" && parsed.id !== "" ? { lineId: parsed.id } : {}),
+      promptTokens: r.promptTokens,
+      completionTokens: r.completionTokens,
+    };
+  }
+  return { kind: "result", result: answerOfLine(parsed, endpoint, String(id)), source };
+}
+
+/**
+ * Parses one result line that must name its request: {@link readResultLine}, throwing {@link ResultLineError} for
+ * a line that is not a JSON object or has no string (or number) custom_id. For a whole file, where such lines are
+ * counted and reported rather than fatal, use {@link forEachResult}.
+ */
+export function parseResultLine(line: string, endpoint: ApiEndpoint, source: LineSource = {}): ModelAnswer {
+  const r = readResultLine(line, endpoint, source);
+  if (r.kind === "result") return r.result;
+  if (r.kind === "unreadable") throw new ResultLineError(source, r.reason);
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  throw new ResultLineError(
+    source,
+    `custom_id is ${show(parsed.custom_id)}; expected the non-empty string of the request (results are joined by custom_id)`,
+  );
+}
+
+/**
+ * Streams a result file (output or error file) and calls `fn` with every line read ({@link ResultLine}: results,
+ * lines without a custom_id, lines that are not JSON objects) and its line number. Blank lines are skipped; no line
+ * throws. Returns the number of non-blank lines.
  */
 export async function forEachResult(
   path: string,
   endpoint: ApiEndpoint,
-  fn: (result: ModelAnswer, lineNo: number) => void,
+  fn: (line: ResultLine, lineNo: number) => void,
 ): Promise<number> {
   let n = 0;
   await forEachLine(path, (text, lineNo) => {
     if (text.trim() === "") return;
     n++;
-    fn(parseResultLine(text, endpoint, { file: path, line: lineNo }), lineNo);
+    fn(readResultLine(text, endpoint, { file: path, line: lineNo }), lineNo);
   });
   return n;
 }

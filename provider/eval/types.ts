@@ -94,6 +94,17 @@ export interface ModelSummary {
   duplicates?: number;
   /** Result lines whose custom_id is not in the dataset (not joined). */
   unknownIds?: number;
+  /**
+   * Unattributed failures: result lines (output or error file) that name no custom_id, so they cannot be joined to
+   * an item; Mistral writes failure lines like that. Not joined (their items, if in the dataset, count as `missing`
+   * and `failed`); reported in the join's warnings with file, line and message. Absent in summaries made before.
+   */
+  unattributed?: number;
+  /**
+   * Result lines that are not JSON objects (invalid JSON, or an array or scalar): not joined, reported with file and
+   * line. Absent in summaries made before.
+   */
+  unreadable?: number;
   /** Dataset items that have an expected answer. */
   expectedItems?: number;
   /** Items with an expected answer that were scored. */
@@ -114,8 +125,8 @@ export interface ModelSummary {
   estimatedCost?: number | null;
   /** True when the run was adopted/reused rather than submitted anew. */
   reused?: boolean;
-  /** The downloaded output file (successful requests) of the run. */
+  /** The downloaded output file (successful requests, and inline failures) of the run. */
   outputPath?: string | null;
-  /** The downloaded error file (failed requests) of the run. */
+  /** The downloaded error file (failed requests) of the run; merged with the output file by custom_id. */
   errorPath?: string | null;
 }

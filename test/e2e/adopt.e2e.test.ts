@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Mistral } from "@mistralai/mistralai";
 import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
+import { testProfile } from "../support/profile";
 
 describe("BatchJob.get / BatchFile.get through the engine", { timeout: 240_000 }, () => {
   let emulator: Emulator;
@@ -42,6 +43,7 @@ module.exports = {
     assertDistFresh();
     // The emulator checks the key: the engine's provider must send the stack's secret one.
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       apiKey: API_KEY,
       clock: "manual",
       speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { E2EProject, assertDistFresh, emulatorLib } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
+import { testProfile } from "../support/profile";
 
 describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
   let emulator: Emulator;
@@ -23,6 +24,7 @@ describe("Evaluation with an inline dataset", { timeout: 180_000 }, () => {
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 },
     });
     project = new E2EProject("evaluation-inline");

@@ -12,6 +12,7 @@ import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps } 
 import type { Emulator } from "mistral-batch-emulator";
 import type { EvaluationModel, ModelSummary, Scorer } from "../../provider";
 import type { EvaluationEstimate } from "../../provider/evaluation";
+import { testProfile } from "../support/profile";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
 
@@ -80,6 +81,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
     });
     project = new E2EProject("evaluation", { files: { "data/arith.jsonl": arithmetic(20) } });
@@ -210,15 +212,15 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const original = declared.models;
     try {
       declare({ models: [] });
-      expect(await failure(previewSteps(stack))).toMatch(
-        /Evaluation "arith": models is empty; list at least one model/,
-      );
+      const empty = await failure(previewSteps(stack));
+      expect(empty).toMatch(/Evaluation "arith": models is \[\]; expected a non-empty list of models/);
+      expect(empty).not.toMatch(/\n\s+at /); // one message, no stack trace
       declare({ models: ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"] });
       expect(await failure(previewSteps(stack))).toMatch(
-        /Evaluation "arith": model "mistral-small-latest" is listed twice/,
+        /Evaluation "arith": models\[2\] is "mistral-small-latest", the run "mistral-small-latest" again \(models\[0\]\)/,
       );
       const duplicateUp = await failure(stack.up({ onOutput: project.onOutput }));
-      expect(duplicateUp).toMatch(/model "mistral-small-latest" is listed twice/);
+      expect(duplicateUp).toMatch(/models\[2\] is "mistral-small-latest", the run "mistral-small-latest" again/);
       declare({ models: original, scorer: { type: "numeric", tolerance: -1 } });
       expect(await failure(previewSteps(stack))).toMatch(/Evaluation "arith": scorer: scorer\.tolerance is -1/);
       declare({ scorer: { type: "fuzzy" } });

@@ -14,6 +14,7 @@ import type * as automation from "@pulumi/pulumi/automation";
 import { API_KEY, ROOT, assertDistFresh, emulatorLib, engine } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
+import { testProfile } from "../support/profile";
 
 const STACK = "e2e-shipped";
 const MODELS = ["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"];
@@ -32,6 +33,7 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
     });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-shipped-"));

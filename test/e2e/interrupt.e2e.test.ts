@@ -42,6 +42,7 @@ import type { AddressInfo } from "node:net";
 import { alive, descendants, killAll, processTable, processesIn, pulumiChild, type Proc } from "./processes";
 import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, resources } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
+import { testProfile } from "../support/profile";
 
 async function until<T>(what: string, probe: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -225,6 +226,7 @@ describe("An interrupted `up`", { timeout: 300_000 }, () => {
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       clock: "manual",
       speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
     });

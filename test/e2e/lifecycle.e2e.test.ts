@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { API_KEY, E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
+import { testProfile } from "../support/profile";
 
 describe("BatchFile + BatchJob through the engine", { timeout: 240_000 }, () => {
   let emulator: Emulator;
@@ -39,6 +40,7 @@ module.exports = {
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       clock: "manual",
       speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
     });
@@ -173,6 +175,7 @@ describe("paths in state: relative to the project folder, so a moved checkout sh
   beforeAll(async () => {
     assertDistFresh();
     emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
       speed: { queueDelayMs: 100, requestsPerSecond: 500, cancelDelayMs: 50 },
     });
     // Absolute paths inside the project, as programs written with __dirname give them.

@@ -16,6 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ROOT, assertDistFresh, chatJsonl, pulumiBinDir } from "./harness";
 import { killAll, processesIn } from "./processes";
+import { testProfile } from "../support/profile";
 
 /** The environment a user's shell would give: no npm-script variables of this repository's `npm test`, no Mistral settings, no vitest. */
 function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -290,7 +291,7 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     expect(fs.readFileSync(bin, "utf8").startsWith("#!/usr/bin/env node")).toBe(true);
 
     // The emulator as a separate process, from the installed bin, enforcing the key.
-    emulator = spawn(bin, ["--api-key", apiKey, "--log"], {
+    emulator = spawn(bin, ["--api-key", apiKey, "--log", "--profile", testProfile()], {
       cwd: path.join(tmp, "emulator"),
       env: userEnv(),
       stdio: ["ignore", "pipe", "pipe"],

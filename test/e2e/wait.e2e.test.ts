@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2EProject, assertDistFresh, chatJsonl, emulatorLib, previewSteps, resources, failure } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { BatchJobStatus } from "../../provider/jobLogic";
+import { testProfile } from "../support/profile";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
 type UpResult = Awaited<ReturnType<Stack["up"]>>;
@@ -63,9 +64,11 @@ module.exports = {
   beforeAll(async () => {
     assertDistFresh();
     fast = await emulatorLib().startEmulator({
+      profile: testProfile(),
       speed: { queueDelayMs: 200, requestsPerSecond: 25, cancelDelayMs: 100 },
     });
     manual = await emulatorLib().startEmulator({
+      profile: testProfile(),
       clock: "manual",
       speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
     });
@@ -213,6 +216,7 @@ module.exports = {
     beforeAll(async () => {
       ({ project, declare } = projectFor("failed", { wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } }));
       failing = await emulatorLib().startEmulator({
+        profile: testProfile(),
         clock: "manual",
         speed: { queueDelayMs: 1000, requestsPerSecond: 10, cancelDelayMs: 500 },
       });

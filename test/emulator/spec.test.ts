@@ -55,8 +55,10 @@ describe("committed spec subset", () => {
     },
   );
 
-  it("holds the Files/Batch paths, the result-line response schemas and HTTPValidationError", () => {
+  it("holds the models, Files and Batch paths, the result-line response schemas and HTTPValidationError", () => {
     expect(Object.keys(spec.paths)).toEqual([
+      "/v1/models",
+      "/v1/models/{model_id}",
       "/v1/files",
       "/v1/files/{file_id}",
       "/v1/files/{file_id}/content",
@@ -70,6 +72,8 @@ describe("committed spec subset", () => {
     for (const name of [
       "CreateBatchJobRequest",
       "BatchJob",
+      "ModelList",
+      "BaseModelCard",
       "ChatCompletionResponse",
       "EmbeddingResponse",
       "FIMCompletionResponse",

@@ -14,7 +14,17 @@ import {
 } from "@mistralai/mistralai/models/errors";
 import {
   MistralApiError,
+  REFUSED_BUDGET_MS,
+  SYNTHETIC_RETRY_AFTER_HEADER,
+  ServerUnreachableError,
+  backoffMs,
   call,
+  guardedFetcher,
+  lastPage,
+  pendingLimitInText,
+  pendingLimitOf,
+  unreachableCode,
+  unreachableOf,
   isAmbiguous,
   isNotFound,
   isRetryable,
@@ -25,6 +35,7 @@ import {
   wrapError,
 } from "../../provider/client";
 import { ProviderContext } from "../../provider/context";
+import { PENDING_LIMIT_MESSAGE } from "../../provider/api/observed";
 
 const KEY = "sk-test-4f9a8b7c6d5e4f3a2b1c";
 /** The context `configure` builds for a stack config holding the key (and nothing in the environment). */
@@ -321,7 +332,7 @@ describe("through the real SDK against a local server", () => {
     expect(e).toBeInstanceOf(MistralApiError);
     expect(e.statusCode).toBe(401);
     expect(e.message).toMatch(
-      /^BatchFile f: Mistral API call files\.retrieve failed with HTTP 401: No such key: \[redacted\]\. The API key was rejected/,
+      /^BatchFile f: Mistral API call files\.retrieve failed with HTTP 401: No such key: \[redacted\] \(type invalid_request\)\. The API key was rejected/,
     );
     expect(e.message).not.toContain(KEY);
     expect(isRetryable(e.cause)).toBe(false);
@@ -342,22 +353,218 @@ describe("through the real SDK against a local server", () => {
     expect(mistralMessageOf(error)).toBe("Rate limit exceeded");
   });
 
-  it("a refused connection is a ConnectionError: ambiguous and retryable", async () => {
+  it("a refused connection fails within seconds, naming the URL: not ambiguous, not retryable", async () => {
     const closed = http.createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const serverUrl = `http://127.0.0.1:${port}`;
     const client = await mistralClient({
       apiKey: KEY,
-      serverUrl: `http://127.0.0.1:${port}`,
-      sources: { apiKey: "test", serverUrl: "test" },
+      serverUrl,
+      sources: { apiKey: "test", serverUrl: "stack config mistral:serverUrl" },
     });
-    const error = await client.files.list({}, { retries: { strategy: "none" } }).catch((x: unknown) => x);
-    expect((error as Error).name).toBe("ConnectionError");
-    expect(isAmbiguous(error)).toBe(true);
-    expect(isRetryable(error)).toBe(true);
+    // The client's own retry config (SAFE_RETRIES, with retryConnectionErrors): the SDK alone would take 2.5 min.
+    const start = Date.now();
+    const error = await client.files.list({}).catch((x: unknown) => x);
+    expect(Date.now() - start).toBeLessThan(REFUSED_BUDGET_MS.firstContact + 2_000);
+    expect(unreachableOf(error)).toBeInstanceOf(ServerUnreachableError);
+    expect(isAmbiguous(error)).toBe(false);
+    expect(isRetryable(error)).toBe(false);
     const wrapped = wrapError(ctx, error, "files.list", "BatchFile q");
-    expect(wrapped.message).toMatch(/^BatchFile q: Mistral API call files\.list failed: /);
-    expect(isAmbiguous(wrapped)).toBe(true);
+    expect(wrapped.message).toMatch(
+      new RegExp(
+        `^BatchFile q: Mistral API call files\\.list failed: the Mistral server http://127\\.0\\.0\\.1:${port} \\(stack config mistral:serverUrl\\) refused the connection`,
+      ),
+    );
+    expect(wrapped.message).toContain("Check mistral:serverUrl");
+    expect(wrapped.message).not.toMatch(/timed out|\.js/);
+    expect(isAmbiguous(wrapped)).toBe(false);
+    expect(isRetryable(wrapped)).toBe(false);
+  });
+
+  it("a 429 without Retry-After is retried by the SDK with a growing wait, not hammered", async () => {
+    const times: number[] = [];
+    const limited = http.createServer((_req, res) => {
+      times.push(Date.now());
+      if (times.length <= 2) {
+        res.writeHead(429, { "content-type": "application/json", "x-ratelimit-remaining-req-minute": "0" });
+        res.end('{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}');
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end('{"data":[],"object":"list","total":0}');
+    });
+    await new Promise<void>((resolve) => limited.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = await mistralClient({
+        apiKey: KEY,
+        serverUrl: `http://127.0.0.1:${(limited.address() as AddressInfo).port}`,
+        sources: { apiKey: "test", serverUrl: "test" },
+      });
+      const list = await client.files.list({});
+      expect(list.data).toEqual([]);
+      expect(times).toHaveLength(3);
+      expect(times[1] - times[0]).toBeGreaterThanOrEqual(1_900); // 2 s after the first 429
+      expect(times[2] - times[1]).toBeGreaterThanOrEqual(3_900); // 4 s after the second
+    } finally {
+      await new Promise<void>((resolve) => limited.close(() => resolve()));
+    }
+  }, 20_000);
+});
+
+describe("guardedFetcher", () => {
+  const refused = () =>
+    Object.assign(new TypeError("fetch failed"), {
+      cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }),
+    });
+
+  it("gives a 429 without Retry-After one that grows with consecutive 429s, and marks it", async () => {
+    const statuses = [429, 429, 429, 200, 429];
+    const fetcher = guardedFetcher("http://x", "test", async () => new Response("{}", { status: statuses.shift() }));
+    const waits: (string | null)[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await fetcher("http://x/v1/files");
+      waits.push(r.headers.get("retry-after"));
+      if (r.status === 429) expect(r.headers.get(SYNTHETIC_RETRY_AFTER_HEADER)).toBe("1");
+    }
+    expect(waits).toEqual(["2", "4", "8", null, "2"]);
+  });
+
+  it("keeps a Retry-After the server sent", async () => {
+    const fetcher = guardedFetcher(
+      "http://x",
+      "test",
+      async () => new Response("{}", { status: 429, headers: { "retry-after": "7" } }),
+    );
+    expect((await fetcher("http://x/")).headers.get("retry-after")).toBe("7");
+  });
+
+  it("retries a refused connection briefly, then fails with ServerUnreachableError; other failures pass through", async () => {
+    let calls = 0;
+    const fetcher = guardedFetcher("http://127.0.0.1:9", "default", async () => {
+      calls++;
+      throw refused();
+    });
+    const start = Date.now();
+    const error = await fetcher("http://127.0.0.1:9/v1/files").catch((x: unknown) => x);
+    expect(Date.now() - start).toBeLessThan(REFUSED_BUDGET_MS.firstContact + 500);
+    expect(calls).toBeGreaterThan(1);
+    expect(error).toBeInstanceOf(ServerUnreachableError);
+    expect((error as Error).message).toContain("http://127.0.0.1:9 (default) refused the connection");
+
+    const reset = Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNRESET" } });
+    const passing = guardedFetcher("http://x", "test", async () => {
+      throw reset;
+    });
+    await expect(passing("http://x/")).rejects.toBe(reset);
+  });
+
+  it("a refusal after the server answered once (a restart) is retried longer, and recovers", async () => {
+    const answers: (() => Response)[] = [
+      () => new Response("{}"),
+      () => {
+        throw refused();
+      },
+      () => {
+        throw refused();
+      },
+      () => new Response("{}"),
+    ];
+    const fetcher = guardedFetcher("http://x", "test", async () => (answers.shift() ?? (() => new Response("{}")))());
+    expect((await fetcher("http://x/")).status).toBe(200);
+    expect((await fetcher("http://x/")).status).toBe(200);
+    expect(answers).toHaveLength(0);
+  });
+
+  it("unreachableCode finds the code in nested causes and in an AggregateError of refusals", () => {
+    expect(unreachableCode(refused())).toBe("ECONNREFUSED");
+    expect(unreachableCode({ cause: { code: "ENOTFOUND" } })).toBe("ENOTFOUND");
+    const all = new AggregateError([{ code: "ECONNREFUSED" }, { code: "ECONNREFUSED" }]);
+    expect(unreachableCode(new TypeError("fetch failed", { cause: all }))).toBe("ECONNREFUSED");
+    expect(unreachableCode({ cause: { code: "ECONNRESET" } })).toBeUndefined();
+    expect(unreachableCode(undefined)).toBeUndefined();
+  });
+});
+
+describe("error bodies seen in the wild", () => {
+  it("401 as {detail} and as the gateway's {message, request_id}", () => {
+    const a = wrapError(ctx, sdkError(401, '{"detail":"Unauthorized"}'), "files.list", "BatchFile q");
+    expect(a.message).toMatch(/failed with HTTP 401: Unauthorized\. The API key was rejected/);
+    const b = wrapError(
+      ctx,
+      sdkError(401, '{"message":"Unauthorized","request_id":"7d1c0b8e5a"}'),
+      "files.list",
+      "BatchFile q",
+    ) as MistralApiError;
+    expect(b.message).toMatch(
+      /failed with HTTP 401: Unauthorized \(request_id 7d1c0b8e5a\)\. The API key was rejected/,
+    );
+    expect(b.mistralMessage).toBe("Unauthorized");
+    expect(isRetryable(b)).toBe(false);
+  });
+
+  it("429 rate_limited with raw_status_code and x-ratelimit-* headers, no Retry-After", () => {
+    const body =
+      '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300","raw_status_code":429}';
+    const e = sdkError(429, body, {
+      "content-type": "application/json",
+      "x-ratelimit-remaining-req-minute": "0",
+      "x-ratelimit-limit-req-minute": "60",
+    });
+    const w = wrapError(ctx, e, "batch.jobs.create", "BatchJob j");
+    expect(w.message).toBe(
+      "BatchJob j: Mistral API call batch.jobs.create failed with HTTP 429: Rate limit exceeded (type rate_limited, code 1300); 0 of 60 requests left this minute",
+    );
+    expect(isRetryable(w)).toBe(true);
+    expect(retryAfterMs(e)).toBeUndefined();
+    // No Retry-After: 2 s, 4 s, ... up to 30 s, with jitter
+    expect(backoffMs(w, 1)).toBeGreaterThanOrEqual(2_000);
+    expect(backoffMs(w, 1)).toBeLessThanOrEqual(2_400);
+    expect(backoffMs(w, 3)).toBeGreaterThanOrEqual(8_000);
+    expect(backoffMs(w, 10)).toBeLessThanOrEqual(36_000);
+    expect(backoffMs(sdkError(429, "{}", { "retry-after": "3" }), 5)).toBe(3_000);
+    expect(backoffMs(sdkError(503, "{}"), 1)).toBeLessThanOrEqual(600);
+  });
+
+  it("an unknown model (400, code 1500, raw_status_code as the status)", () => {
+    const body =
+      '{"object":"error","message":"Invalid model: mistral-tiny-9","type":"invalid_model","param":null,"code":"1500","raw_status_code":400}';
+    expect(wrapError(ctx, sdkError(400, body), "batch.jobs.create", "BatchJob j").message).toBe(
+      "BatchJob j: Mistral API call batch.jobs.create failed with HTTP 400: Invalid model: mistral-tiny-9 (type invalid_model, code 1500)",
+    );
+    // a raw_status_code that differs from the status is shown
+    expect(wrapError(ctx, sdkError(400, '{"message":"bad","raw_status_code":422}'), "op", "r").message).toBe(
+      "r: Mistral API call op failed with HTTP 400: bad (upstream status 422)",
+    );
+  });
+
+  it("a refusal for the workspace's pending-request limit: numbers, what to do, not retried", () => {
+    const body = JSON.stringify({
+      object: "error",
+      message: PENDING_LIMIT_MESSAGE(999_000, 5_000),
+      type: "rate_limited",
+      param: null,
+      code: null,
+    });
+    const e = sdkError(429, body);
+    expect(pendingLimitOf(e)).toMatchObject({ pending: 999_000, requested: 5_000, limit: 1_000_000 });
+    const w = wrapError(ctx, e, "batch.jobs.create", "BatchJob j");
+    expect(w.message).toContain("999,000 requests pending, 5,000 in this job, limit 1,000,000");
+    expect(w.message).toContain("Wait for running jobs to finish, cancel some");
+    expect(w.message).toContain("split the input into smaller jobs");
+    expect(isRetryable(e)).toBe(false);
+    expect(isRetryable(w)).toBe(false);
+    expect(pendingLimitOf(sdkError(429, '{"message":"Rate limit exceeded"}'))).toBeUndefined();
+    expect(pendingLimitInText("Too many pending requests")).toMatchObject({ limit: 1_000_000 });
+    expect(pendingLimitInText("Invalid model")).toBeUndefined();
+  });
+
+  it("lastPage: empty, shorter than the longest page seen, or total reached", () => {
+    expect(lastPage(0, 0, 0, undefined)).toBe(true);
+    expect(lastPage(50, 50, 50, undefined)).toBe(false); // a capped page is not the last
+    expect(lastPage(50, 50, 100, 100)).toBe(true);
+    expect(lastPage(50, 50, 100, 250)).toBe(false);
+    expect(lastPage(20, 50, 120, null)).toBe(true);
   });
 });

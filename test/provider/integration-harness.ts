@@ -11,6 +11,7 @@ import { Mistral } from "@mistralai/mistralai";
 import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batch-emulator";
 import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
+import { testProfile } from "../support/profile";
 
 // biome-ignore lint/suspicious/noExplicitAny: the integration tests read the provider's untyped outputs and admin-route bodies at any depth
 export type Json = Record<string, any>;
@@ -27,7 +28,8 @@ let savedEnv: Record<string, string | undefined> | null = null;
 let runtime = createRuntime();
 
 export async function emulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const e = await startEmulator({ speed: "instant", ...options });
+  // The profile of this run (test/support/profile.ts) unless the test asks for one.
+  const e = await startEmulator({ speed: "instant", profile: testProfile(), ...options });
   started.push(e);
   return e;
 }
@@ -70,6 +72,8 @@ export async function cleanup(): Promise<void> {
 export const fileProvider = () =>
   runtime.provider("file") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
 export const jobProvider = () => runtime.provider("job") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
+export const resultsProvider = () =>
+  runtime.provider("results") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
 
 /** An SDK client to look at the emulator (no retries: what it shows is what is there). */
 export function sdk(url: string, apiKey = TEST_KEY): Mistral {

@@ -134,25 +134,31 @@ describe("BatchFile: state of the previous release", () => {
 describe("BatchResults: state of the previous release, and of a newer one", () => {
   const provider = new BatchResultsProvider(ctx);
   const output = () => path.join(dir, "results", "job-1.output.jsonl");
-  /** What release 33e6790 stored for `directory: path.join(__dirname, "results")`: absolute paths, no stateVersion. */
-  const oldOutputs = (): BatchResultsOutputs & { __provider: string } => ({
-    __provider: PROVIDER,
-    jobId: "job-1",
-    status: "SUCCESS",
-    outputFileId: "out-1",
-    errorFileId: null,
-    succeededRequests: 2,
-    failedRequests: 0,
-    directory: path.join(dir, "results"),
-    deleteOnDestroy: true,
-    downloaded: true,
-    outputPath: output(),
-    errorPath: null,
-    outputLines: 2,
-    errorLines: 0,
-    outputSha256: sha("{}\n{}\n"),
-    errorSha256: null,
-  });
+  /**
+   * What release 33e6790 stored for `directory: path.join(__dirname, "results")`: absolute paths, no stateVersion,
+   * none of the fields added since (countsMatch, countMismatch, expiredFileIds).
+   */
+  const oldOutputs = (): BatchResultsOutputs & { __provider: string } =>
+    ({
+      __provider: PROVIDER,
+      jobId: "job-1",
+      status: "SUCCESS",
+      outputFileId: "out-1",
+      errorFileId: null,
+      succeededRequests: 2,
+      failedRequests: 0,
+      directory: path.join(dir, "results"),
+      deleteOnDestroy: true,
+      downloaded: true,
+      outputPath: output(),
+      errorPath: null,
+      outputLines: 2,
+      errorLines: 0,
+      outputSha256: sha("{}\n{}\n"),
+      errorSha256: null,
+    }) as Omit<BatchResultsOutputs, "countsMatch" | "countMismatch" | "expiredFileIds"> as BatchResultsOutputs & {
+      __provider: string;
+    };
   const news = (directory: string): BatchResultsInputs => ({
     jobId: "job-1",
     status: "SUCCESS",

@@ -122,6 +122,32 @@ describe("resolveServerUrl", () => {
     expect(resolveServerUrl("https://api.mistral.ai")).toBe("https://api.mistral.ai");
   });
 
+  it("drops a trailing /v1 (the SDK appends /v1/...), and settingsFrom warns about it", () => {
+    expect(resolveServerUrl("https://api.mistral.ai/v1")).toBe("https://api.mistral.ai");
+    expect(resolveServerUrl("https://api.mistral.ai/v1/")).toBe("https://api.mistral.ai");
+    expect(resolveServerUrl("http://127.0.0.1:4010/proxy/V1")).toBe("http://127.0.0.1:4010/proxy");
+    expect(resolveServerUrl("https://proxy.example.com/v10")).toBe("https://proxy.example.com/v10");
+    const config = { get: (k: string) => (k === "mistral:serverUrl" ? "https://api.mistral.ai/v1/" : undefined) };
+    const s = settingsFrom(config, { MISTRAL_API_KEY: "sk-x-123456" });
+    expect(s.serverUrl).toBe("https://api.mistral.ai");
+    expect(s.warnings).toEqual([
+      'stack config mistral:serverUrl is "https://api.mistral.ai/v1/", which ends with /v1; the SDK adds /v1 itself, so the provider uses https://api.mistral.ai. Set it without /v1 (e.g. https://api.mistral.ai) to silence this warning',
+    ]);
+    expect(settingsFrom(undefined, { MISTRAL_API_KEY: "sk-x-123456" })).not.toHaveProperty("warnings");
+  });
+
+  it("mistral:jobLookupMaxJobs (or MISTRAL_JOB_LOOKUP_MAX_JOBS): a whole number > 0", () => {
+    const env = { MISTRAL_API_KEY: "sk-x-123456" };
+    expect(
+      settingsFrom({ get: (k) => (k === "mistral:jobLookupMaxJobs" ? "50000" : undefined) }, env).jobLookupMaxJobs,
+    ).toBe(50_000);
+    expect(settingsFrom(undefined, { ...env, MISTRAL_JOB_LOOKUP_MAX_JOBS: "200" }).jobLookupMaxJobs).toBe(200);
+    expect(settingsFrom(undefined, env)).not.toHaveProperty("jobLookupMaxJobs");
+    expect(() => settingsFrom(undefined, { ...env, MISTRAL_JOB_LOOKUP_MAX_JOBS: "lots" })).toThrow(
+      /jobLookupMaxJobs \(or MISTRAL_JOB_LOOKUP_MAX_JOBS\) is "lots"; expected a whole number > 0/,
+    );
+  });
+
   it("a value that is not a URL: the message names the setting, the value and what is allowed", () => {
     let message = "";
     try {

@@ -48,6 +48,7 @@ function envFor(env: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env };
   delete base.MISTRAL_EMULATOR_FAULTS;
   delete base.MISTRAL_EMULATOR_API_KEY;
+  delete base.MISTRAL_EMULATOR_PROFILE;
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined) delete base[k];
     else base[k] = v;

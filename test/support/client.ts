@@ -6,6 +6,8 @@ import { HTTPClient } from "@mistralai/mistralai/lib/http.js";
 import { expectResponseValid } from "./openapi";
 
 const ROUTES: [string, RegExp, string][] = [
+  ["GET", /^\/v1\/models$/, "list_models_v1_models_get"],
+  ["GET", /^\/v1\/models\/[^/]+$/, "retrieve_model_v1_models__model_id__get"],
   ["POST", /^\/v1\/files$/, "files_api_routes_upload_file"],
   ["GET", /^\/v1\/files$/, "files_api_routes_list_files"],
   ["GET", /^\/v1\/files\/[^/]+$/, "files_api_routes_retrieve_file"],

@@ -17,8 +17,10 @@ import { parse as parseYaml } from "yaml";
 export const FULL_SPEC_PATH = path.resolve(__dirname, "../../../shared/mistral/openapi.yaml");
 const SUBSET_PATH = path.resolve(__dirname, "../../packages/emulator/src/spec/files-batch.openapi.json");
 
-/** The Files and Batch operations, by SDK-style name. */
+/** The operations the emulator serves (models API, Files, Batch), by SDK-style name. */
 export const operationIds = {
+  listModels: "list_models_v1_models_get",
+  retrieveModel: "retrieve_model_v1_models__model_id__get",
   uploadFile: "files_api_routes_upload_file",
   listFiles: "files_api_routes_list_files",
   retrieveFile: "files_api_routes_retrieve_file",

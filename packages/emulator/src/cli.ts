@@ -3,16 +3,32 @@
  * `mistral-batch-emulator`: serves the emulator until SIGINT or SIGTERM. Prints its base URL on stdout when ready.
  */
 import { parseArgs } from "node:util";
-import { MAX_FILE_BYTES, MAX_REQUESTS_PER_JOB } from "pulumi-mistral-batch/api";
+import {
+  MAX_FILE_BYTES,
+  MAX_PENDING_REQUESTS_PER_WORKSPACE,
+  MAX_REQUESTS_PER_JOB,
+  RESULT_RETENTION_HOURS,
+} from "pulumi-mistral-batch/api";
+import { EMULATOR_PROFILES, type EmulatorProfile } from "./options";
 import { parseFaults, type FaultRule } from "./faults";
 import { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";
 import { startEmulator, type Emulator } from "./server";
 
 const USAGE = `Usage: mistral-batch-emulator [options]
 
-Serves Mistral's Files and Batch API offline, for tests and demos. Prints its base URL when ready.
+Serves Mistral's Files, Batch and models API offline, for tests and demos. Prints its base URL when ready.
 
 Options:
+  --profile NAME              spec | observed (default spec, or MISTRAL_EMULATOR_PROFILE): "spec" follows
+                              Mistral's OpenAPI spec strictly; "observed" plays the real service as observed
+                              (inline per-request errors in output files, input validated after creation,
+                              slow cancels, expiring result files, 429s without Retry-After, alternating 401
+                              bodies, job list without metadata filter and with a page cap, exact file search,
+                              outputs on finished inline jobs)
+  --cancel-duration-ms MS     observed: time a cancel stays CANCELLATION_REQUESTED (default 3000)
+  --result-retention-hours H  observed: hours result files stay downloadable (default ${RESULT_RETENTION_HOURS})
+  --max-jobs-page-size N      observed: largest page of the job list (default 50)
+  --max-pending-requests N    requests queued or running in the workspace (default ${MAX_PENDING_REQUESTS_PER_WORKSPACE})
   --host HOST                 interface to bind (default 127.0.0.1)
   --port PORT                 port; 0 picks a free one (default 0)
   --api-key KEY               require "Authorization: Bearer KEY" (or set MISTRAL_EMULATOR_API_KEY)
@@ -53,6 +69,11 @@ function parseCommandLine() {
       options: {
         host: { type: "string" },
         port: { type: "string" },
+        profile: { type: "string" },
+        "cancel-duration-ms": { type: "string" },
+        "result-retention-hours": { type: "string" },
+        "max-jobs-page-size": { type: "string" },
+        "max-pending-requests": { type: "string" },
         "api-key": { type: "string" },
         "data-dir": { type: "string" },
         speed: { type: "string" },
@@ -77,6 +98,16 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
+  // An empty MISTRAL_EMULATOR_PROFILE means unset.
+  const profile = (v.profile ?? (process.env.MISTRAL_EMULATOR_PROFILE || "spec")) as EmulatorProfile;
+  if (!EMULATOR_PROFILES.includes(profile))
+    fail(
+      `--profile (or MISTRAL_EMULATOR_PROFILE) must be one of ${EMULATOR_PROFILES.join(", ")}, received ${JSON.stringify(profile)}`,
+    );
+  const cancelDurationMs = num("cancel-duration-ms", v["cancel-duration-ms"], 0);
+  const resultRetentionHours = num("result-retention-hours", v["result-retention-hours"], Number.MIN_VALUE);
+  const maxJobsPageSize = num("max-jobs-page-size", v["max-jobs-page-size"], 1);
+  const maxPendingRequests = num("max-pending-requests", v["max-pending-requests"], 1);
   const speedName = (v.speed ?? "instant") as SpeedName;
   if (!Object.hasOwn(SPEEDS, speedName))
     fail(`--speed must be one of ${Object.keys(SPEEDS).join(", ")}, received ${JSON.stringify(v.speed)}`);
@@ -136,6 +167,11 @@ async function main(): Promise<void> {
     started = await startEmulator({
       host: v.host,
       port,
+      profile,
+      cancelDurationMs,
+      resultRetentionHours,
+      maxJobsPageSize,
+      maxPendingRequests,
       apiKey,
       dataDir: v["data-dir"],
       speed,
@@ -159,7 +195,8 @@ async function main(): Promise<void> {
   process.stderr.write(
     `mistral-batch-emulator: serving Mistral's Files and Batch API at ${started.url} ` +
       `(data: ${started.dataDir}${v["data-dir"] ? "" : ", temporary"}; speed: ${speedName}; ` +
-      `auth: ${apiKey !== undefined ? "bearer key required" : "none"})\n`,
+      `auth: ${apiKey !== undefined ? "bearer key required" : "none"}` +
+      `${profile === "spec" ? "" : `; profile: ${profile}`})\n`,
   );
   // The URL on stdout comes last: whoever waits for it knows the emulator is serving and handles signals.
   process.stdout.write(`${started.url}\n`);

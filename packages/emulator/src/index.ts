@@ -9,7 +9,7 @@
  * await emulator.close();
  * ```
  */
-export { startEmulator, type Emulator, type EmulatorOptions } from "./server";
+export { startEmulator, type Emulator, type EmulatorOptions, type EmulatorProfile } from "./server";
 export { ManualClock, systemClock, type Clock } from "./clock";
 export { parseFaults, Faults, type FaultRule, type FaultKind } from "./faults";
 export { SPEEDS, type ProcessingOptions, type SpeedName } from "./processor";

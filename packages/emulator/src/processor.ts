@@ -20,6 +20,7 @@ import {
   type BatchResultLine,
 } from "pulumi-mistral-batch/api";
 import { answerRequest, type ModelCatalogue, type ModelSpec } from "./models";
+import { unitHash } from "./models/hashing";
 
 export interface ProcessingOptions {
   /** Time a job stays QUEUED before it starts. */
@@ -38,6 +39,19 @@ export const SPEEDS: Record<"instant" | "fast" | "demo" | "slow", ProcessingOpti
 };
 export type SpeedName = keyof typeof SPEEDS;
 
+/** The settings of the observed profile (see `EmulatorProfile`); the processor plays the spec without them. */
+export interface ObservedSettings {
+  /** How long a cancel stays CANCELLATION_REQUESTED, in ms of the emulator's clock. */
+  cancelDurationMs: number;
+  /** Hours after a job's end that its result files stay retrievable. */
+  resultRetentionHours: number;
+  /** The largest page of the job list. */
+  maxJobsPageSize: number;
+}
+
+/** Observed profile: a transient failure as the real service writes it inline in the output file. */
+const INLINE_RATE_LIMIT = { status_code: 429, error: "rate limited" } as const;
+
 /** Requests answered per step before yielding to the event loop. */
 const STEP = 1000;
 
@@ -50,6 +64,7 @@ export class Processor {
     private readonly models: ModelCatalogue,
     public speed: ProcessingOptions,
     private readonly agentModel: string,
+    private readonly observed: ObservedSettings | null = null,
   ) {
     for (const job of store.jobs.values()) this.completeFinish(job);
   }
@@ -81,6 +96,11 @@ export class Processor {
     this.store.saveJob(job);
   }
 
+  /** Time between a cancel request and CANCELLED: the observed profile's duration, else the speed's delay. */
+  private cancelDelayMs(): number {
+    return this.observed ? this.observed.cancelDurationMs : this.speed.cancelDelayMs;
+  }
+
   private async advanceNow(jobId: string): Promise<void> {
     for (;;) {
       const job = this.store.jobs.get(jobId);
@@ -96,9 +116,8 @@ export class Processor {
   private step(job: JobRecord, now: number): boolean {
     const int = job.internal;
     if (job.status === "CANCELLATION_REQUESTED") {
-      if (now >= (int.cancelRequestedAtMs ?? now) + this.speed.cancelDelayMs) {
-        this.finish(job, "CANCELLED", (int.cancelRequestedAtMs ?? now) + this.speed.cancelDelayMs);
-      }
+      const cancelAt = (int.cancelRequestedAtMs ?? now) + this.cancelDelayMs();
+      if (now >= cancelAt) this.finish(job, "CANCELLED", cancelAt);
       return false;
     }
     const deadline = int.createdAtMs + job.timeout_hours * 3_600_000;
@@ -115,6 +134,13 @@ export class Processor {
       job.total_requests = int.plannedTotal;
       if (int.forcedFailure) {
         job.errors = [{ message: int.forcedFailure, count: 1 }];
+        this.finish(job, "FAILED", startAt);
+        return false;
+      }
+      if (int.lineProblems?.length) {
+        // Observed profile: the input was validated after creation; the job ends without answering a request.
+        job.total_requests = 0;
+        job.errors = int.lineProblems;
         this.finish(job, "FAILED", startAt);
         return false;
       }
@@ -180,6 +206,11 @@ export class Processor {
           };
           out.push(JSON.stringify(result));
           job.succeeded_requests++;
+        } else if (this.observed) {
+          const line = observedFailureLine(id, customId, index, answer);
+          (line.inline ? out : err).push(JSON.stringify(line.result));
+          job.failed_requests++;
+          int.errorCounts[answer.message] = (int.errorCounts[answer.message] ?? 0) + 1;
         } else {
           const result: BatchResultLine = {
             id,
@@ -270,7 +301,8 @@ export class Processor {
         num_lines: lines,
         mimetype: "application/jsonl",
         signature: null,
-        expires_at: null,
+        // Observed profile: results are downloadable for a while only (RESULT_RETENTION_HOURS by default).
+        expires_at: this.observed ? createdAt + Math.round(this.observed.resultRetentionHours * 3600) : null,
         visibility: DEFAULT_FILE_VISIBILITY,
       };
       if (fs.existsSync(this.store.tmpPath(tmpName))) {
@@ -299,6 +331,45 @@ export class Processor {
     job.internal.finishing = null;
     this.store.saveJob(job);
   }
+}
+
+/**
+ * Observed profile: where and how a failed request is written, decided by a hash of the request (its custom_id and
+ * index, so the same input gives the same lines). Only the model's transient failures (5xx) vary: half are written
+ * inline to the output file as a 429 with `body: null` and a bare-string `error`; the rest go to the error file, half
+ * of them with a bare-string `error`, and one in eight without `custom_id`. Other failures go to the error file as
+ * in the spec profile.
+ */
+export function observedFailureLine(
+  id: string,
+  customId: string | null,
+  index: number,
+  answer: { status_code: number; message: string },
+): { inline: boolean; result: Record<string, unknown> } {
+  const key = `${customId ?? ""}\u0000${index}`;
+  const transient = answer.status_code >= 500;
+  if (transient && unitHash(`observed-inline\u0000${key}`) < 0.5) {
+    return {
+      inline: true,
+      result: {
+        id,
+        custom_id: customId,
+        response: { status_code: INLINE_RATE_LIMIT.status_code, body: null },
+        error: INLINE_RATE_LIMIT.error,
+      },
+    };
+  }
+  const bare = transient && unitHash(`observed-bare\u0000${key}`) < 0.5;
+  const anonymous = transient && unitHash(`observed-anonymous\u0000${key}`) < 0.125;
+  return {
+    inline: false,
+    result: {
+      id,
+      ...(anonymous ? {} : { custom_id: customId }),
+      response: { status_code: answer.status_code, body: { ...errorBody(answer.message) } },
+      error: bare ? answer.message : { message: answer.message, code: String(answer.status_code) },
+    },
+  };
 }
 
 export function isFinal(job: JobRecord): boolean {

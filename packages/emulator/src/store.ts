@@ -91,6 +91,11 @@ export interface JobInternal {
   finishing: { status: BatchJobStatus; atMs: number; outputId: string | null; errorId: string | null } | null;
   /** Set by an admin fault: the job ends FAILED with this message when it starts. */
   forcedFailure: string | null;
+  /**
+   * Observed profile: the problems found in the job's input lines at creation, which the job reports (ending
+   * FAILED with them as `errors`) when it leaves QUEUED. Absent in the spec profile and in older records.
+   */
+  lineProblems?: { message: string; count: number }[] | null;
 }
 
 function writeFileAtomicSync(file: string, data: string): void {

@@ -54,12 +54,13 @@ export function formatSummaryTable(summaries: ModelSummary[]): string {
     "scored",
     "ok/total",
     "failed",
+    "unattributed",
     "prompt tok",
     "completion tok",
     "cost",
     "estimated",
   ];
-  const right = [false, false, true, true, true, true, true, true, true, true];
+  const right = [false, false, true, true, true, true, true, true, true, true, true];
   const body = summaries.map((s) => [
     s.model + (s.reused ? " (reused)" : ""),
     s.status ?? "—",
@@ -67,6 +68,7 @@ export function formatSummaryTable(summaries: ModelSummary[]): string {
     int(s.scored),
     `${int(s.succeeded)}/${int(s.total)}`,
     int(s.failed),
+    int(s.unattributed ?? 0),
     int(s.promptTokens),
     int(s.completionTokens),
     s.cost === null ? "no price" : formatUsd(s.cost),

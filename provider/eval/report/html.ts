@@ -58,6 +58,9 @@ function runNotes(s: ModelSummary): string[] {
   if (s.missing) parts.push(`<b>${int(s.missing)}</b> items without a result line`);
   if (s.duplicates) parts.push(`<b>${int(s.duplicates)}</b> duplicate result lines`);
   if (s.unknownIds) parts.push(`<b>${int(s.unknownIds)}</b> result lines for custom_ids not in the dataset`);
+  if (s.unattributed)
+    parts.push(`<b>${int(s.unattributed)}</b> unattributed failures (result lines without a custom_id, not joined)`);
+  if (s.unreadable) parts.push(`<b>${int(s.unreadable)}</b> result lines that are not JSON (not joined)`);
   return parts.length ? [`<p class="stats">${parts.join(" · ")}</p>`] : [];
 }
 
@@ -128,7 +131,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   );
   out.push(
     "<th>Model</th><th>Job</th><th>Status</th>",
-    '<th class="num">Total</th><th class="num">Succeeded</th><th class="num">Failed</th><th class="num">Accuracy</th>',
+    '<th class="num">Total</th><th class="num">Succeeded</th><th class="num">Failed</th>',
+    '<th class="num" title="result lines without a custom_id: failures that cannot be joined to an item">Unattributed failures</th>',
+    '<th class="num">Accuracy</th>',
     '<th class="num">Prompt tokens</th><th class="num">Completion tokens</th><th class="num">Cost</th><th class="num">Estimated</th>',
     "</tr></thead>",
     "<tbody>",
@@ -142,6 +147,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<td class="job">${s.jobId ? `<code>${e(s.jobId)}</code>` : '<span class="none">—</span>'}</td>`,
       `<td>${statusBadge(s.status)}</td>`,
       `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
+      `<td class="num unattributed">${int(s.unattributed ?? 0)}</td>`,
       `<td class="num accuracy" title="${e(
         `mean score over ${int(s.scored)} scored items` +
           (typeof s.strictAccuracy === "number"
@@ -165,7 +171,8 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     out.push(
       "<tfoot><tr>",
       `<td>All models</td><td></td><td></td>`,
-      `<td class="num">${int(sum((s) => s.total))}</td><td class="num">${int(sum((s) => s.succeeded))}</td><td class="num">${int(sum((s) => s.failed))}</td><td></td>`,
+      `<td class="num">${int(sum((s) => s.total))}</td><td class="num">${int(sum((s) => s.succeeded))}</td><td class="num">${int(sum((s) => s.failed))}</td>`,
+      `<td class="num">${int(sum((s) => s.unattributed ?? 0))}</td><td></td>`,
       `<td class="num">${int(sum((s) => s.promptTokens))}</td><td class="num">${int(sum((s) => s.completionTokens))}</td>`,
       `<td class="num">${money(cost)}</td><td class="num">${money(est)}</td>`,
       "</tr></tfoot>",

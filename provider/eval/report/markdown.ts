@@ -21,16 +21,29 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
       `prices of ${mdCell(prices.date)} (${discountText(prices.batchDiscount)})`,
     "",
   );
-  out.push("| Model | Accuracy | Succeeded/Total | Tokens (prompt / completion) | Cost | Estimated |");
-  out.push("|---|---:|---:|---:|---:|---:|");
+  out.push(
+    "| Model | Accuracy | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
+  );
+  out.push("|---|---:|---:|---:|---:|---:|---:|");
   for (const s of summaries) {
     out.push(
-      `| ${mdCell(s.model)}${s.reused ? " (reused)" : ""} | ${formatPercent(s.accuracy)} | ${int(s.succeeded)}/${int(s.total)} | ` +
+      `| ${mdCell(s.model)}${s.reused ? " (reused)" : ""} | ${formatPercent(s.accuracy)} | ${int(s.succeeded)}/${int(s.total)} | ${int(s.unattributed ?? 0)} | ` +
         `${int(s.promptTokens)} / ${int(s.completionTokens)} | ${s.cost === null ? "no price" : formatUsd(s.cost)} | ` +
         `${s.estimatedCost == null ? "—" : formatUsd(s.estimatedCost)} |`,
     );
   }
   out.push("");
+  const lost = summaries.filter((s) => s.unattributed || s.unreadable);
+  if (lost.length) {
+    for (const s of lost) {
+      const parts: string[] = [];
+      if (s.unattributed)
+        parts.push(`${int(s.unattributed)} result line(s) without a custom_id (unattributed failures)`);
+      if (s.unreadable) parts.push(`${int(s.unreadable)} result line(s) that are not JSON`);
+      out.push(`- ${mdCell(s.model)}: ${parts.join(", ")}; not joined to any item (file and line in the notes)`);
+    }
+    out.push("");
+  }
   const reused = reusedModels(options);
   out.push(
     reused.length

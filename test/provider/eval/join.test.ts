@@ -1,11 +1,13 @@
 /**
  * The hash-partitioned join (provider/eval/join.ts): same figures whatever the number of buckets and the order of
- * the result lines; missing, duplicate and unknown ids counted and reported; scoring with a scorer or a ScoreFn;
- * errors naming file and line; cleanup; and the split of a dataset carrying its expected answers.
+ * the result lines or of which file holds them; missing, duplicate and unknown ids, lines without custom_id and lines
+ * that are not JSON counted and reported; scoring with a scorer or a ScoreFn; errors naming file and line; cleanup;
+ * and the split of a dataset carrying its expected answers.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { answerRequest, checkableAnswer, DEFAULT_MODELS, extractAnswer } from "../../../packages/emulator/src/models";
 import { isClean, scanJsonlFile } from "../../../provider/jsonl";
@@ -562,17 +564,21 @@ describe("joinResults: errors", () => {
     );
   });
 
-  it("names the file and line of a malformed result line, and cleans up", async () => {
+  it("a result line that is not JSON does not fail the join: counted as unreadable, reported with file and line", async () => {
     const { options } = scenario();
-    const bad = options.models[1]!.errorFile!;
+    const bad = options.models[1]?.errorFile ?? "";
     fs.appendFileSync(bad, '{"custom_id": "q-01", "response": \n');
     const lines = fs.readFileSync(bad, "utf8").split("\n").length - 1;
-    await expect(joinResults({ ...options, partitions: 3 })).rejects.toThrow(
-      new RegExp(`^${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} line ${lines}: not valid JSON`),
+    const r = await joinResults({ ...options, partitions: 3 });
+    expect(r.summaries[1]).toMatchObject({ unreadable: 1, unattributed: 0 });
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^mistral-small-latest: 1 result line\\(s\\) are not JSON objects, counted as unreadable and not joined \\(${bad.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")} line ${lines}: not valid JSON`,
+        ),
+      ),
     );
     expect(fs.readdirSync(options.workDir)).toEqual([]);
-    expect(fs.existsSync(options.outFile)).toBe(false);
-    expect(fs.existsSync(`${options.outFile}.part`)).toBe(false);
   });
 
   it("names the file and line of a malformed dataset or expected line", async () => {
@@ -600,6 +606,167 @@ describe("joinResults: errors", () => {
     );
     expect(fs.existsSync(o2.outFile)).toBe(false);
     expect(fs.readdirSync(o2.workDir)).toEqual([]);
+  });
+});
+
+describe("joinResults: results as Mistral writes them", () => {
+  const dataset = () =>
+    write(
+      "d.jsonl",
+      ["a", "b", "c", "d", "e"].map((id) => ({ custom_id: id, body: { messages: [{ role: "user", content: id }] } })),
+    );
+  /** The failure line of Mistral's SDK fixture (a bare-string error, a 429, body null), with or without custom_id. */
+  const rateLimited = (id?: string) => ({
+    ...(id === undefined ? {} : { custom_id: id }),
+    response: { status_code: 429, body: null },
+    error: "rate limited",
+  });
+
+  it("merges the output and error files by custom_id: inline errors in the output file, successes in the error file", async () => {
+    const out = write("out.jsonl", [ok("a", "A"), rateLimited("b"), ok("c", "C")]);
+    const err = write("err.jsonl", [ok("b", "B"), errObj("c"), errString("d")]);
+    const r = await joinResults({
+      dataset: dataset(),
+      endpoint: CHAT,
+      models: [{ model: "m", outputFile: out, errorFile: err }],
+      outFile: f("rows.jsonl"),
+      workDir: f("w"),
+    });
+    expect(r.summaries[0]).toMatchObject({
+      total: 5,
+      succeeded: 3,
+      failed: 2,
+      missing: 1,
+      duplicates: 2,
+      unattributed: 0,
+      unreadable: 0,
+    });
+    const rows = Object.fromEntries(readRows(r.rowsFile).map((row) => [row.customId, row.answers.m]));
+    expect(rows.a?.answer).toBe("A");
+    expect(rows.b?.answer).toBe("B"); // the success in the error file over the inline 429 of the output file
+    expect(rows.c?.answer).toBe("C");
+    expect(rows.d?.error).toBe("overloaded");
+    expect(rows.e?.error).toBe(MISSING_ERROR);
+  });
+
+  it("lines without custom_id, in either file, are unattributed failures: counted per model, reported with file, line and message", async () => {
+    const out = write("out.jsonl", [
+      ok("a", "A"),
+      rateLimited(),
+      { id: "9-uuid", custom_id: null, error: { message: "Request timed out" } },
+    ]);
+    const err = write("err.jsonl", [
+      errObj("b"),
+      rateLimited(),
+      "not json at all",
+      { response: { status_code: 200, body: ok("x", "X").response.body } },
+    ]);
+    const r = await joinResults({
+      dataset: dataset(),
+      endpoint: CHAT,
+      models: [
+        { model: "m", outputFile: out, errorFile: err },
+        {
+          model: "clean",
+          outputFile: write(
+            "clean.jsonl",
+            ["a", "b", "c", "d", "e"].map((id) => ok(id, id)),
+          ),
+        },
+      ],
+      outFile: f("rows.jsonl"),
+      workDir: f("w"),
+    });
+    expect(r.summaries[0]).toMatchObject({
+      total: 5,
+      succeeded: 1,
+      failed: 4,
+      missing: 3,
+      unattributed: 4,
+      unreadable: 1,
+      promptTokens: 10,
+    });
+    expect(r.summaries[1]).toMatchObject({ succeeded: 5, unattributed: 0, unreadable: 0 });
+    expect(r.warnings).toContain(
+      `m: 4 result line(s) name no custom_id, counted as unattributed failures and not joined; they likely belong to the 3 item(s) without a result (${out} line 2: HTTP 429: rate limited; ${out} line 3 (line id "9-uuid"): Request timed out; ${err} line 2: HTTP 429: rate limited; ${err} line 4: a successful answer)`,
+    );
+    expect(r.warnings).toContainEqual(
+      expect.stringMatching(
+        /^m: 1 result line\(s\) are not JSON objects, counted as unreadable and not joined \(.*err\.jsonl line 3: not valid JSON \(/,
+      ),
+    );
+    // examples: at most `examples`, then an ellipsis
+    const few = await joinResults({
+      dataset: dataset(),
+      endpoint: CHAT,
+      models: [{ model: "m", outputFile: out, errorFile: err }],
+      outFile: f("rows2.jsonl"),
+      workDir: f("w"),
+      examples: 1,
+    });
+    expect(few.warnings).toContain(
+      `m: 4 result line(s) name no custom_id, counted as unattributed failures and not joined; they likely belong to the 3 item(s) without a result (${out} line 2: HTTP 429: rate limited; …)`,
+    );
+  });
+
+  it("property: the outcome depends neither on line order, nor on which file holds a line, nor on the buckets", async () => {
+    const ids = ["a", "b", "c", "d", "e"];
+    const ds = dataset();
+    const kinds = [
+      (id: string) => ok(id, `ans-${id}`, 3, 1),
+      (id: string) => ok(id, `other-${id}`, 2, 2),
+      errObj,
+      errString,
+      errStatus,
+      rateLimited,
+      () => rateLimited(),
+      () => "{broken",
+    ];
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.constantFrom(...ids), fc.nat(kinds.length - 1), fc.boolean()), { maxLength: 14 }),
+        fc.nat(1000),
+        fc.integer({ min: 1, max: 4 }),
+        async (lines, seed, partitions) => {
+          run++;
+          const made = lines.map(([id, k, inOutput]) => [(kinds[k] ?? kinds[0])(id), inOutput] as const);
+          const join = async (
+            name: string,
+            split: (inOutput: boolean, i: number) => boolean,
+            order: number,
+            p: number,
+          ) => {
+            const out = made.filter(([, o], i) => split(o, i)).map(([l]) => l);
+            const err = made.filter(([, o], i) => !split(o, i)).map(([l]) => l);
+            const r = await joinResults({
+              dataset: ds,
+              endpoint: CHAT,
+              models: [
+                {
+                  model: "m",
+                  outputFile: write(`${name}-${run}.out.jsonl`, shuffle(out, order)),
+                  errorFile: write(`${name}-${run}.err.jsonl`, shuffle(err, order + 1)),
+                },
+              ],
+              outFile: f(`${name}-${run}.rows`),
+              workDir: f("w"),
+              partitions: p,
+              examples: 0,
+            });
+            return { summaries: r.summaries, rows: byId(readRows(r.rowsFile)) };
+          };
+          const first = await join("first", (o) => o, 1, 1);
+          const moved = await join("moved", (o, i) => (i % 3 === 0 ? !o : o), seed, partitions);
+          const all = await join("all", () => true, seed + 7, partitions);
+          expect(moved).toEqual(first);
+          expect(all).toEqual(first);
+          const s = first.summaries[0];
+          expect(s?.succeeded === undefined ? -1 : s.succeeded + s.failed).toBe(ids.length);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 

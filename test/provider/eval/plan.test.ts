@@ -119,9 +119,9 @@ describe("planEvaluation: runs and labels", () => {
     expect(plan({}).scorer).toBeUndefined();
   });
 
-  it("refuses a model listed twice, naming its label", () => {
+  it("refuses a model listed twice, naming the argument, the value, the first one and what is allowed", () => {
     expect(failure({ models: ["mistral-small-latest", "mistral-large-latest", "mistral-small-latest"] })).toBe(
-      'Evaluation "ev": model "mistral-small-latest" is listed twice; give one of them another label',
+      'Evaluation "ev": models[2] is "mistral-small-latest", the run "mistral-small-latest" again (models[0]); each run needs its own label: remove it, or give one of them another, e.g. { name: "mistral-small-latest", label: "mistral-small-latest-2", overrides: { ... } }',
     );
     // Labels, not models, must be distinct: the same model twice under two labels is fine.
     expect(
@@ -134,21 +134,23 @@ describe("planEvaluation: runs and labels", () => {
           { name: "b", label: "x" },
         ],
       }),
-    ).toBe('Evaluation "ev": model "x" is listed twice; give one of them another label');
+    ).toBe(
+      'Evaluation "ev": models[1] is {"name":"b","label":"x"}, the run "x" again (models[0]); each run needs its own label: remove it, or give one of them another, e.g. { name: "b", label: "x-2", overrides: { ... } }',
+    );
   });
 
   it("refuses labels with other characters, and models without a name", () => {
     expect(failure({ models: [{ name: "mistral-small-latest", label: "small t0" }] })).toBe(
-      'Evaluation "ev": model label "small t0" may hold only letters, digits, ".", "_" and "-"',
+      'Evaluation "ev": models[0] has the label "small t0"; a label may hold only letters, digits, ".", "_" and "-" (set label to name the run otherwise)',
     );
     expect(failure({ models: [{ name: "", label: "x" }] })).toBe(
-      'Evaluation "ev": each model needs a name, received {"name":"","label":"x"}',
+      'Evaluation "ev": models[0] is {"name":"","label":"x"}; expected a model name, or { name, label?, overrides? } with a non-empty name',
     );
     expect(failure({ models: [null as unknown as string] })).toBe(
-      'Evaluation "ev": each model needs a name, received null',
+      'Evaluation "ev": models[0] is null; expected a model name, or { name, label?, overrides? } with a non-empty name',
     );
     expect(failure({ models: [] })).toBe(
-      'Evaluation "ev": models is empty; list at least one model, e.g. ["mistral-small-latest"]',
+      'Evaluation "ev": models is []; expected a non-empty list of models, e.g. ["mistral-small-latest"] or [{ name: "mistral-small-latest", label: "small" }]',
     );
   });
 });
@@ -321,7 +323,10 @@ describe("planEvaluation: argument errors (the component's messages)", () => {
     );
     const missing = path.join(dir, "none.jsonl");
     expect(failure({ dataset: missing })).toBe(
-      `Evaluation "ev": dataset ${JSON.stringify(missing)} is not a file (resolved to ${missing})`,
+      `Evaluation "ev": dataset is ${JSON.stringify(missing)}, which does not exist (resolved to ${missing}); expected the path of a JSONL file of {"custom_id", "body"} lines, or inline items [{ customId, body, expected? }]`,
+    );
+    expect(failure({ dataset: dir })).toBe(
+      `Evaluation "ev": dataset is ${JSON.stringify(dir)}, which is not a file (resolved to ${dir}); expected the path of a JSONL file of {"custom_id", "body"} lines, or inline items [{ customId, body, expected? }]`,
     );
     expect(failure({ scorer: { type: "numeric", tolerance: -1 } })).toMatch(
       /^Evaluation "ev": scorer: scorer\.tolerance is -1/,
@@ -344,8 +349,8 @@ describe("planEvaluation: argument errors (the component's messages)", () => {
     expect(failure({ ...broken, dataset: [] })).toMatch(/dataset is \[\]/);
     expect(failure(broken)).toMatch(/endpoint is/);
     const { endpoint: _e, ...rest } = broken;
-    expect(failure({ ...rest, dataset: path.join(dir, "none.jsonl") })).toMatch(/is not a file/);
-    expect(failure(rest)).toMatch(/models is empty/);
+    expect(failure({ ...rest, dataset: path.join(dir, "none.jsonl") })).toMatch(/which does not exist/);
+    expect(failure(rest)).toMatch(/models is \[\]/);
     expect(failure({ ...rest, models: ["a"] })).toMatch(/scorer: /);
     expect(failure({ prices: rest.prices, models: ["a"] })).toMatch(/prices\.batchDiscount/);
   });
@@ -353,15 +358,31 @@ describe("planEvaluation: argument errors (the component's messages)", () => {
   it("refuses a dataset line that is not JSON, has no body, or lacks the expected field, naming the line", () => {
     const file = path.join(dir, "bad.jsonl");
     fs.writeFileSync(file, '{"custom_id":"a","body":{}}\n\n{oops\n');
-    expect(failure({ dataset: file })).toMatch(new RegExp(`^Evaluation "ev": ${file} line 3 is not valid JSON \\(`));
+    expect(failure({ dataset: file })).toMatch(
+      new RegExp(`^Evaluation "ev": dataset ${file} line 3: \\(line\\) is "\\{oops"; expected valid JSON \\(`),
+    );
     fs.writeFileSync(file, '{"custom_id":"a","body":{}}\n{"custom_id":"b","body":"text"}\n');
     expect(failure({ dataset: file })).toBe(
-      `Evaluation "ev": ${file} line 2: expected {"custom_id": string, "body": object}`,
+      `Evaluation "ev": dataset ${file} line 2: body is "text"; expected a JSON object (the request body for the endpoint)`,
     );
     fs.writeFileSync(file, '{"custom_id":"a","body":{},"answer":1}\n{"custom_id":"b","body":{}}\n');
     expect(failure({ dataset: file, expected: { field: "answer" } })).toBe(
       `Evaluation "ev": ${file} line 2 has no "answer" field (expected.field); every line needs its expected answer there`,
     );
+  });
+
+  it("refuses a dataset with bytes that are not UTF-8, a duplicate custom_id or an over-long line, naming each line, in one message", () => {
+    const file = path.join(dir, "bytes.jsonl");
+    const good = (id: string) => `{"custom_id":"${id}","body":{"messages":[{"role":"user","content":"hi"}]}}\n`;
+    const latin1 = Buffer.from(good("b").replace("hi", "caf\u00e9"), "latin1"); // "é" as the one byte 0xE9
+    fs.writeFileSync(file, Buffer.concat([Buffer.from(good("a")), latin1, Buffer.from(good("a"))]));
+    const message = failure({ dataset: file });
+    expect(message.split("\n")).toEqual([
+      `Evaluation "ev": dataset ${file} line 2: (line) is not UTF-8: bytes 0xE9 0x22 at byte offset ${good("a").length + latin1.indexOf(0xe9)} of the file (byte ${latin1.indexOf(0xe9) + 1} of the line); expected UTF-8 text (a byte that is not UTF-8 would be read as U+FFFD, the replacement character, and sent and billed so): save the file as UTF-8`,
+      `dataset ${file} line 3: custom_id is "a"; expected an id unique in the file (line 1 has it already)`,
+    ]);
+    // Nothing is written: the plan fails before the files are (writeEvaluationInputs runs on a plan only).
+    expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
   });
 
   it("refuses an empty or malformed inline dataset", () => {
@@ -548,8 +569,10 @@ describe("properties (fast-check)", () => {
       fc.property(modelLists, fc.nat(), (models, i) => {
         const again = models[i % models.length]!;
         const message = failure(() => planFor([...models, again]));
-        expect(message).toBe(
-          `Evaluation "p": model ${JSON.stringify(labelOf(again))} is listed twice; give one of them another label`,
+        const first = models.findIndex((m) => labelOf(m) === labelOf(again));
+        expect(message).toMatch(new RegExp(`^Evaluation "p": models\\[${models.length}\\] is `));
+        expect(message).toContain(
+          `, the run ${JSON.stringify(labelOf(again))} again (models[${first}]); each run needs its own label: `,
         );
       }),
       { numRuns: 50 },

@@ -147,6 +147,7 @@ describe("writeReport: the HTML page", () => {
       "Total",
       "Succeeded",
       "Failed",
+      "Unattributed failures",
       "Accuracy",
       "Prompt tokens",
       "Completion tokens",
@@ -165,24 +166,26 @@ describe("writeReport: the HTML page", () => {
       "40",
       "40",
       "0",
+      "0",
       "90.0%",
       String(s[0].promptTokens),
       String(s[0].completionTokens),
       formatUsd(s[0].cost),
       formatUsd(s[0].estimatedCost),
     ]);
-    expect(cells(2).slice(0, 7)).toEqual([
+    expect(cells(2).slice(0, 8)).toEqual([
       "ministral-3b-latest reused",
       s[2].jobId,
       "SUCCESS",
       "40",
       "36",
       "4",
+      "0",
       "44.4%",
     ]);
     expect(table).toContain('<span class="status status-success">SUCCESS</span>');
     expect(table).toMatch(
-      /<tfoot><tr>\n<td>All models<\/td>[\s\S]*<td class="num">120<\/td><td class="num">116<\/td><td class="num">4<\/td>/,
+      /<tfoot><tr>\n<td>All models<\/td>[\s\S]*<td class="num">120<\/td><td class="num">116<\/td><td class="num">4<\/td>\n<td class="num">0<\/td>/,
     );
   });
 
@@ -216,6 +219,31 @@ describe("writeReport: the HTML page", () => {
     expect(small).toContain(
       "<b>2</b> items without a result line · <b>3</b> duplicate result lines · <b>1</b> result lines for custom_ids not in the dataset",
     );
+  });
+
+  it("shows unattributed failures and unreadable result lines per model: HTML table and notes, Markdown table and lines", async () => {
+    const s = summaries(6).map((x, i) =>
+      i === 1 ? { ...x, unattributed: 3, unreadable: 1 } : i === 2 ? { ...x, unattributed: 2 } : x,
+    );
+    const out = await report(6, { summaries: s });
+    const small = out.html.match(/<section class="model" id="model-1"[\s\S]*?<\/section>/)?.[0] ?? "";
+    expect(small).toContain(
+      "<b>3</b> unattributed failures (result lines without a custom_id, not joined) · <b>1</b> result lines that are not JSON (not joined)",
+    );
+    const table = section(out.html, "summary");
+    expect([...table.matchAll(/<td class="num unattributed">(\d+)<\/td>/g)].map((m) => m[1])).toEqual(["0", "3", "2"]);
+    expect(table).toContain('<td class="num">5</td><td></td>'); // the total over the models, before the empty accuracy cell
+    const md = out.md.split("\n");
+    expect(md.find((l) => l.startsWith("| mistral-small-latest |"))).toMatch(
+      /^\| mistral-small-latest \| [^|]+ \| \d+\/6 \| 3 \| /,
+    );
+    expect(md).toContain(
+      "- mistral-small-latest: 3 result line(s) without a custom_id (unattributed failures), 1 result line(s) that are not JSON; not joined to any item (file and line in the notes)",
+    );
+    expect(md).toContain(
+      "- ministral-3b-latest: 2 result line(s) without a custom_id (unattributed failures); not joined to any item (file and line in the notes)",
+    );
+    expect(md.filter((l) => l.startsWith("- mistral-large-latest:"))).toEqual([]);
   });
 
   it("shows each item's prompt, expected answer and every model's answer side by side, with ✓/✗ marks and classes", () => {
@@ -468,14 +496,14 @@ describe("writeReport: the Markdown summary", () => {
       "Dataset `data/arithmetic.jsonl` · endpoint `/v1/chat/completions` · 40 items · generated 2026-08-14T09:30:00Z · prices of 2026-08-01 (batch price = 50% of list price)",
     );
     const header = lines.indexOf(
-      "| Model | Accuracy | Succeeded/Total | Tokens (prompt / completion) | Cost | Estimated |",
+      "| Model | Accuracy | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
     );
     expect(header).toBeGreaterThan(0);
-    expect(lines[header + 1]).toBe("|---|---:|---:|---:|---:|---:|");
+    expect(lines[header + 1]).toBe("|---|---:|---:|---:|---:|---:|---:|");
     expect(lines.slice(header + 2, header + 5)).toEqual([
-      `| mistral-large-latest | 90.0% | 40/40 | ${s[0].promptTokens} / ${s[0].completionTokens} | ${formatUsd(s[0].cost)} | ${formatUsd(s[0].estimatedCost)} |`,
-      `| mistral-small-latest | 72.5% | 40/40 | ${s[1].promptTokens} / ${s[1].completionTokens} | $0.000082 | $0.000098 |`,
-      `| ministral-3b-latest (reused) | 44.4% | 36/40 | ${s[2].promptTokens} / ${s[2].completionTokens} | $0.000023 | $0.000027 |`,
+      `| mistral-large-latest | 90.0% | 40/40 | 0 | ${s[0].promptTokens} / ${s[0].completionTokens} | ${formatUsd(s[0].cost)} | ${formatUsd(s[0].estimatedCost)} |`,
+      `| mistral-small-latest | 72.5% | 40/40 | 0 | ${s[1].promptTokens} / ${s[1].completionTokens} | $0.000082 | $0.000098 |`,
+      `| ministral-3b-latest (reused) | 44.4% | 36/40 | 0 | ${s[2].promptTokens} / ${s[2].completionTokens} | $0.000023 | $0.000027 |`,
     ]);
     expect(lines[header + 5]).toBe("");
     expect(r.md).toContain("Reused runs: `ministral-3b-latest`");
@@ -503,11 +531,11 @@ describe("formatSummaryTable", () => {
     const lines = text.split("\n");
     expect(lines).toHaveLength(5);
     expect(lines[0]).toMatch(
-      /^model\s+status\s+accuracy\s+scored\s+ok\/total\s+failed\s+prompt tok\s+completion tok\s+cost\s+estimated$/,
+      /^model\s+status\s+accuracy\s+scored\s+ok\/total\s+failed\s+unattributed\s+prompt tok\s+completion tok\s+cost\s+estimated$/,
     );
     expect(lines[1]).toMatch(/^-+( +-+)+$/);
     expect(lines[2]).toMatch(
-      /^mistral-large-latest\s+SUCCESS\s+90\.0%\s+40\s+40\/40\s+0\s+915\s+239\s+\$0\.0016\s+\$0\.0020$/,
+      /^mistral-large-latest\s+SUCCESS\s+90\.0%\s+40\s+40\/40\s+0\s+0\s+915\s+239\s+\$0\.0016\s+\$0\.0020$/,
     );
     expect(lines[3]).toMatch(/^mistral-small-latest\s+—\s+72\.5%.*no price\s+—$/);
     expect(lines[4]).toMatch(/^ministral-3b-latest \(reused\)\s+SUCCESS\s+44\.4%\s+36\s+36\/40\s+4\s/);

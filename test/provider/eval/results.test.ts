@@ -1,6 +1,7 @@
 /**
- * Result lines (provider/eval/results.ts): answers per endpoint, usage, every error form, malformed lines; checked
- * against the emulator's own result lines too.
+ * Result lines (provider/eval/results.ts): answers per endpoint, usage, every error form, lines without custom_id
+ * (unattributed) and lines that are not JSON objects (unreadable), never a throw when a file is read; checked
+ * against the emulator's own result lines and the fixture of Mistral's Python SDK too.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -8,7 +9,15 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { answerRequest, DEFAULT_MODELS, type ModelSpec } from "../../../packages/emulator/src/models";
 import type { ApiEndpoint } from "../../../provider/requests";
-import { answerOf, forEachResult, parseResultLine, ResultLineError } from "../../../provider/eval/results";
+import fc from "fast-check";
+import {
+  answerOf,
+  forEachResult,
+  parseResultLine,
+  readResultLine,
+  ResultLineError,
+  type ResultLine,
+} from "../../../provider/eval/results";
 
 const CHAT: ApiEndpoint = "/v1/chat/completions";
 const chatBody = (
@@ -343,24 +352,140 @@ describe("other endpoints", () => {
   });
 });
 
+describe("readResultLine: lines Mistral writes, never a throw", () => {
+  const at = { file: "out.jsonl", line: 3 };
+
+  it("Mistral's SDK fixture: a bare-string error with a 429 and a null body", () => {
+    const l = '{"custom_id":"b","response":{"status_code":429,"body":null},"error":"rate limited"}';
+    expect(readResultLine(l, CHAT, at)).toEqual({
+      kind: "result",
+      source: at,
+      result: { customId: "b", error: "HTTP 429: rate limited", statusCode: 429, promptTokens: 0, completionTokens: 0 },
+    });
+  });
+
+  it("non-200 status codes with a body null, a string, an object, a detail list", () => {
+    const err = (body: unknown) =>
+      parseResultLine(line({ custom_id: "q", response: { status_code: 429, body }, error: null }), CHAT).error;
+    expect(err(null)).toBe("HTTP 429: the request failed");
+    expect(err("slow down")).toBe("HTTP 429: slow down");
+    expect(err({ object: "error", message: "Rate limit exceeded", type: "rate_limited", code: "1300" })).toBe(
+      "HTTP 429: Rate limit exceeded",
+    );
+    expect(err({ detail: [{ loc: ["body", "model"], msg: "required" }, "odd"] })).toBe(
+      'HTTP 429: body.model: required; "odd"',
+    );
+  });
+
+  it("a line without custom_id is unattributed, with its error (every shape), status, line id and usage", () => {
+    const un = (o: unknown) => readResultLine(line(o), CHAT, at);
+    expect(un({ response: { status_code: 429, body: null }, error: "rate limited" })).toEqual({
+      kind: "unattributed",
+      source: at,
+      error: "HTTP 429: rate limited",
+      statusCode: 429,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(un({ id: "7-uuid", custom_id: null, error: { message: "Request timed out" } })).toEqual({
+      kind: "unattributed",
+      source: at,
+      error: "Request timed out",
+      lineId: "7-uuid",
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    expect(un({ custom_id: "", error: { error: { message: "nested" } } })).toMatchObject({ error: "nested" });
+    expect(un({ custom_id: true, response: { status_code: 500, body: { message: "boom" } } })).toMatchObject({
+      error: "HTTP 500: boom",
+      statusCode: 500,
+    });
+    expect(un({ response: { status_code: 422, body: { detail: [{ loc: ["x"], msg: "bad" }] } } })).toMatchObject({
+      error: "HTTP 422: x: bad",
+    });
+    // A success without a custom_id cannot be joined either: reported with a null error, its usage kept.
+    expect(
+      un({ response: { status_code: 200, body: chatBody("hi", { prompt_tokens: 4, completion_tokens: 2 }) } }),
+    ).toEqual({ kind: "unattributed", source: at, error: null, promptTokens: 4, completionTokens: 2 });
+    expect(un({})).toMatchObject({
+      kind: "unattributed",
+      error: "the result line has no response (got missing) and no error",
+    });
+  });
+
+  it("a line that is not a JSON object is unreadable, with the reason and the start of the text", () => {
+    expect(readResultLine("{not json", CHAT, at)).toMatchObject({
+      kind: "unreadable",
+      source: at,
+      reason: expect.stringMatching(/^not valid JSON \(.*\): "\{not json"$/),
+    });
+    expect(readResultLine("[1,2]", CHAT, at)).toEqual({
+      kind: "unreadable",
+      source: at,
+      reason: 'expected a JSON object {"id","custom_id","response","error"}, got [1,2]',
+    });
+    expect(readResultLine('"text"', CHAT).kind).toBe("unreadable");
+    expect(readResultLine("null", CHAT).kind).toBe("unreadable");
+  });
+
+  it("property: any text reads without throwing, and a string custom_id is always attributed", () => {
+    fc.assert(
+      fc.property(fc.string(), (text) => {
+        const r = readResultLine(text, CHAT);
+        expect(["result", "unattributed", "unreadable"]).toContain(r.kind);
+      }),
+    );
+    fc.assert(
+      fc.property(
+        fc.string({ minLength: 1 }),
+        fc.oneof(fc.constant(null), fc.string(), fc.record({ message: fc.string() }), fc.anything()),
+        fc.oneof(fc.constant(undefined), fc.integer({ min: 100, max: 599 })),
+        fc.anything(),
+        (customId, error, status, body) => {
+          const r = readResultLine(
+            line({ custom_id: customId, response: status === undefined ? null : { status_code: status, body }, error }),
+            CHAT,
+          );
+          expect(r.kind).toBe("result");
+          if (r.kind === "result") {
+            expect(r.result.customId).toBe(customId);
+            expect(r.result.answer === undefined).toBe(r.result.error !== undefined);
+          }
+        },
+      ),
+    );
+  });
+});
+
 describe("forEachResult", () => {
-  it("streams a file, skipping blank lines, and names the file and line of a bad one", async () => {
+  it("streams a file, skipping blank lines; lines without custom_id and broken lines are passed on, not thrown", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "results-"));
     try {
       const f = path.join(dir, "out.jsonl");
       fs.writeFileSync(
         f,
-        [ok("b", chatBody("2")), "", ok("a", chatBody("1")), line({ custom_id: "c", error: "x" })].join("\n"),
+        [
+          ok("b", chatBody("2")),
+          "",
+          ok("a", chatBody("1")),
+          line({ custom_id: "c", error: "x" }),
+          line({ response: { status_code: 429, body: null }, error: "rate limited" }),
+          "",
+          "{broken",
+        ].join("\n"),
       );
       const seen: [string, number][] = [];
-      expect(await forEachResult(f, CHAT, (r, n) => seen.push([r.customId, n]))).toBe(3);
-      expect(seen).toEqual([
+      const label = (r: ResultLine) =>
+        r.kind === "result" ? r.result.customId : r.kind === "unattributed" ? `? ${r.error}` : `! ${r.reason}`;
+      expect(await forEachResult(f, CHAT, (r, n) => seen.push([label(r), n]))).toBe(5);
+      expect(seen.slice(0, 4)).toEqual([
         ["b", 1],
         ["a", 3],
         ["c", 4],
+        ["? HTTP 429: rate limited", 5],
       ]);
-      fs.appendFileSync(f, "\n\n{broken\n");
-      await expect(forEachResult(f, CHAT, () => undefined)).rejects.toThrow(`${f} line 6: not valid JSON`);
+      expect(seen[4]?.[0]).toMatch(/^! not valid JSON/);
+      expect(seen[4]?.[1]).toBe(7);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -16,3 +16,4 @@ export { DEFAULT_MODELS, ModelCatalogue, type ModelSpec } from "./catalogue";
 export { estimateTokens } from "./hashing";
 export { checkableAnswer, extractAnswer, type CheckableKind } from "./checkable";
 export { answerRequest } from "./answers";
+export { MODEL_CARD_CREATED, modelCapabilities, modelCard } from "./cards";

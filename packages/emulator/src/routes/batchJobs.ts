@@ -5,14 +5,16 @@
 import * as fs from "node:fs";
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { apiError, validationError, valueError, type ApiError } from "../errors";
+import { ApiError, apiError, validationError, valueError } from "../errors";
 import { isFinal } from "../processor";
 import { validateSchema } from "../spec";
 import type { FileRecord, JobRecord } from "../store";
 import {
   BATCH_JOB_STATUSES,
   DEFAULT_PAGE_SIZE,
+  PENDING_LIMIT_MESSAGE,
   TIMEOUT_HOURS,
+  invalidModelError,
   forEachLineSync,
   type ApiEndpoint,
   type BatchRequestLine,
@@ -33,8 +35,8 @@ const KNOWN_JOB_QUERY = new Set([
 ]);
 
 export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  const { store, clock, processor, models, seededJobId, liveFile, jobView, getJob } = ctx;
-  const { maxRequestsPerJob } = ctx.limits;
+  const { store, clock, processor, models, seededJobId, liveFile, jobView, getJob, observed } = ctx;
+  const { maxRequestsPerJob, maxPendingRequests } = ctx.limits;
 
   app.post("/v1/batch/jobs", async (request) => {
     const body = request.body as Record<string, unknown> | undefined;
@@ -67,12 +69,17 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     if (model !== null && agentId !== null) {
       throw valueError(["body"], "model and agent_id are mutually exclusive; provide one of them", body);
     }
+    if (model !== null && observed && !models.get(model)) {
+      throw new ApiError(400, { ...invalidModelError(model) });
+    }
     if (model !== null) {
       const problem = models.checkModel(model, endpoint);
       if (problem) throw apiError(400, problem, "invalid_model", { param: "model", code: "1500" });
     }
     let planned = 0;
     let inlineBlob: string | null = null;
+    // Observed profile: bad input lines do not refuse the creation; the job reports them when it starts.
+    const problems = observed ? new LineProblems() : null;
     if (inputFiles?.length) {
       inputFiles.forEach((id, i) => {
         const file = liveFile(id);
@@ -88,7 +95,8 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
             id,
           );
         }
-        planned += checkInputFile(file, i, maxRequestsPerJob - planned);
+        if (problems) planned += scanInputFile(file, i, maxRequestsPerJob - planned, problems);
+        else planned += checkInputFile(file, i, maxRequestsPerJob - planned);
       });
     } else {
       if (requests === null)
@@ -113,6 +121,14 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
           planned,
         );
       }
+      if (problems) for (const [i, r] of requests.entries()) problems.check(r, i + 1, "requests");
+    }
+    // Both profiles: the workspace's limit of pending (queued or running) requests across jobs.
+    const pending = pendingRequests();
+    if (pending + planned > maxPendingRequests) {
+      throw apiError(429, PENDING_LIMIT_MESSAGE(pending, planned, maxPendingRequests), "rate_limited");
+    }
+    if (requests?.length && !inputFiles?.length) {
       inlineBlob = `inline-${randomUUID()}`;
       const tmp = store.newTmpName("inline");
       fs.writeFileSync(
@@ -160,6 +176,7 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
         forcedFailure: null,
         plannedTotal: planned,
         finishing: null,
+        ...(problems ? { lineProblems: problems.summary() } : {}),
       },
     };
     fs.writeFileSync(store.tmpPath(job.internal.partial.output), "");
@@ -172,7 +189,9 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     const q = request.query as Record<string, string | string[] | undefined>;
     await processor.advanceAll();
     const page = intParam(q.page, "page", 0, 0);
-    const pageSize = intParam(q.page_size, "page_size", DEFAULT_PAGE_SIZE, 1);
+    const askedPageSize = intParam(q.page_size, "page_size", DEFAULT_PAGE_SIZE, 1);
+    // Observed profile: a bigger page is silently cut to the cap.
+    const pageSize = observed ? Math.min(askedPageSize, observed.maxJobsPageSize) : askedPageSize;
     const statuses = enumList(q.status, "status", BATCH_JOB_STATUSES);
     const model = single(q.model);
     const agentId = single(q.agent_id);
@@ -231,7 +250,8 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
       .filter((j) => model === undefined || j.model === model)
       .filter((j) => agentId === undefined || j.agent_id === agentId)
       .filter((j) => createdAfter === null || j.internal.createdAtMs > createdAfter)
-      .filter((j) => Object.entries(metadata).every(([k, v]) => j.metadata?.[k] === v))
+      // Observed profile: the metadata filter is accepted and ignored.
+      .filter((j) => observed !== null || Object.entries(metadata).every(([k, v]) => j.metadata?.[k] === v))
       .sort(
         (a, b) =>
           (a.internal.createdAtMs - b.internal.createdAtMs || a.id.localeCompare(b.id)) *
@@ -247,7 +267,9 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
   app.get("/v1/batch/jobs/:job_id", async (request) => {
     const job = await getJob(request);
     const q = request.query as Record<string, string | undefined>;
-    return jobView(job, boolParam(q.inline, "inline", false));
+    const inline = boolParam(q.inline, "inline", false);
+    // Observed profile: a finished inline job carries its results without `inline=true`.
+    return jobView(job, inline || (observed !== null && job.internal.inlineBlob !== null && isFinal(job)));
   });
 
   app.post("/v1/batch/jobs/:job_id/cancel", async (request) => {
@@ -268,6 +290,51 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     store.deleteJob(job.id);
     return { id: job.id, object: "batch", deleted: true };
   });
+
+  /** Requests queued or running in the workspace, across jobs (a QUEUED job counts all its planned requests). */
+  function pendingRequests(): number {
+    let pending = 0;
+    for (const j of store.jobs.values()) {
+      if (j.status === "QUEUED") pending += j.internal.plannedTotal;
+      else if (j.status === "RUNNING") pending += j.total_requests - j.completed_requests;
+    }
+    return pending;
+  }
+
+  /**
+   * Observed profile: streams an input file once, counting its lines and recording each bad one in `problems`
+   * instead of refusing the job; the limit of requests per job and an empty file are still refused.
+   */
+  function scanInputFile(file: FileRecord, index: number, room: number, problems: LineProblems): number {
+    let count = 0;
+    let tooMany = false;
+    const source = `input file ${file.id}`;
+    forEachLineSync(store.blobPath(file.id), ({ lineNo, text }) => {
+      count++;
+      if (count > room) {
+        tooMany = true;
+        return false;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        problems.add("Malformed JSON", lineNo, source);
+        return true;
+      }
+      problems.check(parsed, lineNo, source);
+      return true;
+    });
+    if (tooMany)
+      throw valueError(
+        ["body", "input_files", index],
+        `a batch job may hold at most ${maxRequestsPerJob} requests; file ${file.id} (${file.filename}) has more`,
+        file.id,
+      );
+    if (count === 0)
+      throw valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) holds no requests`, file.id);
+    return count;
+  }
 
   /** Streams an input file once: each line a JSON object with an object `body`; returns its request count. */
   function checkInputFile(file: FileRecord, index: number, room: number): number {
@@ -333,5 +400,54 @@ export function registerBatchJobRoutes(app: FastifyInstance, ctx: EmulatorContex
     if (count === 0)
       throw valueError(["body", "input_files", index], `file ${file.id} (${file.filename}) holds no requests`, file.id);
     return count;
+  }
+}
+
+/**
+ * Observed profile: the structurally bad lines of a job's input, grouped by kind (malformed JSON, not an object, no
+ * `custom_id`, no `body`), each kind an entry of the job's `errors` naming its first lines. A body the endpoint
+ * rejects is a per-request failure, not a failure of the file.
+ */
+class LineProblems {
+  private readonly kinds = new Map<string, { lines: string[]; count: number }>();
+
+  add(kind: string, lineNo: number, source: string): void {
+    let entry = this.kinds.get(kind);
+    if (!entry) {
+      entry = { lines: [], count: 0 };
+      this.kinds.set(kind, entry);
+    }
+    entry.count++;
+    if (entry.lines.length < 5) entry.lines.push(`line ${lineNo} of ${source}`);
+  }
+
+  /** Records the problems of one parsed request line (`lineNo` counts from 1). */
+  check(parsed: unknown, lineNo: number, source: string): void {
+    if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
+      this.add("Request is not a JSON object", lineNo, source);
+      return;
+    }
+    const line = parsed as { body?: unknown; custom_id?: unknown };
+    if (line.custom_id === undefined || line.custom_id === null) this.add("Missing custom_id", lineNo, source);
+    else if (typeof line.custom_id !== "string") this.add("custom_id is not a string", lineNo, source);
+    if (line.body === undefined || line.body === null) {
+      this.add("Missing body", lineNo, source);
+      return;
+    }
+    if (typeof line.body !== "object" || Array.isArray(line.body)) {
+      this.add("body is not a JSON object", lineNo, source);
+      return;
+    }
+    // A body the endpoint rejects is not a validation failure of the file: the request fails on its own, with an
+    // error line (as in the spec profile), and the other requests are answered.
+  }
+
+  /** The job's `errors`: one entry per kind, or null when every line is good. */
+  summary(): { message: string; count: number }[] | null {
+    if (this.kinds.size === 0) return null;
+    return [...this.kinds].map(([kind, { lines, count }]) => ({
+      message: `${kind}: ${lines.join(", ")}${count > lines.length ? ` and ${count - lines.length} more` : ""}`,
+      count,
+    }));
   }
 }

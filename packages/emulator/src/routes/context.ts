@@ -11,7 +11,7 @@ import { notFound } from "../errors";
 import type { Faults } from "../faults";
 import type { ModelCatalogue } from "../models";
 import type { EmulatorOptions } from "../options";
-import { isFinal, type Processor } from "../processor";
+import { isFinal, type ObservedSettings, type Processor } from "../processor";
 import type { FileRecord, JobRecord, Store } from "../store";
 import { forEachLineSync, type FilePurpose, type FileVisibility } from "pulumi-mistral-batch/api";
 import { uuidParam } from "./params";
@@ -24,7 +24,9 @@ export interface ContextDeps {
   models: ModelCatalogue;
   faults: Faults;
   options: EmulatorOptions;
-  limits: { maxFileBytes: number; maxRequestsPerJob: number };
+  limits: { maxFileBytes: number; maxRequestsPerJob: number; maxPendingRequests: number };
+  /** The observed profile's settings; null in the spec profile. */
+  observed: ObservedSettings | null;
 }
 
 /** The shared context of the route modules. */

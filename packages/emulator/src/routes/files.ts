@@ -25,7 +25,7 @@ import { boolParam, choices, enumList, intParam, list, single } from "./params";
 import { fileView } from "./views";
 
 export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): void {
-  const { store, clock, uploadRecord, liveFiles, getFile, sendContent } = ctx;
+  const { store, clock, uploadRecord, liveFiles, getFile, sendContent, observed } = ctx;
 
   app.post("/v1/files", async (request) => {
     if (!request.isMultipart()) {
@@ -152,7 +152,14 @@ export function registerFileRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       .filter((f) => !sources.length || sources.includes(f.source))
       .filter((f) => !purposes.length || purposes.includes(f.purpose))
       .filter((f) => !mimetypes.length || (f.mimetype !== null && mimetypes.includes(f.mimetype)))
-      .filter((f) => !search || f.filename.toLowerCase().includes(search.toLowerCase()) || f.id === search)
+      // Observed profile: exact filenames only; spec profile: a case-insensitive substring of the name, or the id.
+      .filter((f) =>
+        !search
+          ? true
+          : observed
+            ? f.filename === search
+            : f.filename.toLowerCase().includes(search.toLowerCase()) || f.id === search,
+      )
       .sort((a, b) => b.created_at - a.created_at || b.id.localeCompare(a.id));
     return {
       data: all.slice(page * pageSize, (page + 1) * pageSize).map(fileView),

@@ -5,13 +5,14 @@
 import { createHash, randomUUID, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { ApiError } from "../errors";
-import { errorBody, RATE_LIMIT_ERROR } from "pulumi-mistral-batch/api";
+import { errorBody, RATE_LIMIT_ERROR, RATE_LIMIT_HEADERS, UNAUTHORIZED_BODIES } from "pulumi-mistral-batch/api";
 import type { EmulatorContext } from "./context";
 
 const MB = 1024 * 1024;
 
 export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void {
-  const { options, faults, seededJobId } = ctx;
+  const { options, faults, seededJobId, observed } = ctx;
+  let unauthorizedCount = 0;
   const { maxFileBytes } = ctx.limits;
 
   app.addHook("onRequest", async (request, reply) => {
@@ -19,7 +20,12 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
     const path = request.url.split("?")[0];
     if (path.startsWith("/__emulator/signed/")) return; // authorised by its signature
     if (options.apiKey !== undefined && !bearerMatches(request.headers.authorization, options.apiKey)) {
-      return reply.code(401).send({ message: "Unauthorized", request_id: randomUUID().replace(/-/g, "") });
+      const requestId = randomUUID().replace(/-/g, "");
+      // Observed profile: the two bodies seen in the wild, in turn (1st, 3rd, ...: FastAPI's; 2nd, 4th, ...: the gateway's).
+      unauthorizedCount++;
+      const body =
+        observed && unauthorizedCount % 2 === 1 ? UNAUTHORIZED_BODIES.detail : UNAUTHORIZED_BODIES.gateway(requestId);
+      return reply.code(401).send(body);
     }
     if (path.startsWith("/__emulator/")) return;
     if (seededJobId(request) !== null) return; // the seed route's own job creation: no faults
@@ -33,8 +39,10 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
         const status = rule.status;
         if (status === undefined)
           throw new Error("fault rule of kind status has no status (validateRule requires one)");
-        const retryAfter = rule.retryAfterSeconds ?? (status === 429 ? 1 : undefined);
+        // Observed profile: a 429 has the rate-limit headers and no Retry-After (unless the rule sets one).
+        const retryAfter = rule.retryAfterSeconds ?? (status === 429 && !observed ? 1 : undefined);
         if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
+        if (status === 429 && observed) reply.headers(rateLimitHeaders());
         const body =
           status === 429
             ? { ...RATE_LIMIT_ERROR }
@@ -89,6 +97,17 @@ export function registerHooks(app: FastifyInstance, ctx: EmulatorContext): void 
     reply.code(404).send({ detail: "Not Found" });
     void request;
   });
+}
+
+/** The rate-limit headers of an exhausted minute window (made-up figures: 500000 tokens, 60 requests). */
+function rateLimitHeaders(): Record<string, string> {
+  return {
+    [RATE_LIMIT_HEADERS.limitTokens]: "500000",
+    [RATE_LIMIT_HEADERS.remainingTokens]: "0",
+    [RATE_LIMIT_HEADERS.queryCost]: "0",
+    [RATE_LIMIT_HEADERS.limitRequests]: "60",
+    [RATE_LIMIT_HEADERS.remainingRequests]: "0",
+  };
 }
 
 interface FaultedRequest extends FastifyRequest {
