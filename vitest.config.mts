@@ -16,8 +16,8 @@ export default defineConfig({
   },
   test: {
     // Two projects, one per emulator profile (test/support/profile.ts): every test plays the spec; the provider's
-    // integration suites and the engine's lifecycle, adoption and evaluation files also play the service as
-    // observed (inline errors, lines without custom_id, a list that ignores filters and caps pages, slow cancels).
+    // integration suites and the engine's adoption and inline-evaluation files also play the service as observed
+    // (inline errors, lines without custom_id, a list that ignores filters and caps pages, slow cancels).
     projects: [
       {
         extends: true,
@@ -33,9 +33,14 @@ export default defineConfig({
           name: "observed",
           include: [
             "test/provider/**/*.integration.test.ts",
-            "test/e2e/lifecycle.e2e.test.ts",
             "test/e2e/adopt.e2e.test.ts",
             "test/e2e/evaluation-inline.e2e.test.ts",
+          ],
+          // Suites that choose their profiles themselves, or that no profile changes (the serialized code).
+          exclude: [
+            "test/provider/observed.integration.test.ts",
+            "test/provider/models.integration.test.ts",
+            "test/provider/serialization.integration.test.ts",
           ],
           env: { MISTRAL_EMULATOR_PROFILE: "observed" },
         },

@@ -21,24 +21,12 @@ import {
   thrown,
   type Json,
 } from "./integration-harness";
+import { chatResult } from "../support/resultLines";
 
 afterEach(cleanup);
 
 const CHAT = "/v1/chat/completions" as const;
-const ok = (id: string, content: string) =>
-  JSON.stringify({
-    id: `batch-${id}`,
-    custom_id: id,
-    response: {
-      status_code: 200,
-      body: {
-        object: "chat.completion",
-        choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-        usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
-      },
-    },
-    error: null,
-  });
+const ok = (id: string, content: string) => JSON.stringify(chatResult(id, content, 5, 2));
 /** The failure line of Mistral's Python SDK fixture; without an id, a line that names no request. */
 const rateLimited = (id?: string) =>
   JSON.stringify({

@@ -21,6 +21,7 @@ import {
 } from "../../../provider/eval/join";
 import { cost, DEFAULT_PRICES } from "../../../provider/eval/pricing";
 import type { ModelSummary } from "../../../provider/eval/types";
+import { chatResult } from "../../support/resultLines";
 
 let dir: string;
 beforeEach(() => {
@@ -62,19 +63,7 @@ function shuffle<T>(items: T[], seed: number): T[] {
   return a;
 }
 
-const ok = (id: string, content: string, p = 10, c = 5) => ({
-  id: `batch-${id}`,
-  custom_id: id,
-  response: {
-    status_code: 200,
-    body: {
-      object: "chat.completion",
-      choices: [{ index: 0, message: { role: "assistant", content }, finish_reason: "stop" }],
-      usage: { prompt_tokens: p, completion_tokens: c, total_tokens: p + c },
-    },
-  },
-  error: null,
-});
+const ok = chatResult;
 const errObj = (id: string) => ({
   id: "x",
   custom_id: id,
