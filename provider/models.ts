@@ -18,7 +18,7 @@
  * provider and awaits its `configure` before its first `check`, also under `pulumi preview`), so the stack's key is
  * there; stack config is never unknown, and a missing key only downgrades the check to a warning.
  */
-import { NO_RETRIES, ServerUnreachableError } from "./client";
+import { NO_RETRIES, unreachableOf } from "./client";
 import type { ProviderContext } from "./context";
 import { ENDPOINT_CAPABILITY, type ModelCapability } from "./api";
 import { report } from "./log";
@@ -205,9 +205,8 @@ function whyUnavailable(error: unknown): string {
     return `GET /v1/models answered HTTP ${e.statusCode}${hint}`;
   }
   // A refused connection: the SDK wraps our ServerUnreachableError, whose message already names the URL.
-  for (let c: unknown = error; c instanceof Error; c = c.cause) {
-    if (c instanceof ServerUnreachableError) return `GET /v1/models failed: ${c.message}`;
-  }
+  const unreachable = unreachableOf(error);
+  if (unreachable) return `GET /v1/models failed: ${unreachable.message}`;
   const cause = e?.cause?.message;
   const detail = cause && cause !== e.message ? `${e.message} (${cause})` : (e?.message ?? String(error));
   return `GET /v1/models failed: ${e?.name ? `${e.name}: ` : ""}${detail}`;
