@@ -45,8 +45,9 @@ import {
   runMain,
   runUpload,
   startEmulator,
-  verify,
   type RunningEmulator,
+  curlUpload,
+  noteStored,
 } from "./common";
 
 const CLIENT_TARGET_MB = 150;
@@ -126,15 +127,7 @@ async function main(): Promise<number> {
     const env = { ...process.env, MISTRAL_API_KEY: "bench", MISTRAL_SERVER_URL: url };
 
     const rows = [
-      await runUpload("curl -F", emuPid, "curl", [
-        "-sS",
-        "--fail-with-body",
-        "-F",
-        `file=@${input}`,
-        "-F",
-        "purpose=batch",
-        `${url}/v1/files`,
-      ]),
+      await curlUpload(url, input, emuPid),
       await runUpload("SDK files.upload", emuPid, process.execPath, [__filename, "--sdk-child", url, input]),
       await runUpload(
         "BatchFile check+create",
@@ -144,9 +137,7 @@ async function main(): Promise<number> {
         env,
       ),
     ];
-    for (const row of rows)
-      if (row.fileId)
-        row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
+    await noteStored(url, rows, local);
     const bf = rows[2];
     if (bf.ok && bf.out) {
       // The provider's own outputs must describe the same content, and it must have uploaded (not adopted).

@@ -252,6 +252,25 @@ export async function runUpload(
 }
 
 /** Compares the stored file with the local one; returns what differs. */
+/** The reference every upload is measured against: curl's multipart upload of `input` to the emulator at `url`. */
+export function curlUpload(url: string, input: string, emuPid: number): Promise<Row> {
+  return runUpload("curl -F", emuPid, "curl", [
+    "-sS",
+    "--fail-with-body",
+    "-F",
+    `file=@${input}`,
+    "-F",
+    "purpose=batch",
+    `${url}/v1/files`,
+  ]);
+}
+
+/** Sets each uploaded row's note to what the emulator stored that differs from `local`, or that all of it matches. */
+export async function noteStored(url: string, rows: Row[], local: LocalFile): Promise<void> {
+  for (const row of rows)
+    if (row.fileId) row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
+}
+
 export async function verify(url: string, id: string, local: LocalFile): Promise<string[]> {
   const meta = (await (await fetch(`${url}/v1/files/${id}`)).json()) as { bytes: number; num_lines: number | null };
   const problems: string[] = [];

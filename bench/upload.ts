@@ -35,8 +35,9 @@ import {
   runMain,
   runUpload,
   startEmulator,
-  verify,
   type RunningEmulator,
+  curlUpload,
+  noteStored,
 } from "./common";
 
 const TARGET_MB = 150;
@@ -62,20 +63,10 @@ async function main(): Promise<number> {
     const { url, pid: emuPid } = emulator;
 
     const rows = [
-      await runUpload("curl -F", emuPid, "curl", [
-        "-sS",
-        "--fail-with-body",
-        "-F",
-        `file=@${input}`,
-        "-F",
-        "purpose=batch",
-        `${url}/v1/files`,
-      ]),
+      await curlUpload(url, input, emuPid),
       await runUpload("SDK files.upload", emuPid, process.execPath, [__filename, "--sdk-child", url, input]),
     ];
-    for (const row of rows)
-      if (row.fileId)
-        row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
+    await noteStored(url, rows, local);
     for (const row of rows) row.ok &&= row.note.startsWith("stored");
 
     printTable([
