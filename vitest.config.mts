@@ -18,7 +18,18 @@ export default defineConfig({
     // Two projects, one per emulator profile (test/support/profile.ts): every test plays the spec; the provider's
     // integration suites and the engine's adoption and inline-evaluation files also play the service as observed
     // (inline errors, lines without custom_id, a list that ignores filters and caps pages, slow cancels).
+    // `npm test` runs those two (scripts/test.cjs names them); `npm run test:unit` runs the third, `unit`: the pure
+    // modules' tests alone (no HTTP server, no child process, no engine), for the inner loop.
     projects: [
+      {
+        extends: true,
+        test: {
+          name: "unit",
+          include: ["test/provider/**/*.test.ts", "test/architecture.test.ts"],
+          exclude: ["test/**/*.integration.test.ts"],
+          env: { MISTRAL_EMULATOR_PROFILE: "spec" },
+        },
+      },
       {
         extends: true,
         test: {

@@ -153,11 +153,15 @@ export function emulatorCli(): string {
 }
 
 /** Starts the emulator CLI (emulatorCli()) as a child with `--data-dir dataDir`; logs its pid and idle RSS. */
-export async function startEmulator(dataDir: string, maxFileMb: number): Promise<RunningEmulator> {
+export async function startEmulator(
+  dataDir: string,
+  maxFileMb: number,
+  extraArgs: string[] = [],
+): Promise<RunningEmulator> {
   const cli = emulatorCli();
   const child = spawn(
     process.execPath,
-    [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb)],
+    [cli, "--port", "0", "--data-dir", dataDir, "--max-file-mb", String(maxFileMb), ...extraArgs],
     { stdio: ["ignore", "pipe", "inherit"] },
   );
   const stop = async () => {
@@ -195,13 +199,75 @@ export interface Row {
   name: string;
   ok: boolean;
   note: string;
+  /** The uploader's own timing of the upload when it reports one (`ms`), else the process's wall time. */
   seconds: number;
+  /** Wall time of the whole uploader process, loading included. */
+  processSeconds: number;
   emuPeakKb: number;
   emuHwmKb: number;
   clientKb: number;
   fileId?: string;
   /** What the uploader printed (parsed JSON), when it printed JSON. */
   out?: Record<string, unknown>;
+}
+
+/** What a child process did: its wall time, what it printed (JSON), the emulator's and its own peak memory. */
+export interface ChildRun {
+  code: number | null;
+  /** Wall time of the whole process, seconds. */
+  seconds: number;
+  stdout: string;
+  stderr: string;
+  /** Parsed stdout, when it is JSON. */
+  out?: Record<string, unknown>;
+  emuPeakKb: number;
+  emuHwmKb: number;
+  /** The child's peak RSS: its own `maxRssKb` when it printed one, else its VmHWM as last sampled. */
+  clientKb: number;
+}
+
+/** Runs a child while sampling the emulator's RSS (every 20 ms; its exact VmHWM is reset before) and the child's. */
+export async function runChild(
+  emuPid: number | undefined,
+  cmd: string,
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): Promise<ChildRun> {
+  if (emuPid !== undefined) fs.writeFileSync(`/proc/${emuPid}/clear_refs`, "5"); // resets VmHWM to the current RSS
+  const started = performance.now();
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  let emuPeakKb = 0;
+  let clientKb = 0;
+  const sample = () => {
+    if (emuPid !== undefined) emuPeakKb = Math.max(emuPeakKb, procKb(emuPid, "VmRSS"));
+    clientKb = Math.max(clientKb, procKb(child.pid, "VmHWM"));
+  };
+  const timer = setInterval(sample, 20);
+  sample();
+  const code: number | null = await new Promise((resolve) => child.on("close", resolve));
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(timer);
+  let out: Record<string, unknown> | undefined;
+  try {
+    out = JSON.parse(stdout) as Record<string, unknown>;
+  } catch {
+    out = undefined;
+  }
+  const ownKb = typeof out?.maxRssKb === "number" ? out.maxRssKb : undefined;
+  return {
+    code,
+    seconds,
+    stdout,
+    stderr,
+    out,
+    emuPeakKb,
+    emuHwmKb: emuPid === undefined ? 0 : procKb(emuPid, "VmHWM"),
+    clientKb: ownKb ?? clientKb,
+  };
 }
 
 /**
@@ -215,43 +281,24 @@ export async function runUpload(
   args: string[],
   env?: NodeJS.ProcessEnv,
 ): Promise<Row> {
-  fs.writeFileSync(`/proc/${emuPid}/clear_refs`, "5"); // resets VmHWM to the current RSS
-  const started = performance.now();
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], env: env ?? process.env });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  let emuPeakKb = 0;
-  let clientKb = 0;
-  const sample = () => {
-    emuPeakKb = Math.max(emuPeakKb, procKb(emuPid, "VmRSS"));
-    clientKb = Math.max(clientKb, procKb(child.pid, "VmHWM"));
+  const run = await runChild(emuPid, cmd, args, env);
+  const row = {
+    name,
+    ok: false,
+    note: "",
+    seconds: run.seconds,
+    processSeconds: run.seconds,
+    emuPeakKb: run.emuPeakKb,
+    emuHwmKb: run.emuHwmKb,
+    clientKb: run.clientKb,
   };
-  const timer = setInterval(sample, 20);
-  sample();
-  const code: number | null = await new Promise((resolve) => child.on("close", resolve));
-  const seconds = (performance.now() - started) / 1000;
-  clearInterval(timer);
-  const row = { name, ok: false, note: "", seconds, emuPeakKb, emuHwmKb: procKb(emuPid, "VmHWM"), clientKb };
-  try {
-    const out = JSON.parse(stdout);
-    const file = out.file ?? out;
-    if (code !== 0 || typeof file.id !== "string") throw new Error();
-    return {
-      ...row,
-      ok: true,
-      fileId: file.id,
-      seconds: out.ms ? out.ms / 1000 : seconds,
-      clientKb: out.maxRssKb ?? clientKb,
-      out,
-    };
-  } catch {
-    return { ...row, note: `upload failed (exit ${code}): ${(stderr + stdout).trim().slice(0, 500)}` };
-  }
+  const out = run.out;
+  const file = (out?.file ?? out) as { id?: unknown } | undefined;
+  if (run.code !== 0 || !out || typeof file?.id !== "string")
+    return { ...row, note: `upload failed (exit ${run.code}): ${(run.stderr + run.stdout).trim().slice(0, 500)}` };
+  return { ...row, ok: true, fileId: file.id, seconds: typeof out.ms === "number" ? out.ms / 1000 : run.seconds, out };
 }
 
-/** Compares the stored file with the local one; returns what differs. */
 /** The reference every upload is measured against: curl's multipart upload of `input` to the emulator at `url`. */
 export function curlUpload(url: string, input: string, emuPid: number): Promise<Row> {
   return runUpload("curl -F", emuPid, "curl", [
@@ -271,6 +318,7 @@ export async function noteStored(url: string, rows: Row[], local: LocalFile): Pr
     if (row.fileId) row.note = (await verify(url, row.fileId, local)).join("; ") || "stored bytes, lines, sha256 match";
 }
 
+/** Compares the stored file with the local one; returns what differs. */
 export async function verify(url: string, id: string, local: LocalFile): Promise<string[]> {
   const meta = (await (await fetch(`${url}/v1/files/${id}`)).json()) as { bytes: number; num_lines: number | null };
   const problems: string[] = [];
@@ -319,6 +367,85 @@ export async function sdkChild(url: string, file: string): Promise<void> {
   const created = await client.files.upload({
     file: { fileName: path.basename(file), content: await fs.openAsBlob(file) },
     purpose: "batch",
+  });
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
+}
+
+/** The median of the numbers (the mean of the middle two for an even count); NaN for none. */
+export function median(values: number[]): number {
+  if (!values.length) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/**
+ * The reference for our upload: a plain Node stream of the file to the socket, as a short program would write it
+ * (`fs.createReadStream(file).pipe(request)` with its default 64 KiB reads, the multipart head and tail written by
+ * hand, no hashing). Run as a child; prints `{file, ms, maxRssKb}`.
+ */
+export async function plainStreamChild(url: string, file: string): Promise<void> {
+  const http = await import("node:http");
+  const size = fs.statSync(file).size;
+  const started = performance.now();
+  const boundary = `----bench${Date.now()}`;
+  const head = Buffer.from(
+    `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${path.basename(file)}"\r\nContent-Type: application/jsonl\r\n\r\n`,
+  );
+  const tail = Buffer.from(
+    `\r\n--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}--\r\n`,
+  );
+  const created = await new Promise<unknown>((resolve, reject) => {
+    const request = http.request(`${url}/v1/files`, {
+      method: "POST",
+      headers: {
+        "content-type": `multipart/form-data; boundary=${boundary}`,
+        "content-length": String(head.length + size + tail.length),
+        authorization: "Bearer bench",
+      },
+    });
+    request.on("error", reject);
+    request.on("response", (response) => {
+      let text = "";
+      response.on("data", (c) => (text += c));
+      response.on("end", () =>
+        (response.statusCode ?? 0) < 300
+          ? resolve(JSON.parse(text))
+          : reject(new Error(`HTTP ${response.statusCode}: ${text}`)),
+      );
+    });
+    request.write(head);
+    const stream = fs.createReadStream(file);
+    stream.on("error", reject);
+    stream.on("end", () => request.end(tail));
+    stream.pipe(request, { end: false });
+  });
+  const ms = performance.now() - started;
+  process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));
+}
+
+/**
+ * The provider's upload alone, the content's hash already known (as `create` runs it after `check`): the look for an
+ * earlier upload, then the streaming POST that hashes as it sends. Times it apart from loading the SDK. Run as a
+ * child with MISTRAL_API_KEY and MISTRAL_SERVER_URL set; prints `{file, ms, maxRssKb}`.
+ */
+export async function providerUploadChild(file: string, sha256: string, name: string): Promise<void> {
+  const upload = require(path.join(ROOT, "dist/provider/upload.js")) as typeof import("../provider/upload");
+  const { ProviderContext } = require(
+    path.join(ROOT, "dist/provider/context.js"),
+  ) as typeof import("../provider/context");
+  const ctx = ProviderContext.fromConfig(undefined, process.env);
+  await ctx.client(); // the SDK loaded, as in a provider process that has made its first call
+  await import("@mistralai/mistralai/models/components");
+  const started = performance.now();
+  const { file: created } = await upload.uploadOnce(ctx, {
+    source: { path: file },
+    filename: upload.contentFilename(name, sha256),
+    bytes: fs.statSync(file).size,
+    purpose: "batch",
+    resource: `BatchFile (${file})`,
+    sha256,
   });
   const ms = performance.now() - started;
   process.stdout.write(JSON.stringify({ file: created, ms, maxRssKb: process.resourceUsage().maxRSS }));

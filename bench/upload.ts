@@ -7,8 +7,10 @@
  *
  * It writes a JSONL file of exactly N MB of chat-completion batch requests with unique custom_ids (or reuses
  * .bench/upload-<N>mb.jsonl if it has that size), starts the emulator CLI as a child process with a temporary
- * --data-dir, and uploads the file twice: (a) curl, a streaming multipart client; (b) the official SDK's
- * files.upload with a file-backed Blob (fs.openAsBlob), in a child node process. Each stored file is checked
+ * --data-dir, and uploads the file four times, each uploader a child process: (a) curl, a streaming multipart
+ * client; (b) a plain Node stream of the file to the socket (bench/common.ts plainStreamChild); (c) the provider's
+ * upload, the hash known as after `check` (uploadOnce: the look for an earlier upload, then the streaming POST that
+ * hashes as it sends); (d) the official SDK's files.upload with a file-backed Blob (fs.openAsBlob). Each stored file is checked
  * against the local one: bytes and num_lines from GET /v1/files/{id}, and the sha256 of GET .../content.
  *
  * Figures per upload:
@@ -38,6 +40,8 @@ import {
   type RunningEmulator,
   curlUpload,
   noteStored,
+  plainStreamChild,
+  providerUploadChild,
 } from "./common";
 
 const TARGET_MB = 150;
@@ -62,8 +66,17 @@ async function main(): Promise<number> {
     emulator = await startEmulator(path.join(work, "data"), Math.max(512, mb + 1));
     const { url, pid: emuPid } = emulator;
 
+    const env = { ...process.env, MISTRAL_API_KEY: "bench", MISTRAL_SERVER_URL: url };
     const rows = [
       await curlUpload(url, input, emuPid),
+      await runUpload("plain Node stream", emuPid, process.execPath, [__filename, "--plain-child", url, input]),
+      await runUpload(
+        "provider upload (hash known)",
+        emuPid,
+        process.execPath,
+        [__filename, "--upload-child", input, local.sha256, "upload"],
+        env,
+      ),
       await runUpload("SDK files.upload", emuPid, process.execPath, [__filename, "--sdk-child", url, input]),
     ];
     await noteStored(url, rows, local);
@@ -93,8 +106,14 @@ async function main(): Promise<number> {
   }
 }
 
-if (process.argv[2] === "--sdk-child") {
-  sdkChild(process.argv[3], process.argv[4]).catch((error) => {
+const children: Record<string, () => Promise<void>> = {
+  "--sdk-child": () => sdkChild(process.argv[3], process.argv[4]),
+  "--plain-child": () => plainStreamChild(process.argv[3], process.argv[4]),
+  "--upload-child": () => providerUploadChild(process.argv[3], process.argv[4], process.argv[5]),
+};
+const childRun = children[process.argv[2]];
+if (childRun) {
+  childRun().catch((error) => {
     process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
     process.exit(1);
   });

@@ -12,6 +12,7 @@ import { describeProblems, isClean, scanJsonlFile, scanJsonlText, type ScanResul
 import { isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
 import type { InlineRequest } from "./jobLogic";
 import { resolveStatePath, stateVersionOf, toStatePath } from "./paths";
+import { ScanCache, scanFileCached } from "./scanCache";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
@@ -125,15 +126,26 @@ function describeSource(inputs: Partial<BatchFileInputs>): string {
   return inputs.requests ? "requests" : "content";
 }
 
-/** Scans what the inputs point at; `undefined` when it is not known yet (preview). */
+/**
+ * Scans what the inputs point at; `undefined` when it is not known yet (preview). A source file is scanned once while
+ * it is unchanged (scanCache.ts); `fresh` scans it again whatever the cache holds.
+ */
 async function scanInputs(
   inputs: Partial<BatchFileInputs>,
+  fresh = false,
 ): Promise<{ scan: ScanResult; property: string } | undefined> {
   const endpoint = isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined;
   const options = { endpoint: (inputs.purpose ?? "batch") === "batch" ? endpoint : undefined };
   if (inputs.source !== undefined) {
     if (inputs.source === UNKNOWN) return undefined;
-    return { scan: await scanJsonlFile(resolveStatePath(inputs.source), options), property: "source" };
+    const { result } = await scanFileCached(
+      resolveStatePath(inputs.source),
+      options,
+      scanJsonlFile,
+      new ScanCache(),
+      fresh,
+    );
+    return { scan: result, property: "source" };
   }
   if (inputs.requests !== undefined) {
     if (containsUnknown(inputs.requests)) return undefined;
@@ -325,8 +337,9 @@ export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchF
       });
     } catch (error) {
       if (!(error instanceof ContentChangedError)) throw error;
-      // Say what is wrong with the new content too, if anything, so one more run is enough.
-      const now = await scanInputs(inputs).catch(() => undefined);
+      // Say what is wrong with the new content too, if anything, so one more run is enough. Scanned again without
+      // the cache, whose entry (if any) is replaced: the next check must see what the upload saw.
+      const now = await scanInputs(inputs, true).catch(() => undefined);
       const problems =
         now && !isClean(now.scan)
           ? `; besides, it no longer passes the checks:\n${describeProblems(describeSource(inputs), now.scan)}`

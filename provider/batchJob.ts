@@ -30,14 +30,15 @@ import {
   diffJob,
   idempotencyKey,
   isFinal,
-  pollDelayMs,
   progressLine,
   waitPolicy,
   type BatchJobStatus,
   type JobInputs,
+  WAIT_MARGIN_MINUTES,
   type WaitPolicy,
 } from "./jobLogic";
 import { report } from "./log";
+import { DEFAULT_POLL_SCHEDULE, formatDuration, nextPollDelayMs, pollSchedule } from "./poll";
 import { checkJobModel } from "./models";
 import { containsUnknown } from "./unknown";
 import type { ApiEndpoint } from "./requests";
@@ -342,19 +343,35 @@ async function submit(
   }
 }
 
-/** Polls until a final status or the policy's deadline; reports progress as it goes. */
+/** How long a wait lasted and why, e.g. `5 min (waitForCompletion.timeoutMinutes 5)` or `24 h 10 min (timeoutHours 24 plus 10 min, ...)`. */
+function waitedFor(inputs: JobInputs, policy: Required<WaitPolicy>): string {
+  const wait = inputs.waitForCompletion;
+  const given = typeof wait === "object" && wait.timeoutMinutes !== undefined;
+  const why = given
+    ? `waitForCompletion.timeoutMinutes ${policy.timeoutMinutes}`
+    : `timeoutHours ${inputs.timeoutHours} plus ${WAIT_MARGIN_MINUTES} min, waitForCompletion.timeoutMinutes being unset`;
+  return `${formatDuration(policy.timeoutMinutes * 60_000)} (${why})`;
+}
+
+/**
+ * Polls until a final status or the policy's deadline, on the schedule of poll.ts (the first poll after
+ * `pollIntervalSeconds`, then intervals growing with the time waited); reports progress as it goes.
+ */
 async function waitForFinal(
   ctx: ProviderContext,
   job: SdkBatchJob,
   policy: Required<WaitPolicy>,
   resource: string,
 ): Promise<{ job: SdkBatchJob; timedOut: boolean }> {
-  const deadline = Date.now() + policy.timeoutMinutes * 60_000;
+  const schedule = pollSchedule(policy.pollIntervalSeconds);
+  const start = Date.now();
+  const deadline = start + policy.timeoutMinutes * 60_000;
   let last = "";
-  for (let poll = 0; !isFinal(job.status); poll++) {
-    const left = deadline - Date.now();
+  while (!isFinal(job.status)) {
+    const now = Date.now();
+    const left = deadline - now;
     if (left <= 0) return { job, timedOut: true };
-    await sleep(Math.min(pollDelayMs(poll, policy.pollIntervalSeconds), left));
+    await sleep(Math.min(nextPollDelayMs(now - start, schedule), left));
     job = await getJob(ctx, job.id, resource);
     const line = progressLine(job);
     if (line !== last) report(ctx, `${resource}: ${line}`);
@@ -482,7 +499,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     previousStatus: string | undefined,
   ): Promise<BatchJobOutputs> {
     const resource = label(inputs, job.id);
-    const policy = waitPolicy(inputs.waitForCompletion);
+    const policy = waitPolicy(inputs.waitForCompletion, inputs.timeoutHours);
     if (!policy) return outputsOf(inputs, job, extra);
     const waited = await waitForFinal(this.ctx, job, policy, resource);
     const outs = outputsOf(inputs, waited.job, extra);
@@ -490,7 +507,7 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
     if (waited.timedOut) {
       throw keepInState(
         this.ctx,
-        `${resource} is still ${waited.job.status} (${progressLine(waited.job)}) after waiting ${policy.timeoutMinutes} minutes; it stays in state and the next \`pulumi up\` resumes waiting (raise waitForCompletion.timeoutMinutes to wait longer)`,
+        `${resource} is still ${waited.job.status} (${progressLine(waited.job)}) after waiting ${waitedFor(inputs, policy)}; it stays in state and the next \`pulumi up\` resumes waiting (raise waitForCompletion.timeoutMinutes to wait longer)`,
         job.id,
         properties,
       );
@@ -524,14 +541,16 @@ export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInpu
         job = await call(this.ctx, "batch.jobs.cancel", resource, () => client.batch.jobs.cancel({ jobId: id }));
         report(this.ctx, `${resource}: cancellation requested (${progressLine(job)})`);
       }
-      const deadline = Date.now() + CANCEL_WAIT_MS;
-      for (let poll = 0; !isFinal(job.status); poll++) {
-        if (Date.now() >= deadline) {
+      const start = Date.now();
+      const deadline = start + CANCEL_WAIT_MS;
+      while (!isFinal(job.status)) {
+        const now = Date.now();
+        if (now >= deadline) {
           throw new Error(
             `${resource} is still ${job.status} ${CANCEL_WAIT_MS / 60_000} minutes after its cancellation was requested; it stays in state: run \`pulumi destroy\` again later`,
           );
         }
-        await sleep(Math.min(pollDelayMs(poll, 1), Math.max(0, deadline - Date.now())));
+        await sleep(Math.min(nextPollDelayMs(now - start, DEFAULT_POLL_SCHEDULE), deadline - now));
         job = await getJob(this.ctx, id, resource);
       }
       report(this.ctx, `${resource}: ${job.status}`);

@@ -4,6 +4,9 @@
  * that keep their cause, name the operation and the resource, and never contain the key of the context given.
  */
 import type { Mistral } from "@mistralai/mistralai" with { "resolution-mode": "import" };
+import type { MistralCore } from "@mistralai/mistralai/core.js" with { "resolution-mode": "import" };
+import type { modelsList } from "@mistralai/mistralai/funcs/modelsList.js" with { "resolution-mode": "import" };
+import type { SDKOptions } from "@mistralai/mistralai/lib/config.js" with { "resolution-mode": "import" };
 import type { RetryConfig } from "@mistralai/mistralai/lib/retries.js" with { "resolution-mode": "import" };
 import { MAX_PENDING_REQUESTS_PER_WORKSPACE, RATE_LIMIT_HEADERS } from "./api/observed";
 import type { Settings } from "./settings";
@@ -134,16 +137,54 @@ export function guardedFetcher(
   };
 }
 
-/** A new SDK client for these settings. */
-export async function mistralClient(settings: Settings): Promise<Mistral> {
-  const { Mistral } = await import("@mistralai/mistralai");
+/** The options of every SDK client made for these settings (the full client and the core one alike). */
+async function sdkOptions(settings: Settings): Promise<SDKOptions> {
   const { HTTPClient } = await import("@mistralai/mistralai/lib/http.js");
-  return new Mistral({
+  return {
     apiKey: settings.apiKey,
     serverURL: settings.serverUrl,
     retryConfig: SAFE_RETRIES,
     timeoutMs: 120_000,
     httpClient: new HTTPClient({ fetcher: guardedFetcher(settings.serverUrl, settings.sources.serverUrl) }),
+  };
+}
+
+/** A new SDK client for these settings. Loads the whole SDK (about 1.3 s of CPU the first time in a process). */
+export async function mistralClient(settings: Settings): Promise<Mistral> {
+  const { Mistral } = await import("@mistralai/mistralai");
+  return new Mistral(await sdkOptions(settings));
+}
+
+/**
+ * The SDK's standalone core client (`MistralCore`, for its `funcs/*` functions) with the same options as
+ * `mistralClient`, and the models list function: what the model check needs (models.ts), without the SDK's
+ * client classes (about a quarter less to load than the whole SDK).
+ */
+export async function mistralCore(settings: Settings): Promise<{ core: MistralCore; modelsList: typeof modelsList }> {
+  const [{ MistralCore }, funcs] = await Promise.all([sdkModules.core(), sdkModules.modelsList()]);
+  return { core: new MistralCore(await sdkOptions(settings)), modelsList: funcs.modelsList };
+}
+
+/** The SDK modules the core client loads, each imported once per process (an import is cached by Node anyway). */
+const sdkModules = {
+  core: () => import("@mistralai/mistralai/core.js"),
+  modelsList: () => import("@mistralai/mistralai/funcs/modelsList.js"),
+};
+
+/** Whether `preloadSdk` started (reset when the load failed, so a later call tries again). */
+let preloadStarted = false;
+
+/**
+ * Starts loading, without waiting, the SDK modules a provider process needs first (those of `mistralCore`: the model
+ * check of `check`, which preview runs), so that the load overlaps the engine's work instead of delaying the first
+ * call that needs them. The whole SDK (`mistralClient`, for create, read and delete) shares most of those modules.
+ * Once per process; a failure is left to the call that needs the SDK to report.
+ */
+export function preloadSdk(): void {
+  if (preloadStarted) return;
+  preloadStarted = true;
+  Promise.all([sdkModules.core(), sdkModules.modelsList()]).catch(() => {
+    preloadStarted = false;
   });
 }
 

@@ -8,7 +8,7 @@
  * properties, and this object is never captured in serialized provider code (thin.ts holds no reference to it).
  */
 import type { Mistral } from "@mistralai/mistralai" with { "resolution-mode": "import" };
-import { mistralClient } from "./client";
+import { mistralClient, mistralCore } from "./client";
 import { report } from "./log";
 import { SettingsError, apiKeyFrom, redact, settingsFrom, type ConfigLike, type Settings } from "./settings";
 
@@ -20,6 +20,10 @@ export class ProviderContext {
   readonly #apiKey: string | undefined;
   /** The SDK client, made on first use (inside a provider method). */
   #client: Promise<Mistral> | undefined;
+  /** The SDK's core client and models list function, made on first use (the model check, models.ts). */
+  #core: ReturnType<typeof mistralCore> | undefined;
+  /** Whether the settings' warnings were reported (once per context, by whichever client is made first). */
+  #warned = false;
 
   private constructor(settings: Settings | undefined, problem: string | undefined, apiKey: string | undefined) {
     this.#settings =
@@ -54,6 +58,11 @@ export class ProviderContext {
     return new ProviderContext(settings, undefined, settings.apiKey);
   }
 
+  /** True when the settings are usable (`settings()` does not throw). */
+  ready(): boolean {
+    return this.#settings !== undefined;
+  }
+
   /** Where to talk to and with which key. Throws a SettingsError saying how to fix the configuration. */
   settings(): Settings {
     if (!this.#settings) throw new SettingsError(this.#problem);
@@ -63,15 +72,54 @@ export class ProviderContext {
   /** The Mistral SDK client for these settings, one per context. */
   client(): Promise<Mistral> {
     if (!this.#client) {
-      const settings = this.settings();
-      for (const warning of settings.warnings ?? []) report(this, `warning: ${warning}`);
-      const made = mistralClient(settings);
+      const made = mistralClient(this.#settingsWarnedOnce());
       this.#client = made;
       made.catch(() => {
         if (this.#client === made) this.#client = undefined; // e.g. the SDK failed to load: try again next time
       });
     }
     return this.#client;
+  }
+
+  /**
+   * The SDK's core client (`MistralCore`) with the same options as `client()`, and the SDK's `modelsList` function:
+   * all the model check needs, which loads less of the SDK than `client()` (client.ts). One per context.
+   */
+  core(): ReturnType<typeof mistralCore> {
+    if (!this.#core) {
+      const made = mistralCore(this.#settingsWarnedOnce());
+      this.#core = made;
+      made.catch(() => {
+        if (this.#core === made) this.#core = undefined;
+      });
+    }
+    return this.#core;
+  }
+
+  #settingsWarnedOnce(): Settings {
+    const settings = this.settings();
+    if (!this.#warned) {
+      this.#warned = true;
+      for (const warning of settings.warnings ?? []) report(this, `warning: ${warning}`);
+    }
+    return settings;
+  }
+
+  /**
+   * True when `other` was built from the same configuration: the same settings (key, server, lookup limit and
+   * warnings), or the same problem with the same key. `configure` keeps the context in force then, with its client
+   * and its models list (runtime.ts).
+   */
+  sameAs(other: ProviderContext): boolean {
+    if (other.#apiKey !== this.#apiKey || other.#problem !== this.#problem) return false;
+    const [a, b] = [this.#settings, other.#settings];
+    if (!a || !b) return a === b;
+    return (
+      a.serverUrl === b.serverUrl &&
+      a.jobLookupMaxJobs === b.jobLookupMaxJobs &&
+      JSON.stringify(a.sources) === JSON.stringify(b.sources) &&
+      JSON.stringify(a.warnings ?? []) === JSON.stringify(b.warnings ?? [])
+    );
   }
 
   /** Removes this context's API key from text that leaves the process (messages, logs). */

@@ -65,8 +65,9 @@ export interface EvaluationArgs {
    */
   metadata?: Record<string, string>;
   /**
-   * Wait for the jobs in `up` (an evaluation's point is its results). Updates the jobs in place.
-   * @default { timeoutMinutes: 120 }
+   * Wait for the jobs in `up` (an evaluation's point is its results), as BatchJob's `waitForCompletion` does.
+   * Updates the jobs in place.
+   * @default true: up to the jobs' `timeoutHours` (24) plus 10 minutes, the first poll after 1 s, then ever fewer
    */
   waitForCompletion?: boolean | WaitPolicy;
   /**

@@ -13,6 +13,7 @@ import {
   type BatchJobStatus,
 } from "./api";
 import { checkRequestLine, isApiEndpoint, show, API_ENDPOINTS, type ApiEndpoint } from "./requests";
+import { DEFAULT_POLL_INTERVAL_SECONDS } from "./poll";
 import { UNKNOWN, canonicalJson, containsUnknown } from "./unknown";
 
 // From the contract: every status, the final ones, the ones in which a job found again under our idempotency key is
@@ -40,12 +41,25 @@ export interface InlineRequest {
   body: Record<string, unknown>;
 }
 
+/** How long `up` waits for a job, and how often it polls (poll.ts). */
 export interface WaitPolicy {
-  /** How long `up` waits for a final status. @default 60 */
+  /**
+   * Minutes `up` waits for a final status before it fails (the job stays in state; the next `up` waits again).
+   * @default the job's `timeoutHours` plus 10 minutes (24 h 10 min for the default 24 h): Mistral ends the job by then
+   */
   timeoutMinutes?: number;
-  /** First interval between polls; it grows by half each poll up to a minute. @default 5 */
+  /**
+   * Seconds from the start of the wait to the first poll; later intervals are at least 5 times this, and a quarter
+   * of the time waited so far (beyond an hour they grow more slowly: 15 min at 1 h, 33 min at 24 h). With the
+   * default a job is noticed at most 5 s or a quarter of its duration late, with 29 polls for a 1 h job and 81
+   * for 24 h. Small values (e.g. 0.02) make tests fast.
+   * @default 1
+   */
   pollIntervalSeconds?: number;
 }
+
+/** Minutes a wait lasts beyond the job's `timeoutHours` when `timeoutMinutes` is not set. */
+export const WAIT_MARGIN_MINUTES = 10;
 
 /**
  * The inputs of a job as the provider stores them (after `check`, defaults filled in). The single source of the
@@ -89,9 +103,10 @@ export interface JobInputs {
    */
   timeoutHours: number;
   /**
-   * Make `pulumi up` wait for a final status, reporting progress. A wait that times out, or a job that ends
-   * FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up` resumes waiting.
-   * Updates in place.
+   * Make `pulumi up` wait for a final status, reporting progress: `true` waits up to the job's `timeoutHours` plus
+   * 10 minutes, polling after 1 s and then less and less often (`WaitPolicy` says how). A wait that times out, or
+   * a job that ends FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up`
+   * resumes waiting. Updates in place.
    * @default false: `up` submits and returns; `pulumi refresh` reads the status
    */
   waitForCompletion?: boolean | WaitPolicy;
@@ -382,16 +397,21 @@ export function isFinal(status: string | undefined): boolean {
   return isFinalStatus(status);
 }
 
-/** The wait policy in force, or null when `up` should not wait. */
-export function waitPolicy(wait: JobInputs["waitForCompletion"]): Required<WaitPolicy> | null {
+/**
+ * The wait policy in force, or null when `up` should not wait. Unset fields take the defaults: the job's
+ * `timeoutHours` (Mistral ends the job by then) plus WAIT_MARGIN_MINUTES, and the first poll after
+ * DEFAULT_POLL_INTERVAL_SECONDS.
+ */
+export function waitPolicy(
+  wait: JobInputs["waitForCompletion"],
+  timeoutHours: number = DEFAULT_TIMEOUT_HOURS,
+): Required<WaitPolicy> | null {
   if (!wait) return null;
   const w = wait === true ? {} : wait;
-  return { timeoutMinutes: w.timeoutMinutes ?? 60, pollIntervalSeconds: w.pollIntervalSeconds ?? 5 };
-}
-
-/** Poll intervals: the first as configured, each next one half again as long, at most a minute. */
-export function pollDelayMs(poll: number, firstSeconds: number): number {
-  return Math.min(60_000, firstSeconds * 1000 * 1.5 ** poll);
+  return {
+    timeoutMinutes: w.timeoutMinutes ?? timeoutHours * 60 + WAIT_MARGIN_MINUTES,
+    pollIntervalSeconds: w.pollIntervalSeconds ?? DEFAULT_POLL_INTERVAL_SECONDS,
+  };
 }
 
 /** One line of progress for logs: `RUNNING 120/400 (30%), 2 failed`. */

@@ -1,7 +1,8 @@
 /**
  * The model check of a BatchJob's `check` (and so of every model of an Evaluation, through its BatchJobs): the model
  * exists in the workspace and serves the job's endpoint, according to Mistral's models API (`GET /v1/models`, the
- * SDK's `models.list()`), read once per provider context and kept.
+ * SDK's standalone `modelsList`, which is `models.list()`), read once per provider context and kept (`configure`
+ * keeps the context while the configuration stays the same, runtime.ts).
  *
  *  - Known model (an id or one of its `aliases`) that serves the endpoint (the capability of the contract's
  *    ENDPOINT_CAPABILITY; embeddings have none: existence only): fine.
@@ -157,8 +158,12 @@ export function modelCatalog(ctx: ProviderContext): Promise<ModelCatalog> {
 
 async function readCatalog(ctx: ProviderContext): Promise<ModelCatalog> {
   try {
-    const client = await ctx.client();
-    const list = await client.models.list(undefined, { retries: NO_RETRIES, timeoutMs: LIST_TIMEOUT_MS });
+    // The SDK's standalone `modelsList` on its core client: the same request and errors as `client.models.list()`,
+    // with less of the SDK to load before preview's first BatchJob check (client.ts, `mistralCore`).
+    const { core, modelsList } = await ctx.core();
+    const result = await modelsList(core, undefined, { retries: NO_RETRIES, timeoutMs: LIST_TIMEOUT_MS });
+    if (!result.ok) throw result.error;
+    const list = result.value;
     const models: ModelInfo[] = [];
     for (const card of list.data ?? []) {
       const c = card as {

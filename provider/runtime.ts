@@ -2,8 +2,15 @@
  * `pulumi-mistral-batch/runtime`: what the serialized providers call into (see thin.ts). One provider process
  * serves every resource of a program. `configure` (called by the engine with the stack's configuration, possibly
  * more than once, e.g. once per serialized provider) builds the process's `ProviderContext` from it; the providers
- * of each kind are made for that context and get it as a constructor argument. Without `configure` (an engine
- * older than Pulumi 3.139) the context comes from the environment as it is at each call.
+ * of each kind are made for that context and get it as a constructor argument. A later `configure` with the same
+ * configuration keeps the context in force, with its SDK client and its models list. Without `configure` (an
+ * engine older than Pulumi 3.139) the context comes from the environment as it is at each call.
+ *
+ * The SDK (about a second of CPU to load) is loaded on the side as soon as a call shows it will be needed: the
+ * `check` of a resource not yet in state (which `up` creates, and whose BatchJobs' model check needs the models
+ * API, also in preview) starts loading the part of the SDK the first calls need (client.ts, `preloadSdk`), so the
+ * load overlaps the engine's work (the program registering the next resources) instead of delaying the first
+ * BatchJob check. A preview of resources already in state and unchanged loads no SDK at all.
  *
  * A FROZEN INTERFACE. State written by every earlier release holds serialized providers (`__provider`, thin.ts) that
  * call exactly these exports: `configure(req)` and `provider(kind)` with kind "file", "job" or "results", and the
@@ -19,14 +26,15 @@ import type * as pulumi from "@pulumi/pulumi";
 import { BatchFileProvider } from "./batchFile";
 import { BatchJobProvider } from "./batchJob";
 import { BatchResultsProvider } from "./batchResults";
+import { preloadSdk } from "./client";
 import { ProviderContext } from "./context";
 import { report } from "./log";
-import type { ProviderKind } from "./thin";
+import { PROVIDER_KINDS, type ProviderKind } from "./thin";
 
 /** Every method but `configure`: the runtime's own `configure` is the one the engine calls. */
 type Providers = Record<ProviderKind, Required<Omit<pulumi.dynamic.ResourceProvider, "configure">>>;
 
-const KINDS: readonly ProviderKind[] = ["file", "job", "results"];
+const KINDS = PROVIDER_KINDS;
 
 function providersFor(ctx: ProviderContext): Providers {
   return { file: new BatchFileProvider(ctx), job: new BatchJobProvider(ctx), results: new BatchResultsProvider(ctx) };
@@ -43,23 +51,35 @@ export interface Runtime {
  * their own. `env` is where the fallbacks MISTRAL_API_KEY and MISTRAL_SERVER_URL are read.
  */
 export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
-  let configured: Providers | undefined;
-  let fromEnv: { apiKey: string | undefined; serverUrl: string | undefined; providers: Providers } | undefined;
+  let configured: { ctx: ProviderContext; providers: Providers } | undefined;
+  let fromEnv:
+    | { apiKey: string | undefined; serverUrl: string | undefined; ctx: ProviderContext; providers: Providers }
+    | undefined;
 
-  /** The providers of the context in force: the configured one, else the environment's (rebuilt when it changed). */
-  const current = (): Providers => {
+  /** The context in force and its providers: the configured one, else the environment's (rebuilt when it changed). */
+  const inForce = (): { ctx: ProviderContext; providers: Providers } => {
     if (configured) return configured;
     const apiKey = env.MISTRAL_API_KEY;
     const serverUrl = env.MISTRAL_SERVER_URL;
     if (!fromEnv || fromEnv.apiKey !== apiKey || fromEnv.serverUrl !== serverUrl) {
-      fromEnv = { apiKey, serverUrl, providers: providersFor(ProviderContext.fromConfig(undefined, env)) };
+      const ctx = ProviderContext.fromConfig(undefined, env);
+      fromEnv = { apiKey, serverUrl, ctx, providers: providersFor(ctx) };
     }
-    return fromEnv.providers;
+    return fromEnv;
   };
+  const current = (): Providers => inForce().providers;
+
+  /** `check` of a resource not in state yet (no olds): the SDK will be needed (create; a BatchJob's model check). */
+  const checkOf =
+    (kind: ProviderKind) => (olds: Record<string, unknown> | undefined, news: Record<string, unknown>) => {
+      const { ctx, providers } = inForce();
+      if (ctx.ready() && (olds === undefined || olds === null || Object.keys(olds).length === 0)) preloadSdk();
+      return providers[kind].check(olds, news);
+    };
 
   // One object per kind, stable across `configure` calls: each call goes to the provider of the context in force.
   const dispatch = (kind: ProviderKind): pulumi.dynamic.ResourceProvider => ({
-    check: (olds, news) => current()[kind].check(olds, news),
+    check: checkOf(kind),
     diff: (id, olds, news) => current()[kind].diff(id, olds, news),
     create: (inputs) => current()[kind].create(inputs),
     read: (id, props) => current()[kind].read(id, props),
@@ -73,7 +93,8 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
 
   return {
     async configure(req) {
-      configured = providersFor(ProviderContext.fromConfig(req.config, env));
+      const ctx = ProviderContext.fromConfig(req.config, env);
+      if (!configured?.ctx.sameAs(ctx)) configured = { ctx, providers: providersFor(ctx) };
     },
     provider(kind) {
       if (!Object.hasOwn(dispatchers, kind)) return unknownKind(kind);
@@ -115,10 +136,12 @@ function unknownKind(kind: unknown): pulumi.dynamic.ResourceProvider {
 
 const processRuntime = createRuntime();
 
+/** Configures the process's providers from the stack config (`req.config`); every serialized provider calls it. */
 export async function configure(req: pulumi.dynamic.ConfigureRequest): Promise<void> {
   await processRuntime.configure(req);
 }
 
+/** The provider of a resource kind, over the configuration in force (see `unknownKindMessage` for other kinds). */
 export function provider(kind: ProviderKind): pulumi.dynamic.ResourceProvider {
   return processRuntime.provider(kind);
 }

@@ -182,6 +182,9 @@ export async function uploadOnce(
   }
 }
 
+/** Read size of the file part: large reads cost fewer system calls and socket writes (bench/upload.ts). */
+const UPLOAD_READ_BYTES = 1024 * 1024;
+
 /**
  * One streaming multipart POST /v1/files over node:http(s): the file part is piped from disk with a known length
  * (`form-data`), so memory stays flat. (Node's fetch keeps a copy of the whole request body for redirects,
@@ -199,13 +202,29 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
         `${req.resource}: the content changed after it was checked (${req.bytes} bytes then, ${size} bytes now); nothing was uploaded; run the update again`,
       );
     }
+    let read = 0;
     const hashing = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         hash.update(chunk);
+        read += chunk.length;
         done(null, chunk);
       },
+      flush(done) {
+        // A file cut short since it was checked: fail instead of leaving the request waiting for the missing bytes.
+        done(
+          read === size
+            ? null
+            : new ContentChangedError(
+                `${req.resource}: the content changed after it was checked (${size} bytes then, the file ended after ${read} bytes while uploading); the upload was abandoned; run the update again`,
+              ),
+        );
+      },
     });
-    const file = fs.createReadStream(req.source.path, { highWaterMark: 256 * 1024 });
+    // Exactly the checked size is read (`end` is inclusive), even if the file grew since: what is sent is hashed.
+    const file = fs.createReadStream(req.source.path, {
+      highWaterMark: UPLOAD_READ_BYTES,
+      ...(size > 0 ? { end: size - 1 } : {}),
+    });
     file.on("error", (error) => hashing.destroy(error));
     form.append("file", file.pipe(hashing), { filename, knownLength: size, contentType: "application/jsonl" });
   } else {
@@ -244,6 +263,11 @@ async function postFile(settings: Settings, req: UploadRequest): Promise<{ file:
         });
       });
       request.on("error", (cause) => {
+        // The file itself, not the connection, failed (cut short since the check): that is the error.
+        if (cause instanceof ContentChangedError) {
+          reject(cause);
+          return;
+        }
         const code = unreachableCode(cause);
         // Nothing listening (or no such host): nothing was sent, and retrying for minutes would not help.
         if (code !== undefined) {

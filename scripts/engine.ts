@@ -70,10 +70,15 @@ export interface ProjectStackOptions {
   env?: Record<string, string>;
 }
 
-/** The `pulumi` CLI of pulumiBinDir() for the Automation API (else it would look for one on PATH or download one). */
-async function pulumiCommand(): Promise<automation.PulumiCommand> {
+let command: Promise<automation.PulumiCommand> | undefined;
+/**
+ * The `pulumi` CLI of pulumiBinDir() for the Automation API (else it would look for one on PATH or download one).
+ * Found once per process: `PulumiCommand.get` runs `pulumi version` each time.
+ */
+function pulumiCommand(): Promise<automation.PulumiCommand> {
   const auto = require("@pulumi/pulumi/automation") as typeof automation;
-  return auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true });
+  command ??= auto.PulumiCommand.get({ root: path.dirname(pulumiBinDir()), skipVersionCheck: true });
+  return command;
 }
 
 /**
@@ -91,8 +96,16 @@ export async function projectStack(o: ProjectStackOptions): Promise<automation.S
     envVars: engineEnv(o.stateDir, o.home, o.env),
     pulumiCommand: await pulumiCommand(),
   });
-  const stack = await auto.Stack.createOrSelect(o.stackName, ws);
-  if (o.apiKey !== undefined) await stack.setConfig("mistral:apiKey", { value: o.apiKey, secret: true });
-  if (o.serverUrl !== undefined) await stack.setConfig("mistral:serverUrl", { value: o.serverUrl });
+  // Create first, select if it exists: createOrSelect runs `pulumi stack select`, then `pulumi stack init` for a new
+  // stack (two CLI processes where one does).
+  const stack = await auto.Stack.create(o.stackName, ws).catch((error: unknown) => {
+    if (error instanceof auto.StackAlreadyExistsError) return auto.Stack.select(o.stackName, ws);
+    throw error;
+  });
+  // One `pulumi config set-all` for both (each CLI call costs a process start).
+  const config: automation.ConfigMap = {};
+  if (o.apiKey !== undefined) config["mistral:apiKey"] = { value: o.apiKey, secret: true };
+  if (o.serverUrl !== undefined) config["mistral:serverUrl"] = { value: o.serverUrl };
+  if (Object.keys(config).length > 0) await stack.setAllConfig(config);
   return stack;
 }

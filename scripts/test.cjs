@@ -27,9 +27,14 @@ for (const step of steps) {
   }
 }
 fs.rmSync(results, { force: true });
+// Both emulator profiles' projects (vitest.config.mts), unless the arguments name projects themselves.
+const args = process.argv.slice(2);
+const projects = args.some((a) => a === "--project" || a.startsWith("--project="))
+  ? []
+  : ["--project", "spec", "--project", "observed"];
 const run = spawnSync(
   bin("vitest"),
-  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...process.argv.slice(2)],
+  ["run", "--reporter=default", "--reporter=json", `--outputFile.json=${results}`, ...projects, ...args],
   { cwd: root, stdio: "inherit" },
 );
 let code = run.status ?? 1;

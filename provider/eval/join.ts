@@ -5,7 +5,8 @@
  * Result files are not in input order (NOTES.md), and may be large (100,000 requests a job, several models), so
  * the join relies on no order and keeps memory flat as results grow: a hash-partitioned join.
  *  - pass 1 streams every input (dataset, expected answers, each model's output and error files) once, parses each
- *    line, and appends a compact record of it to bucket file hash(custom_id) % P in a temporary directory;
+ *    line (the common chat / FIM success line with a fast exact scanner, join/scan.ts; any other with JSON.parse),
+ *    and appends a compact record of it (tab-separated, JSON-encoded texts) to bucket file hash(custom_id) % P;
  *  - pass 2 loads one bucket at a time (all records of its custom_ids: dataset, expected, every model's results),
  *    joins, scores, writes the bucket's rows, and adds to the summaries; then drops the bucket.
  * P grows with the input: about `itemsPerPartition` dataset items (default 5,000: smaller and faster than larger buckets, see bench:join) and at most `bytesPerPartition`
@@ -24,7 +25,8 @@ import * as path from "node:path";
 import { checkRequestLine, show, type ApiEndpoint } from "../requests";
 import { countLines, forEachLine, LineWriter } from "./lines";
 import { checkPrices, cost, DEFAULT_PRICES } from "./pricing";
-import { describeSource, forEachResult } from "./results";
+import { scanChatResult } from "./join/scan";
+import { describeSource, readResultLine } from "./results";
 import { applyScoreFn, compileScorer, type CompiledScorer } from "./scoring";
 import { estimateRequestTokens, promptText } from "./tokens";
 import type { ModelSummary, PriceTable, Scorer, ScoreFn } from "./types";
@@ -165,23 +167,37 @@ class Tally {
   }
 }
 
-// Bucket records (JSON arrays, one a line), written in pass 1 in this order: all dataset records, then expected,
-// then model 0's output file and error file, model 1's... Pass 2 relies on that order within a bucket.
-const DATASET = 0;
-const EXPECTED = 1;
-const RESULT = 2;
-type DatasetRec = [typeof DATASET, string, string];
-type ExpectedRec = [typeof EXPECTED, string, unknown];
-/** [RESULT, model index, custom_id, answer, error, promptTokens, completionTokens] */
-type ResultRec = [typeof RESULT, number, string, string | null, string | null, number, number];
-type Rec = DatasetRec | ExpectedRec | ResultRec;
+// Bucket records, one a line, written in pass 1 in this order: all dataset records, then expected, then model 0's
+// output file and error file, model 1's... Pass 2 relies on that order within a bucket. A record is fields joined by
+// tabs; text fields are JSON-encoded (JSON.stringify never writes a raw tab or newline), so that pass 2 splits a
+// record with no JSON.parse, and writes the encoded texts into the rows as they are:
+//   dataset  "0" \t custom_id \t prompt
+//   expected "1" \t custom_id \t JSON of the expected value
+//   result   "2" \t model index \t custom_id \t answer or null \t error or null \t promptTokens \t completionTokens
+const DATASET = "0";
+const EXPECTED = "1";
+const RESULT = "2";
+/** A result record split: [RESULT, model, custom_id, answer, error, promptTokens, completionTokens], JSON-encoded. */
+type ResultRec = string[];
 
 interface Item {
-  prompt: string;
-  hasExpected: boolean;
-  expected: unknown;
+  /** JSON-encoded, as in the row. */
+  promptJson: string;
+  /** The expected value's JSON, or undefined when the item has none. */
+  expectedJson: string | undefined;
   answers: (ResultRec | undefined)[];
 }
+
+/** The string a JSON-encoded string field holds (`null` for the field `null`); JSON.parse only when it has escapes. */
+function decoded(json: string): string;
+function decoded(json: string | null): string | null;
+function decoded(json: string | null): string | null {
+  if (json === null || json === "null") return null;
+  return json.includes("\\") ? (JSON.parse(json) as string) : json.slice(1, -1);
+}
+
+/** A finite number as JSON writes it (`null` otherwise). */
+const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
 interface ModelAcc {
   /** The counters a join always fills in, so they are never undefined while it counts. */
@@ -297,7 +313,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     const writers: LineWriter[] = [];
     try {
       for (let b = 0; b < partitions; b++) writers.push(new LineWriter(bucketPath(b), 64 * 1024));
-      const put = (id: string, rec: Rec) => writers[bucketOf(id, partitions)].write(JSON.stringify(rec));
+      const put = (id: string, record: string) => writers[bucketOf(id, partitions)].write(record);
+      const encode = (value: unknown): string => JSON.stringify([value]).slice(1, -1); // as inside an array: undefined and functions give null
 
       await forEachLine(dataset, (text, lineNo) => {
         if (text.trim() === "") return;
@@ -313,7 +330,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
         estimatedInputTokens += estimateRequestTokens(endpoint, body);
         let prompt = promptText(endpoint, body);
         if (prompt.length > maxPrompt) prompt = `${prompt.slice(0, Math.max(0, maxPrompt - 1))}…`;
-        put(id, [DATASET, id, prompt]);
+        put(id, `${DATASET}\t${JSON.stringify(id)}\t${JSON.stringify(prompt)}`);
       });
 
       if (expectedFile !== undefined) {
@@ -331,20 +348,36 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             );
           }
           if (!("expected" in parsed)) expectedWithoutField.add(parsed.custom_id);
-          else put(parsed.custom_id, [EXPECTED, parsed.custom_id, parsed.expected]);
+          else put(parsed.custom_id, `${EXPECTED}\t${JSON.stringify(parsed.custom_id)}\t${encode(parsed.expected)}`);
         });
       } else if (options.expected !== undefined) {
         for (const [id, value] of options.expected) {
           if (value === undefined) expectedWithoutField.add(String(id));
-          else put(String(id), [EXPECTED, String(id), value]);
+          else put(String(id), `${EXPECTED}\t${JSON.stringify(String(id))}\t${encode(value)}`);
         }
       }
 
+      // The common success line of chat and FIM is read by a fast exact scanner (join/scan.ts); any other line,
+      // and every line of the other endpoints, by readResultLine.
+      const scan = endpoint === "/v1/chat/completions" || endpoint === "/v1/fim/completions";
       for (const [m, model] of models.entries()) {
         const lost = unjoinable[m];
         for (const file of [model.outputFile, model.errorFile]) {
           if (file === undefined) continue;
-          await forEachResult(file, endpoint, (line) => {
+          await forEachLine(file, (text, lineNo) => {
+            if (text.trim() === "") return;
+            if (scan) {
+              const fast = scanChatResult(text);
+              if (fast !== undefined) {
+                const id = fast.customId;
+                put(
+                  id,
+                  `${RESULT}\t${m}\t${JSON.stringify(id)}\t${fast.answerJson}\tnull\t${fast.promptTokens}\t${fast.completionTokens}`,
+                );
+                return;
+              }
+            }
+            const line = readResultLine(text, endpoint, { file, line: lineNo });
             if (line.kind === "unreadable") {
               lost.unreadable.add(`${describeSource(line.source)}: ${line.reason}`);
               return;
@@ -356,15 +389,12 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
               return;
             }
             const r = line.result;
-            put(r.customId, [
-              RESULT,
-              m,
+            const answer = r.answer === undefined ? "null" : JSON.stringify(r.answer);
+            const error = r.answer === undefined ? JSON.stringify(r.error ?? "error") : "null";
+            put(
               r.customId,
-              r.answer ?? null,
-              r.answer === undefined ? (r.error ?? "error") : null,
-              r.promptTokens,
-              r.completionTokens,
-            ]);
+              `${RESULT}\t${m}\t${JSON.stringify(r.customId)}\t${answer}\t${error}\t${r.promptTokens}\t${r.completionTokens}`,
+            );
           });
         }
       }
@@ -407,96 +437,121 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     const expectedUnknown = new Tally(keep);
     let items = 0;
     let withExpected = 0;
+    // The rows are written as JSON.stringify would write them (checked by the tests), from the encoded fields: the
+    // `answers` object's keys in the order JSON.stringify gives them (integer-like model names first).
+    const keyOrder = Object.keys(Object.fromEntries(models.map((m, i) => [m.model, i]))).map((k) =>
+      models.findIndex((m) => m.model === k),
+    );
+    const modelKeys = models.map((m) => `${JSON.stringify(m.model)}:`);
+    const missingJson = JSON.stringify({
+      answer: null,
+      error: MISSING_ERROR,
+      score: null,
+      promptTokens: 0,
+      completionTokens: 0,
+    });
+    const parts: string[] = new Array(models.length);
     const out = new LineWriter(partFile, 1024 * 1024);
     try {
       for (let b = 0; b < partitions; b++) {
+        // Keyed by the JSON-encoded custom_id (one to one with the custom_id).
         const bucket = new Map<string, Item>();
         await forEachLine(bucketPath(b), (text) => {
           if (text === "") return;
-          const rec = JSON.parse(text) as Rec;
-          const id = rec[1] as string;
+          const rec = text.split("\t");
+          const idJson = rec[rec[0] === RESULT ? 2 : 1];
           switch (rec[0]) {
             case DATASET:
-              if (bucket.has(id)) datasetDuplicates.add(id);
+              if (bucket.has(idJson)) datasetDuplicates.add(decoded(idJson));
               else
-                bucket.set(id, {
-                  prompt: rec[2],
-                  hasExpected: false,
-                  expected: undefined,
-                  answers: new Array(models.length),
-                });
+                bucket.set(idJson, { promptJson: rec[2], expectedJson: undefined, answers: new Array(models.length) });
               break;
             case EXPECTED: {
-              const item = bucket.get(id);
-              if (!item) expectedUnknown.add(id);
-              else if (item.hasExpected) expectedDuplicates.add(id);
-              else {
-                item.hasExpected = true;
-                item.expected = rec[2];
-              }
+              const item = bucket.get(idJson);
+              if (!item) expectedUnknown.add(decoded(idJson));
+              else if (item.expectedJson !== undefined) expectedDuplicates.add(decoded(idJson));
+              else item.expectedJson = rec[2];
               break;
             }
             case RESULT: {
-              const r = rec as ResultRec;
-              const m = r[1];
+              const m = Number(rec[1]);
               const acc = accs[m];
-              if (acc === undefined)
-                throw new Error(`${bucketPath(b)}: result record for model index ${m}, not in 0..${models.length - 1}`);
-              const item = bucket.get(r[2]);
+              if (acc === undefined || rec.length !== 7)
+                throw new Error(
+                  `${bucketPath(b)}: result record for model index ${rec[1]}, not in 0..${models.length - 1}`,
+                );
+              const item = bucket.get(idJson);
               if (!item) {
-                acc.unknown.add(r[2]);
+                acc.unknown.add(decoded(idJson));
                 break;
               }
               const had = item.answers[m];
-              if (had === undefined) item.answers[m] = r;
+              if (had === undefined) item.answers[m] = rec;
               else {
-                acc.duplicates.add(r[2]);
-                if (preferred(r, had)) item.answers[m] = r;
+                acc.duplicates.add(decoded(idJson));
+                if (preferred(rec, had)) item.answers[m] = rec;
               }
               break;
             }
+            default:
+              throw new Error(`${bucketPath(b)}: unknown record ${show(text)}`);
           }
         });
         fs.rmSync(bucketPath(b), { force: true });
 
-        for (const [customId, item] of bucket) {
+        for (const [idJson, item] of bucket) {
           items++;
-          if (item.hasExpected) withExpected++;
-          const answers: [string, RowAnswer][] = [];
+          const hasExpected = item.expectedJson !== undefined;
+          if (hasExpected) withExpected++;
+          // Decoded once an item, when needed: the custom_id, the prompt (for a ScoreFn) and the expected value.
+          let customId: string | undefined;
+          let scored: ScoredItem | undefined;
           for (let m = 0; m < accs.length; m++) {
             const acc = accs[m];
             const s = acc.summary;
             const r = item.answers[m];
             s.total++;
-            if (item.hasExpected) s.expectedItems++;
+            if (hasExpected) s.expectedItems++;
             if (r === undefined) {
               s.failed++;
               s.missing++;
+              customId ??= decoded(idJson);
               acc.missing.add(customId);
-              answers.push([
-                s.model,
-                { answer: null, error: MISSING_ERROR, score: null, promptTokens: 0, completionTokens: 0 },
-              ]);
+              parts[m] = missingJson;
               continue;
             }
-            s.promptTokens += r[5];
-            s.completionTokens += r[6];
+            const promptTokens = Number(r[5]);
+            const completionTokens = Number(r[6]);
+            s.promptTokens += promptTokens;
+            s.completionTokens += completionTokens;
             let score: number | null = null;
-            if (r[3] === null) s.failed++;
+            if (r[3] === "null") s.failed++;
             else {
               s.succeeded++;
-              if (item.hasExpected && scoring) {
-                score = scoreOne(r[3], item, customId, s.model, compiled, scoreFn);
+              if (hasExpected && scoring) {
+                customId ??= decoded(idJson);
+                scored ??= {
+                  customId,
+                  promptJson: item.promptJson,
+                  expected: JSON.parse(item.expectedJson as string) as unknown,
+                };
+                score = scoreOne(decoded(r[3]), scored, s.model, compiled, scoreFn);
                 s.scored++;
                 acc.scoreSum += score;
               }
             }
-            answers.push([s.model, { answer: r[3], error: r[4], score, promptTokens: r[5], completionTokens: r[6] }]);
+            parts[m] =
+              `{"answer":${r[3]},"error":${r[4]},"score":${score === null ? "null" : jsonNumber(score)},` +
+              `"promptTokens":${jsonNumber(promptTokens)},"completionTokens":${jsonNumber(completionTokens)}}`;
           }
-          const row: JoinRow = item.hasExpected
-            ? { customId, prompt: item.prompt, expected: item.expected, answers: Object.fromEntries(answers) }
-            : { customId, prompt: item.prompt, answers: Object.fromEntries(answers) };
-          out.write(JSON.stringify(row));
+          let answers = "";
+          for (let k = 0; k < keyOrder.length; k++) {
+            const m = keyOrder[k];
+            answers += `${k === 0 ? "" : ","}${modelKeys[m]}${parts[m]}`;
+          }
+          out.write(
+            `{"customId":${idJson},"prompt":${item.promptJson}${hasExpected ? `,"expected":${item.expectedJson}` : ""},"answers":{${answers}}}`,
+          );
         }
       }
     } finally {
@@ -582,24 +637,37 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
  * the smaller answer text, then the smaller error text, then fewer tokens (an arbitrary but deterministic choice).
  */
 function preferred(a: ResultRec, b: ResultRec): boolean {
-  const answerA = a[3];
-  const answerB = b[3];
+  const answerA = decoded(a[3]);
+  const answerB = decoded(b[3]);
   if (answerA === null || answerB === null) {
     if (answerA !== answerB) return answerA !== null;
   } else if (answerA !== answerB) return answerA < answerB;
-  if (a[4] !== b[4]) return (a[4] ?? "") < (b[4] ?? "");
-  return a[5] + a[6] < b[5] + b[6];
+  const errorA = decoded(a[4]);
+  const errorB = decoded(b[4]);
+  if (errorA !== errorB) return (errorA ?? "") < (errorB ?? "");
+  return Number(a[5]) + Number(a[6]) < Number(b[5]) + Number(b[6]);
+}
+
+/** An item being scored: its custom_id, its prompt (decoded for a ScoreFn only) and its expected value. */
+interface ScoredItem {
+  customId: string;
+  promptJson: string;
+  prompt?: string;
+  expected: unknown;
 }
 
 function scoreOne(
   answer: string,
-  item: Item,
-  customId: string,
+  item: ScoredItem,
   model: string,
   compiled: CompiledScorer | undefined,
   scoreFn: ScoreFn | undefined,
 ): number {
-  if (scoreFn) return applyScoreFn(scoreFn, answer, item.expected, { customId, prompt: item.prompt }, model);
+  const customId = item.customId;
+  if (scoreFn) {
+    item.prompt ??= decoded(item.promptJson);
+    return applyScoreFn(scoreFn, answer, item.expected, { customId, prompt: item.prompt }, model);
+  }
   if (compiled === undefined) throw new Error("scoreOne: called with neither a scorer nor a scoreFn");
   try {
     return compiled(answer, item.expected);

@@ -7,12 +7,14 @@ import * as fs from "node:fs";
 export { countLines, forEachLine } from "../api";
 
 /**
- * Appends lines to a file through an in-memory buffer of about `flushBytes` characters (synchronous writes: each
- * is at most that big). `close()` flushes and closes; nothing is written after.
+ * Appends lines to a file through a buffer of about `flushBytes` bytes (synchronous writes: each is at most that
+ * big, or one line when a line is bigger). Each line is encoded to UTF-8 into the buffer as it is written, so no
+ * string outlives its `write` (many writers holding pending strings would make the garbage collector's work grow).
+ * `close()` flushes and closes; nothing is written after.
  */
 export class LineWriter {
   private fd: number;
-  private parts: string[] = [];
+  private readonly buffer: Buffer;
   private size = 0;
   /** Lines written so far. */
   lines = 0;
@@ -23,20 +25,27 @@ export class LineWriter {
     flags: "w" | "a" = "w",
   ) {
     this.fd = fs.openSync(path, flags);
+    this.buffer = Buffer.allocUnsafe(Math.max(flushBytes, 4096));
   }
 
   /** Adds one line (without its "\n"). */
   write(line: string): void {
-    this.parts.push(line);
-    this.size += line.length + 1;
     this.lines++;
+    const most = line.length * 3 + 1; // UTF-8 bytes of a UTF-16 code unit: at most 3
+    if (this.size + most > this.buffer.length) {
+      this.flush();
+      if (most > this.buffer.length) {
+        fs.writeSync(this.fd, `${line}\n`);
+        return;
+      }
+    }
+    this.size += this.buffer.write(line, this.size);
+    this.buffer[this.size++] = 10;
     if (this.size >= this.flushBytes) this.flush();
   }
 
   flush(): void {
-    if (this.parts.length === 0) return;
-    fs.writeSync(this.fd, `${this.parts.join("\n")}\n`);
-    this.parts = [];
+    for (let done = 0; done < this.size; ) done += fs.writeSync(this.fd, this.buffer, done, this.size - done);
     this.size = 0;
   }
 

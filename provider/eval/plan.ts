@@ -405,7 +405,8 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     prices,
     files,
     runs: files.flatMap((f) => f.runs),
-    waitForCompletion: args.waitForCompletion ?? { timeoutMinutes: 120 },
+    // Like BatchJob's `true`: each job's timeoutHours (the default 24) plus a margin, then the poll schedule of poll.ts.
+    waitForCompletion: args.waitForCompletion ?? true,
     resubmitOn: args.resubmitOn,
     report: {
       title: `Evaluation ${name}`,

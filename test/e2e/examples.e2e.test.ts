@@ -10,8 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type * as automation from "@pulumi/pulumi/automation";
-import { API_KEY, ROOT, assertDistFresh, emulatorLib, engine } from "./harness";
+import {
+  API_KEY,
+  type E2EStack,
+  ROOT,
+  type UpOperationResult,
+  assertDistFresh,
+  e2eStack,
+  emulatorLib,
+} from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
 import { testProfile } from "../support/profile";
@@ -20,7 +27,7 @@ const STACK = "e2e-shipped";
 const MODELS = ["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"];
 
 interface Shipped {
-  stack: automation.Stack;
+  stack: E2EStack;
   dir: string;
   logs: string[];
   onOutput: (text: string) => void;
@@ -56,7 +63,7 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
     const logs: string[] = [];
     const name = path.basename(dir);
     try {
-      const stack = await engine().projectStack({
+      const stack = await e2eStack({
         workDir: dir,
         stackName: STACK,
         stateDir: path.join(tmp, name, "state"),
@@ -77,7 +84,7 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
   }
 
   /** A second `up` with nothing changed: every resource stays as it is. */
-  async function upAgainChangesNothing(s: Shipped): Promise<automation.UpResult> {
+  async function upAgainChangesNothing(s: Shipped): Promise<UpOperationResult> {
     const again = await s.stack.up({ onOutput: s.onOutput });
     expect(again.summary.result).toBe("succeeded");
     expect(Object.keys(again.summary.resourceChanges ?? {})).toEqual(["same"]);
@@ -85,7 +92,7 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
   }
 
   /** What the flagship (root and examples/model-comparison) must give: 3 models scored, large > small > 3b, the report. */
-  function checkFlagship(up: automation.UpResult, programDir: string): void {
+  function checkFlagship(up: UpOperationResult, programDir: string): void {
     const summaries = up.outputs.summaries.value as ModelSummary[];
     expect(summaries.map((x) => x.model)).toEqual(MODELS);
     for (const x of summaries) {

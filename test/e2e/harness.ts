@@ -7,6 +7,7 @@
  * Test programs are plain JavaScript, as a user may write them (the shipped TypeScript examples run through
  * ts-node in examples.e2e.test.ts); a test edits `index.js` between operations as a user edits their program.
  */
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -14,6 +15,7 @@ import * as path from "node:path";
 import type * as automation from "@pulumi/pulumi/automation";
 import type * as pkg from "../../provider";
 import type * as emulatorPkg from "mistral-batch-emulator";
+import type * as engineTypes from "../../scripts/engine";
 
 export const ROOT = path.resolve(__dirname, "../..");
 export const req = createRequire(path.join(ROOT, "package.json"));
@@ -28,7 +30,7 @@ export const emulatorLib = () => req("mistral-batch-emulator") as typeof emulato
 export const API_KEY = "sk-e2e-SECRET-7f3a9c";
 
 /** Shared with `npm run demo`: the engine's binaries, environment and stacks (scripts/engine.ts, built). */
-export const engine = () => req(path.join(ROOT, "dist/scripts/engine.js")) as typeof import("../../scripts/engine");
+export const engine = () => req(path.join(ROOT, "dist/scripts/engine.js")) as typeof engineTypes;
 export const pulumiBinDir = (): string => engine().pulumiBinDir();
 
 /** Fails when dist/ is older than the sources: the engine runs the built package. */
@@ -116,8 +118,8 @@ export class E2EProject {
   }
 
   /** A stack of this project, configured for the emulator at `serverUrl` with the secret key. */
-  async stack(serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<automation.Stack> {
-    return engine().projectStack({
+  async stack(serverUrl: string, stackName = "dev", env: Record<string, string> = {}): Promise<E2EStack> {
+    return e2eStack({
       workDir: this.workDir,
       stackName,
       stateDir: this.stateDir,
@@ -152,8 +154,232 @@ export class E2EProject {
   }
 }
 
+/** What an `up`, `refresh` or `destroy` of {@link E2EStack} takes: the Automation API's options that the tests use. */
+export interface OperationOptions {
+  /** Called with each chunk of the CLI's stdout as it comes, as the Automation API's `onOutput`. */
+  onOutput?: (text: string) => void;
+  /** `--expect-no-changes` (up, refresh). */
+  expectNoChanges?: boolean;
+  /** `--clear-pending-creates` (refresh). */
+  clearPendingCreates?: boolean;
+}
+
+/** The result of an `up`, `refresh` or `destroy`: the fields of the Automation API's results that the tests read. */
+export interface OperationResult {
+  stdout: string;
+  stderr: string;
+  /** From the engine's summary event: what the Automation API reads back from `pulumi stack history` (the same map). */
+  summary: { kind: string; result: string; resourceChanges?: Record<string, number> };
+}
+
+/** The result of an `up`: also the stack's outputs, as the Automation API's `UpResult.outputs`. */
+export interface UpOperationResult extends OperationResult {
+  outputs: automation.OutputMap;
+}
+
+/** The Pulumi secret signature: an object with this key set to this value is a secret (its `ciphertext`, masked). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+const isSecret = (v: unknown): boolean =>
+  typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+/** A value of the event log with its secrets as `pulumi stack output --json` shows them: `"[secret]"`. */
+const masked = (v: unknown): unknown =>
+  isSecret(v)
+    ? "[secret]"
+    : Array.isArray(v)
+      ? v.map(masked)
+      : typeof v === "object" && v !== null
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, masked(x)]))
+        : v;
+
+/** The error of a failed operation, as the Automation API's CommandError: its message holds the CLI's whole output. */
+export class E2ECommandError extends Error {
+  constructor(
+    readonly command: string,
+    readonly code: number | null,
+    readonly stdout: string,
+    readonly stderr: string,
+  ) {
+    super(`${command} exited ${code}\ncode: ${code}\n stdout: ${stdout}\n stderr: ${stderr}\n`);
+    this.name = "CommandError";
+  }
+}
+
+/**
+ * A stack of a project folder whose `up`, `refresh` and `destroy` each run the `pulumi` CLI once, as a user types
+ * them (`--yes --skip-preview`, non-interactive, in the folder, with the engine's environment), and read the result
+ * from the engine's event log (`--event-log`, a debug flag: PULUMI_DEBUG_COMMANDS): the summary event gives
+ * `summary.result` and `summary.resourceChanges`, the stack's outputs event gives `outputs`. The Automation API's
+ * `stack.up()` runs three more CLI processes after `pulumi up` (`stack output --json`, the same with
+ * `--show-secrets`, and `stack history`), and refresh and destroy one more (`stack history`); each costs about 0.3 to
+ * 0.5 s of CPU. A secret output reads `{ value: "[secret]", secret: true }` (and a secret nested in an output,
+ * `"[secret]"`): the tests read only plain outputs. `preview` and `cancel` are the Automation API's, one CLI process
+ * each already.
+ */
+export class E2EStack {
+  readonly name: string;
+  private readonly env: NodeJS.ProcessEnv;
+  private readonly pulumi: string;
+
+  constructor(
+    /** The Automation API's stack of the same folder and backend. */
+    readonly automation: automation.Stack,
+    readonly options: engineTypes.ProjectStackOptions,
+  ) {
+    this.name = options.stackName;
+    this.pulumi = path.join(pulumiBinDir(), "pulumi");
+    this.env = {
+      ...process.env,
+      // As the Automation API runs the CLI (cmd.js, stack.js), so that its output reads the same.
+      PULUMI_DEBUG_COMMANDS: "true",
+      PULUMI_AUTOMATION_API: "true",
+      ...engine().engineEnv(options.stateDir, options.home, options.env),
+    };
+  }
+
+  /** `pulumi up --yes --skip-preview`; the outputs from the stack's outputs event (else `pulumi stack output`). */
+  async up(opts: OperationOptions = {}): Promise<UpOperationResult> {
+    const { result, events } = await this.run(
+      ["up", "--yes", "--skip-preview", ...(opts.expectNoChanges ? ["--expect-no-changes"] : [])],
+      opts,
+    );
+    let outputs: Record<string, unknown> | undefined;
+    for (const e of events) {
+      const m = (e.resOutputsEvent as { metadata?: { type?: string; new?: { parent?: string; outputs?: object } } })
+        ?.metadata;
+      if (m?.type === "pulumi:pulumi:Stack" && !m.new?.parent)
+        outputs = (m.new?.outputs ?? {}) as Record<string, unknown>;
+    }
+    // No outputs event (none seen with v3.260): `pulumi stack output --json`, where a secret reads "[secret]".
+    if (outputs === undefined) outputs = JSON.parse(await this.cli(["stack", "output", "--json"]));
+    const map: automation.OutputMap = {};
+    for (const [key, value] of Object.entries(outputs ?? {}))
+      map[key] =
+        isSecret(value) || value === "[secret]"
+          ? { value: "[secret]", secret: true }
+          : { value: masked(value), secret: false };
+    return { ...result, outputs: map };
+  }
+
+  /** `pulumi refresh --yes --skip-preview`. */
+  async refresh(opts: OperationOptions = {}): Promise<OperationResult> {
+    const flags = [
+      ...(opts.expectNoChanges ? ["--expect-no-changes"] : []),
+      ...(opts.clearPendingCreates ? ["--clear-pending-creates"] : []),
+    ];
+    return (await this.run(["refresh", "--yes", "--skip-preview", ...flags], opts)).result;
+  }
+
+  /** `pulumi destroy --yes --skip-preview`. */
+  async destroy(opts: OperationOptions = {}): Promise<OperationResult> {
+    return (await this.run(["destroy", "--yes", "--skip-preview"], opts)).result;
+  }
+
+  /** The Automation API's preview (one CLI process; `onEvent` streams the engine events). */
+  preview(opts?: automation.PreviewOptions): Promise<automation.PreviewResult> {
+    return this.automation.preview(opts);
+  }
+
+  /** `pulumi cancel`: on a file backend, deletes the stack's lock files. */
+  cancel(): Promise<void> {
+    return this.automation.cancel();
+  }
+
+  /**
+   * `pulumi stack export`, as the Automation API's exportStack but without `--show-secrets` (which doubles the
+   * command's cost to decrypt): secret values stay encrypted, and the tests read only plain fields of the state.
+   */
+  async exportStack(): Promise<automation.Deployment> {
+    return JSON.parse(await this.cli(["stack", "export"])) as automation.Deployment;
+  }
+
+  /** Runs one operation with an event log; resolves with its result and events, or rejects with the CLI's output. */
+  private async run(
+    args: string[],
+    opts: OperationOptions,
+  ): Promise<{ result: OperationResult; events: Record<string, unknown>[] }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-e2e-events-"));
+    const log = path.join(dir, "events.jsonl");
+    try {
+      const { stdout, stderr } = await this.spawn([...args, "--event-log", log], opts.onOutput);
+      const events: Record<string, unknown>[] = [];
+      for (const line of fs.readFileSync(log, "utf8").split("\n")) {
+        if (!line.trim()) continue;
+        try {
+          events.push(JSON.parse(line));
+        } catch {
+          // a line cut short: the events the tests read come before the last one (cancelEvent)
+        }
+      }
+      const summary = events.find((e) => e.summaryEvent)?.summaryEvent as
+        | { result?: string; resourceChanges?: Record<string, number> }
+        | undefined;
+      if (!summary)
+        throw new Error(
+          `pulumi ${args[0]} succeeded but its event log ${log} holds no summary event (${events.length} events); stdout:\n${stdout}`,
+        );
+      return {
+        result: {
+          stdout,
+          stderr,
+          summary: {
+            kind: args[0] === "up" ? "update" : args[0],
+            result: summary.result ?? "succeeded",
+            resourceChanges: summary.resourceChanges,
+          },
+        },
+        events,
+      };
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** A CLI command's stdout. */
+  private async cli(args: string[]): Promise<string> {
+    return (await this.spawn(args)).stdout;
+  }
+
+  /** `pulumi <args> --stack <name> --non-interactive` in the project folder; rejects when it exits non-zero. */
+  private spawn(args: string[], onOutput?: (text: string) => void): Promise<{ stdout: string; stderr: string }> {
+    const argv = [...args, "--stack", this.name, "--non-interactive"];
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.pulumi, argv, {
+        cwd: this.options.workDir,
+        env: this.env,
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.setEncoding("utf8").on("data", (t: string) => {
+        stdout += t;
+        onOutput?.(t);
+      });
+      child.stderr.setEncoding("utf8").on("data", (t: string) => (stderr += t));
+      child.on("error", (e) => reject(new E2ECommandError(`pulumi ${argv.join(" ")}`, null, stdout, `${stderr}${e}`)));
+      child.on("close", (code, signal) => {
+        if (code === 0) resolve({ stdout, stderr });
+        else
+          reject(
+            new E2ECommandError(
+              `pulumi ${argv.join(" ")}`,
+              code,
+              stdout,
+              signal ? `${stderr}\nsignal: ${signal}` : stderr,
+            ),
+          );
+      });
+    });
+  }
+}
+
+/** A stack of the project in `o.workDir` (scripts/engine.ts projectStack) whose up, refresh and destroy run one CLI. */
+export async function e2eStack(o: engineTypes.ProjectStackOptions): Promise<E2EStack> {
+  return new E2EStack(await engine().projectStack(o), o);
+}
+
 /** Resources of a stack's exported state, by name. */
-export async function resources(stack: automation.Stack): Promise<
+export async function resources(stack: Pick<automation.Stack, "exportStack">): Promise<
   Map<
     string,
     {
@@ -192,7 +418,7 @@ export async function resources(stack: automation.Stack): Promise<
 
 /** The step each resource takes in a preview (`same`, `create`, `replace`, `update`, ...), by resource name. */
 export async function previewSteps(
-  stack: automation.Stack,
+  stack: Pick<automation.Stack, "preview">,
   onOutput?: (t: string) => void,
 ): Promise<Record<string, string>> {
   const steps: Record<string, string> = {};
@@ -219,7 +445,7 @@ export function chatJsonl(n: number, prefix = "q", offset = 0): string {
   ).join("\n")}\n`;
 }
 
-/** The Automation API's error for an operation that must fail: its message holds the CLI's whole output. */
+/** The error of an operation that must fail (a CommandError): its message holds the CLI's whole output. */
 export async function failure(operation: Promise<unknown>): Promise<string> {
   const error = await operation.then(
     () => undefined,

@@ -135,7 +135,7 @@ module.exports = {
     it("up fails saying the job is still QUEUED and the next up resumes, and keeps the job in state", async () => {
       const message = await failure(stack.up({ onOutput: project.onOutput }));
       const expected =
-        /BatchJob "answers" \(([0-9a-f-]{36})\) is still QUEUED \(QUEUED 0\/0\) after waiting 0\.05 minutes; it stays in state and the next `pulumi up` resumes waiting/;
+        /BatchJob "answers" \(([0-9a-f-]{36})\) is still QUEUED \(QUEUED 0\/0\) after waiting 3 s \(waitForCompletion\.timeoutMinutes 0\.05\); it stays in state and the next `pulumi up` resumes waiting/;
       expect(message).toMatch(expected);
       const jobs = jobsIn(manual);
       expect(jobs).toHaveLength(1);
@@ -155,7 +155,7 @@ module.exports = {
       // Nothing changed in the program: the engine updates the job only because of its init error.
       const message = await failure(stack.up({ onOutput: project.onOutput }));
       expect(message).toContain(
-        `BatchJob "answers" (${jobId}) is still QUEUED (QUEUED 0/0) after waiting 0.05 minutes`,
+        `BatchJob "answers" (${jobId}) is still QUEUED (QUEUED 0/0) after waiting 3 s (waitForCompletion.timeoutMinutes 0.05)`,
       );
       expect(jobsIn(manual).map((j) => j.id)).toEqual([jobId]);
       const state = (await resources(stack)).get("answers")!;
@@ -170,11 +170,11 @@ module.exports = {
       declare({ wait: { timeoutMinutes: 1, pollIntervalSeconds: 0.2 } });
       const output: string[] = [];
       // The job needs 4.8 s of emulated time more. The clock stands still until this up reports the job RUNNING (it
-      // is waiting, then), and only then moves, 2.5 s per second; after 15 s it moves anyway, so a missing progress
-      // line fails the assertions below rather than the test's timeout.
+      // is waiting, then), and only then moves, 2.5 s per second; after 60 s (a loaded machine can take that long to
+      // reach the first poll) it moves anyway, so a missing progress line fails the assertions below, not the timeout.
       let ticking: ReturnType<typeof setInterval> | undefined;
       const tick = () => (ticking ??= setInterval(() => void manual.advance(250), 100));
-      const fallback = setTimeout(tick, 15_000);
+      const fallback = setTimeout(tick, 60_000);
       let result: UpResult;
       try {
         result = await stack.up({

@@ -26,7 +26,7 @@ import {
 
 afterEach(cleanup);
 
-/** Fast polling for tests: the provider's first poll waits pollIntervalSeconds, then half again each time. */
+/** Fast polling for tests: the first poll pollIntervalSeconds into the wait, later ones at least 5 times that apart (provider/poll.ts). */
 const FAST_WAIT = { pollIntervalSeconds: 0.02, timeoutMinutes: 0.5 };
 /** A manual clock where a job stays QUEUED 1 s, then answers 1 request per second; cancel takes 500 ms. */
 const SLOW_MANUAL = {

@@ -29,6 +29,8 @@ import {
   isNotFound,
   isRetryable,
   mistralClient,
+  mistralCore,
+  preloadSdk,
   mistralMessageOf,
   retryAfterMs,
   statusOf,
@@ -381,6 +383,32 @@ describe("through the real SDK against a local server", () => {
     expect(wrapped.message).not.toMatch(/timed out|\.js/);
     expect(isAmbiguous(wrapped)).toBe(false);
     expect(isRetryable(wrapped)).toBe(false);
+  });
+
+  it("the core client (mistralCore, the model check's): the same server, key and guarded fetcher as mistralClient", async () => {
+    answer = {
+      status: 429,
+      body: '{"object":"error","message":"Rate limit exceeded","type":"rate_limited","param":null,"code":"1300"}',
+    };
+    const settings = { apiKey: KEY, serverUrl: url, sources: { apiKey: "test", serverUrl: "test" } };
+    preloadSdk();
+    preloadSdk(); // once per process: a second call changes nothing
+    const { core, modelsList } = await mistralCore(settings);
+    const result = await modelsList(core, undefined, { retries: { strategy: "none" } });
+    expect(result.ok).toBe(false);
+    const error = result.ok ? undefined : result.error;
+    expect(seenAuth.at(-1)).toBe(`Bearer ${KEY}`);
+    expect(statusOf(error)).toBe(429);
+    // The guarded fetcher gave the 429 a Retry-After, as it does for the full client.
+    const headers = (error as { headers?: Headers }).headers;
+    expect(headers?.get(SYNTHETIC_RETRY_AFTER_HEADER)).toBe("1");
+    expect(retryAfterMs(error)).toBe(2000);
+    answer = {
+      status: 200,
+      body: '{"object":"list","data":[{"id":"m","object":"model","type":"base","capabilities":{}}]}',
+    };
+    const listed = await modelsList(core);
+    expect(listed.ok && listed.value.data?.map((m) => ("id" in m ? m.id : undefined))).toEqual(["m"]);
   });
 
   it("a 429 without Retry-After is retried by the SDK with a growing wait, not hammered", async () => {

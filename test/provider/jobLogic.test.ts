@@ -1,6 +1,6 @@
 /**
- * BatchJob decisions (provider/jobLogic.ts): input checks, the idempotency key, diffs, wait policy, poll delays and
- * the progress line.
+ * BatchJob decisions (provider/jobLogic.ts): input checks, the idempotency key, diffs, wait policy and the progress
+ * line. The poll schedule itself: poll.test.ts.
  */
 import { describe, expect, it } from "vitest";
 import {
@@ -16,8 +16,8 @@ import {
   diffJob,
   idempotencyKey,
   isFinal,
-  pollDelayMs,
   progressLine,
+  WAIT_MARGIN_MINUTES,
   waitPolicy,
   type Failure,
   type JobInputs,
@@ -569,35 +569,31 @@ describe("diffJob", () => {
 });
 
 describe("waitPolicy", () => {
-  it("null when not waiting; defaults 60 minutes and 5 seconds; partial objects filled in", () => {
+  it("null when not waiting; by default the job's timeoutHours plus a margin, the first poll after 1 s", () => {
     expect(waitPolicy(undefined)).toBeNull();
     expect(waitPolicy(false)).toBeNull();
-    expect(waitPolicy(true)).toEqual({ timeoutMinutes: 60, pollIntervalSeconds: 5 });
-    expect(waitPolicy({})).toEqual({ timeoutMinutes: 60, pollIntervalSeconds: 5 });
-    expect(waitPolicy({ timeoutMinutes: 10 })).toEqual({ timeoutMinutes: 10, pollIntervalSeconds: 5 });
-    expect(waitPolicy({ pollIntervalSeconds: 1 })).toEqual({ timeoutMinutes: 60, pollIntervalSeconds: 1 });
-  });
-});
-
-describe("pollDelayMs", () => {
-  it("starts at the configured interval and grows by half each poll", () => {
-    expect(pollDelayMs(0, 5)).toBe(5000);
-    expect(pollDelayMs(1, 5)).toBe(7500);
-    expect(pollDelayMs(2, 5)).toBe(11_250);
-    expect(pollDelayMs(3, 2)).toBe(6750);
+    expect(WAIT_MARGIN_MINUTES).toBe(10);
+    expect(waitPolicy(true)).toEqual({ timeoutMinutes: 24 * 60 + 10, pollIntervalSeconds: 1 });
+    expect(waitPolicy({})).toEqual({ timeoutMinutes: 24 * 60 + 10, pollIntervalSeconds: 1 });
+    expect(waitPolicy(true, DEFAULT_TIMEOUT_HOURS)).toEqual(waitPolicy(true));
   });
 
-  it("never exceeds 60 s, and stays non-decreasing", () => {
-    expect(pollDelayMs(20, 5)).toBe(60_000);
-    expect(pollDelayMs(0, 120)).toBe(60_000);
-    expect(pollDelayMs(1000, 5)).toBe(60_000);
-    let prev = 0;
-    for (let i = 0; i < 30; i++) {
-      const d = pollDelayMs(i, 1);
-      expect(d).toBeGreaterThanOrEqual(prev);
-      expect(d).toBeLessThanOrEqual(60_000);
-      prev = d;
-    }
+  it("follows the job's timeoutHours unless timeoutMinutes is set; partial objects filled in", () => {
+    expect(waitPolicy(true, 1)).toEqual({ timeoutMinutes: 70, pollIntervalSeconds: 1 });
+    expect(waitPolicy(true, 168)).toEqual({ timeoutMinutes: 168 * 60 + 10, pollIntervalSeconds: 1 });
+    expect(waitPolicy({ pollIntervalSeconds: 0.02 }, 48)).toEqual({
+      timeoutMinutes: 48 * 60 + 10,
+      pollIntervalSeconds: 0.02,
+    });
+    expect(waitPolicy({ timeoutMinutes: 10 }, 168)).toEqual({ timeoutMinutes: 10, pollIntervalSeconds: 1 });
+    expect(waitPolicy({ timeoutMinutes: 0.5, pollIntervalSeconds: 0.2 }, 2)).toEqual({
+      timeoutMinutes: 0.5,
+      pollIntervalSeconds: 0.2,
+    });
+  });
+
+  it("a state without timeoutHours (undefined) takes the default 24 h", () => {
+    expect(waitPolicy(true, undefined)).toEqual({ timeoutMinutes: 24 * 60 + 10, pollIntervalSeconds: 1 });
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * BatchJob's model check against the emulator's models API, through the official SDK: a typo or a model without the
  * endpoint's capability fails `check` naming `model`, the value and the nearest models (nothing submitted); ids and
- * aliases pass; the list is read once per provider context; a models API that cannot be read (401, 404, no key, an
+ * aliases pass; the list is read once per provider context (kept while `configure` repeats the same configuration);
+ * a models API that cannot be read (401, 404, no key, an
  * unreachable server) only warns; agent jobs and unchanged models are not checked.
  */
 import { afterEach, describe, expect, it } from "vitest";
@@ -80,6 +81,14 @@ describe("BatchJob check: the model, against the models API", () => {
         expect((await check(jobArgs({ model }))).failures, model).toEqual([]);
       }
       expect(lists.count()).toBe(1);
+      // The host configures each serialized provider (one per kind): the same configuration keeps the context,
+      // and so the list; another configuration is another context, which reads it again.
+      await configure(e.url);
+      expect((await check(jobArgs({ model: "mistral-small-2506" }))).failures).toEqual([]);
+      expect(lists.count()).toBe(1);
+      await configure(e.url, "sk-test-key-0002");
+      expect((await check(jobArgs({ model: "mistral-small-2506" }))).failures).toEqual([]);
+      expect(lists.count()).toBe(2);
     } finally {
       lists.restore();
     }

@@ -3,10 +3,16 @@
  * the process's context, possibly more than once; `provider(kind)` answers with the provider of the context in
  * force. No network: only settings failures, which come before any request.
  */
+import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
+import { ProviderContext } from "../../provider/context";
 import * as runtimeModule from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
 import { createRuntime, unknownKindMessage } from "../../provider/runtime";
+import * as fileEntry from "../../provider/entry/file";
+import * as jobEntry from "../../provider/entry/job";
+import * as resultsEntry from "../../provider/entry/results";
+import { PROVIDER_KINDS, entryPoints, thinProvider } from "../../provider/thin";
 
 const KEY = "sk-test-runtime-0123456789";
 const configOf = (values: Record<string, string | undefined>) =>
@@ -82,5 +88,64 @@ describe("the module's entry points", () => {
     for (const m of ["check", "diff", "create", "read", "update", "delete"] as const)
       expect(typeof p[m]).toBe("function");
     expect(runtimeModule.provider("job")).toBe(p);
+  });
+});
+
+describe("ProviderContext.sameAs: what lets a later configure keep the context (its client and models list)", () => {
+  const ctx = (values: Record<string, string | undefined>, env: NodeJS.ProcessEnv = {}) =>
+    ProviderContext.fromConfig({ get: (k: string) => values[k] }, env);
+
+  it("the same configuration, read again, is the same; any difference is not", () => {
+    const base = { "mistral:apiKey": KEY, "mistral:serverUrl": "http://127.0.0.1:1234" };
+    expect(ctx(base).sameAs(ctx(base))).toBe(true);
+    // The same values from the environment: other sources, so other messages.
+    expect(ctx(base).sameAs(ctx({}, { MISTRAL_API_KEY: KEY, MISTRAL_SERVER_URL: "http://127.0.0.1:1234" }))).toBe(
+      false,
+    );
+    expect(ctx(base).sameAs(ctx({ ...base, "mistral:apiKey": `${KEY}x` }))).toBe(false);
+    expect(ctx(base).sameAs(ctx({ ...base, "mistral:serverUrl": "http://127.0.0.1:1235" }))).toBe(false);
+    expect(ctx(base).sameAs(ctx({ ...base, "mistral:jobLookupMaxJobs": "5" }))).toBe(false);
+    expect(ctx(base).sameAs(ctx({ ...base, "mistral:serverUrl": "http://127.0.0.1:1234/v1" }))).toBe(false);
+    // Without usable settings: the same problem with the same key.
+    expect(ctx({}).sameAs(ctx({}))).toBe(true);
+    expect(ctx({}).sameAs(ctx(base))).toBe(false);
+    expect(ctx({ ...base, "mistral:serverUrl": "nope" }).sameAs(ctx({ ...base, "mistral:serverUrl": "nope" }))).toBe(
+      true,
+    );
+    expect(ctx({ ...base, "mistral:serverUrl": "nope" }).sameAs(ctx({ ...base, "mistral:serverUrl": "nada" }))).toBe(
+      false,
+    );
+    expect(ctx(base).ready()).toBe(true);
+    expect(ctx({}).ready()).toBe(false);
+  });
+});
+
+describe("the thin providers (thin.ts): what Pulumi serializes as __provider", () => {
+  it("are the exports of pulumi-mistral-batch/runtime/<kind>: the seven methods, one object per kind", async () => {
+    for (const kind of PROVIDER_KINDS) {
+      const p = thinProvider(kind);
+      expect(p).toBe({ file: fileEntry, job: jobEntry, results: resultsEntry }[kind]);
+      expect(thinProvider(kind)).toBe(p);
+      const methods = Object.entries(p)
+        .filter(([, v]) => typeof v === "function")
+        .map(([k]) => k);
+      expect(methods.sort()).toEqual(["check", "configure", "create", "delete", "diff", "read", "update"]);
+    }
+    expect(new Set(PROVIDER_KINDS.map((k) => thinProvider(k))).size).toBe(3);
+    expect(() => thinProvider("nope" as never)).toThrow('thinProvider: kind is "nope"; allowed: file, job, results');
+  });
+
+  it("hold no key, client or context: their methods name only the runtime entry point and the kind", async () => {
+    // A key configured in this process (the runtime of the sources) must not be reachable from them.
+    await runtimeModule.configure(configOf({ "mistral:apiKey": KEY }));
+    for (const kind of PROVIDER_KINDS) {
+      const p = entryPoints(kind);
+      expect(inspect(p, { depth: 10, showHidden: true })).not.toContain(KEY);
+      for (const [name, method] of Object.entries(p)) {
+        const text = String(method);
+        expect(text, name).not.toContain(KEY);
+        expect(text, name).toMatch(/^\(\w+(, \w+)*\) => load\(\)\.(configure\(req\)|provider\(kind\)\.\w+\()/);
+      }
+    }
   });
 });

@@ -3,7 +3,9 @@
  * to `dynamic.Resource` into the `__provider` property; its dynamic provider host later loads that text with
  * `requireFromString(text).handler()` in a fresh process whose working directory is the program's, calls
  * `configure` with the stack config, then the CRUD methods. This test does exactly that, with the built package
- * (`dist/`) linked into a temporary program directory's node_modules, against an emulator of this process.
+ * (`dist/`) in a temporary program directory's node_modules, against an emulator of this process: installed as
+ * npm installs it (a copy: Pulumi writes `require("pulumi-mistral-batch/runtime/<kind>")`) and linked (`npm link`:
+ * Pulumi captures the provider module by value, thin.ts).
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -107,12 +109,12 @@ interface HostRun {
 }
 
 /** Runs the host in a fresh node process with `cwd` as the program directory and a clean environment. */
-function runHost(cwd: string, input: Json): Promise<HostRun> {
+function runHost(cwd: string, input: Json, extraEnv: NodeJS.ProcessEnv = {}): Promise<HostRun> {
   const script = path.join(cwd, "host.cjs");
   fs.writeFileSync(script, HOST);
   const inputFile = path.join(cwd, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(inputFile, JSON.stringify(input));
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, REQUIRE_FROM_STRING };
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, REQUIRE_FROM_STRING, ...extraEnv };
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [script, inputFile], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -125,6 +127,77 @@ function runHost(cwd: string, input: Json): Promise<HostRun> {
         resolve({ code, out: JSON.parse(stdout), stderr });
       } catch {
         reject(new Error(`host printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+/**
+ * A Pulumi program directory with this package installed as npm installs it: a copy of package.json and
+ * dist/provider/ under node_modules, its dependencies beside it (links). `@pulumi/pulumi` a copy as well (its own
+ * dependencies found through NODE_PATH) when `pulumiCopy`, so its closure serializer reads this package's manifest;
+ * else a link into the repository, whose real path leads it to the manifest-less name (thin.ts).
+ */
+function installedDir(pulumiCopy: boolean): string {
+  const dir = fs.realpathSync(tempDir());
+  const modules = path.join(dir, "node_modules");
+  const pkg = path.join(modules, "pulumi-mistral-batch");
+  fs.mkdirSync(path.join(modules, "@pulumi"), { recursive: true });
+  fs.mkdirSync(pkg);
+  fs.copyFileSync(path.join(ROOT, "package.json"), path.join(pkg, "package.json"));
+  fs.cpSync(path.join(ROOT, "dist/provider"), path.join(pkg, "dist/provider"), { recursive: true });
+  for (const dep of ["@mistralai", "form-data"])
+    fs.symlinkSync(path.join(ROOT, "node_modules", dep), path.join(modules, dep));
+  const pulumiDir = fs.realpathSync(path.join(ROOT, "node_modules/@pulumi/pulumi"));
+  if (pulumiCopy) fs.cpSync(pulumiDir, path.join(modules, "@pulumi/pulumi"), { recursive: true });
+  else fs.symlinkSync(pulumiDir, path.join(modules, "@pulumi/pulumi"));
+  return dir;
+}
+
+/** What a program run does for a kind, in `dir`: BatchX's provider (thinProvider) serialized as `dynamic.Resource` does. */
+const SERIALIZE = `
+const path = require("node:path");
+const pulumi = require("@pulumi/pulumi");
+const { thinProvider } = require(path.resolve("node_modules/pulumi-mistral-batch/dist/provider/thin.js"));
+(async () => {
+  const out = {};
+  for (const kind of ["file", "job", "results"]) {
+    const provider = thinProvider(kind);
+    if (provider !== require("pulumi-mistral-batch/runtime/" + kind)) throw new Error("not the module's exports: " + kind);
+    out[kind] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
+  }
+  process.stdout.write(JSON.stringify(out));
+})().catch((error) => {
+  process.stdout.write(JSON.stringify({ error: error.stack }));
+  process.exitCode = 1;
+});
+`;
+
+/** Runs `script` with node in `cwd` (NODE_PATH: this repository's node_modules); its stdout as JSON. */
+function runNode(
+  cwd: string,
+  script: string,
+  args: string[] = [],
+): Promise<{ code: number | null; out: Json; stderr: string }> {
+  const file = path.join(cwd, `script-${Math.random().toString(36).slice(2)}.cjs`);
+  fs.writeFileSync(file, script);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_PATH: path.join(ROOT, "node_modules"),
+  };
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...args, file], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => {
+      try {
+        resolve({ code, out: JSON.parse(stdout), stderr });
+      } catch {
+        reject(new Error(`${path.basename(file)} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
       }
     });
   });
@@ -213,6 +286,108 @@ describe("the serialized providers", () => {
     expect(destroy.out).toEqual({ deleted: true });
     expect(await stats(e.url, KEY)).toMatchObject({ files: 0, jobs: 1 });
     await expect(client.files.retrieve({ fileId: job.outs.outputFileId })).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it("installed (a copy under node_modules): one require of pulumi-mistral-batch/runtime/<kind>, under 300 bytes", async () => {
+    const dir = installedDir(true);
+    const run = await runNode(dir, SERIALIZE);
+    expect(run.out.error).toBeUndefined();
+    for (const kind of ["file", "job", "results"]) {
+      const text: string = run.out[kind];
+      expect(Buffer.byteLength(JSON.stringify(text)), kind).toBeLessThan(300);
+      expect(text).toMatch(/^exports\.handler = __f0;\n/);
+      // The whole provider: the installed module, by reference. No code, key or path.
+      expect(text).toContain(`require("pulumi-mistral-batch/runtime/${kind}")`);
+      expect(text.match(/require\(/g)).toHaveLength(1);
+      expect(text).not.toContain(dir);
+      expect(text).not.toContain(ROOT);
+    }
+  });
+
+  it("installed, with a @pulumi/pulumi that cannot read the package's manifest: the exported dist name instead", async () => {
+    const dir = installedDir(false);
+    const run = await runNode(dir, SERIALIZE);
+    expect(run.out.error).toBeUndefined();
+    for (const kind of ["file", "job", "results"]) {
+      const text: string = run.out[kind];
+      expect(text).toContain(`require("pulumi-mistral-batch/dist/provider/entry/${kind}.js")`);
+      expect(Buffer.byteLength(JSON.stringify(text))).toBeLessThan(320);
+      expect(text).not.toContain(dir);
+    }
+    // Both names resolve in the program, to the same provider: what the host deserializes.
+    const check = await runNode(
+      dir,
+      `const rfs = require(${JSON.stringify(REQUIRE_FROM_STRING)});
+const texts = ${JSON.stringify(run.out)};
+const same = Object.entries(texts).map(([kind, text]) => rfs(text).handler() === require("pulumi-mistral-batch/runtime/" + kind));
+process.stdout.write(JSON.stringify({ same }));`,
+    );
+    expect(check.out).toEqual({ same: [true, true, true] });
+  });
+
+  it("installed: up in a fresh process from what the program serialized, then destroy from another process", async () => {
+    const dir = installedDir(true);
+    const texts = (await runNode(dir, SERIALIZE)).out;
+    const e = await emulator({ apiKey: KEY, speed: "fast" });
+    const content = jsonlOf(chatRequests(2));
+    const base = { fileText: texts.file, jobText: texts.job, apiKey: KEY, serverUrl: e.url, model: MODEL };
+    // The copy of @pulumi/pulumi finds its own dependencies in this repository's node_modules.
+    const nodePath = { NODE_PATH: path.join(ROOT, "node_modules") };
+    const up = await runHost(dir, { ...base, phase: "up", content }, nodePath);
+    expect(up.out.error).toBeUndefined();
+    expect(up.out.fileCheck.failures).toEqual([]);
+    expect(up.out.jobCheck.failures).toEqual([]);
+    expect(up.out.job.outs).toMatchObject({ status: "SUCCESS", totalRequests: 2, inputFiles: [up.out.file.id] });
+    expect(up.stderr).not.toContain(KEY);
+    const destroy = await runHost(
+      dir,
+      {
+        ...base,
+        phase: "destroy",
+        jobId: up.out.job.id,
+        jobOuts: { ...up.out.job.outs, __provider: texts.job },
+        fileId: up.out.file.id,
+        fileOuts: { ...up.out.file.outs, __provider: texts.file },
+      },
+      nodePath,
+    );
+    expect(destroy.out).toEqual({ deleted: true });
+    expect(await stats(e.url, KEY)).toMatchObject({ files: 0, jobs: 1 });
+  });
+
+  it("the program side loads no SDK: requiring the package and serializing its providers imports nothing of @mistralai", async () => {
+    const dir = installedDir(false);
+    const hook = path.join(dir, "hook.mjs");
+    fs.writeFileSync(
+      hook,
+      `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (r.url.includes("/@mistralai/")) process.stderr.write("SDK-IMPORT " + r.url + "\\n");
+  return r;
+}
+`,
+    );
+    const register = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(`file://${hook}`)});`;
+    const run = await runNode(
+      dir,
+      `require("pulumi-mistral-batch");
+${SERIALIZE}
+process.on("exit", () => {
+  const cjs = Object.keys(require.cache).filter((k) => k.includes("@mistralai"));
+  if (cjs.length) process.stderr.write("SDK-REQUIRE " + cjs.join(" "));
+});`,
+      ["--import", register],
+    );
+    expect(run.out.error).toBeUndefined();
+    expect(Object.keys(run.out).sort()).toEqual(["file", "job", "results"]);
+    expect(run.stderr).not.toMatch(/SDK-(IMPORT|REQUIRE)/);
+    // The hook does see an import of the SDK (so the check above can fail).
+    const control = await runNode(
+      dir,
+      `import("@mistralai/mistralai/core.js").then(() => process.stdout.write("{}"));`,
+      ["--import", register],
+    );
+    expect(control.stderr).toContain("SDK-IMPORT");
   });
 
   it("without the package in the program's node_modules: the clear install message", async () => {

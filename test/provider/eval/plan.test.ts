@@ -88,7 +88,7 @@ describe("planEvaluation: runs and labels", () => {
       endpoint: CHAT,
       outputDir: out,
       inputsDir: path.join(out, "inputs"),
-      waitForCompletion: { timeoutMinutes: 120 },
+      waitForCompletion: true,
     });
     expect(p.report).toEqual({
       title: "Evaluation ev",
