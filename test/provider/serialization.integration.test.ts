@@ -115,8 +115,13 @@ function runHost(cwd: string, input: Json, extraEnv: NodeJS.ProcessEnv = {}): Pr
   const inputFile = path.join(cwd, `input-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   fs.writeFileSync(inputFile, JSON.stringify(input));
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, REQUIRE_FROM_STRING, ...extraEnv };
+  return spawnJson([script, inputFile], cwd, env, "host");
+}
+
+/** Runs node with `args` in `cwd` with exactly `env`; its stdout parsed as JSON (`name` for the error otherwise). */
+function spawnJson(args: string[], cwd: string, env: NodeJS.ProcessEnv, name: string): Promise<HostRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, inputFile], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -126,7 +131,7 @@ function runHost(cwd: string, input: Json, extraEnv: NodeJS.ProcessEnv = {}): Pr
       try {
         resolve({ code, out: JSON.parse(stdout), stderr });
       } catch {
-        reject(new Error(`host printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
+        reject(new Error(`${name} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
       }
     });
   });
@@ -174,11 +179,7 @@ const { thinProvider } = require(path.resolve("node_modules/pulumi-mistral-batch
 `;
 
 /** Runs `script` with node in `cwd` (NODE_PATH: this repository's node_modules); its stdout as JSON. */
-function runNode(
-  cwd: string,
-  script: string,
-  args: string[] = [],
-): Promise<{ code: number | null; out: Json; stderr: string }> {
+function runNode(cwd: string, script: string, args: string[] = []): Promise<HostRun> {
   const file = path.join(cwd, `script-${Math.random().toString(36).slice(2)}.cjs`);
   fs.writeFileSync(file, script);
   const env: NodeJS.ProcessEnv = {
@@ -186,21 +187,7 @@ function runNode(
     HOME: process.env.HOME,
     NODE_PATH: path.join(ROOT, "node_modules"),
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...args, file], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => {
-      try {
-        resolve({ code, out: JSON.parse(stdout), stderr });
-      } catch {
-        reject(new Error(`${path.basename(file)} printed no JSON (exit ${code}):\n${stdout}\n${stderr}`));
-      }
-    });
-  });
+  return spawnJson([...args, file], cwd, env, path.basename(file));
 }
 
 /** A Pulumi program directory whose node_modules holds this package (a link to the repository, as `npm link` makes). */
