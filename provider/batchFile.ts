@@ -14,6 +14,7 @@ import type { InlineRequest } from "./jobLogic";
 import { resolveStatePath, stateVersionOf, toStatePath } from "./paths";
 import { ScanCache, scanFileCached } from "./scanCache";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
+import { pauseStackTraces } from "./register";
 import { thinProvider } from "./thin";
 import { UNKNOWN, containsUnknown } from "./unknown";
 import { ContentChangedError, contentFilename, uploadOnce } from "./upload";
@@ -449,15 +450,21 @@ export interface BatchFile extends Outputs<BatchFilePublicOutputs> {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchFile extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchFileArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      thinProvider("file"),
-      name,
-      // `purpose` is an arg and an output: registered as given, so the output exists when it is not set.
-      { ...args, ...OUTPUT_ONLY, purpose: args.purpose } satisfies Registers<BatchFilePublicOutputs>,
-      opts,
-      "mistral/batch",
-      "BatchFile",
-    );
+    // Without the promise stack traces of Pulumi's leak report, which cost most of a registration (register.ts).
+    const restore = pauseStackTraces();
+    try {
+      super(
+        thinProvider("file"),
+        name,
+        // `purpose` is an arg and an output: registered as given, so the output exists when it is not set.
+        { ...args, ...OUTPUT_ONLY, purpose: args.purpose } satisfies Registers<BatchFilePublicOutputs>,
+        opts,
+        "mistral/batch",
+        "BatchFile",
+      );
+    } finally {
+      restore();
+    }
   }
 
   /** Adopts an existing Mistral file by id (the `import` resource option does not work for dynamic resources). */

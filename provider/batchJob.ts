@@ -14,8 +14,10 @@ import {
   isNotFound,
   isRetryable,
   lastPage,
+  type PendingLimit,
   pendingLimitAdvice,
   pendingLimitInText,
+  pendingLimitOf,
   sleep,
   wrapError,
 } from "./client";
@@ -44,6 +46,7 @@ import { containsUnknown } from "./unknown";
 import type { ApiEndpoint } from "./requests";
 import { stateVersionOf } from "./paths";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
+import { pauseStackTraces } from "./register";
 import { thinProvider } from "./thin";
 
 /** The args of a BatchJob: the stored inputs users set (`JobInputs`, jobLogic.ts, documents each one). */
@@ -306,8 +309,10 @@ export const SUBMIT_ATTEMPTS = 6;
 /**
  * Submits the job unless it was submitted already; never leaves two jobs for one submission. A create is never
  * retried by the SDK: after an ambiguous failure (lost answer, 5xx) it looks again before sending it again; a 429
- * waits (Retry-After, else 2 s doubling to 30 s) for at most SUBMIT_ATTEMPTS attempts; a refusal for the
- * workspace's pending-request limit fails at once, saying what to do.
+ * waits (Retry-After, else 2 s doubling to 30 s) for at most SUBMIT_ATTEMPTS attempts. A refusal for the
+ * workspace's pending-request limit (nothing was created) fails at once, saying what to do, unless the job waits
+ * for completion: then it waits for room as long as its wait policy allows, asking again on the poll schedule
+ * (poll.ts), so jobs beyond the limit are submitted as earlier ones finish.
  */
 async function submit(
   ctx: ProviderContext,
@@ -328,6 +333,7 @@ async function submit(
     metadata: { ...(inputs.metadata ?? {}), [IDEMPOTENCY_METADATA_KEY]: key },
     timeoutHours: inputs.timeoutHours,
   };
+  const roomWait = new RoomWait(ctx, inputs, resource);
   for (let attempt = 1; ; attempt++) {
     try {
       return { job: await client.batch.jobs.create(request, { retries: NO_RETRIES }), adopted: false };
@@ -337,9 +343,50 @@ async function submit(
         const found = await findSubmitted(ctx, key, resource, notBefore);
         if (found) return { job: found, adopted: true };
       }
+      const pending = pendingLimitOf(error);
+      if (pending) {
+        await roomWait.next(error, pending); // throws once the job may not wait (longer)
+        attempt = 0; // a refusal for the limit created nothing: not an attempt of the bounded retries
+        continue;
+      }
       if (attempt >= SUBMIT_ATTEMPTS || !isRetryable(error)) throw wrapError(ctx, error, "batch.jobs.create", resource);
       await sleep(backoffMs(error, attempt));
     }
+  }
+}
+
+/**
+ * Waiting for room under the workspace's pending-request limit before a submission: as long as the job's wait policy
+ * allows (none: not at all), on the poll schedule of that policy, reporting the numbers whenever they change.
+ */
+class RoomWait {
+  private readonly policy: Required<WaitPolicy> | null;
+  private readonly start = Date.now();
+  private last = "";
+
+  constructor(
+    private readonly ctx: ProviderContext,
+    private readonly inputs: JobInputs,
+    private readonly resource: string,
+  ) {
+    this.policy = waitPolicy(inputs.waitForCompletion, inputs.timeoutHours);
+  }
+
+  /** Sleeps until the next try, or throws the refusal (with how long it waited) when the job may not wait longer. */
+  async next(error: unknown, pending: PendingLimit): Promise<void> {
+    const { policy } = this;
+    if (!policy) throw wrapError(this.ctx, error, "batch.jobs.create", this.resource);
+    const elapsed = Date.now() - this.start;
+    const left = policy.timeoutMinutes * 60_000 - elapsed;
+    if (left <= 0) {
+      const wrapped = wrapError(this.ctx, error, "batch.jobs.create", this.resource);
+      wrapped.message = `${wrapped.message} (after waiting ${waitedFor(this.inputs, policy)} for room)`;
+      throw wrapped;
+    }
+    const line = `${this.resource}: waiting to submit: ${pendingLimitAdvice(pending).split(". ")[0]}`;
+    if (line !== this.last) report(this.ctx, line);
+    this.last = line;
+    await sleep(Math.min(nextPollDelayMs(elapsed, pollSchedule(policy.pollIntervalSeconds)), left));
   }
 }
 
@@ -581,18 +628,24 @@ export interface BatchJob extends Outputs<BatchJobPublicOutputs> {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchJob extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchJobArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      thinProvider("job"),
-      name,
-      {
-        ...args,
-        scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
-        ...OUTPUT_ONLY,
-      } satisfies Registers<BatchJobPublicOutputs>,
-      opts,
-      "mistral/batch",
-      "BatchJob",
-    );
+    // Without the promise stack traces of Pulumi's leak report, which cost most of a registration (register.ts).
+    const restore = pauseStackTraces();
+    try {
+      super(
+        thinProvider("job"),
+        name,
+        {
+          ...args,
+          scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+          ...OUTPUT_ONLY,
+        } satisfies Registers<BatchJobPublicOutputs>,
+        opts,
+        "mistral/batch",
+        "BatchJob",
+      );
+    } finally {
+      restore();
+    }
   }
 
   /**

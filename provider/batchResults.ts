@@ -23,6 +23,7 @@ import type { BatchJob } from "./batchJob";
 import { report } from "./log";
 import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
 import type { Args, OutputOnly, Outputs, Registers } from "./shape";
+import { pauseStackTraces } from "./register";
 import { thinProvider } from "./thin";
 import { containsUnknown } from "./unknown";
 
@@ -406,14 +407,20 @@ export interface BatchResults extends Outputs<BatchResultsPublicOutputs> {}
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time, derived from the mapped type Outputs<…>; a class cannot take members from a mapped type, and `declare` fields would duplicate the list by hand.
 export class BatchResults extends pulumi.dynamic.Resource {
   constructor(name: string, args: BatchResultsArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      thinProvider("results"),
-      name,
-      { ...args, ...OUTPUT_ONLY } satisfies Registers<BatchResultsPublicOutputs>,
-      opts,
-      "mistral/batch",
-      "BatchResults",
-    );
+    // Without the promise stack traces of Pulumi's leak report, which cost most of a registration (register.ts).
+    const restore = pauseStackTraces();
+    try {
+      super(
+        thinProvider("results"),
+        name,
+        { ...args, ...OUTPUT_ONLY } satisfies Registers<BatchResultsPublicOutputs>,
+        opts,
+        "mistral/batch",
+        "BatchResults",
+      );
+    } finally {
+      restore();
+    }
   }
 
   /** The results of `job`, wired to its id, status, result files and counts, downloaded into `directory`. */

@@ -2,27 +2,27 @@
  * Evaluation (`mistral:batch:Evaluation`): one dataset run across several models, declared like infrastructure.
  *
  * Children: one BatchFile per distinct request body (one shared by every model without overrides), one BatchJob
- * per model, one BatchResults per model. Once the results are on disk the program (never the provider) joins them
- * by custom_id, scores them and writes an HTML report and a Markdown summary; `pulumi preview` writes no report.
+ * per model, one BatchResults per model; a dataset over Mistral's job or file limits is cut into shards (eval/shards.ts),
+ * with one BatchFile per body and shard and one BatchJob and BatchResults per model and shard, submitted in waves
+ * within the workspace's pending requests. Once the results are on disk the program (never the provider) joins them
+ * (every shard of a model as one job) by custom_id, scores them and writes an HTML report and a Markdown summary;
+ * `pulumi preview` writes no report.
  *
  * Decide, then build: what the component creates is decided by `planEvaluation` (eval/plan.ts, pure and tested
  * without the engine); the constructor turns the plan into resources.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { BatchFile } from "./batchFile";
-import { BatchJob } from "./batchJob";
-import { BatchResults } from "./batchResults";
+import type { BatchFile } from "./batchFile";
+import type { BatchJob } from "./batchJob";
+import type { BatchResults } from "./batchResults";
 import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
+import { aggregateStatus } from "./eval/join";
 import type { ApiEndpoint } from "./requests";
+import { buildShardedRuns, type JobOutcome } from "./eval/build";
 import { writeEvaluationInputs } from "./eval/inputs";
 import { joinResults } from "./eval/join";
-import {
-  EvaluationArgumentError,
-  describeEstimates,
-  planEvaluation,
-  type EvaluationPlan,
-  type PlannedRun,
-} from "./eval/plan";
+import { EvaluationArgumentError } from "./eval/errors";
+import { describeEstimates, planEvaluation, type EvaluationPlan, type PlannedRun } from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
 import { writeReport } from "./eval/report";
 import { toStatePath } from "./paths";
@@ -48,7 +48,8 @@ export interface EvaluationArgs {
   /**
    * The dataset: the path of a JSONL of `{custom_id, body}` lines, or inline items `{ customId, body, expected? }`
    * (written to `<outputDir>/inputs/dataset.jsonl`; their `expected` values are the expected answers unless
-   * `expected` says otherwise). Editing it replaces the files and every job.
+   * `expected` says otherwise). Only `custom_id` and `body` are uploaded. Editing a body replaces the files and every
+   * job (of the shard holding it, when the dataset is cut into several); other fields of a line change no file.
    */
   dataset: string | { customId: string; body: Record<string, unknown>; expected?: unknown }[];
   /** The models to compare. Adding one adds one job; removing one removes its job. */
@@ -77,7 +78,7 @@ export interface EvaluationArgs {
   resubmitOn?: BatchJobStatus[];
   /**
    * Expected answers: a JSONL of `{custom_id, expected}` (`file`), or a top-level field of the dataset lines
-   * (`field`), which is stripped before upload (so changing `field` can replace the files and every job).
+   * (`field`). Never uploaded (only `custom_id` and `body` are), so changing it replaces no file and no job.
    * @default inline dataset items' `expected` values when any item has one (`{ field: "expected" }`), else none: nothing is scored
    */
   expected?: { file: string } | { field: string };
@@ -100,6 +101,38 @@ export interface EvaluationArgs {
    * @default ".mistral-eval/<name>"
    */
   outputDir?: string;
+  /**
+   * Limits to keep to, at most Mistral's. A dataset over `requestsPerJob` requests or `bytesPerFile` bytes (its lines
+   * with the largest overrides) is cut into shards, one file and one job per model each; the jobs are submitted in
+   * waves of at most `pendingRequests` requests, a wave once the one before has finished (which needs
+   * `waitForCompletion`). A change may move shard boundaries, which replaces those shards' files and jobs.
+   * @default Mistral's: `{ requestsPerJob: 100000, bytesPerFile: 536870912 (512 MB), pendingRequests: 1000000 }`
+   */
+  limits?: EvaluationLimits;
+}
+
+/** Limits of an Evaluation's shards and waves (EvaluationArgs.limits). */
+export interface EvaluationLimits {
+  /** Requests per job (a shard's lines): at most MAX_REQUESTS_PER_JOB. @default 100000 (MAX_REQUESTS_PER_JOB) */
+  requestsPerJob?: number;
+  /** Bytes per uploaded file: at most MAX_FILE_BYTES. @default 536870912, 512 MB (MAX_FILE_BYTES) */
+  bytesPerFile?: number;
+  /**
+   * Requests pending (queued or running) at once in the workspace, across the evaluation's jobs.
+   * @default 1000000 (MAX_PENDING_REQUESTS_PER_WORKSPACE)
+   */
+  pendingRequests?: number;
+}
+
+/** One shard of one run: its file, job and results. */
+export interface EvaluationShard {
+  /** The shard's id: the first 8 hex digits of the SHA-256 of its first line's custom_id. */
+  id: string;
+  /** Its requests. */
+  requests: number;
+  file: BatchFile;
+  job: BatchJob;
+  results: BatchResults;
 }
 
 /** The estimate of one run, made before anything is submitted. */
@@ -116,16 +149,28 @@ export interface EvaluationEstimate {
   estimatedCost: number | null;
 }
 
-/** One run once its job and results are known: the plan's run, the job's state, where its results are. */
+/** One run once its jobs and results are known: the plan's run, and its jobs' outcomes in shard order. */
 interface RunOutcome {
   run: PlannedRun;
-  jobId: string;
-  status: string;
-  /** Adopted, or submitted before this program started (an unchanged job from an earlier `up`). */
-  reused: boolean;
-  downloaded: boolean;
-  outputPath: string | null;
-  errorPath: string | null;
+  jobs: JobOutcome[];
+}
+
+/** A run's figures from its jobs: the first job's id and paths, every job's ids, the aggregated status. */
+function runFigures({ jobs }: RunOutcome) {
+  const first = jobs[0];
+  const several = jobs.length > 1;
+  return {
+    jobId: first?.jobId,
+    ...(several ? { jobIds: jobs.map((j) => j.jobId) } : {}),
+    status: several
+      ? aggregateStatus(
+          jobs.map((j) => j.jobId),
+          jobs.map((j) => j.status),
+        ).status
+      : first?.status,
+    reused: jobs.every((j) => j.reused),
+    downloaded: jobs.every((j) => j.downloaded),
+  };
 }
 
 interface ReportOutputs {
@@ -141,24 +186,25 @@ interface ReportOutputs {
  * and the report's paths are the ones the up writes.
  */
 async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulumi.Resource): Promise<ReportOutputs> {
-  if (!runs.every((r) => r.downloaded)) {
+  if (!runs.every((r) => runFigures(r).downloaded)) {
     return {
-      summaries: runs.map(
-        ({ run, jobId, status }) =>
-          ({
-            model: run.label,
-            jobId,
-            status,
-            total: 0,
-            succeeded: 0,
-            failed: 0,
-            scored: 0,
-            accuracy: null,
-            promptTokens: 0,
-            completionTokens: 0,
-            cost: null,
-          }) as ModelSummary,
-      ),
+      summaries: runs.map((r): ModelSummary => {
+        const { jobId, jobIds, status } = runFigures(r);
+        return {
+          model: r.run.label,
+          jobId,
+          ...(jobIds ? { jobIds } : {}),
+          status,
+          total: 0,
+          succeeded: 0,
+          failed: 0,
+          scored: 0,
+          accuracy: null,
+          promptTokens: 0,
+          completionTokens: 0,
+          cost: null,
+        };
+      }),
       reportPath: undefined,
       markdownPath: undefined,
     };
@@ -170,19 +216,24 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
       markdownPath: toStatePath(plan.report.markdownPath),
     };
   }
+  const present = (paths: (string | null)[]) => paths.filter((p): p is string => p !== null);
   const joined = await joinResults({
     dataset: plan.report.dataset,
     expected: plan.expected?.file,
-    models: runs.map(({ run, jobId, status, reused, outputPath, errorPath }) => ({
-      model: run.label,
-      outputFile: outputPath ?? undefined,
-      errorFile: errorPath ?? undefined,
-      jobId,
-      status,
-      reused,
-      estimatedInputTokens: run.estimate.inputTokens,
-      estimatedCost: run.estimate.estimatedCost,
-    })),
+    // A run of several jobs (shards) is joined as one job: every job's output and error files, every job's status.
+    models: runs.map((r) => {
+      const { jobId, jobIds, status, reused } = runFigures(r);
+      return {
+        model: r.run.label,
+        outputFiles: present(r.jobs.map((j) => j.outputPath)),
+        errorFiles: present(r.jobs.map((j) => j.errorPath)),
+        jobId,
+        ...(jobIds ? { jobIds, statuses: r.jobs.map((j) => j.status) } : { status }),
+        reused,
+        estimatedInputTokens: r.run.estimate.inputTokens,
+        estimatedCost: r.run.estimate.estimatedCost,
+      };
+    }),
     scorer: plan.scorer,
     scoreFn: plan.scoreFn,
     prices: plan.prices,
@@ -190,12 +241,21 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     outFile: plan.report.rowsFile,
     workDir: plan.report.workDir,
   });
-  // The join returns the summaries in the order of its models: per run, where its downloaded results are.
-  const summaries = joined.summaries.map((summary, i) => {
+  // The join returns the summaries in the order of its models: per run, where its downloaded results are (the first
+  // job's, and with several jobs every job's in shard order).
+  const summaries = joined.summaries.map((summary, i): ModelSummary => {
     const run = runs[i];
     if (run === undefined)
       throw new Error(`Evaluation ${plan.name}: the join returned a summary for no run (${summary.model})`);
-    return { ...summary, outputPath: run.outputPath ?? null, errorPath: run.errorPath ?? null };
+    const first = run.jobs[0];
+    return {
+      ...summary,
+      outputPath: first?.outputPath ?? null,
+      errorPath: first?.errorPath ?? null,
+      ...(run.jobs.length > 1
+        ? { outputPaths: run.jobs.map((j) => j.outputPath), errorPaths: run.jobs.map((j) => j.errorPath) }
+        : {}),
+    };
   });
   for (const w of joined.warnings) pulumi.log.warn(`Evaluation ${plan.name}: ${w}`, parent);
   const written = await writeReport({
@@ -208,7 +268,7 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
       dataset: plan.dataset.path,
       endpoint: plan.endpoint,
       generatedAt: new Date().toISOString(),
-      reused: runs.filter((r) => r.reused).map((r) => r.run.label),
+      reused: runs.filter((r) => runFigures(r).reused).map((r) => r.run.label),
       notes: joined.warnings,
     },
   });
@@ -235,12 +295,14 @@ export class Evaluation extends pulumi.ComponentResource {
   declare readonly markdownPath: pulumi.Output<string | undefined>;
   /** Estimated tokens and cost per model, known at preview. */
   declare readonly estimates: pulumi.Output<EvaluationEstimate[]>;
-  /** The uploaded input files (one per distinct request body). */
+  /** The uploaded input files: one per distinct request body and shard, in the plan's order. */
   readonly files: BatchFile[] = [];
-  /** The batch job of each run, by its label. */
+  /** The batch job of each run, by its label: with several shards, the first shard's (every one is in `shards`). */
   readonly jobs: Record<string, BatchJob> = {};
-  /** The downloaded results of each run, by its label. */
+  /** The downloaded results of each run, by its label: with several shards, the first shard's (see `shards`). */
   readonly results: Record<string, BatchResults> = {};
+  /** Every shard of each run, by its label, in dataset order: its file, job and results (one for a single shard). */
+  readonly shards: Record<string, EvaluationShard[]> = {};
 
   constructor(name: string, given: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {
     // Decide (validate, plan the files and runs, estimate) before anything is registered, write the files to upload,
@@ -252,53 +314,17 @@ export class Evaluation extends pulumi.ComponentResource {
     writeEvaluationInputs(plan);
     pulumi.log.info(describeEstimates(plan), this);
 
-    const childOpts = { parent: this };
+    const built = buildShardedRuns(plan, this, startedAt);
+    this.files.push(...built.files);
     const outcomes: pulumi.Output<RunOutcome>[] = [];
-    for (const planned of plan.files) {
-      const file = new BatchFile(
-        planned.name,
-        { source: planned.path, endpoint: plan.endpoint, filenamePrefix: planned.name },
-        childOpts,
-      );
-      this.files.push(file);
-      for (const run of planned.runs) {
-        const job = new BatchJob(
-          run.jobName,
-          {
-            inputFiles: [file.id],
-            model: run.model,
-            endpoint: plan.endpoint,
-            metadata: run.metadata,
-            waitForCompletion: plan.waitForCompletion,
-            resubmitOn: plan.resubmitOn,
-          },
-          childOpts,
-        );
-        const results = BatchResults.forJob(run.resultsName, job, { directory: run.resultsDir }, childOpts);
-        this.jobs[run.label] = job;
-        this.results[run.label] = results;
-        outcomes.push(
-          pulumi
-            .all([
-              job.id,
-              job.status,
-              job.adopted,
-              job.createdAt,
-              results.downloaded,
-              results.outputPath,
-              results.errorPath,
-            ])
-            .apply(([jobId, status, adopted, createdAt, downloaded, outputPath, errorPath]) => ({
-              run,
-              jobId,
-              status,
-              reused: adopted || createdAt * 1000 < startedAt - 1000,
-              downloaded,
-              outputPath,
-              errorPath,
-            })),
-        );
-      }
+    for (const run of plan.runs) {
+      const shards = built.shards.get(run.label) ?? [];
+      const first = shards[0];
+      if (first === undefined) throw new Error(`Evaluation ${name}: the plan gives the run ${run.label} no job`);
+      this.jobs[run.label] = first.job;
+      this.results[run.label] = first.results;
+      this.shards[run.label] = shards.map(({ outcome: _, ...shard }) => shard);
+      outcomes.push(pulumi.all(shards.map((shard) => shard.outcome)).apply((jobs): RunOutcome => ({ run, jobs })));
     }
 
     const report = pulumi.all(outcomes).apply((runs) => runReport(plan, runs, this));

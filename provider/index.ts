@@ -6,7 +6,15 @@
 export { BatchFile, type BatchFileArgs } from "./batchFile";
 export { BatchJob, type BatchJobArgs } from "./batchJob";
 export { BatchResults, type BatchResultsArgs } from "./batchResults";
-export { Evaluation, type EvaluationArgs, type EvaluationModel, type EvaluationEstimate } from "./evaluation";
+export { BatchRun, type BatchRunArgs } from "./batchRun";
+export {
+  Evaluation,
+  type EvaluationArgs,
+  type EvaluationEstimate,
+  type EvaluationLimits,
+  type EvaluationModel,
+  type EvaluationShard,
+} from "./evaluation";
 export { DEFAULT_PRICES } from "./eval/pricing";
 export { formatSummaryTable } from "./eval/report";
 export type { Scorer, ScoreFn, PriceTable, ModelSummary } from "./eval/types";

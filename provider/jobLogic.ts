@@ -106,7 +106,9 @@ export interface JobInputs {
    * Make `pulumi up` wait for a final status, reporting progress: `true` waits up to the job's `timeoutHours` plus
    * 10 minutes, polling after 1 s and then less and less often (`WaitPolicy` says how). A wait that times out, or
    * a job that ends FAILED, TIMEOUT_EXCEEDED or CANCELLED, fails the update but stays in state; the next `up`
-   * resumes waiting. Updates in place.
+   * resumes waiting. A job that waits also waits to be submitted while the workspace's pending-request limit
+   * (1,000,000) refuses it, on the same schedule and within the same timeout; a job that does not wait fails at once
+   * with the numbers, and nothing is submitted. Updates in place.
    * @default false: `up` submits and returns; `pulumi refresh` reads the status
    */
   waitForCompletion?: boolean | WaitPolicy;

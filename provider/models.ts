@@ -23,6 +23,7 @@ import { NO_RETRIES, unreachableOf } from "./client";
 import type { ProviderContext } from "./context";
 import { ENDPOINT_CAPABILITY, type ModelCapability } from "./api";
 import { report } from "./log";
+import { modelCacheFile, readModelCache, writeModelCache } from "./modelCache";
 import type { ApiEndpoint } from "./requests";
 import { show } from "./requests";
 
@@ -35,8 +36,11 @@ export interface ModelInfo {
   type?: string;
 }
 
-/** The models API's answer: the models, or why they could not be read. */
-export type ModelCatalog = { models: ModelInfo[] } | { unavailable: string };
+/**
+ * The models API's answer: the models (`cached`: from the copy on disk, modelCache.ts, not read now), or why they
+ * could not be read.
+ */
+export type ModelCatalog = { models: ModelInfo[]; cached?: true } | { unavailable: string };
 
 /** What the check says of a model. */
 export type ModelVerdict =
@@ -140,18 +144,60 @@ export function judgeModel(
   };
 }
 
-/** The catalogue of each context, read once (also when the read failed: one try per provider process). */
+/** The catalogue of each context: the copy on disk if fresh, else the live one (`liveCatalogs`). */
 const catalogs = new WeakMap<ProviderContext, Promise<ModelCatalog>>();
+/** The live catalogue of each context, read once (also when the read failed: one try per provider process). */
+const liveCatalogs = new WeakMap<ProviderContext, Promise<ModelCatalog>>();
+/** The contexts whose catalogue is a copy from disk. */
+const fromCopy = new WeakSet<ProviderContext>();
 
 /** How long the check waits for the models API: preview must not hang on an unreachable server. */
 const LIST_TIMEOUT_MS = 15_000;
 
-/** The models of the workspace, read once per context through the SDK; never rejects. */
+/**
+ * The models of the workspace: a copy on disk read minutes ago (modelCache.ts; `cached`), else read through the
+ * SDK (`liveModelCatalog`). Once per context; never rejects.
+ */
 export function modelCatalog(ctx: ProviderContext): Promise<ModelCatalog> {
-  let catalog = catalogs.get(ctx);
+  return catalogs.get(ctx) ?? copyCatalog(ctx) ?? liveModelCatalog(ctx);
+}
+
+/**
+ * True when the model check of this context reads the models from the copy on disk, needing no SDK (the copy
+ * becomes the context's catalogue on the first call that finds it).
+ */
+export function modelsFromCopy(ctx: ProviderContext): boolean {
+  if (!catalogs.has(ctx)) copyCatalog(ctx);
+  return fromCopy.has(ctx);
+}
+
+/** The copy on disk as this context's catalogue, when there is a fresh one and the context has none yet. */
+function copyCatalog(ctx: ProviderContext): Promise<ModelCatalog> | undefined {
+  if (!ctx.ready()) return undefined;
+  const { serverUrl, apiKey } = ctx.settings();
+  const file = modelCacheFile(serverUrl, apiKey);
+  const models = file === undefined ? undefined : readModelCache(file);
+  if (!models) return undefined;
+  const catalog = Promise.resolve({ models, cached: true as const });
+  catalogs.set(ctx, catalog);
+  fromCopy.add(ctx);
+  return catalog;
+}
+
+/** The models of the workspace read now through the SDK, once per context (and kept on disk); never rejects. */
+export function liveModelCatalog(ctx: ProviderContext): Promise<ModelCatalog> {
+  let catalog = liveCatalogs.get(ctx);
   if (!catalog) {
-    catalog = readCatalog(ctx);
-    catalogs.set(ctx, catalog);
+    catalog = readCatalog(ctx).then((read) => {
+      if ("models" in read && ctx.ready()) {
+        const { serverUrl, apiKey } = ctx.settings();
+        const file = modelCacheFile(serverUrl, apiKey);
+        if (file !== undefined) writeModelCache(file, read.models);
+      }
+      return read;
+    });
+    liveCatalogs.set(ctx, catalog);
+    if (!catalogs.has(ctx)) catalogs.set(ctx, catalog);
   }
   return catalog;
 }
@@ -235,7 +281,13 @@ export async function checkJobModel(
   const endpoint =
     typeof inputs.endpoint === "string" && !isUnknown(inputs.endpoint) ? (inputs.endpoint as ApiEndpoint) : undefined;
   if (olds.model === model && olds.endpoint === inputs.endpoint) return undefined;
-  const catalog = await modelCatalog(ctx);
+  let catalog = await modelCatalog(ctx);
+  if ("cached" in catalog) {
+    // The copy on disk only lets a model pass: anything else is asked of the live list (modelCache.ts).
+    const passed = judgeModel(model, endpoint, catalog.models);
+    if (passed.ok && !("warning" in passed)) return undefined;
+    catalog = await liveModelCatalog(ctx);
+  }
   if ("unavailable" in catalog) {
     report(ctx, `warning: ${resource}: model ${show(model)} could not be checked: ${catalog.unavailable}`);
     return undefined;

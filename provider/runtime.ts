@@ -10,7 +10,9 @@
  * `check` of a resource not yet in state (which `up` creates, and whose BatchJobs' model check needs the models
  * API, also in preview) starts loading the part of the SDK the first calls need (client.ts, `preloadSdk`), so the
  * load overlaps the engine's work (the program registering the next resources) instead of delaying the first
- * BatchJob check. A preview of resources already in state and unchanged loads no SDK at all.
+ * BatchJob check; unless the model check has a fresh copy of the models list on disk (modelCache.ts, written by the
+ * last process that read it, e.g. the preview before an `up`): then a preview loads no SDK, and an `up` loads it
+ * for its first create. A preview of resources already in state and unchanged loads no SDK at all.
  *
  * A FROZEN INTERFACE. State written by every earlier release holds serialized providers (`__provider`, thin.ts) that
  * call exactly these exports: `configure(req)` and `provider(kind)` with kind "file", "job" or "results", and the
@@ -27,6 +29,7 @@ import { BatchFileProvider } from "./batchFile";
 import { BatchJobProvider } from "./batchJob";
 import { BatchResultsProvider } from "./batchResults";
 import { preloadSdk } from "./client";
+import { modelsFromCopy } from "./models";
 import { ProviderContext } from "./context";
 import { report } from "./log";
 import { PROVIDER_KINDS, type ProviderKind } from "./thin";
@@ -73,7 +76,13 @@ export function createRuntime(env: NodeJS.ProcessEnv = process.env): Runtime {
   const checkOf =
     (kind: ProviderKind) => (olds: Record<string, unknown> | undefined, news: Record<string, unknown>) => {
       const { ctx, providers } = inForce();
-      if (ctx.ready() && (olds === undefined || olds === null || Object.keys(olds).length === 0)) preloadSdk();
+      // Unless the model check has a fresh copy of the models list on disk (models.ts): then preview needs no SDK.
+      if (
+        ctx.ready() &&
+        (olds === undefined || olds === null || Object.keys(olds).length === 0) &&
+        !modelsFromCopy(ctx)
+      )
+        preloadSdk();
       return providers[kind].check(olds, news);
     };
 

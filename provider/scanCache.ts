@@ -83,12 +83,21 @@ export function safelyOlder(identity: FileIdentity, startedNs: bigint): boolean 
 
 /** The directory of the cache: `PULUMI_MISTRAL_BATCH_SCAN_CACHE`, else as the module's documentation says; undefined when off. */
 export function scanCacheDir(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): string | undefined {
-  const set = env[SCAN_CACHE_ENV]?.trim();
+  return cacheDir("scans", SCAN_CACHE_ENV, env, cwd);
+}
+
+/**
+ * A cache directory of this package: the environment variable `envName` when set (a directory, relative to `cwd`, or
+ * `off`: undefined), else `<cwd>/node_modules/.cache/pulumi-mistral-batch/<kind>` when the program's directory has a
+ * node_modules, else `$XDG_CACHE_HOME` (or `~/.cache`)`/pulumi-mistral-batch/<kind>`.
+ */
+export function cacheDir(kind: string, envName: string, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  const set = env[envName]?.trim();
   if (set) return ["off", "0", "false", "none"].includes(set.toLowerCase()) ? undefined : path.resolve(cwd, set);
   if (fs.existsSync(path.join(cwd, "node_modules")))
-    return path.join(cwd, "node_modules/.cache/pulumi-mistral-batch/scans");
+    return path.join(cwd, "node_modules/.cache/pulumi-mistral-batch", kind);
   const base = env.XDG_CACHE_HOME || path.join(os.homedir(), ".cache");
-  return path.join(base, "pulumi-mistral-batch/scans");
+  return path.join(base, "pulumi-mistral-batch", kind);
 }
 
 let packageVersion: string | undefined;

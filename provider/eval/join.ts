@@ -38,16 +38,31 @@ export const DEFAULT_BYTES_PER_PARTITION = 64 * 1024 * 1024;
 /** Most buckets (each is an open file during pass 1). */
 export const MAX_PARTITIONS = 1024;
 
-/** One model's run to join. */
+/**
+ * One model's run to join: one job's result files, or several jobs' (a dataset cut into shards, one job each), which
+ * are joined as one job's. All its files (output and error, of every job) are merged by custom_id.
+ */
 export interface JoinModel {
   model: string;
-  /** The job's output file on disk (success lines, possibly inline error lines too). None with no error file: every item is missing. */
+  /** The job's output file on disk (success lines, possibly inline error lines too). None at all (here or in `outputFiles` / `errorFiles`): every item is missing. */
   outputFile?: string;
   /** The job's error file on disk (error lines, possibly successes too): merged with the output file by custom_id. */
   errorFile?: string;
-  /** Copied to the summary. */
+  /** More output files: those of the run's other jobs (shards), read after `outputFile`. @default none */
+  outputFiles?: string[];
+  /** More error files: those of the run's other jobs (shards). @default none */
+  errorFiles?: string[];
+  /** Copied to the summary: the run's job (the first of several). */
   jobId?: string;
+  /** The job's status, copied to the summary unless `statuses` is given. */
   status?: string;
+  /** Every job of the run, in shard order, copied to the summary. @default none: the run is the job `jobId` */
+  jobIds?: string[];
+  /**
+   * The status of each job of `jobIds`: the summary's `status` is `SUCCESS` only when all are, else the status of the
+   * first job that did not succeed, and a warning says which did not. @default none: `status` as given
+   */
+  statuses?: string[];
   reused?: boolean;
   /** Copied to the summary when given; otherwise `estimatedInputTokens` is the dataset's estimate. */
   estimatedInputTokens?: number;
@@ -55,8 +70,8 @@ export interface JoinModel {
 }
 
 export interface JoinOptions {
-  /** The dataset as submitted: a JSONL file of `{ custom_id, body }` lines. */
-  dataset: string;
+  /** The dataset as submitted: a JSONL file of `{ custom_id, body }` lines, or several (its shards), read in order. */
+  dataset: string | readonly string[];
   /** Expected answers: a JSONL file of `{ custom_id, expected }` lines, or a map from custom_id. */
   expected?: string | ReadonlyMap<string, unknown>;
   /** The models, in the order of the summaries. Names must be distinct. */
@@ -131,6 +146,28 @@ export function bucketOf(id: string, partitions: number): number {
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return (h >>> 0) % partitions;
+}
+
+/** The result files of a model: output and error files, its jobs' in order. */
+export function resultFilesOf(m: JoinModel): string[] {
+  const files = [m.outputFile, m.errorFile, ...(m.outputFiles ?? []), ...(m.errorFiles ?? [])];
+  return files.filter((f): f is string => f !== undefined);
+}
+
+/**
+ * The status of a run of several jobs: `SUCCESS` when every job succeeded (or the one status they share), else the
+ * status of the first that did not succeed; and the jobs that did not, as `id: STATUS`.
+ */
+export function aggregateStatus(
+  jobIds: readonly string[],
+  statuses: readonly string[],
+): {
+  status: string | undefined;
+  notSucceeded: string[];
+} {
+  const notSucceeded = statuses.flatMap((st, i) => (st === "SUCCESS" ? [] : [`${jobIds[i] ?? `job ${i + 1}`}: ${st}`]));
+  const first = statuses.find((st) => st !== "SUCCESS");
+  return { status: first ?? statuses[0], notSucceeded };
 }
 
 /** Counts of result lines that name no item, with the first few (file, line and message) in reading order. */
@@ -218,6 +255,16 @@ function fileSize(file: string, what: string): number {
 
 function checkOptions(o: JoinOptions): void {
   const problems: string[] = [];
+  const datasets: unknown = o.dataset;
+  if (
+    !(
+      typeof datasets === "string" ||
+      (Array.isArray(datasets) && datasets.length > 0 && datasets.every((d) => typeof d === "string"))
+    )
+  )
+    problems.push(
+      `dataset is ${show(datasets)}; expected a JSONL path, or a non-empty list of them (the shards, in order)`,
+    );
   if (!Array.isArray(o.models) || o.models.length === 0)
     problems.push("models is empty; expected at least one { model, outputFile?, errorFile? }");
   else {
@@ -230,6 +277,16 @@ function checkOptions(o: JoinOptions): void {
           `models[${i}].model is ${show(m.model)}, named twice; expected distinct names (they key the answers of a row)`,
         );
       else seen.add(m.model);
+      if (!isObject(m)) return;
+      for (const k of ["outputFiles", "errorFiles", "jobIds", "statuses"] as const) {
+        const v: unknown = m[k];
+        if (v !== undefined && !(Array.isArray(v) && v.every((x) => typeof x === "string")))
+          problems.push(`models[${i}].${k} is ${show(v)}; expected a list of strings`);
+      }
+      if (m.statuses !== undefined && m.statuses.length !== (m.jobIds ?? []).length)
+        problems.push(
+          `models[${i}].statuses has ${m.statuses.length} entries for ${(m.jobIds ?? []).length} jobIds; expected one status per job`,
+        );
     });
   }
   if (o.scorer !== undefined && o.scoreFn !== undefined)
@@ -270,6 +327,19 @@ function checkOptions(o: JoinOptions): void {
  * Throws for a malformed dataset or expected line (naming the file and line; result lines never throw), a missing
  * input file, invalid options, or a ScoreFn / scorer failure on an item (naming the custom_id and model).
  */
+/** A dataset line parsed and checked as a request line (`{custom_id, body}`); the messages name the file and line. */
+function parseRequestLine(file: string, text: string, lineNo: number): Record<string, unknown> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${file} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
+  }
+  const p = checkRequestLine(parsed);
+  if (p) throw new Error(`${file} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
+  return parsed as Record<string, unknown>;
+}
+
 export async function joinResults(options: JoinOptions): Promise<JoinResult> {
   checkOptions(options);
   const { dataset, endpoint, models } = options;
@@ -281,12 +351,23 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
   const scoring = compiled !== undefined || scoreFn !== undefined;
 
   // Inputs and their sizes: P from the dataset's line count and the bytes of everything.
-  let inputBytes = fileSize(dataset, "dataset");
+  const datasets: readonly string[] = typeof dataset === "string" ? [dataset] : dataset;
+  let inputBytes = 0;
+  let datasetLines = 0;
+  for (const file of datasets) {
+    inputBytes += fileSize(file, "dataset");
+    datasetLines += await countLines(file);
+  }
   const expectedFile = typeof options.expected === "string" ? options.expected : undefined;
   if (expectedFile !== undefined) inputBytes += fileSize(expectedFile, "expected");
   for (const m of models) {
-    if (m.outputFile !== undefined) inputBytes += fileSize(m.outputFile, `${m.model} outputFile`);
-    if (m.errorFile !== undefined) inputBytes += fileSize(m.errorFile, `${m.model} errorFile`);
+    const named: [string | undefined, string][] = [
+      [m.outputFile, "outputFile"],
+      [m.errorFile, "errorFile"],
+      ...(m.outputFiles ?? []).map((file, i): [string, string] => [file, `outputFiles[${i}]`]),
+      ...(m.errorFiles ?? []).map((file, i): [string, string] => [file, `errorFiles[${i}]`]),
+    ];
+    for (const [file, what] of named) if (file !== undefined) inputBytes += fileSize(file, `${m.model} ${what}`);
   }
   const partitions =
     options.partitions ??
@@ -294,7 +375,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       MAX_PARTITIONS,
       Math.max(
         1,
-        Math.ceil((await countLines(dataset)) / (options.itemsPerPartition ?? DEFAULT_ITEMS_PER_PARTITION)),
+        Math.ceil(datasetLines / (options.itemsPerPartition ?? DEFAULT_ITEMS_PER_PARTITION)),
         Math.ceil(inputBytes / (options.bytesPerPartition ?? DEFAULT_BYTES_PER_PARTITION)),
       ),
     );
@@ -316,22 +397,19 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       const put = (id: string, record: string) => writers[bucketOf(id, partitions)].write(record);
       const encode = (value: unknown): string => JSON.stringify([value]).slice(1, -1); // as inside an array: undefined and functions give null
 
-      await forEachLine(dataset, (text, lineNo) => {
-        if (text.trim() === "") return;
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch (e) {
-          throw new Error(`${dataset} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
-        }
-        const p = checkRequestLine(parsed);
-        if (p) throw new Error(`${dataset} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
-        const { custom_id: id, body } = parsed as { custom_id: string; body: Record<string, unknown> };
-        estimatedInputTokens += estimateRequestTokens(endpoint, body);
-        let prompt = promptText(endpoint, body);
-        if (prompt.length > maxPrompt) prompt = `${prompt.slice(0, Math.max(0, maxPrompt - 1))}…`;
-        put(id, `${DATASET}\t${JSON.stringify(id)}\t${JSON.stringify(prompt)}`);
-      });
+      for (const file of datasets) {
+        await forEachLine(file, (text, lineNo) => {
+          if (text.trim() === "") return;
+          const { custom_id: id, body } = parseRequestLine(file, text, lineNo) as {
+            custom_id: string;
+            body: Record<string, unknown>;
+          };
+          estimatedInputTokens += estimateRequestTokens(endpoint, body);
+          let prompt = promptText(endpoint, body);
+          if (prompt.length > maxPrompt) prompt = `${prompt.slice(0, Math.max(0, maxPrompt - 1))}…`;
+          put(id, `${DATASET}\t${JSON.stringify(id)}\t${JSON.stringify(prompt)}`);
+        });
+      }
 
       if (expectedFile !== undefined) {
         await forEachLine(expectedFile, (text, lineNo) => {
@@ -362,8 +440,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       const scan = endpoint === "/v1/chat/completions" || endpoint === "/v1/fim/completions";
       for (const [m, model] of models.entries()) {
         const lost = unjoinable[m];
-        for (const file of [model.outputFile, model.errorFile]) {
-          if (file === undefined) continue;
+        for (const file of resultFilesOf(model)) {
           await forEachLine(file, (text, lineNo) => {
             if (text.trim() === "") return;
             if (scan) {
@@ -403,35 +480,39 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     }
 
     // ---- pass 2: join bucket by bucket ----------------------------------------------------------------------------
-    const accs: ModelAcc[] = models.map((m) => ({
-      summary: {
-        model: m.model,
-        ...(m.jobId !== undefined ? { jobId: m.jobId } : {}),
-        ...(m.status !== undefined ? { status: m.status } : {}),
-        total: 0,
-        succeeded: 0,
-        failed: 0,
-        missing: 0,
-        duplicates: 0,
-        unknownIds: 0,
-        unattributed: 0,
-        unreadable: 0,
-        expectedItems: 0,
-        scored: 0,
-        accuracy: null,
-        strictAccuracy: null,
-        promptTokens: 0,
-        completionTokens: 0,
-        cost: null,
-        estimatedInputTokens: m.estimatedInputTokens ?? estimatedInputTokens,
-        ...(m.estimatedCost !== undefined ? { estimatedCost: m.estimatedCost } : {}),
-        ...(m.reused !== undefined ? { reused: m.reused } : {}),
-      },
-      scoreSum: 0,
-      missing: new Tally(keep),
-      duplicates: new Tally(keep),
-      unknown: new Tally(keep),
-    }));
+    const accs: ModelAcc[] = models.map((m) => {
+      const status = m.statuses !== undefined ? aggregateStatus(m.jobIds ?? [], m.statuses).status : m.status;
+      return {
+        summary: {
+          model: m.model,
+          ...(m.jobId !== undefined ? { jobId: m.jobId } : {}),
+          ...(m.jobIds !== undefined ? { jobIds: [...m.jobIds] } : {}),
+          ...(status !== undefined ? { status } : {}),
+          total: 0,
+          succeeded: 0,
+          failed: 0,
+          missing: 0,
+          duplicates: 0,
+          unknownIds: 0,
+          unattributed: 0,
+          unreadable: 0,
+          expectedItems: 0,
+          scored: 0,
+          accuracy: null,
+          strictAccuracy: null,
+          promptTokens: 0,
+          completionTokens: 0,
+          cost: null,
+          estimatedInputTokens: m.estimatedInputTokens ?? estimatedInputTokens,
+          ...(m.estimatedCost !== undefined ? { estimatedCost: m.estimatedCost } : {}),
+          ...(m.reused !== undefined ? { reused: m.reused } : {}),
+        },
+        scoreSum: 0,
+        missing: new Tally(keep),
+        duplicates: new Tally(keep),
+        unknown: new Tally(keep),
+      };
+    });
     const datasetDuplicates = new Tally(keep);
     const expectedDuplicates = new Tally(keep);
     const expectedUnknown = new Tally(keep);
@@ -596,8 +677,14 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       s.strictAccuracy = scoring && s.expectedItems > 0 ? scoreSum / s.expectedItems : null;
       s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
       if (s.cost === null) warnings.push(`${name}: no price in the price table of ${prices.date}; cost is null`);
-      if (model.outputFile === undefined && model.errorFile === undefined)
-        warnings.push(`${name}: no output file and no error file`);
+      if (resultFilesOf(model).length === 0) warnings.push(`${name}: no output file and no error file`);
+      if (model.statuses !== undefined) {
+        const { notSucceeded } = aggregateStatus(model.jobIds ?? [], model.statuses);
+        if (notSucceeded.length)
+          warnings.push(
+            `${name}: ${notSucceeded.length} of ${model.statuses.length} jobs did not succeed (${notSucceeded.join(", ")}); the items they hold without a result count as failed`,
+          );
+      }
       if (missing.count) {
         const status = s.status !== undefined ? ` (job status ${s.status})` : "";
         warnings.push(
@@ -728,15 +815,7 @@ export async function expectedFromField(
   try {
     await forEachLine(datasetPath, (text, lineNo) => {
       if (text.trim() === "") return;
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(text);
-      } catch (e) {
-        throw new Error(`${datasetPath} line ${lineNo}: not valid JSON (${(e as Error).message}): ${show(text)}`);
-      }
-      const p = checkRequestLine(parsed);
-      if (p) throw new Error(`${datasetPath} line ${lineNo}: ${p.field} is ${p.received}; expected ${p.allowed}`);
-      const line = parsed as Record<string, unknown>;
+      const line = parseRequestLine(datasetPath, text, lineNo);
       result.items++;
       if (Object.hasOwn(line, field)) {
         result.withExpected++;

@@ -1,8 +1,10 @@
 /**
  * The plan of an Evaluation: everything its constructor decides, before any resource exists. "Decide, then build":
  * `planEvaluation` validates the arguments and returns the plan (the files to upload, one per distinct request
- * body; one run per model, with its label, model, file, metadata, price and estimate; the price table; what the
- * join and the report read and write); the component only turns it into resources (Evaluation in ../evaluation.ts).
+ * body; one run per model, with its label, model, file, metadata, price and estimate; the dataset's shards within
+ * the job and file limits (shards.ts), one BatchFile per file and shard and one job per run and shard, in waves
+ * within the workspace's pending requests; the price table; what the join and the report read and write); the
+ * component only turns it into resources (Evaluation in ../evaluation.ts).
  *
  * No engine and no writes: a function of the arguments and the dataset's content (a dataset given as a path is read,
  * streaming, to validate its lines and estimate the tokens). `writeEvaluationInputs` (./inputs.ts) writes the files
@@ -11,29 +13,28 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { API_ENDPOINTS, forEachLineSync, isApiEndpoint, type ApiEndpoint } from "../api";
+import { API_ENDPOINTS, isApiEndpoint, type ApiEndpoint } from "../api";
 import type { EvaluationArgs, EvaluationEstimate, EvaluationModel } from "../evaluation";
 import type { BatchJobStatus, WaitPolicy } from "../jobLogic";
-import { describeProblems, isClean, MAX_LINE_BYTES, scanJsonlFileSync, scanJsonlText } from "../jsonl";
 import { show } from "../requests";
 import { canonicalJson } from "../unknown";
 import { DEFAULT_PRICES, checkPrices, cost, mergePrices, priceFor, type ModelPrice } from "./pricing";
 import { formatUsd, reportPaths } from "./report";
 import { checkScorer } from "./scoring";
+import { ShardCutter, type Shard } from "./shards";
 import { estimateRequestTokens } from "./tokens";
 import type { PriceTable, ScoreFn, Scorer } from "./types";
-
-/** The dataset the files are derived from. */
-export interface DatasetPlan {
-  /** As error messages and the report name it: the path as given, or the file written for inline items. */
-  path: string;
-  /** The file read (`path` resolved against the working directory). */
-  file: string;
-  /** Inline items: the JSONL text of `file`, written unless the file already holds exactly this. */
-  inlineText?: string;
-  /** A top-level field of each line holding its expected answer, taken out of the uploaded lines. */
-  expectedField?: string;
-}
+import {
+  bodyWith,
+  checkDataset,
+  type DatasetPlan,
+  forEachDatasetLine,
+  planDataset,
+  readDatasetLine,
+  uploadedLine,
+} from "./dataset";
+import { fail } from "./errors";
+import { type PlannedLimits, planLimits, planWaves } from "./limits";
 
 /** Expected answers, as the join reads them. */
 export interface ExpectedPlan {
@@ -43,9 +44,22 @@ export interface ExpectedPlan {
   fromDataset: boolean;
 }
 
-/** One uploaded file (a BatchFile): the dataset with one set of overrides merged into every body. */
+/** One shard of one planned file: a BatchFile of the shard's lines with the file's overrides. */
+export interface PlannedFileShard {
+  /** The shard's id (`Shard.id`). */
+  shard: string;
+  /** The BatchFile's resource name and filename prefix: the file's name, `-<shard id>` when there are several shards. */
+  name: string;
+  /** The JSONL written and uploaded: `<inputs>/<label>.jsonl`, or `<inputs>/<label>-<shard id>.jsonl` with several. */
+  path: string;
+  /** Index of its first request among the dataset's (0-based). */
+  start: number;
+  requests: number;
+}
+
+/** One uploaded file: the dataset with one set of overrides merged into every body, one BatchFile per shard. */
 export interface PlannedFile {
-  /** The BatchFile's resource name and filename prefix: `<evaluation>-<label>`. */
+  /** The BatchFile's resource name and filename prefix for a single shard: `<evaluation>-<label>`. */
   name: string;
   /** `input` for the bodies as given; `input-<first 8 hex digits of sha256(key)>` for overrides. */
   label: string;
@@ -53,8 +67,10 @@ export interface PlannedFile {
   key: string;
   /** Fields merged into every request body of the file. */
   overrides: Record<string, unknown>;
-  /** The JSONL written and uploaded (absolute, in the inputs directory). */
+  /** The JSONL of a single shard (absolute, in the inputs directory): `<inputs>/<label>.jsonl`. */
   path: string;
+  /** Its shards, in dataset order (the plan's shards; one for a dataset within the limits). */
+  shards: PlannedFileShard[];
   /** Requests (non-blank dataset lines). */
   requests: number;
   /** Estimated input tokens of all requests as written (tokens.ts). */
@@ -65,7 +81,26 @@ export interface PlannedFile {
   runs: PlannedRun[];
 }
 
-/** One model's run: a BatchJob on its file, and the BatchResults of that job. */
+/** One job of a run: a BatchJob on one shard's file, and the BatchResults of that job. */
+export interface PlannedJob {
+  /** The run's label. */
+  run: string;
+  /** The shard's id. */
+  shard: string;
+  /** The name of the BatchFile it runs on (`PlannedFileShard.name`). */
+  file: string;
+  /** Resource names: the run's, with `-<shard id>` when there are several shards. */
+  jobName: string;
+  resultsName: string;
+  /** The shard's requests. */
+  requests: number;
+  /** The job's metadata: the run's, plus `shard` (its id) when there are several shards. */
+  metadata: Record<string, string>;
+  /** The wave it is submitted in (0-based): a job of wave k + 1 waits for every job of wave k. */
+  wave: number;
+}
+
+/** One model's run: one BatchJob per shard on its file, and the BatchResults of each. */
 export interface PlannedRun {
   /** The run's name in resource names, metadata and the report: the model's label, or its name. */
   label: string;
@@ -75,10 +110,12 @@ export interface PlannedRun {
   overrides: Record<string, unknown>;
   /** The name of the BatchFile it runs on (`PlannedFile.name`). */
   file: string;
-  /** Resource names: `<evaluation>-<label>` and `<evaluation>-<label>-results`. */
+  /** Resource names of a single shard's job and results: `<evaluation>-<label>` and `<evaluation>-<label>-results`. */
   jobName: string;
   resultsName: string;
-  /** Where its results are downloaded (absolute). */
+  /** Its jobs, one per shard in dataset order. */
+  jobs: PlannedJob[];
+  /** Where its results are downloaded (absolute; every shard's, each file named by its job's id). */
   resultsDir: string;
   /** The job's metadata: the evaluation's, plus `evaluation` and `run`. */
   metadata: Record<string, string>;
@@ -91,8 +128,8 @@ export interface PlannedRun {
 /** What the program does with the results: the join's inputs and outputs, and the report's. */
 export interface ReportPlan {
   title: string;
-  /** The dataset the join reads: the first file as written (the expected field taken out). */
-  dataset: string;
+  /** The dataset the join reads: the first planned file's shard files as written, in order (only custom_id and body). */
+  dataset: string[];
   /** The rows file the join writes, and its work directory. */
   rowsFile: string;
   workDir: string;
@@ -127,123 +164,14 @@ export interface EvaluationPlan {
    * the summaries. The same objects as in `files[].runs`.
    */
   runs: PlannedRun[];
+  /** The dataset's shards, shared by every file (their bytes: each line's largest variant across the files). */
+  shards: Shard[];
+  limits: PlannedLimits;
+  /** Every job, shard by shard and within a shard run by run, grouped in waves of at most `limits.pendingRequests`. */
+  waves: PlannedJob[][];
   waitForCompletion: boolean | WaitPolicy;
   resubmitOn?: BatchJobStatus[];
   report: ReportPlan;
-}
-
-/**
- * An argument of an Evaluation that cannot be planned: the message names the evaluation, the argument, the value
- * and what is allowed. The component turns it into an error the engine prints without a stack (evaluation.ts).
- */
-export class EvaluationArgumentError extends Error {
-  override name = "EvaluationArgumentError";
-}
-
-function fail(name: string, message: string): never {
-  throw new EvaluationArgumentError(`Evaluation "${name}": ${message}`);
-}
-
-/** The dataset: inline items become the JSONL text of `<inputs>/dataset.jsonl`; a path is taken as it is. */
-function planDataset(
-  name: string,
-  args: EvaluationArgs,
-  inputsDir: string,
-): { dataset: DatasetPlan; expected: EvaluationArgs["expected"] } {
-  if (typeof args.dataset === "string")
-    return { dataset: { path: args.dataset, file: path.resolve(args.dataset) }, expected: args.expected };
-  if (!Array.isArray(args.dataset) || args.dataset.length === 0) {
-    fail(
-      name,
-      `dataset is ${JSON.stringify(args.dataset)?.slice(0, 80)}; expected a JSONL path or a non-empty list of { customId, body, expected? }`,
-    );
-  }
-  const withExpected = args.dataset.some((item) => item && "expected" in item);
-  const target = path.join(inputsDir, "dataset.jsonl");
-  const text = args.dataset
-    .map((item, i) => {
-      if (!item || typeof item.customId !== "string" || typeof item.body !== "object" || item.body === null) {
-        fail(
-          name,
-          `dataset[${i}] is ${JSON.stringify(item)?.slice(0, 80)}; expected { customId: string, body: object, expected? }`,
-        );
-      }
-      return `${JSON.stringify({
-        custom_id: item.customId,
-        body: item.body,
-        ...("expected" in item ? { expected: item.expected } : {}),
-      })}\n`;
-    })
-    .join("");
-  // Their `expected` values are the expected answers, unless `expected` says otherwise.
-  return {
-    dataset: { path: target, file: path.resolve(target), inlineText: text },
-    expected: args.expected ?? (withExpected ? { field: "expected" } : undefined),
-  };
-}
-
-/** Fails with the dataset's problems (at most a few, each with its line), as one message. */
-function checkDataset(name: string, dataset: DatasetPlan): void {
-  const options = { maxProblems: 5 };
-  const scan =
-    dataset.inlineText === undefined
-      ? scanJsonlFileSync(dataset.file, options)
-      : scanJsonlText(dataset.inlineText, options);
-  if (!isClean(scan)) fail(name, describeProblems(`dataset ${dataset.path}`, scan));
-}
-
-/** Calls `fn` for every non-blank line of the dataset, in order, with its 1-based line number. */
-export function forEachDatasetLine(dataset: DatasetPlan, fn: (text: string, lineNo: number) => void): void {
-  if (dataset.inlineText === undefined) {
-    // Capped as the check is (checkDataset): a line too long to read fails with its number, not deep in V8.
-    forEachLineSync(dataset.file, ({ lineNo, text }) => void fn(text, lineNo), {
-      maxLineBytes: MAX_LINE_BYTES,
-      onLongLine: (lineNo, bytes) => {
-        throw new EvaluationArgumentError(
-          `dataset ${dataset.path} line ${lineNo} is ${bytes} bytes long; expected lines of at most ${MAX_LINE_BYTES} bytes`,
-        );
-      },
-    });
-    return;
-  }
-  dataset.inlineText.split("\n").forEach((text, i) => {
-    if (text.trim() !== "") fn(text, i + 1);
-  });
-}
-
-/** One dataset line, checked: the line with the expected field taken out, and that field's value. */
-export interface DatasetLine {
-  line: Record<string, unknown>;
-  /** Present when the dataset has an expected field: the line's custom_id and that field's value. */
-  expected?: { customId: unknown; value: unknown };
-}
-
-/** Parses and checks one dataset line (the messages name the dataset and the line); takes the expected field out. */
-export function readDatasetLine(name: string, dataset: DatasetPlan, text: string, lineNo: number): DatasetLine {
-  let line: Record<string, unknown>;
-  try {
-    line = JSON.parse(text) as Record<string, unknown>;
-  } catch (cause) {
-    fail(name, `${dataset.path} line ${lineNo} is not valid JSON (${(cause as Error).message})`);
-  }
-  if (typeof line !== "object" || line === null || typeof line.body !== "object" || line.body === null) {
-    fail(name, `${dataset.path} line ${lineNo}: expected {"custom_id": string, "body": object}`);
-  }
-  const field = dataset.expectedField;
-  if (field === undefined) return { line };
-  if (!(field in line))
-    fail(
-      name,
-      `${dataset.path} line ${lineNo} has no "${field}" field (expected.field); every line needs its expected answer there`,
-    );
-  const expected = { customId: line.custom_id, value: line[field] };
-  delete line[field];
-  return { line, expected };
-}
-
-/** A line's request body with a file's overrides merged in. */
-export function bodyWith(line: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  return { ...(line.body as Record<string, unknown>), ...overrides };
 }
 
 /** Validates the arguments of Evaluation `name` and decides what it creates and writes. Throws the component's messages. */
@@ -297,6 +225,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     const problems = checkPrices(args.prices, true);
     if (problems.length) fail(name, problems.join("; "));
   }
+  const limits = planLimits(name, args.limits);
 
   // Runs are named by label; a label other than the model's name is priced as that model.
   const base = mergePrices(DEFAULT_PRICES, args.prices);
@@ -331,6 +260,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
         key,
         overrides,
         path: path.join(inputsDir, `${label}.jsonl`),
+        shards: [],
         requests: 0,
         inputTokens: 0,
         maxOutputTokens: null,
@@ -346,6 +276,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
       file: file.name,
       jobName: `${name}-${label}`,
       resultsName: `${name}-${label}-results`,
+      jobs: [],
       resultsDir: path.join(outputDir, "results", label),
       metadata: { ...(args.metadata ?? {}), evaluation: name.slice(0, 512), run: label.slice(0, 512) },
       price: priceFor(prices, m.name),
@@ -358,20 +289,73 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   // written from it), the line cap, JSON, the {custom_id, body} envelope and unique custom_ids, each with its line.
   checkDataset(name, dataset);
 
-  // The files' requests and tokens, as they will be written: one pass over the dataset, which checks every line.
+  // The files' requests and tokens, as they will be written, and the shards: one pass over the dataset, which checks
+  // every line. A line's bytes for the shards: its largest uploaded variant, so one set of shards serves every file.
   const sums = files.map(() => ({ inputTokens: 0, maxOutput: 0, allBounded: true }));
+  const cutter = new ShardCutter({ maxRequests: limits.requestsPerJob, maxBytes: limits.bytesPerFile });
   let requests = 0;
   forEachDatasetLine(dataset, (text, lineNo) => {
     const { line } = readDatasetLine(name, dataset, text, lineNo);
+    let bytes = 0;
     files.forEach((file, i) => {
       const body = bodyWith(line, file.overrides);
       const sum = sums[i];
       sum.inputTokens += estimateRequestTokens(endpoint, body);
       if (typeof body.max_tokens === "number") sum.maxOutput += body.max_tokens;
       else sum.allBounded = false;
+      bytes = Math.max(bytes, Buffer.byteLength(uploadedLine(line, file.overrides)) + 1);
     });
+    try {
+      cutter.push(String(line.custom_id), bytes);
+    } catch (error) {
+      if (error instanceof RangeError)
+        fail(name, `${dataset.path} line ${lineNo}: ${error.message} (limits.bytesPerFile)`);
+      throw error;
+    }
     requests++;
   });
+  const shards = cutter.end();
+  const several = shards.length > 1;
+  for (const file of files) {
+    file.shards = shards.map((shard) => ({
+      shard: shard.id,
+      name: several ? `${file.name}-${shard.id}` : file.name,
+      path: several ? path.join(inputsDir, `${file.label}-${shard.id}.jsonl`) : file.path,
+      start: shard.start,
+      requests: shard.requests,
+    }));
+    for (const run of file.runs) {
+      run.jobs = file.shards.map((fileShard) => ({
+        run: run.label,
+        shard: fileShard.shard,
+        file: fileShard.name,
+        jobName: several ? `${name}-${run.label}-${fileShard.shard}` : run.jobName,
+        resultsName: several ? `${name}-${run.label}-${fileShard.shard}-results` : run.resultsName,
+        requests: fileShard.requests,
+        metadata: several ? { ...run.metadata, shard: fileShard.shard } : run.metadata,
+        wave: 0,
+      }));
+    }
+  }
+  const runs = files.flatMap((f) => f.runs);
+  // Shard by shard, and within a shard run by run: a wave holds every model's run of its first shards.
+  const ordered = shards.flatMap((_, k) => runs.map((run) => run.jobs[k]).filter((j) => j !== undefined));
+  let waves: PlannedJob[][];
+  try {
+    waves = planWaves(ordered, limits.pendingRequests);
+  } catch (error) {
+    if (error instanceof RangeError) fail(name, error.message);
+    throw error;
+  }
+  waves.forEach((wave, k) => {
+    for (const job of wave) job.wave = k;
+  });
+  const waitForCompletion = args.waitForCompletion ?? true;
+  if (waves.length > 1 && waitForCompletion === false)
+    fail(
+      name,
+      `its ${ordered.length} jobs (${shards.length} shards x ${runs.length} models) need ${waves.length} waves to stay within ${limits.pendingRequests} pending requests per workspace (limits.pendingRequests), and a wave is submitted once the jobs of the one before have finished, which waitForCompletion: false does not wait for: set waitForCompletion to true (or a wait policy), or raise limits.pendingRequests to at least ${requests * runs.length} if the workspace allows it`,
+    );
   files.forEach((file, i) => {
     const sum = sums[i];
     file.requests = requests;
@@ -404,13 +388,16 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     scoreFn,
     prices,
     files,
-    runs: files.flatMap((f) => f.runs),
+    runs,
+    shards,
+    limits,
+    waves,
     // Like BatchJob's `true`: each job's timeoutHours (the default 24) plus a margin, then the poll schedule of poll.ts.
-    waitForCompletion: args.waitForCompletion ?? true,
+    waitForCompletion,
     resubmitOn: args.resubmitOn,
     report: {
       title: `Evaluation ${name}`,
-      dataset: firstFile.path,
+      dataset: firstFile.shards.map((s) => s.path),
       rowsFile: path.join(outputDir, "rows.jsonl"),
       workDir: path.join(outputDir, "tmp"),
       htmlPath: paths.htmlPath,
@@ -419,13 +406,29 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   };
 }
 
+/**
+ * How the requests are split, for the preview line: `N requests x M models` for one shard; with several,
+ * `N requests in S shards x M models = J jobs`; with several waves, how many and why.
+ */
+export function describeShards(plan: EvaluationPlan): string {
+  const { runs, shards, waves, limits } = plan;
+  const requests = runs[0]?.estimate.requests ?? 0;
+  const jobs = runs.length * shards.length;
+  const split =
+    shards.length > 1
+      ? `${requests} requests in ${shards.length} shards x ${runs.length} models = ${jobs} jobs`
+      : `${requests} requests x ${runs.length} models`;
+  if (waves.length <= 1) return split;
+  return `${split}, ${waves.length} waves: at most ${limits.pendingRequests.toLocaleString("en-US")} pending requests per workspace (each wave is submitted once the jobs of the one before have finished)`;
+}
+
 /** The line logged at preview and up: requests, models, and per run the estimated tokens and cost at the batch price. */
 export function describeEstimates(plan: EvaluationPlan): string {
   const { prices, runs } = plan;
   // Two significant digits for small amounts: a cheap model's estimate must not read "$0.0000".
   const money = (x: number | null) => (x === null ? "no price" : formatUsd(x));
   return (
-    `Evaluation ${plan.name}: ${runs[0]?.estimate.requests ?? 0} requests x ${runs.length} models, estimated at the batch price ` +
+    `Evaluation ${plan.name}: ${describeShards(plan)}, estimated at the batch price ` +
     `(${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}): ` +
     runs
       .map(

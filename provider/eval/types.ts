@@ -78,9 +78,14 @@ export interface ModelAnswer {
 export interface ModelSummary {
   /** The run's label (the model's name unless a label is set). */
   model: string;
-  /** The run's batch job. */
+  /** The run's batch job (the first of several when the dataset is cut into shards). */
   jobId?: string;
-  /** The job's status when the report was made. */
+  /** Every batch job of the run, in shard order, when the dataset is cut into several shards. Absent for one job. */
+  jobIds?: string[];
+  /**
+   * The job's status when the report was made. For several jobs: `SUCCESS` only when every one succeeded, else the
+   * status of the first that did not (the join's warnings name them all).
+   */
   status?: string;
   /** Dataset items. */
   total: number;
@@ -125,8 +130,12 @@ export interface ModelSummary {
   estimatedCost?: number | null;
   /** True when the run was adopted/reused rather than submitted anew. */
   reused?: boolean;
-  /** The downloaded output file (successful requests, and inline failures) of the run. */
+  /** The downloaded output file (successful requests, and inline failures) of the run (its first job's of several). */
   outputPath?: string | null;
   /** The downloaded error file (failed requests) of the run; merged with the output file by custom_id. */
   errorPath?: string | null;
+  /** With several jobs (shards): every job's downloaded output file, in shard order (`outputPath` is the first's). */
+  outputPaths?: (string | null)[];
+  /** With several jobs (shards): every job's downloaded error file, in shard order (`errorPath` is the first's). */
+  errorPaths?: (string | null)[];
 }

@@ -11,7 +11,12 @@ import { Mistral } from "@mistralai/mistralai";
 import { startEmulator, type Emulator, type EmulatorOptions } from "mistral-batch-emulator";
 import { createRuntime } from "../../provider/runtime";
 import { setReporter } from "../../provider/log";
+import { MODEL_CACHE_ENV } from "../../provider/modelCache";
 import { testProfile } from "../support/profile";
+
+// The model check's copy of the models list on disk (modelCache.ts) is keyed by server URL and key: an emulator on a
+// reused port would hand one test the list of another. Off here; the tests of that cache name their own directory.
+process.env[MODEL_CACHE_ENV] = "off";
 
 // biome-ignore lint/suspicious/noExplicitAny: the integration tests read the provider's untyped outputs and admin-route bodies at any depth
 export type Json = Record<string, any>;
@@ -53,6 +58,11 @@ export function tempDir(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pmb-provider-"));
   tempDirs.push(dir);
   return dir;
+}
+
+/** Another provider process, as far as the runtime goes: nothing configured, nothing kept from the last one. */
+export function newRuntime(): void {
+  runtime = createRuntime();
 }
 
 /** Closes every emulator, starts the next test with a new runtime, restores the environment and removes temporary directories. */

@@ -5,21 +5,31 @@
  * a models API that cannot be read (401, 404, no key, an
  * unreachable server) only warns; agent jobs and unchanged models are not checked.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { MODEL_CACHE_ENV, modelCacheFile, writeModelCache } from "../../provider/modelCache";
 import {
   MODEL,
+  TEST_KEY,
   addFaults,
   captureReports,
   cleanup,
   configure,
+  admin,
   emulator,
   jobArgs,
   jobProvider,
+  newRuntime,
   stats,
+  tempDir,
   type Json,
 } from "./integration-harness";
 
 afterEach(cleanup);
+afterEach(() => {
+  process.env[MODEL_CACHE_ENV] = "off"; // as integration-harness.ts sets it
+});
 
 /** Counts the emulator's GET /v1/models answers by wrapping the global fetch the SDK uses. */
 function countModelLists(): { count: () => number; restore: () => void } {
@@ -131,5 +141,42 @@ describe("BatchJob check: the model, against the models API", () => {
     expect((await check(jobArgs({ model: "retired-model" }))).failures).toHaveLength(1);
     const agent = await check(jobArgs({ model: undefined, agentId: "ag_123" }));
     expect(agent.failures).toEqual([]);
+  });
+});
+
+describe("the copy of the models list on disk (modelCache.ts)", () => {
+  it("the next provider process checks from the copy: no models request, no key on disk", async () => {
+    const dir = tempDir();
+    process.env[MODEL_CACHE_ENV] = dir;
+    const e = await emulator();
+    await configure(e.url);
+    expect((await check(jobArgs({ model: MODEL }))).failures).toEqual([]);
+    const files = fs.readdirSync(dir);
+    expect(files).toHaveLength(1);
+    const text = fs.readFileSync(path.join(dir, files[0] ?? ""), "utf8");
+    expect(text).toContain('"mistral-small-latest"');
+    expect(`${files[0]}${text}`).not.toContain(TEST_KEY);
+    expect(fs.statSync(path.join(dir, files[0] ?? "")).mode & 0o077).toBe(0);
+
+    // A new process (a new runtime): a failing models API shows the copy was used, the fault is left unconsumed.
+    newRuntime();
+    await addFaults(e.url, "500*1@GET /v1/models");
+    await configure(e.url);
+    expect((await check(jobArgs({ model: "mistral-small-2506" }))).failures).toEqual([]);
+    expect(await admin(e.url, "GET", "/__emulator/faults")).toHaveLength(1);
+  });
+
+  it("only lets a model pass: a model the copy lacks is looked up live, found there or refused from the live list", async () => {
+    const dir = tempDir();
+    process.env[MODEL_CACHE_ENV] = dir;
+    const e = await emulator();
+    const file = modelCacheFile(e.url, TEST_KEY);
+    if (file === undefined) throw new Error("the cache is on: a file is expected");
+    writeModelCache(file, [{ id: "only-this-one", aliases: [], capabilities: { completion_chat: true } }]);
+    await configure(e.url);
+    expect((await check(jobArgs({ model: MODEL }))).failures).toEqual([]); // not in the copy, in the live list
+    const typo = await check(jobArgs({ model: "mistral-smal-latest" }));
+    expect(typo.failures?.[0]?.reason).toMatch(/nearest: mistral-small-latest/); // named from the live list
+    expect(fs.readFileSync(file, "utf8")).toContain('"mistral-small-latest"'); // the copy renewed
   });
 });

@@ -16,6 +16,7 @@ import {
   TEST_KEY,
   addFaults,
   admin,
+  captureReports,
   chatRequests,
   checkAndCreate,
   cleanup,
@@ -137,6 +138,53 @@ describe("the workspace's pending-request limit", () => {
     expect(error.statusCode).toBe(429);
     expect(error.message).toContain("3 requests pending, 3 in this job, limit 4");
     expect(error.message).toMatch(/Wait for running jobs to finish, cancel some .*split the input into smaller jobs/);
+    expect((await stats(e.url)).jobs).toBe(1);
+  });
+
+  it("a job that waits for completion waits for room instead, and is submitted once earlier jobs finish", async () => {
+    const e = await emulator({ profile: "observed", clock: "manual", speed: "demo", maxPendingRequests: 4 });
+    await configure(e.url);
+    await checkAndCreate(jobProvider(), jobArgs({ scope: "proj/dev/first" })); // 3 pending
+    const reports = captureReports();
+    try {
+      let settled = false;
+      const second = checkAndCreate(
+        jobProvider(),
+        jobArgs({ scope: "proj/dev/second", waitForCompletion: { pollIntervalSeconds: 0.05, timeoutMinutes: 1 } }),
+      ).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400)); // several refusals
+      expect((await stats(e.url)).jobs).toBe(1);
+      expect(reports.lines).toContain(
+        'BatchJob "second": waiting to submit: the workspace has too many pending batch requests (3 requests pending, 3 in this job, limit 4)',
+      );
+      // The first job finishes (room for the second), then the second does.
+      while (!settled) {
+        await admin(e.url, "POST", "/__emulator/clock/advance", { ms: 3_600_000 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      const { outs } = await second;
+      expect(outs).toMatchObject({ status: "SUCCESS", adopted: false, succeededRequests: 3 });
+      expect((await stats(e.url)).jobs).toBe(2);
+    } finally {
+      reports.restore();
+    }
+  });
+
+  it("a wait for room ends with the job's wait policy: the refusal, how long it waited, nothing submitted", async () => {
+    const e = await emulator({ profile: "observed", clock: "manual", speed: "demo", maxPendingRequests: 4 });
+    await configure(e.url);
+    await checkAndCreate(jobProvider(), jobArgs({ scope: "proj/dev/first" }));
+    const error = await thrown(() =>
+      checkAndCreate(
+        jobProvider(),
+        jobArgs({ scope: "proj/dev/second", waitForCompletion: { pollIntervalSeconds: 0.05, timeoutMinutes: 0.01 } }),
+      ),
+    );
+    expect(error.statusCode).toBe(429);
+    expect(error.message).toContain("3 requests pending, 3 in this job, limit 4");
+    expect(error.message).toMatch(/\(after waiting .* \(waitForCompletion\.timeoutMinutes 0\.01\) for room\)$/);
     expect((await stats(e.url)).jobs).toBe(1);
   });
 });

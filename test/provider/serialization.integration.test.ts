@@ -190,6 +190,30 @@ function runNode(cwd: string, script: string, args: string[] = []): Promise<Host
   return spawnJson([...args, file], cwd, env, path.basename(file));
 }
 
+/**
+ * A module-resolution hook for `node --import <returned>` that prints "SDK-IMPORT <url>" on stderr for every module of
+ * @mistralai that is imported.
+ */
+function sdkImportHook(dir: string): string {
+  const hook = path.join(dir, "hook.mjs");
+  fs.writeFileSync(
+    hook,
+    `export async function resolve(specifier, context, next) {
+  const r = await next(specifier, context);
+  if (r.url.includes("/@mistralai/")) process.stderr.write("SDK-IMPORT " + r.url + "\\n");
+  return r;
+}
+`,
+  );
+  return `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(`file://${hook}`)});`;
+}
+
+/** Script lines that print "SDK-REQUIRE <paths>" on stderr at exit when a module of @mistralai was required. */
+const SDK_REQUIRES = `process.on("exit", () => {
+  const cjs = Object.keys(require.cache).filter((k) => k.includes("@mistralai"));
+  if (cjs.length) process.stderr.write("SDK-REQUIRE " + cjs.join(" "));
+});`;
+
 /** A Pulumi program directory whose node_modules holds this package (a link to the repository, as `npm link` makes). */
 function programDir(): string {
   const dir = tempDir();
@@ -344,27 +368,11 @@ process.stdout.write(JSON.stringify({ same }));`,
 
   it("the program side loads no SDK: requiring the package and serializing its providers imports nothing of @mistralai", async () => {
     const dir = installedDir(false);
-    const hook = path.join(dir, "hook.mjs");
-    fs.writeFileSync(
-      hook,
-      `export async function resolve(specifier, context, next) {
-  const r = await next(specifier, context);
-  if (r.url.includes("/@mistralai/")) process.stderr.write("SDK-IMPORT " + r.url + "\\n");
-  return r;
-}
-`,
-    );
-    const register = `data:text/javascript,import { register } from "node:module"; register(${JSON.stringify(`file://${hook}`)});`;
-    const run = await runNode(
-      dir,
-      `require("pulumi-mistral-batch");
-${SERIALIZE}
-process.on("exit", () => {
-  const cjs = Object.keys(require.cache).filter((k) => k.includes("@mistralai"));
-  if (cjs.length) process.stderr.write("SDK-REQUIRE " + cjs.join(" "));
-});`,
-      ["--import", register],
-    );
+    const register = sdkImportHook(dir);
+    const run = await runNode(dir, `require("pulumi-mistral-batch");\n${SERIALIZE}\n${SDK_REQUIRES}`, [
+      "--import",
+      register,
+    ]);
     expect(run.out.error).toBeUndefined();
     expect(Object.keys(run.out).sort()).toEqual(["file", "job", "results"]);
     expect(run.stderr).not.toMatch(/SDK-(IMPORT|REQUIRE)/);
@@ -375,6 +383,31 @@ process.on("exit", () => {
       ["--import", register],
     );
     expect(control.stderr).toContain("SDK-IMPORT");
+  });
+
+  it("a provider's check of a new BatchJob loads no SDK once a fresh models list is on disk (modelCache.ts)", async () => {
+    const e = await emulator();
+    const dir = installedDir(false);
+    const register = sdkImportHook(dir);
+    const values = { "mistral:apiKey": KEY, "mistral:serverUrl": e.url };
+    const check = `const runtime = require("pulumi-mistral-batch/runtime");
+(async () => {
+  const values = ${JSON.stringify(values)};
+  await runtime.configure({ config: { get: (k) => values[k] } });
+  const body = { messages: [{ role: "user", content: "hi" }] };
+  const r = await runtime.provider("job").check({}, { requests: [{ customId: "a", body }], model: ${JSON.stringify(MODEL)}, scope: "p/s/j" });
+  process.stdout.write(JSON.stringify({ failures: r.failures }));
+})().catch((e) => process.stdout.write(JSON.stringify({ error: String(e) })));
+${SDK_REQUIRES}`;
+    // The first provider process (a preview) reads the list through the SDK and keeps a copy in the program's
+    // node_modules/.cache; the next one (the up's) checks from it.
+    const first = await runNode(dir, check, ["--import", register]);
+    expect(first.out).toEqual({ failures: [] });
+    expect(first.stderr).toContain("SDK-IMPORT");
+    const second = await runNode(dir, check, ["--import", register]);
+    expect(second.out).toEqual({ failures: [] });
+    expect(second.stderr).not.toMatch(/SDK-(IMPORT|REQUIRE)/);
+    expect(fs.readdirSync(path.join(dir, "node_modules/.cache/pulumi-mistral-batch/models"))).toHaveLength(1);
   });
 
   it("without the package in the program's node_modules: the clear install message", async () => {

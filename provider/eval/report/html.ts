@@ -32,6 +32,15 @@ function clipHtml(c: Clip | undefined, emptyText = "—"): string {
   return `<div class="text">${escapeHtml(c.text)}${more}</div>`;
 }
 
+/** A run's job: its id, or for several jobs (shards) the first and how many more, every id in the title. */
+function jobCell(s: ModelSummary): string {
+  const ids = s.jobIds ?? (s.jobId ? [s.jobId] : []);
+  const [first] = ids;
+  if (first === undefined) return '<span class="none">—</span>';
+  if (ids.length === 1) return `<code>${escapeHtml(first)}</code>`;
+  return `<span title="${escapeHtml(ids.join(" "))}"><code>${escapeHtml(first)}</code> +${ids.length - 1} more</span>`;
+}
+
 function statusBadge(status: string | undefined): string {
   if (!status) return `<span class="none">—</span>`;
   const cls = status.toLowerCase().replace(/[^a-z0-9]+/g, "-");
@@ -144,7 +153,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     out.push(
       `<tr data-model="${e(s.model)}">`,
       `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span></td>`,
-      `<td class="job">${s.jobId ? `<code>${e(s.jobId)}</code>` : '<span class="none">—</span>'}</td>`,
+      `<td class="job">${jobCell(s)}</td>`,
       `<td>${statusBadge(s.status)}</td>`,
       `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
       `<td class="num unattributed">${int(s.unattributed ?? 0)}</td>`,

@@ -12,6 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { answerRequest, checkableAnswer, DEFAULT_MODELS, extractAnswer } from "../../../packages/emulator/src/models";
 import { isClean, scanJsonlFile } from "../../../provider/jsonl";
 import {
+  aggregateStatus,
   bucketOf,
   expectedFromField,
   joinResults,
@@ -572,7 +573,7 @@ describe("joinResults: errors", () => {
 
   it("names the file and line of a malformed dataset or expected line", async () => {
     const { options } = scenario();
-    fs.appendFileSync(options.dataset, '{"custom_id": "", "body": {}}\n');
+    fs.appendFileSync(options.dataset as string, '{"custom_id": "", "body": {}}\n');
     await expect(joinResults(options)).rejects.toThrow(
       `${options.dataset} line 61: custom_id is ""; expected a non-empty string, unique in the file`,
     );
@@ -921,5 +922,79 @@ describe("expectedFromField", () => {
       `${f("src2.jsonl")} line 1: custom_id is 5; expected a non-empty string`,
     );
     expect(fs.readdirSync(dir).sort()).toEqual(["src.jsonl", "src2.jsonl"]);
+  });
+});
+
+describe("joinResults: a run of several jobs (a dataset cut into shards)", () => {
+  /** Splits a JSONL file into `parts` files of consecutive lines (shards), or of lines dealt round-robin (results). */
+  const split = (file: string, parts: number, how: "consecutive" | "dealt"): string[] => {
+    const lines = fs.readFileSync(file, "utf8").trim().split("\n");
+    const size = Math.ceil(lines.length / parts);
+    return Array.from({ length: parts }, (_, k) => {
+      const mine =
+        how === "consecutive" ? lines.slice(k * size, (k + 1) * size) : lines.filter((_, i) => i % parts === k);
+      const out = `${file}.${k}`;
+      fs.writeFileSync(out, mine.length ? `${mine.join("\n")}\n` : "");
+      return out;
+    });
+  };
+
+  it("joins the shards' dataset files and every job's result files as one job: the same rows and counts", async () => {
+    const { options } = scenario();
+    const single = await joinResults({ ...options, outFile: f("single.jsonl") });
+    const [alpha, beta, failed] = options.models;
+    const sharded = await joinResults({
+      ...options,
+      dataset: split(options.dataset as string, 3, "consecutive"),
+      models: [
+        {
+          model: alpha!.model,
+          outputFiles: split(alpha!.outputFile!, 3, "dealt"),
+          jobIds: ["job-a1", "job-a2", "job-a3"],
+          statuses: ["SUCCESS", "SUCCESS", "SUCCESS"],
+        },
+        {
+          model: beta!.model,
+          outputFile: split(beta!.outputFile!, 2, "dealt")[0],
+          outputFiles: [`${beta!.outputFile}.1`],
+          errorFiles: split(beta!.errorFile!, 2, "dealt"),
+          jobId: "job-b1",
+          jobIds: ["job-b1", "job-b2"],
+          statuses: ["SUCCESS", "SUCCESS"],
+        },
+        { model: failed!.model, jobIds: ["job-c1", "job-c2"], statuses: ["SUCCESS", "FAILED"] },
+      ],
+      outFile: f("sharded.jsonl"),
+    });
+    expect(sharded.items).toBe(single.items);
+    const figures = ({ jobId, jobIds, status, ...rest }: ModelSummary) => rest;
+    expect(sharded.summaries.map(figures)).toEqual(single.summaries.map(figures));
+    expect(byId(readRows(sharded.rowsFile))).toEqual(byId(readRows(single.rowsFile)));
+    expect(sharded.summaries.map((s) => [s.jobId, s.jobIds, s.status])).toEqual([
+      [undefined, ["job-a1", "job-a2", "job-a3"], "SUCCESS"],
+      ["job-b1", ["job-b1", "job-b2"], "SUCCESS"],
+      [undefined, ["job-c1", "job-c2"], "FAILED"],
+    ]);
+    expect(sharded.warnings).toContain(
+      "ministral-3b-latest: 1 of 2 jobs did not succeed (job-c2: FAILED); the items they hold without a result count as failed",
+    );
+  });
+
+  it("aggregates the jobs' statuses: SUCCESS only when every job succeeded, else the first that did not", () => {
+    expect(aggregateStatus(["a", "b"], ["SUCCESS", "SUCCESS"])).toEqual({ status: "SUCCESS", notSucceeded: [] });
+    expect(aggregateStatus(["a", "b", "c"], ["SUCCESS", "TIMEOUT_EXCEEDED", "FAILED"])).toEqual({
+      status: "TIMEOUT_EXCEEDED",
+      notSucceeded: ["b: TIMEOUT_EXCEEDED", "c: FAILED"],
+    });
+  });
+
+  it("refuses statuses that do not match the jobIds, and a dataset list that is empty", async () => {
+    const { options } = scenario();
+    await expect(
+      joinResults({ ...options, models: [{ model: "m", jobIds: ["a", "b"], statuses: ["SUCCESS"] }] }),
+    ).rejects.toThrow("models[0].statuses has 1 entries for 2 jobIds; expected one status per job");
+    await expect(joinResults({ ...options, dataset: [] })).rejects.toThrow(
+      "dataset is []; expected a JSONL path, or a non-empty list of them (the shards, in order)",
+    );
   });
 });

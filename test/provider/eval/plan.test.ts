@@ -92,7 +92,7 @@ describe("planEvaluation: runs and labels", () => {
     });
     expect(p.report).toEqual({
       title: "Evaluation ev",
-      dataset: path.join(out, "inputs", "input.jsonl"),
+      dataset: [path.join(out, "inputs", "input.jsonl")],
       rowsFile: path.join(out, "rows.jsonl"),
       workDir: path.join(out, "tmp"),
       htmlPath: path.join(out, "report.html"),

@@ -189,6 +189,17 @@ describe("writeReport: the HTML page", () => {
     );
   });
 
+  it("shows a run of several jobs (shards) as its first job and how many more, every id in the cell's title", async () => {
+    const many = summaries(40).map((x, i) => (i === 1 ? { ...x, jobIds: [x.jobId!, "job-2", "job-3"] } : x));
+    const { html } = await report(40, { summaries: many });
+    const rows = [...section(html, "summary").matchAll(/<tr data-model="([^"]+)">([\s\S]*?)<\/tr>/g)];
+    const jobCell = (i: number) => rows[i]![2].match(/<td class="job">([\s\S]*?)<\/td>/)?.[1];
+    expect(jobCell(1)).toBe(
+      `<span title="${many[1]!.jobId} job-2 job-3"><code>${many[1]!.jobId}</code> +2 more</span>`,
+    );
+    expect(jobCell(0)).toBe(`<code>${many[0]!.jobId}</code>`);
+  });
+
   it("has a table per model of its wrong, partly right and failed answers", () => {
     const models = section(r.html, "models");
     const perModel = [

@@ -1,0 +1,197 @@
+/**
+ * An Evaluation over its limits through the real engine, against an emulator with the same low caps: the dataset is
+ * cut into shards (one BatchFile, job and results per shard and model), the jobs are submitted in two waves within
+ * the workspace's pending requests (the emulator refuses a job that would exceed them), every model's shards are
+ * merged as one job in the summaries and the report; then editing one line's body previews as a change of exactly
+ * one shard's file, jobs and results.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Emulator } from "mistral-batch-emulator";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ModelSummary } from "../../provider";
+import { assertDistFresh, E2EProject, emulatorLib, previewSteps } from "./harness";
+import { testProfile } from "../support/profile";
+
+type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
+
+const LINES = 240;
+const REQUESTS_PER_JOB = 100;
+const PENDING = 300;
+
+/** "What is a + b?" questions with the expected sum as a top-level field; line `edited` asks another question. */
+function arithmetic(n: number, edited = -1): string {
+  return `${Array.from({ length: n }, (_, i) => {
+    const a = 7 * i + 3;
+    const b = i === edited ? 1000 : 11 * i + 5;
+    return JSON.stringify({
+      custom_id: `q${String(i + 1).padStart(3, "0")}`,
+      expected: a + b,
+      body: { max_tokens: 16, messages: [{ role: "user", content: `What is ${a} + ${b}?` }] },
+    });
+  }).join("\n")}\n`;
+}
+
+interface ShardOutput {
+  id: string;
+  requests: number;
+  job: string;
+}
+
+describe("Evaluation in shards and waves through the engine", { timeout: 300_000 }, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
+      speed: { queueDelayMs: 100, requestsPerSecond: 2000, cancelDelayMs: 50 },
+      maxRequestsPerJob: REQUESTS_PER_JOB,
+      maxPendingRequests: PENDING,
+    });
+    project = new E2EProject("shards", { files: { "data/arith.jsonl": arithmetic(LINES) } });
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+const evaluation = new Evaluation("arith", {
+  dataset: "data/arith.jsonl",
+  expected: { field: "expected" },
+  scorer: { type: "numeric" },
+  models: ["mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
+  outputDir: "eval-out",
+  limits: { requestsPerJob: ${REQUESTS_PER_JOB}, pendingRequests: ${PENDING} },
+  waitForCompletion: { timeoutMinutes: 3, pollIntervalSeconds: 0.2 },
+});
+const shards = {};
+for (const [label, list] of Object.entries(evaluation.shards))
+  shards[label] = list.map((s) => s.job.id.apply((job) => ({ id: s.id, requests: s.requests, job })));
+module.exports = { summaries: evaluation.summaries, reportPath: evaluation.reportPath, shards };`);
+    stack = await project.stack(emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  const jobs = () => [...emulator.store.jobs.values()];
+  const uploads = () => [...emulator.store.files.values()].filter((f) => f.source === "upload");
+  let shards: Record<string, ShardOutput[]>;
+
+  it("up uploads one file per shard, runs one job per shard and model in two waves, and merges each model's shards", async () => {
+    const output: string[] = [];
+    const result = await stack.up({ onOutput: (t) => output.push(t) });
+    expect(result.summary.result).toBe("succeeded");
+    shards = result.outputs.shards.value as Record<string, ShardOutput[]>;
+    const ids = shards["mistral-small-latest"]!.map((s) => s.id);
+    expect(ids.length).toBeGreaterThan(2);
+    expect(shards.tiny!.map((s) => [s.id, s.requests])).toEqual(
+      shards["mistral-small-latest"]!.map((s) => [s.id, s.requests]),
+    );
+    expect(shards.tiny!.reduce((n, s) => n + s.requests, 0)).toBe(LINES);
+
+    // The preview line, logged by up too: shards, jobs, waves and why.
+    const line =
+      output
+        .join("")
+        .split("\n")
+        .find((l) => l.includes("Evaluation arith:")) ?? "";
+    expect(line).toContain(
+      `${LINES} requests in ${ids.length} shards x 2 models = ${2 * ids.length} jobs, 2 waves: at most ${PENDING} pending requests per workspace`,
+    );
+
+    // One upload per shard (no model has overrides), only custom_id and body; one job per shard and model.
+    expect(uploads()).toHaveLength(ids.length);
+    for (const f of uploads()) {
+      const lines = fs
+        .readFileSync(emulator.store.blobPath(f.id), "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.length).toBeLessThanOrEqual(REQUESTS_PER_JOB);
+      for (const l of lines) expect(Object.keys(l)).toEqual(["custom_id", "body"]);
+    }
+    expect(jobs()).toHaveLength(2 * ids.length);
+    expect(jobs().every((j) => j.status === "SUCCESS")).toBe(true);
+
+    // Two waves, each within PENDING requests (else the emulator would have refused a job with a 429): in state,
+    // the jobs of the first wave depend on no job, and each job of the second depends on every job of the first.
+    const state = (await stack.exportStack()).deployment as { resources?: { urn: string; dependencies?: string[] }[] };
+    const nameOf = (urn: string): string => urn.split("::").pop() ?? urn;
+    const jobNames = new Map<string, number>(
+      Object.entries(shards).flatMap(([label, list]) =>
+        list.map((x): [string, number] => [`arith-${label}-${x.id}`, x.requests]),
+      ),
+    );
+    const dependsOnJobs = new Map<string, string[]>(
+      (state.resources ?? [])
+        .filter((r) => jobNames.has(nameOf(r.urn)))
+        .map((r): [string, string[]] => [
+          nameOf(r.urn),
+          (r.dependencies ?? [])
+            .map(nameOf)
+            .filter((d) => jobNames.has(d))
+            .sort(),
+        ]),
+    );
+    expect(dependsOnJobs.size).toBe(2 * ids.length);
+    const first = [...dependsOnJobs].filter(([, deps]) => deps.length === 0).map(([name]) => name);
+    const second = [...dependsOnJobs].filter(([, deps]) => deps.length > 0);
+    expect(first.length).toBeGreaterThan(0);
+    expect(second.length).toBeGreaterThan(0);
+    for (const [, deps] of second) expect(deps).toEqual([...first].sort());
+    const requestsOf = (names: string[]) => names.reduce((n, name) => n + (jobNames.get(name) ?? 0), 0);
+    expect(requestsOf(first)).toBeLessThanOrEqual(PENDING);
+    expect(requestsOf(second.map(([name]) => name))).toBeLessThanOrEqual(PENDING);
+
+    // Each model's shards are merged as one job: every item counted once, every job listed.
+    const summaries = result.outputs.summaries.value as ModelSummary[];
+    expect(summaries.map((s) => s.model)).toEqual(["mistral-small-latest", "tiny"]);
+    for (const s of summaries) {
+      const mine = shards[s.model]!.map((x) => x.job);
+      expect(s).toMatchObject({ status: "SUCCESS", total: LINES, succeeded: LINES, failed: 0, scored: LINES });
+      expect(s.jobIds).toEqual(mine);
+      expect(s.jobId).toBe(mine[0]);
+      expect(s.outputPaths).toHaveLength(mine.length);
+      expect(mine.reduce((n, id) => n + (emulator.store.jobs.get(id)?.total_requests ?? 0), 0)).toBe(LINES);
+    }
+    const rows = fs
+      .readFileSync(path.join(project.workDir, "eval-out", "rows.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { customId: string });
+    expect(new Set(rows.map((r) => r.customId)).size).toBe(LINES);
+    expect(rows).toHaveLength(LINES);
+    const report = path.resolve(project.workDir, result.outputs.reportPath.value as string);
+    expect(fs.readFileSync(report, "utf8")).toContain(`+${ids.length - 1} more`);
+  });
+
+  it("editing one line's body previews as a change of exactly one shard's file, jobs and results", async () => {
+    const edited = 150;
+    const ids = shards.tiny!.map((s) => s.id);
+    let start = 0;
+    const holding = shards.tiny!.find((s) => {
+      const inside = edited >= start && edited < start + s.requests;
+      start += s.requests;
+      return inside;
+    })!.id;
+    project.write("data/arith.jsonl", arithmetic(LINES, edited));
+    const steps = await previewSteps(stack);
+    const changed = Object.entries(steps)
+      .filter(([, op]) => op !== "same")
+      .map(([name, op]) => `${name}: ${op}`)
+      .sort();
+    expect(changed).toEqual(
+      [
+        `arith-input-${holding}: replace`,
+        `arith-mistral-small-latest-${holding}: replace`,
+        `arith-mistral-small-latest-${holding}-results: replace`,
+        `arith-tiny-${holding}: replace`,
+        `arith-tiny-${holding}-results: replace`,
+      ].sort(),
+    );
+    // Every other shard's resources are there, unchanged.
+    expect(Object.keys(steps)).toHaveLength(1 + 5 * ids.length);
+  });
+});
