@@ -171,11 +171,16 @@ export function modelsFromCopy(ctx: ProviderContext): boolean {
   return fromCopy.has(ctx);
 }
 
-/** The copy on disk as this context's catalogue, when there is a fresh one and the context has none yet. */
-function copyCatalog(ctx: ProviderContext): Promise<ModelCatalog> | undefined {
+/** The file of the copy of this context's server and key; none without usable settings or with the cache off. */
+function cacheFileOf(ctx: ProviderContext): string | undefined {
   if (!ctx.ready()) return undefined;
   const { serverUrl, apiKey } = ctx.settings();
-  const file = modelCacheFile(serverUrl, apiKey);
+  return modelCacheFile(serverUrl, apiKey);
+}
+
+/** The copy on disk as this context's catalogue, when there is a fresh one and the context has none yet. */
+function copyCatalog(ctx: ProviderContext): Promise<ModelCatalog> | undefined {
+  const file = cacheFileOf(ctx);
   const models = file === undefined ? undefined : readModelCache(file);
   if (!models) return undefined;
   const catalog = Promise.resolve({ models, cached: true as const });
@@ -189,11 +194,8 @@ export function liveModelCatalog(ctx: ProviderContext): Promise<ModelCatalog> {
   let catalog = liveCatalogs.get(ctx);
   if (!catalog) {
     catalog = readCatalog(ctx).then((read) => {
-      if ("models" in read && ctx.ready()) {
-        const { serverUrl, apiKey } = ctx.settings();
-        const file = modelCacheFile(serverUrl, apiKey);
-        if (file !== undefined) writeModelCache(file, read.models);
-      }
+      const file = cacheFileOf(ctx);
+      if ("models" in read && file !== undefined) writeModelCache(file, read.models);
       return read;
     });
     liveCatalogs.set(ctx, catalog);
