@@ -1,6 +1,7 @@
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+import LongestFirstSequencer from "./test/support/sequencer";
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
@@ -64,5 +65,7 @@ export default defineConfig({
     // of their time waiting on the engine's processes (CLI, language host, program, provider), so two files at
     // once nearly halve the suite there (measured: e2e files 545 s one at a time, about 290 s two at a time).
     maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Longest file first across both projects (test/support/sequencer.ts), even with no vitest cache.
+    sequence: { sequencer: LongestFirstSequencer },
   },
 });
