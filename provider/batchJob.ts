@@ -148,7 +148,7 @@ function outputsOf(
  * An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. The engine
  * shows an init error's `reasons`, not its message, so the message is the one reason.
  */
-function keepInState(
+export function keepInState(
   ctx: ProviderContext,
   message: string,
   id: string,
@@ -163,7 +163,7 @@ function keepInState(
   });
 }
 
-async function getJob(ctx: ProviderContext, id: string, resource: string): Promise<SdkBatchJob> {
+export async function getJob(ctx: ProviderContext, id: string, resource: string): Promise<SdkBatchJob> {
   const client = await ctx.client();
   return call(ctx, "batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
 }
@@ -314,7 +314,7 @@ export const SUBMIT_ATTEMPTS = 6;
  * for completion: then it waits for room as long as its wait policy allows, asking again on the poll schedule
  * (poll.ts), so jobs beyond the limit are submitted as earlier ones finish.
  */
-async function submit(
+export async function submit(
   ctx: ProviderContext,
   inputs: JobInputs,
   key: string,
@@ -404,7 +404,7 @@ function waitedFor(inputs: JobInputs, policy: Required<WaitPolicy>): string {
  * Polls until a final status or the policy's deadline, on the schedule of poll.ts (the first poll after
  * `pollIntervalSeconds`, then intervals growing with the time waited); reports progress as it goes.
  */
-async function waitForFinal(
+export async function waitForFinal(
   ctx: ProviderContext,
   job: SdkBatchJob,
   policy: Required<WaitPolicy>,

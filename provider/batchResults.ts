@@ -143,7 +143,7 @@ const OUTPUT_ONLY: OutputOnly<BatchResultsPublicOutputs> = {
 };
 
 /** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
-async function download(
+export async function download(
   ctx: ProviderContext,
   fileId: string,
   target: string,

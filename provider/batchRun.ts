@@ -7,9 +7,9 @@
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import type { BatchFile } from "./batchFile";
 import type { EvaluationEstimate, EvaluationLimits, EvaluationShard } from "./evaluation";
 import { buildShardedRuns } from "./eval/build";
+import { retryFailedOf } from "./evaluation";
 import { EvaluationArgumentError } from "./eval/errors";
 import { writeEvaluationInputs } from "./eval/inputs";
 import { aggregateStatus } from "./eval/join";
@@ -24,10 +24,10 @@ import type { ApiEndpoint } from "./requests";
 export interface BatchRunArgs {
   /**
    * The JSONL of `{custom_id, body}` lines to run. Only `custom_id` and `body` are uploaded (other fields of a line
-   * change nothing). Editing a line replaces the file and job of the shard holding it.
+   * change nothing). Editing lines submits only those (and added ones) on the next `up`; removed ones drop out.
    */
   dataset: string;
-  /** The model every request runs on. A change replaces every job. */
+  /** The model every request runs on. A change runs every request again. */
   model: string;
   /**
    * The endpoint every request is sent to. A change replaces every job.
@@ -46,10 +46,15 @@ export interface BatchRunArgs {
    */
   waitForCompletion?: boolean | WaitPolicy;
   /**
-   * Statuses on which the next `up` resubmits a job. Updates the jobs in place.
+   * Statuses on which the next `up` resubmits a job (its requests are sent again, as with `retryFailed: true`).
    * @default [] (never resubmit)
    */
   resubmitOn?: BatchJobStatus[];
+  /**
+   * Send failed requests again on the next `up`, as a small job of only those per shard. Updates in place.
+   * @default false (true when `resubmitOn` is set)
+   */
+  retryFailed?: boolean;
   /**
    * Limits of the shards and waves, at most Mistral's (as an Evaluation's `limits`).
    * @default Mistral's: `{ requestsPerJob: 100000, bytesPerFile: 536870912 (512 MB), pendingRequests: 1000000 }`
@@ -111,9 +116,7 @@ export class BatchRun extends pulumi.ComponentResource {
   declare readonly errorPath: pulumi.Output<string | undefined>;
   /** Estimated tokens and cost, known at preview. */
   declare readonly estimate: pulumi.Output<EvaluationEstimate>;
-  /** The uploaded input files, one per shard. */
-  readonly files: BatchFile[] = [];
-  /** Every shard, in dataset order: its file, job and results. */
+  /** Every shard, in dataset order: its RequestSet. */
   readonly shards: EvaluationShard[] = [];
 
   constructor(name: string, args: BatchRunArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -126,7 +129,6 @@ export class BatchRun extends pulumi.ComponentResource {
       throw error;
     }
     super("mistral:batch:BatchRun", name, {}, opts);
-    const startedAt = Date.now();
     // The same writer as an Evaluation's: every shard file in one streaming pass, each line `{custom_id, body}`.
     writeEvaluationInputs(plan);
     const run = plan.runs[0];
@@ -138,8 +140,7 @@ export class BatchRun extends pulumi.ComponentResource {
       this,
     );
 
-    const built = buildShardedRuns(plan, this, startedAt);
-    this.files.push(...built.files);
+    const built = buildShardedRuns(plan, this, retryFailedOf(args), Date.now());
     const shards = built.shards.get(run.label) ?? [];
     this.shards.push(...shards.map(({ outcome: _, ...shard }) => shard));
     const jobs = pulumi.all(shards.map((s) => s.outcome));
@@ -173,11 +174,9 @@ export class BatchRun extends pulumi.ComponentResource {
     });
     this.outputPath = merged.outputPath;
     this.errorPath = merged.errorPath;
-    // Mistral's counts of every shard's job, summed.
-    const sum = (pick: (s: (typeof shards)[number]) => pulumi.Output<number>) =>
-      pulumi.all(shards.map(pick)).apply((ns) => ns.reduce((a, n) => a + (n ?? 0), 0));
-    this.succeededRequests = sum((s) => s.job.succeededRequests);
-    this.failedRequests = sum((s) => s.job.failedRequests);
+    // Every shard's current counts, summed.
+    this.succeededRequests = jobs.apply((js) => js.reduce((a, j) => a + j.succeeded, 0));
+    this.failedRequests = jobs.apply((js) => js.reduce((a, j) => a + j.failed, 0));
     this.estimate = pulumi.output(e);
     this.registerOutputs({
       status: this.status,

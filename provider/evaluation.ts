@@ -12,9 +12,7 @@
  * without the engine); the constructor turns the plan into resources.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { BatchFile } from "./batchFile";
-import type { BatchJob } from "./batchJob";
-import type { BatchResults } from "./batchResults";
+import type { RequestSet } from "./requestSet";
 import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
 import { aggregateStatus } from "./eval/join";
 import type { ApiEndpoint } from "./requests";
@@ -72,10 +70,17 @@ export interface EvaluationArgs {
    */
   waitForCompletion?: boolean | WaitPolicy;
   /**
-   * Statuses on which the next `up` resubmits a job. Updates the jobs in place.
+   * Statuses on which the next `up` resubmits a job: any sends the requests of a job that ended so (and every
+   * failed request) again, as `retryFailed: true` does. Kept for programs written before `retryFailed`.
    * @default [] (never resubmit)
    */
   resubmitOn?: BatchJobStatus[];
+  /**
+   * Send failed requests (per-request errors, or requests of a job that ended without answering them) again on the
+   * next `up`, as a small job of only those per shard and model; the report counts them (`retried`). Updates in place.
+   * @default false (true when `resubmitOn` is set): a failed request stays failed until its body changes
+   */
+  retryFailed?: boolean;
   /**
    * Expected answers: a JSONL of `{custom_id, expected}` (`file`), or a top-level field of the dataset lines
    * (`field`). Never uploaded (only `custom_id` and `body` are), so changing it replaces no file and no job.
@@ -124,15 +129,14 @@ export interface EvaluationLimits {
   pendingRequests?: number;
 }
 
-/** One shard of one run: its file, job and results. */
+/** One shard of one run: its requests for the run's model, kept answered incrementally. */
 export interface EvaluationShard {
   /** The shard's id: the first 8 hex digits of the SHA-256 of its first line's custom_id. */
   id: string;
   /** Its requests. */
   requests: number;
-  file: BatchFile;
-  job: BatchJob;
-  results: BatchResults;
+  /** The RequestSet: each `up` submits only the shard's requests without a result. */
+  set: RequestSet;
 }
 
 /** The estimate of one run, made before anything is submitted. */
@@ -158,16 +162,18 @@ interface RunOutcome {
 /** A run's figures from its jobs: the first job's id and paths, every job's ids, the aggregated status. */
 function runFigures({ jobs }: RunOutcome) {
   const first = jobs[0];
-  const several = jobs.length > 1;
+  const ids = jobs.flatMap((j) => j.jobIds);
+  const several = jobs.length > 1 || ids.length > 1;
   return {
-    jobId: first?.jobId,
-    ...(several ? { jobIds: jobs.map((j) => j.jobId) } : {}),
-    status: several
-      ? aggregateStatus(
-          jobs.map((j) => j.jobId),
-          jobs.map((j) => j.status),
-        ).status
-      : first?.status,
+    jobId: first?.jobId || undefined,
+    ...(several ? { jobIds: ids } : {}),
+    status:
+      jobs.length > 1
+        ? aggregateStatus(
+            jobs.map((j) => j.jobId),
+            jobs.map((j) => j.status),
+          ).status
+        : first?.status,
     reused: jobs.every((j) => j.reused),
     downloaded: jobs.every((j) => j.downloaded),
   };
@@ -222,13 +228,15 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     expected: plan.expected?.file,
     // A run of several jobs (shards) is joined as one job: every job's output and error files, every job's status.
     models: runs.map((r) => {
-      const { jobId, jobIds, status, reused } = runFigures(r);
+      const { jobId, status, reused } = runFigures(r);
       return {
         model: r.run.label,
         outputFiles: present(r.jobs.map((j) => j.outputPath)),
         errorFiles: present(r.jobs.map((j) => j.errorPath)),
         jobId,
-        ...(jobIds ? { jobIds, statuses: r.jobs.map((j) => j.status) } : { status }),
+        ...(r.jobs.length > 1
+          ? { jobIds: r.jobs.map((j) => j.jobId), statuses: r.jobs.map((j) => j.status) }
+          : { status }),
         reused,
         estimatedInputTokens: r.run.estimate.inputTokens,
         estimatedCost: r.run.estimate.estimatedCost,
@@ -248,8 +256,12 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     if (run === undefined)
       throw new Error(`Evaluation ${plan.name}: the join returned a summary for no run (${summary.model})`);
     const first = run.jobs[0];
+    const figures = runFigures(run);
     return {
       ...summary,
+      ...(figures.jobIds ? { jobIds: figures.jobIds } : {}),
+      submitted: run.jobs.reduce((n, j) => n + j.submitted, 0),
+      retried: run.jobs.reduce((n, j) => n + j.retried, 0),
       outputPath: first?.outputPath ?? null,
       errorPath: first?.errorPath ?? null,
       ...(run.jobs.length > 1
@@ -276,6 +288,11 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
   return { summaries, reportPath: toStatePath(written.htmlPath), markdownPath: toStatePath(written.markdownPath) };
 }
 
+/** Whether failed requests are sent again: `retryFailed`, else any `resubmitOn` (which asked for it job by job). */
+export function retryFailedOf(given: { retryFailed?: boolean; resubmitOn?: unknown[] }): boolean {
+  return given.retryFailed ?? (Array.isArray(given.resubmitOn) && given.resubmitOn.length > 0);
+}
+
 /** The plan, or a `pulumi.RunError` with the message of the argument that cannot be planned. */
 function planOrFail(name: string, given: EvaluationArgs): EvaluationPlan {
   try {
@@ -295,13 +312,9 @@ export class Evaluation extends pulumi.ComponentResource {
   declare readonly markdownPath: pulumi.Output<string | undefined>;
   /** Estimated tokens and cost per model, known at preview. */
   declare readonly estimates: pulumi.Output<EvaluationEstimate[]>;
-  /** The uploaded input files: one per distinct request body and shard, in the plan's order. */
-  readonly files: BatchFile[] = [];
-  /** The batch job of each run, by its label: with several shards, the first shard's (every one is in `shards`). */
-  readonly jobs: Record<string, BatchJob> = {};
-  /** The downloaded results of each run, by its label: with several shards, the first shard's (see `shards`). */
-  readonly results: Record<string, BatchResults> = {};
-  /** Every shard of each run, by its label, in dataset order: its file, job and results (one for a single shard). */
+  /** The RequestSet of each run, by its label: with several shards, the first shard's (every one is in `shards`). */
+  readonly sets: Record<string, RequestSet> = {};
+  /** Every shard of each run, by its label, in dataset order: its RequestSet (one for a single shard). */
   readonly shards: Record<string, EvaluationShard[]> = {};
 
   constructor(name: string, given: EvaluationArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -310,19 +323,16 @@ export class Evaluation extends pulumi.ComponentResource {
     // prints without a stack trace (a plain Error gets "unhandled exception" and the stack).
     const plan = planOrFail(name, given);
     super("mistral:batch:Evaluation", name, {}, opts);
-    const startedAt = Date.now();
     writeEvaluationInputs(plan);
     pulumi.log.info(describeEstimates(plan), this);
 
-    const built = buildShardedRuns(plan, this, startedAt);
-    this.files.push(...built.files);
+    const built = buildShardedRuns(plan, this, retryFailedOf(given), Date.now());
     const outcomes: pulumi.Output<RunOutcome>[] = [];
     for (const run of plan.runs) {
       const shards = built.shards.get(run.label) ?? [];
       const first = shards[0];
       if (first === undefined) throw new Error(`Evaluation ${name}: the plan gives the run ${run.label} no job`);
-      this.jobs[run.label] = first.job;
-      this.results[run.label] = first.results;
+      this.sets[run.label] = first.set;
       this.shards[run.label] = shards.map(({ outcome: _, ...shard }) => shard);
       outcomes.push(pulumi.all(shards.map((shard) => shard.outcome)).apply((jobs): RunOutcome => ({ run, jobs })));
     }

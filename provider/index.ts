@@ -7,6 +7,7 @@ export { BatchFile, type BatchFileArgs } from "./batchFile";
 export { BatchJob, type BatchJobArgs } from "./batchJob";
 export { BatchResults, type BatchResultsArgs } from "./batchResults";
 export { BatchRun, type BatchRunArgs } from "./batchRun";
+export { RequestSet, type RequestSetArgs } from "./requestSet";
 export {
   Evaluation,
   type EvaluationArgs,

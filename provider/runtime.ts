@@ -15,7 +15,7 @@
  * for its first create. A preview of resources already in state and unchanged loads no SDK at all.
  *
  * A FROZEN INTERFACE. State written by every earlier release holds serialized providers (`__provider`, thin.ts) that
- * call exactly these exports: `configure(req)` and `provider(kind)` with kind "file", "job" or "results", and the
+ * call exactly these exports: `configure(req)` and `provider(kind)` with kind "file", "job", "results" or (since RequestSet) "set", and the
  * six methods of what `provider` returns, with the inputs and outputs those releases stored. Refresh and destroy of
  * old state run through here with the installed version. So: never remove or rename an export, a kind or a method,
  * nor change their signatures; new arguments must be optional. `provider` of a kind this version does not know
@@ -28,6 +28,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { BatchFileProvider } from "./batchFile";
 import { BatchJobProvider } from "./batchJob";
 import { BatchResultsProvider } from "./batchResults";
+import { RequestSetProvider } from "./requestSet";
 import { preloadSdk } from "./client";
 import { modelsFromCopy } from "./models";
 import { ProviderContext } from "./context";
@@ -40,7 +41,12 @@ type Providers = Record<ProviderKind, Required<Omit<pulumi.dynamic.ResourceProvi
 const KINDS = PROVIDER_KINDS;
 
 function providersFor(ctx: ProviderContext): Providers {
-  return { file: new BatchFileProvider(ctx), job: new BatchJobProvider(ctx), results: new BatchResultsProvider(ctx) };
+  return {
+    file: new BatchFileProvider(ctx),
+    job: new BatchJobProvider(ctx),
+    results: new BatchResultsProvider(ctx),
+    set: new RequestSetProvider(ctx),
+  };
 }
 
 /** The two entry points, over the context of one provider process. */

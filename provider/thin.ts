@@ -19,6 +19,7 @@ import * as fileProvider from "./entry/file";
 import * as jobProvider from "./entry/job";
 import { PROVIDER_KINDS, type ProviderKind } from "./entry/methods";
 import * as resultsProvider from "./entry/results";
+import * as setProvider from "./entry/set";
 
 export { entryPoints, PROVIDER_KINDS, type ProviderKind } from "./entry/methods";
 
@@ -26,6 +27,7 @@ const providers: Record<ProviderKind, pulumi.dynamic.ResourceProvider> = {
   file: fileProvider,
   job: jobProvider,
   results: resultsProvider,
+  set: setProvider,
 };
 
 /**

@@ -6,10 +6,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 
 /** A resource kind of this package, as state names it. */
-export type ProviderKind = "file" | "job" | "results";
+export type ProviderKind = "file" | "job" | "results" | "set";
 
 /** The kinds, in the order the runtime lists them. */
-export const PROVIDER_KINDS: readonly ProviderKind[] = ["file", "job", "results"];
+export const PROVIDER_KINDS: readonly ProviderKind[] = ["file", "job", "results", "set"];
 
 /**
  * The methods of a kind's serialized provider: each loads `pulumi-mistral-batch/runtime` (from the program's

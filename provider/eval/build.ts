@@ -1,106 +1,135 @@
 /**
  * Turns a plan's files, shards, jobs and waves (plan.ts) into resources, for the components that run a dataset in
- * shards (Evaluation, BatchRun): one BatchFile per planned file and shard, one BatchJob and one BatchResults per run
- * and shard, a job of wave k + 1 depending on every job of wave k (whose create waits for it to finish). Nothing is
- * decided here: every name, input and order is the plan's.
+ * shards (Evaluation, BatchRun): one RequestSet per run and shard (which uploads and submits only the requests
+ * without a result: requestSet.ts), a set of wave k + 1 depending on every set of wave k (whose update waits for
+ * its jobs to finish). Nothing is decided here: every name, input and order is the plan's.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { BatchFile } from "../batchFile";
-import { BatchJob } from "../batchJob";
-import { BatchResults } from "../batchResults";
+import { isFinalStatus } from "../api";
+import { RequestSet } from "../requestSet";
 import type { EvaluationPlan } from "./plan";
 
-/** One job once it and its results are known. */
+/** One shard of one run once its set is up to date. */
 export interface JobOutcome {
+  /** The set's first job (the earliest holding a current result), or "" before any. */
   jobId: string;
+  /** Every job holding a current result or still running. */
+  jobIds: string[];
   status: string;
-  /** Adopted, or submitted before this program started (an unchanged job from an earlier `up`). */
+  /** Nothing was submitted by this `up`: every result came from an earlier one. */
   reused: boolean;
+  /** Every current request has a result (answer or failure) on disk. */
   downloaded: boolean;
   outputPath: string | null;
   errorPath: string | null;
+  /** Requests of the shard, and how many were submitted, reused, retried and removed by this `up`. */
+  requests: number;
+  succeeded: number;
+  failed: number;
+  submitted: number;
+  retried: number;
 }
 
-/** One shard of one run as built: its resources, and its job's outcome once known. */
+/** One shard of one run as built: its set, and the set's outcome once known. */
 export interface BuiltShard {
   /** The shard's id (`Shard.id`). */
   id: string;
   /** Its requests. */
   requests: number;
-  file: BatchFile;
-  job: BatchJob;
-  results: BatchResults;
+  /** The shard's requests for the run's model, kept answered incrementally. */
+  set: RequestSet;
   outcome: pulumi.Output<JobOutcome>;
 }
 
 export interface BuiltRuns {
-  /** Every BatchFile, in the plan's order (file by file, shard by shard). */
-  files: BatchFile[];
   /** Each run's shards, by the run's label, in dataset order. */
   shards: Map<string, BuiltShard[]>;
 }
 
 /**
- * The resources of `plan`, children of `parent`. `startedAt` (ms) tells a job submitted by this program from one
- * submitted before it (`JobOutcome.reused`).
+ * The resources of `plan`, children of `parent`: one RequestSet per run and shard, on the shard's file of the run's
+ * overrides, a set of wave k + 1 depending on every set of wave k. `retryFailed` sends failed requests again;
+ * `startedAt` (ms) tells a set this program updated from one it left as it was.
  */
-export function buildShardedRuns(plan: EvaluationPlan, parent: pulumi.Resource, startedAt: number): BuiltRuns {
+export function buildShardedRuns(
+  plan: EvaluationPlan,
+  parent: pulumi.Resource,
+  retryFailed: boolean,
+  startedAt: number,
+): BuiltRuns {
   const childOpts = { parent };
-  const files = new Map<string, BatchFile>();
-  for (const planned of plan.files) {
-    for (const shard of planned.shards) {
-      const file = new BatchFile(
-        shard.name,
-        { source: shard.path, endpoint: plan.endpoint, filenamePrefix: shard.name },
-        childOpts,
-      );
-      files.set(shard.name, file);
-    }
-  }
-  const built = new Map<string, Omit<BuiltShard, "id" | "requests" | "file">>();
-  let previous: BatchJob[] = [];
+  const sources = new Map<string, { path: string; name: string }>();
+  for (const planned of plan.files) for (const shard of planned.shards) sources.set(shard.name, shard);
+  const built = new Map<string, Omit<BuiltShard, "id" | "requests">>();
+  let previous: RequestSet[] = [];
   for (const wave of plan.waves) {
-    const current: BatchJob[] = [];
+    const current: RequestSet[] = [];
     for (const planned of wave) {
-      const file = files.get(planned.file);
+      const source = sources.get(planned.file);
       const run = plan.runs.find((r) => r.label === planned.run);
-      if (file === undefined || run === undefined)
+      if (source === undefined || run === undefined)
         throw new Error(`${plan.name}: the plan names a job ${planned.jobName} on no planned file or run`);
-      const job = new BatchJob(
+      const several = run.jobs.length > 1;
+      const discount = plan.prices.batchDiscount ?? 0.5;
+      const set = new RequestSet(
         planned.jobName,
         {
-          inputFiles: [file.id],
+          source: source.path,
           model: run.model,
           endpoint: plan.endpoint,
+          directory: several ? path.join(run.resultsDir, planned.shard) : run.resultsDir,
           metadata: planned.metadata,
           waitForCompletion: plan.waitForCompletion,
-          resubmitOn: plan.resubmitOn,
+          retryFailed,
+          price: run.price
+            ? { input: run.price.inputPerMTok * discount, output: run.price.outputPerMTok * discount }
+            : null,
+          // Its own uploads (destroying a set deletes them): the set's name, not the shared shard file's.
+          filenamePrefix: planned.jobName,
         },
         previous.length ? { ...childOpts, dependsOn: previous } : childOpts,
       );
-      const results = BatchResults.forJob(planned.resultsName, job, { directory: run.resultsDir }, childOpts);
+      const counts = pulumi.all([
+        set.totalRequests,
+        set.succeededRequests,
+        set.failedRequests,
+        set.submittedRequests,
+        set.retriedRequests,
+        set.pendingRequests,
+        set.updatedAt,
+      ]);
       const outcome = pulumi
-        .all([
-          job.id,
-          job.status,
-          job.adopted,
-          job.createdAt,
-          results.downloaded,
-          results.outputPath,
-          results.errorPath,
-        ])
+        .all([set.jobIds, set.status, set.outputPath, set.errorPath, counts])
         .apply(
-          ([jobId, status, adopted, createdAt, downloaded, outputPath, errorPath]): JobOutcome => ({
-            jobId,
+          ([
+            jobIds,
             status,
-            reused: adopted || createdAt * 1000 < startedAt - 1000,
-            downloaded,
             outputPath,
             errorPath,
-          }),
+            [requests, succeeded, failed, submittedThen, retriedThen, pending, updatedAt],
+          ]): JobOutcome => {
+            // A set this `up` did not update keeps the counts of the `up` that did: nothing was submitted now.
+            const now = updatedAt >= startedAt;
+            const submitted = now ? submittedThen : 0;
+            return {
+              jobId: jobIds[0] ?? "",
+              jobIds,
+              status,
+              reused: submitted === 0,
+              downloaded: pending === 0 && isFinalStatus(status),
+              outputPath,
+              errorPath,
+              requests,
+              succeeded,
+              failed,
+              submitted,
+              retried: now ? retriedThen : 0,
+            };
+          },
         );
-      built.set(planned.jobName, { job, results, outcome });
-      current.push(job);
+      built.set(planned.jobName, { set, outcome });
+      current.push(set);
     }
     previous = current;
   }
@@ -111,12 +140,10 @@ export function buildShardedRuns(plan: EvaluationPlan, parent: pulumi.Resource, 
       run.label,
       run.jobs.map((job) => {
         const made = built.get(job.jobName);
-        const file = files.get(job.file);
-        if (made === undefined || file === undefined)
-          throw new Error(`${plan.name}: the job ${job.jobName} is in no wave of the plan`);
-        return { id: job.shard, requests: job.requests, file, ...made };
+        if (made === undefined) throw new Error(`${plan.name}: the job ${job.jobName} is in no wave of the plan`);
+        return { id: job.shard, requests: job.requests, ...made };
       }),
     );
   }
-  return { files: [...files.values()], shards };
+  return { shards };
 }

@@ -87,6 +87,10 @@ export interface ModelSummary {
    * status of the first that did not (the join's warnings name them all).
    */
   status?: string;
+  /** Requests this `up` submitted (new, edited, lost or retried ones); absent before incremental runs. */
+  submitted?: number;
+  /** Of `submitted`, failed requests sent again (`retryFailed`). */
+  retried?: number;
   /** Dataset items. */
   total: number;
   /** Dataset items with a successful answer. */

@@ -51,14 +51,18 @@ module.exports = { summaries: evaluation.summaries };`);
     const summaries = up.outputs.summaries.value as ModelSummary[];
 
     // The uploaded file holds the items as {custom_id, body}, the expected answers stripped.
+    // One per model: each model's RequestSet uploads the requests it submits.
     const uploads = [...emulator.store.files.values()].filter((f) => f.source === "upload");
-    expect(uploads).toHaveLength(1);
+    expect(uploads).toHaveLength(2);
     const uploaded = fs
       .readFileSync(emulator.store.blobPath(uploads[0].id), "utf8")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
-    expect(uploaded.map((l) => l.custom_id)).toEqual(items.map((i) => i.customId));
+    // Each custom_id carries the key of its body (`<custom_id>#<key>`): the results say which content they answer.
+    expect(uploaded.map((l) => String(l.custom_id).replace(/#[0-9a-f]{16}$/, ""))).toEqual(
+      items.map((i) => i.customId),
+    );
     expect(uploaded.every((l) => !("expected" in l))).toBe(true);
 
     expect(summaries.map((s) => s.model)).toEqual(["mistral-large-latest", "ministral-3b-latest"]);

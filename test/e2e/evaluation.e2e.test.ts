@@ -1,6 +1,6 @@
 /**
- * The Evaluation component through the real engine, against the emulator: one BatchFile per distinct body, one
- * job and one results download per model, scored and reported in the program. Each test shows one rule of what a
+ * The Evaluation component through the real engine, against the emulator: one RequestSet per model (its uploads,
+ * jobs and results), scored and reported in the program; an edit of the dataset submits only the new requests. Each test shows one rule of what a
  * change to the declared evaluation does (preview steps, jobs submitted in the emulator, summaries, report).
  * The program is the project folder's `index.js`, run by the `pulumi` CLI through the Node.js language host; a test
  * rewrites it between operations, as a user edits their program.
@@ -109,30 +109,35 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
         .map((l) => [l.custom_id, l.expected]),
     );
   /** The emulator's output file of a job, parsed here (not by the package): result lines by custom_id. */
-  const emulatorOutput = (jobId: string) => {
-    const job = emulator.store.jobs.get(jobId)!;
-    expect(job.status).toBe("SUCCESS");
-    return fs
-      .readFileSync(emulator.store.blobPath(job.output_file!), "utf8")
-      .trim()
-      .split("\n")
-      .map(
-        (l) =>
-          JSON.parse(l) as {
-            custom_id: string;
-            response: {
-              status_code: number;
-              body: {
-                choices: { message: { content: string } }[];
-                usage: { prompt_tokens: number; completion_tokens: number };
-              };
-            };
-          },
+  const emulatorOutput = (jobIds: string | string[]) =>
+    [jobIds].flat().flatMap((jobId) => {
+      const job = emulator.store.jobs.get(jobId)!;
+      expect(job.status).toBe("SUCCESS");
+      return (
+        fs
+          .readFileSync(emulator.store.blobPath(job.output_file!), "utf8")
+          .trim()
+          .split("\n")
+          .map(
+            (l) =>
+              JSON.parse(l) as {
+                custom_id: string;
+                response: {
+                  status_code: number;
+                  body: {
+                    choices: { message: { content: string } }[];
+                    usage: { prompt_tokens: number; completion_tokens: number };
+                  };
+                };
+              },
+          )
+          // The uploaded custom_id carries the body's key (`<custom_id>#<key>`).
+          .map((l) => ({ ...l, custom_id: l.custom_id.replace(/#[0-9a-f]{16}$/, "") }))
       );
-  };
+    });
   /** Accuracy (numeric match of the last number) and token sums computed independently from the emulator's files. */
   const independent = (
-    jobId: string,
+    jobId: string | string[],
     score: (answer: string, expected: number) => number = (a, e) => (lastNumber(a) === e ? 1 : 0),
   ) => {
     const expected = expectedById();
@@ -188,13 +193,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const steps = await previewSteps(stack, (t) => output.push(t));
     expect(steps).toEqual({
       arith: "create",
-      "arith-input": "create",
       "arith-mistral-large-latest": "create",
-      "arith-mistral-large-latest-results": "create",
       "arith-mistral-small-latest": "create",
-      "arith-mistral-small-latest-results": "create",
       "arith-tiny": "create",
-      "arith-tiny-results": "create",
     });
     const line = estimateLine(output.join(""));
     expect(line).toContain("20 requests x 3 models");
@@ -234,17 +235,18 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     expect(jobs()).toEqual([]);
   });
 
-  it("up uploads one file shared by every model, runs one job per model, downloads and scores the results", async () => {
+  it("up uploads each model's requests, runs one job per model, downloads and scores the results", async () => {
     first = latest = await up();
-    // One BatchFile for the three models (none has overrides), the expected field stripped before upload.
-    expect(uploads()).toHaveLength(1);
-    const uploaded = fs
-      .readFileSync(emulator.store.blobPath(uploads()[0].id), "utf8")
+    // One upload per model's set, the same 20 requests (no model has overrides), only custom_id and body.
+    expect(uploads()).toHaveLength(3);
+    const contents = uploads().map((f) => fs.readFileSync(emulator.store.blobPath(f.id), "utf8"));
+    expect(new Set(contents).size).toBe(1);
+    const uploaded = (contents[0] ?? "")
       .trim()
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(uploaded).toHaveLength(20);
-    expect(uploaded.every((l) => !("expected" in l))).toBe(true);
+    expect(uploaded.every((l) => Object.keys(l).join() === "custom_id,body")).toBe(true);
     expect(jobs()).toHaveLength(3);
     expect(
       jobs()
@@ -252,7 +254,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
         .sort(),
     ).toEqual(["ministral-3b-latest", "mistral-large-latest", "mistral-small-latest"]);
     expect(
-      jobs().every((j) => j.input_files.length === 1 && j.input_files[0] === uploads()[0].id && j.status === "SUCCESS"),
+      jobs().every(
+        (j) => j.input_files.length === 1 && uploads().some((f) => f.id === j.input_files[0]) && j.status === "SUCCESS",
+      ),
     ).toBe(true);
 
     const { summaries } = first;
@@ -266,7 +270,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       expect(emulator.store.jobs.get(s.jobId!)?.model).toBe(modelOf[s.model]);
       // Downloaded: the output file is on disk with one line per request.
       const dir = path.join(outputDir, "results", s.model);
-      const out = path.join(dir, `${s.jobId}.output.jsonl`);
+      const out = path.join(dir, "output.jsonl");
       expect(fs.readFileSync(out, "utf8").trim().split("\n")).toHaveLength(20);
       const mine = independent(s.jobId!);
       expect(s).toMatchObject({ status: "SUCCESS", total: 20, succeeded: 20, failed: 0, scored: 20, reused: false });
@@ -309,11 +313,12 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const settle = Math.max(...jobs().map((j) => j.created_at)) * 1000 + 2000 - Date.now();
     if (settle > 0) await new Promise((r) => setTimeout(r, settle));
     const again = await up();
-    expect(again.changes).toEqual({ same: 9 }); // 8 resources and the stack
+    expect(again.changes).toEqual({ same: 5 }); // the component, 3 sets and the stack
     expect(jobs()).toHaveLength(before);
-    expect(uploads()).toHaveLength(1);
-    const strip = (ss: ModelSummary[]) => ss.map(({ reused: _r, ...rest }) => rest);
+    expect(uploads()).toHaveLength(3);
+    const strip = (ss: ModelSummary[]) => ss.map(({ reused: _r, submitted: _s, ...rest }) => rest);
     expect(strip(again.summaries)).toEqual(strip(first.summaries));
+    expect(again.summaries.map((s) => s.submitted)).toEqual([0, 0, 0]);
     expect(again.summaries.every((s) => s.reused === true)).toBe(true);
     const md = fs.readFileSync(again.markdownPath, "utf8");
     expect(md).toContain("Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`");
@@ -361,7 +366,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     expect(jobs()).toHaveLength(3);
     // The next up writes them again.
     const again = await up();
-    expect(again.changes).toEqual({ same: 9 });
+    expect(again.changes).toEqual({ same: 5 });
     for (const f of written) expect(fs.existsSync(f), f).toBe(true);
     expect(fs.readFileSync(again.markdownPath, "utf8")).toContain(
       "Reused runs: `mistral-large-latest`, `mistral-small-latest`, `tiny`",
@@ -369,22 +374,17 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     latest = again;
   });
 
-  it("changing one model's name replaces only that model's job and results", async () => {
+  it("changing one model's name replaces only that model's set", async () => {
     // A plain model name is also the run's label: a new name is a new run (create + delete), the others stay.
     declare({
       models: ["mistral-large-latest", "mistral-medium-latest", { name: "ministral-3b-latest", label: "tiny" }],
     });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
-      "arith-input": "same",
       "arith-mistral-large-latest": "same",
-      "arith-mistral-large-latest-results": "same",
       "arith-mistral-medium-latest": "create",
-      "arith-mistral-medium-latest-results": "create",
       "arith-mistral-small-latest": "delete",
-      "arith-mistral-small-latest-results": "delete",
       "arith-tiny": "same",
-      "arith-tiny-results": "same",
     });
     // A labelled run keeps its resources: the new model replaces them. This is the change applied.
     declare({
@@ -392,21 +392,18 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
-      "arith-input": "same",
       "arith-mistral-large-latest": "same",
-      "arith-mistral-large-latest-results": "same",
       "arith-mistral-small-latest": "same",
-      "arith-mistral-small-latest-results": "same",
       "arith-tiny": "replace",
-      "arith-tiny-results": "replace",
     });
     const before = jobs().map((j) => j.id);
     const result = await up();
     const added = jobs().filter((j) => !before.includes(j.id));
     expect(added).toHaveLength(1);
     expect(added[0].model).toBe("ministral-8b-latest");
-    expect(uploads()).toHaveLength(1);
-    expect(result.changes).toEqual({ same: 7, replace: 2 });
+    // The replaced set's upload was deleted with it; the new set's content is the same, under its own name.
+    expect(uploads()).toHaveLength(3);
+    expect(result.changes).toEqual({ same: 4, replace: 1 });
     const tiny = result.summaries.find((s) => s.model === "tiny")!;
     expect(tiny.jobId).toBe(added[0].id);
     expect(tiny.reused).toBe(false);
@@ -419,27 +416,23 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     latest = result;
   });
 
-  it("adding a model adds one job and its results, nothing else changes", async () => {
+  it("adding a model adds one set, nothing else changes", async () => {
     declare({ models: [...declared.models, "mistral-medium-latest"] });
     expect(await previewSteps(stack)).toEqual({
       arith: "same",
-      "arith-input": "same",
       "arith-mistral-large-latest": "same",
-      "arith-mistral-large-latest-results": "same",
       "arith-mistral-small-latest": "same",
-      "arith-mistral-small-latest-results": "same",
       "arith-tiny": "same",
-      "arith-tiny-results": "same",
       "arith-mistral-medium-latest": "create",
-      "arith-mistral-medium-latest-results": "create",
     });
     const before = jobs().map((j) => j.id);
+    const filesBefore = uploads().map((f) => f.id);
     const result = await up();
-    expect(result.changes).toEqual({ same: 9, create: 2 });
+    expect(result.changes).toEqual({ same: 5, create: 1 });
     const added = jobs().filter((j) => !before.includes(j.id));
     expect(added.map((j) => j.model)).toEqual(["mistral-medium-latest"]);
-    expect(added[0].input_files).toEqual([uploads()[0].id]);
-    expect(uploads()).toHaveLength(1);
+    const newFiles = uploads().filter((f) => !filesBefore.includes(f.id));
+    expect(added[0].input_files).toEqual(newFiles.map((f) => f.id));
     expect(result.summaries.map((s) => s.model)).toEqual([
       "mistral-large-latest",
       "mistral-small-latest",
@@ -454,34 +447,26 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     latest = result;
   });
 
-  it("per-model overrides create a second BatchFile for that body only", async () => {
+  it("per-model overrides send that model's bodies with them, the other models' unchanged", async () => {
     declare({
       models: [...declared.models, { name: "mistral-small-latest", label: "small-t0", overrides: { temperature: 0 } }],
     });
     const steps = await previewSteps(stack);
-    const newFile = Object.keys(steps).find((n) => /^arith-input-[0-9a-f]{8}$/.test(n));
-    expect(newFile, JSON.stringify(steps)).toBeDefined();
     expect(steps).toEqual({
       arith: "same",
-      "arith-input": "same",
-      [newFile!]: "create",
       "arith-mistral-large-latest": "same",
-      "arith-mistral-large-latest-results": "same",
       "arith-mistral-small-latest": "same",
-      "arith-mistral-small-latest-results": "same",
       "arith-tiny": "same",
-      "arith-tiny-results": "same",
       "arith-mistral-medium-latest": "same",
-      "arith-mistral-medium-latest-results": "same",
       "arith-small-t0": "create",
-      "arith-small-t0-results": "create",
     });
     const before = jobs().map((j) => j.id);
-    const shared = uploads()[0].id;
+    const filesBefore = uploads().map((f) => f.id);
+    const shared = filesBefore[0]!;
     const result = await up();
-    expect(result.changes).toEqual({ same: 11, create: 3 });
-    expect(uploads()).toHaveLength(2);
-    const second = uploads().find((f) => f.id !== shared)!;
+    expect(result.changes).toEqual({ same: 6, create: 1 });
+    expect(uploads()).toHaveLength(5);
+    const second = uploads().find((f) => !filesBefore.includes(f.id))!;
     const bodies = fs
       .readFileSync(emulator.store.blobPath(second.id), "utf8")
       .trim()
@@ -500,38 +485,45 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     latest = result;
   });
 
-  it("editing the dataset replaces the files and every job; preview shows the new estimates", async () => {
+  it("adding lines to the dataset submits only them, per model; preview shows the new estimates", async () => {
     project.write("data/arith.jsonl", arithmetic(22));
     const output: string[] = [];
     const steps = await previewSteps(stack, (t) => output.push(t));
-    const line = estimateLine(output.join(""));
+    const text = output.join("");
+    const line = estimateLine(text);
     expect(line).toContain("22 requests x 5 models");
     for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest", "small-t0"]) {
       const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=704 output, \\$[0-9.]+`).exec(line);
       expect(m, `${label} in: ${line}`).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThan(latest.estimates.find((e) => e.model === label)!.inputTokens);
     }
+    // Each model's set says what it would submit: the 2 new requests, the 20 others reused.
+    // (The engine shows a provider's line in the progress and again under Diagnostics: count the sets.)
+    const sets = [...text.matchAll(/RequestSet "([^"]+)": \+2 new, 20 reused, 0 removed, est\. \$[0-9.]+/g)];
+    expect(new Set(sets.map((m) => m[1]))).toEqual(
+      new Set(
+        ["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest", "small-t0"].map(
+          (l) => `arith-${l}`,
+        ),
+      ),
+    );
     const { arith: component, ...children } = steps;
     expect(component).toBe("same");
-    expect(Object.keys(children)).toHaveLength(12); // 2 files, 5 jobs, 5 results
+    expect(Object.keys(children)).toHaveLength(5);
     expect(
-      Object.values(children).every((s) => s === "replace"),
+      Object.values(children).every((s) => s === "update"),
       JSON.stringify(steps),
     ).toBe(true);
 
     const before = jobs().map((j) => j.id);
-    const filesBefore = uploads().map((f) => f.id);
     const result = await up();
     const added = jobs().filter((j) => !before.includes(j.id));
-    expect(added).toHaveLength(5);
-    // The old inputs are deleted once replaced: two new uploads, nothing else left.
-    expect(uploads()).toHaveLength(2);
-    expect(uploads().some((f) => filesBefore.includes(f.id))).toBe(false);
-    expect(new Set(added.flatMap((j) => j.input_files))).toEqual(new Set(uploads().map((f) => f.id)));
+    expect(added.map((j) => j.total_requests)).toEqual([2, 2, 2, 2, 2]);
     for (const s of result.summaries) {
-      expect(added.map((j) => j.id)).toContain(s.jobId);
-      expect(s).toMatchObject({ total: 22, succeeded: 22, scored: 22, reused: false });
-      expect(s.accuracy).toBeCloseTo(independent(s.jobId!).accuracy, 10);
+      expect(s.jobIds).toHaveLength(2);
+      expect(added.map((j) => j.id)).toContain(s.jobIds![1]);
+      expect(s).toMatchObject({ total: 22, succeeded: 22, scored: 22, submitted: 2, reused: false });
+      expect(s.accuracy).toBeCloseTo(independent(s.jobIds!).accuracy, 10);
     }
     latest = result;
   });
@@ -551,7 +543,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     });
     const before = jobs().length;
     const result = await up();
-    expect(result.changes).toEqual({ same: 14 });
+    expect(result.changes).toEqual({ same: 7 });
     expect(jobs()).toHaveLength(before);
     const seen = fs.readFileSync(seenFile, "utf8").trim().split("\n");
     expect(seen.length).toBe(22 * 5);
@@ -560,7 +552,10 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       expect(s.jobId).toBe(old.jobId);
       expect(s.reused).toBe(true);
       expect(s.accuracy).toBeCloseTo(old.accuracy! / 2, 10);
-      expect(s.accuracy).toBeCloseTo(independent(s.jobId!, (a, e) => (lastNumber(a) === e ? 0.5 : 0)).accuracy, 10);
+      expect(s.accuracy).toBeCloseTo(
+        independent(s.jobIds ?? s.jobId!, (a, e) => (lastNumber(a) === e ? 0.5 : 0)).accuracy,
+        10,
+      );
     }
   });
 

@@ -1,9 +1,9 @@
 /**
  * An Evaluation over its limits through the real engine, against an emulator with the same low caps: the dataset is
- * cut into shards (one BatchFile, job and results per shard and model), the jobs are submitted in two waves within
- * the workspace's pending requests (the emulator refuses a job that would exceed them), every model's shards are
- * merged as one job in the summaries and the report; then editing one line's body previews as a change of exactly
- * one shard's file, jobs and results.
+ * cut into shards (one RequestSet per shard and model), the jobs are submitted in two waves within the workspace's
+ * pending requests (the emulator refuses a job that would exceed them), every model's shards are merged as one job
+ * in the summaries and the report; then editing one line's body previews as an update of exactly one shard's sets
+ * and submits that one request per model; and changing the expected answers' scorer submits nothing.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -57,7 +57,7 @@ const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("arith", {
   dataset: "data/arith.jsonl",
   expected: { field: "expected" },
-  scorer: { type: "numeric" },
+  scorer: { type: require("node:fs").existsSync("scorer.txt") ? require("node:fs").readFileSync("scorer.txt", "utf8") : "numeric" },
   models: ["mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
   outputDir: "eval-out",
   limits: { requestsPerJob: ${REQUESTS_PER_JOB}, pendingRequests: ${PENDING} },
@@ -65,7 +65,7 @@ const evaluation = new Evaluation("arith", {
 });
 const shards = {};
 for (const [label, list] of Object.entries(evaluation.shards))
-  shards[label] = list.map((s) => s.job.id.apply((job) => ({ id: s.id, requests: s.requests, job })));
+  shards[label] = list.map((s) => s.set.jobIds.apply((jobs) => ({ id: s.id, requests: s.requests, job: jobs[0] })));
 module.exports = { summaries: evaluation.summaries, reportPath: evaluation.reportPath, shards };`);
     stack = await project.stack(emulator.url);
   });
@@ -101,8 +101,8 @@ module.exports = { summaries: evaluation.summaries, reportPath: evaluation.repor
       `${LINES} requests in ${ids.length} shards x 2 models = ${2 * ids.length} jobs, 2 waves: at most ${PENDING} pending requests per workspace`,
     );
 
-    // One upload per shard (no model has overrides), only custom_id and body; one job per shard and model.
-    expect(uploads()).toHaveLength(ids.length);
+    // One upload per shard and model (each set uploads what it submits), only custom_id and body; one job each.
+    expect(uploads()).toHaveLength(2 * ids.length);
     for (const f of uploads()) {
       const lines = fs
         .readFileSync(emulator.store.blobPath(f.id), "utf8")
@@ -167,7 +167,7 @@ module.exports = { summaries: evaluation.summaries, reportPath: evaluation.repor
     expect(fs.readFileSync(report, "utf8")).toContain(`+${ids.length - 1} more`);
   });
 
-  it("editing one line's body previews as a change of exactly one shard's file, jobs and results", async () => {
+  it("editing one line's body previews an update of exactly one shard's sets, and up submits that request alone", async () => {
     const edited = 150;
     const ids = shards.tiny!.map((s) => s.id);
     let start = 0;
@@ -182,16 +182,30 @@ module.exports = { summaries: evaluation.summaries, reportPath: evaluation.repor
       .filter(([, op]) => op !== "same")
       .map(([name, op]) => `${name}: ${op}`)
       .sort();
-    expect(changed).toEqual(
-      [
-        `arith-input-${holding}: replace`,
-        `arith-mistral-small-latest-${holding}: replace`,
-        `arith-mistral-small-latest-${holding}-results: replace`,
-        `arith-tiny-${holding}: replace`,
-        `arith-tiny-${holding}-results: replace`,
-      ].sort(),
-    );
-    // Every other shard's resources are there, unchanged.
-    expect(Object.keys(steps)).toHaveLength(1 + 5 * ids.length);
+    expect(changed).toEqual([`arith-mistral-small-latest-${holding}: update`, `arith-tiny-${holding}: update`].sort());
+    // Every other shard's set is there, unchanged.
+    expect(Object.keys(steps)).toHaveLength(1 + 2 * ids.length);
+
+    const before = jobs().length;
+    const output: string[] = [];
+    const result = await stack.up({ onOutput: (t) => output.push(t) });
+    expect(result.summary.result).toBe("succeeded");
+    expect(output.join("")).toMatch(/\+1 new, \d+ reused, 1 removed/);
+    const added = jobs().slice(before);
+    expect(added.map((j) => j.total_requests)).toEqual([1, 1]);
+    const summaries = result.outputs.summaries.value as ModelSummary[];
+    for (const s of summaries) expect(s).toMatchObject({ total: LINES, succeeded: LINES, submitted: 1, scored: LINES });
+  });
+
+  it("a new scorer for the expected answers re-scores the stored results and submits nothing", async () => {
+    const before = jobs().length;
+    const uploaded = uploads().length;
+    project.write("scorer.txt", "exact");
+    const result = await stack.up();
+    expect(result.summary.result).toBe("succeeded");
+    expect(jobs()).toHaveLength(before);
+    expect(uploads()).toHaveLength(uploaded);
+    const summaries = result.outputs.summaries.value as ModelSummary[];
+    for (const s of summaries) expect(s).toMatchObject({ total: LINES, submitted: 0, scored: LINES });
   });
 });

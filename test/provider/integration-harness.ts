@@ -85,6 +85,8 @@ export const jobProvider = () => runtime.provider("job") as Required<import("@pu
 export const resultsProvider = () =>
   runtime.provider("results") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
 
+export const setProvider = () => runtime.provider("set") as Required<import("@pulumi/pulumi").dynamic.ResourceProvider>;
+
 /** An SDK client to look at the emulator (no retries: what it shows is what is there). */
 export function sdk(url: string, apiKey = TEST_KEY): Mistral {
   return new Mistral({ apiKey, serverURL: url });

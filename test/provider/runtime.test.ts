@@ -12,6 +12,7 @@ import { createRuntime, unknownKindMessage } from "../../provider/runtime";
 import * as fileEntry from "../../provider/entry/file";
 import * as jobEntry from "../../provider/entry/job";
 import * as resultsEntry from "../../provider/entry/results";
+import * as setEntry from "../../provider/entry/set";
 import { PROVIDER_KINDS, entryPoints, thinProvider } from "../../provider/thin";
 
 const KEY = "sk-test-runtime-0123456789";
@@ -61,7 +62,7 @@ describe("createRuntime", () => {
     try {
       for (const kind of ["nope", "toString", "__proto__"]) {
         const p = rt.provider(kind as never);
-        const message = `pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: file, job, results`;
+        const message = `pulumi-mistral-batch/runtime: no provider for resource kind ${JSON.stringify(kind)}; allowed: file, job, results, set`;
         expect(unknownKindMessage(kind)).toContain(message);
         await expect(p.check!({}, {})).rejects.toThrow(message);
         await expect(p.diff!("id", {}, {})).rejects.toThrow(message);
@@ -124,15 +125,17 @@ describe("the thin providers (thin.ts): what Pulumi serializes as __provider", (
   it("are the exports of pulumi-mistral-batch/runtime/<kind>: the seven methods, one object per kind", async () => {
     for (const kind of PROVIDER_KINDS) {
       const p = thinProvider(kind);
-      expect(p).toBe({ file: fileEntry, job: jobEntry, results: resultsEntry }[kind]);
+      expect(p).toBe({ file: fileEntry, job: jobEntry, results: resultsEntry, set: setEntry }[kind]);
       expect(thinProvider(kind)).toBe(p);
       const methods = Object.entries(p)
         .filter(([, v]) => typeof v === "function")
         .map(([k]) => k);
       expect(methods.sort()).toEqual(["check", "configure", "create", "delete", "diff", "read", "update"]);
     }
-    expect(new Set(PROVIDER_KINDS.map((k) => thinProvider(k))).size).toBe(3);
-    expect(() => thinProvider("nope" as never)).toThrow('thinProvider: kind is "nope"; allowed: file, job, results');
+    expect(new Set(PROVIDER_KINDS.map((k) => thinProvider(k))).size).toBe(4);
+    expect(() => thinProvider("nope" as never)).toThrow(
+      'thinProvider: kind is "nope"; allowed: file, job, results, set',
+    );
   });
 
   it("hold no key, client or context: their methods name only the runtime entry point and the kind", async () => {

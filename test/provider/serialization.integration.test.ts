@@ -166,7 +166,7 @@ const pulumi = require("@pulumi/pulumi");
 const { thinProvider } = require(path.resolve("node_modules/pulumi-mistral-batch/dist/provider/thin.js"));
 (async () => {
   const out = {};
-  for (const kind of ["file", "job", "results"]) {
+  for (const kind of ["file", "job", "results", "set"]) {
     const provider = thinProvider(kind);
     if (provider !== require("pulumi-mistral-batch/runtime/" + kind)) throw new Error("not the module's exports: " + kind);
     out[kind] = (await pulumi.runtime.serializeFunction(() => provider, { allowSecrets: true })).text;
@@ -303,7 +303,7 @@ describe("the serialized providers", () => {
     const dir = installedDir(true);
     const run = await runNode(dir, SERIALIZE);
     expect(run.out.error).toBeUndefined();
-    for (const kind of ["file", "job", "results"]) {
+    for (const kind of ["file", "job", "results", "set"]) {
       const text: string = run.out[kind];
       expect(Buffer.byteLength(JSON.stringify(text)), kind).toBeLessThan(300);
       expect(text).toMatch(/^exports\.handler = __f0;\n/);
@@ -319,7 +319,7 @@ describe("the serialized providers", () => {
     const dir = installedDir(false);
     const run = await runNode(dir, SERIALIZE);
     expect(run.out.error).toBeUndefined();
-    for (const kind of ["file", "job", "results"]) {
+    for (const kind of ["file", "job", "results", "set"]) {
       const text: string = run.out[kind];
       expect(text).toContain(`require("pulumi-mistral-batch/dist/provider/entry/${kind}.js")`);
       expect(Buffer.byteLength(JSON.stringify(text))).toBeLessThan(320);
@@ -333,7 +333,7 @@ const texts = ${JSON.stringify(run.out)};
 const same = Object.entries(texts).map(([kind, text]) => rfs(text).handler() === require("pulumi-mistral-batch/runtime/" + kind));
 process.stdout.write(JSON.stringify({ same }));`,
     );
-    expect(check.out).toEqual({ same: [true, true, true] });
+    expect(check.out).toEqual({ same: [true, true, true, true] });
   });
 
   it("installed: up in a fresh process from what the program serialized, then destroy from another process", async () => {
@@ -374,7 +374,7 @@ process.stdout.write(JSON.stringify({ same }));`,
       register,
     ]);
     expect(run.out.error).toBeUndefined();
-    expect(Object.keys(run.out).sort()).toEqual(["file", "job", "results"]);
+    expect(Object.keys(run.out).sort()).toEqual(["file", "job", "results", "set"]);
     expect(run.stderr).not.toMatch(/SDK-(IMPORT|REQUIRE)/);
     // The hook does see an import of the SDK (so the check above can fail).
     const control = await runNode(

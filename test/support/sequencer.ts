@@ -13,6 +13,7 @@ const SLOW_FILES: Readonly<Record<string, number>> = {
   "test/e2e/wait.e2e.test.ts": 103,
   "test/e2e/package.e2e.test.ts": 85,
   "test/e2e/shards.e2e.test.ts": 60,
+  "test/e2e/incremental.e2e.test.ts": 55,
   "test/e2e/adopt.e2e.test.ts": 50,
   "test/e2e/evaluation-inline.e2e.test.ts": 40,
   "test/e2e/batchrun.e2e.test.ts": 30,

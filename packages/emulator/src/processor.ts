@@ -57,6 +57,8 @@ const STEP = 1000;
 
 export class Processor {
   private readonly running = new Map<string, Promise<void>>();
+  /** Attempts so far of each request (model and custom_id), for models whose failures are transient. */
+  private readonly attempts = new Map<string, number>();
 
   constructor(
     private readonly store: Store,
@@ -191,10 +193,14 @@ export class Processor {
         const index = job.completed_requests;
         const request = JSON.parse(line.text) as BatchRequestLine;
         const customId = request.custom_id ?? null;
+        const attemptKey = `${model.id}\u0000${customId ?? `#${job.id}:${index}`}`;
+        const attempt = model.failureAttempts === undefined ? 0 : (this.attempts.get(attemptKey) ?? 0);
+        if (model.failureAttempts !== undefined) this.attempts.set(attemptKey, attempt + 1);
         const answer = answerRequest(model, job.endpoint as ApiEndpoint, request.body, {
           customId,
           nowSeconds,
           requestIndex: index,
+          attempt,
         });
         const id = `batch-${randomUUID()}`;
         if (answer.ok) {

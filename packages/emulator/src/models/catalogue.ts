@@ -21,6 +21,11 @@ export interface ModelSpec {
   maxOutputDimension?: number;
   /** 0..1 deterministic fraction of requests that fail with a per-request 500 error (default 0). */
   failureRate?: number;
+  /**
+   * Attempts of a request (same custom_id, across jobs) that `failureRate` fails: 1 makes the failures transient (a
+   * request sent again succeeds), as the real service's 5xx mostly are. @default every attempt (permanent failures)
+   */
+  failureAttempts?: number;
 }
 
 const CHAT: ApiEndpoint = "/v1/chat/completions";

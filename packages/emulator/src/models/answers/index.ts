@@ -31,13 +31,14 @@ const HANDLERS: Record<ApiEndpoint, Handler> = {
  * Answers one request of a batch. Pure and deterministic: the same (model, endpoint, body, customId — or
  * requestIndex when there is no customId) gives the same answer; `created` comes from `nowSeconds`.
  * Invalid bodies give 422 (400 for semantic problems), an endpoint the model does not serve gives 400, and
- * `model.failureRate` makes a deterministic fraction of valid requests fail with 500.
+ * `model.failureRate` makes a deterministic fraction of valid requests fail with 500 (on the first
+ * `model.failureAttempts` attempts of a request only, when set: `opts.attempt` counts from 0).
  */
 export function answerRequest(
   model: ModelSpec,
   endpoint: ApiEndpoint,
   body: Record<string, unknown>,
-  opts: { customId?: string | null; nowSeconds: number; requestIndex: number },
+  opts: { customId?: string | null; nowSeconds: number; requestIndex: number; attempt?: number },
 ): ModelAnswer {
   const handler = Object.hasOwn(HANDLERS, endpoint) ? HANDLERS[endpoint] : undefined;
   if (!handler) return fail(400, `Unknown endpoint '${endpoint}'. Allowed endpoints: ${API_ENDPOINTS.join(", ")}`);
@@ -54,7 +55,8 @@ export function answerRequest(
   const requestKey =
     opts.customId !== undefined && opts.customId !== null ? `c:${opts.customId}` : `i:${opts.requestIndex}`;
   const failureRate = model.failureRate ?? 0;
-  if (failureRate > 0 && unitHash(`${model.id}\u0000failure\u0000${requestKey}`) < failureRate) {
+  const failing = model.failureAttempts === undefined || (opts.attempt ?? 0) < model.failureAttempts;
+  if (failing && failureRate > 0 && unitHash(`${model.id}\u0000failure\u0000${requestKey}`) < failureRate) {
     return fail(
       500,
       `Internal server error while running ${model.id} on request ${requestKey.slice(2)} (emulated failure)`,

@@ -1,0 +1,496 @@
+/**
+ * RequestSet (`mistral:batch:RequestSet`): a set of requests kept answered by one model, incrementally. Requests are
+ * addressed by their content (requestSet/address.ts): each `up` submits only the requests without a result (new,
+ * edited, lost, or failed and retried with `retryFailed`) as one small job (a part), keeps the earlier results of
+ * unchanged ones and drops those of removed ones; with nothing to submit it submits nothing. Its state keeps the
+ * parts (job, files, counts), so results are found again on any machine: kept under `directory`, and downloaded
+ * from Mistral's files recorded in state when not on this machine. The current results are written to
+ * `<directory>/output.jsonl` and `errors.jsonl`, custom_ids as in the source.
+ *
+ * Preview says per set what an `up` would do: `+37 new, 963 reused, 2 removed, est. $0.004`. It downloads the
+ * earlier results that are missing on this machine to say so (it changes nothing in Mistral).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { createHash } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { isFinalStatus, isApiEndpoint, API_ENDPOINTS, type ApiEndpoint } from "./api";
+import { BatchJobProvider, keepInState, type BatchJobOutputs } from "./batchJob";
+import { call, isNotFound } from "./client";
+import type { ProviderContext } from "./context";
+import { DEFAULT_TIMEOUT_HOURS, waitPolicy, type WaitPolicy } from "./jobLogic";
+import { report } from "./log";
+import { checkJobModel } from "./models";
+import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
+import { pauseStackTraces } from "./register";
+import { show } from "./requests";
+import type { Args, OutputOnly, Outputs, Registers } from "./shape";
+import { thinProvider } from "./thin";
+import { containsUnknown, UNKNOWN } from "./unknown";
+import {
+  fetchPartFiles,
+  localFiles,
+  planSet,
+  settlePart,
+  submitDelta,
+  type SetPart,
+  type SetSpec,
+} from "./requestSet/run";
+import { partPath, writeCurrent } from "./requestSet/store";
+import type { Delta } from "./requestSet/ledger";
+import { BatchFileProvider } from "./batchFile";
+
+/** The inputs of a RequestSet as the provider stores them (after `check`). `RequestSetArgs` is derived from it. */
+export interface RequestSetInputs {
+  /**
+   * Path of a local `.jsonl` of `{custom_id, body}` lines: the requests, each body as sent. Relative paths resolve
+   * from the program's directory. Editing it updates the set in place: only the requests without a result are sent.
+   */
+  source: string;
+  /** The model that answers, e.g. `"mistral-small-latest"`. A change replaces the set (every request runs again). */
+  model: string;
+  /**
+   * The endpoint every request is sent to. A change replaces the set.
+   * @default "/v1/chat/completions"
+   */
+  endpoint: ApiEndpoint;
+  /**
+   * Local directory of the set's files: each job's input and result files (`parts/`) and the current results
+   * (`output.jsonl`, `errors.jsonl`). A change updates in place (the results are downloaded again there).
+   */
+  directory: string;
+  /**
+   * Metadata of the jobs it submits from now on. Updates in place.
+   * @default none
+   */
+  metadata?: Record<string, string>;
+  /**
+   * Hours Mistral gives each job (1-168). Updates in place (jobs submitted from now on).
+   * @default 24
+   */
+  timeoutHours: number;
+  /**
+   * Wait in `up` for the jobs to end and download their results, as BatchJob's `waitForCompletion` does.
+   * Updates in place.
+   * @default true: up to `timeoutHours` plus 10 minutes
+   */
+  waitForCompletion: boolean | WaitPolicy;
+  /**
+   * Send the requests that failed (a per-request error inside a job) again on the next `up`, as a job of only
+   * those. Updates in place.
+   * @default false: a failed request stays failed until its body changes
+   */
+  retryFailed: boolean;
+  /**
+   * USD per million tokens at the batch price (`input`, `output`), for the estimate preview prints. Changes
+   * nothing remote.
+   * @default none: no estimate
+   */
+  price?: { input: number; output: number } | null;
+  /**
+   * The start of the uploaded files' names (the content's SHA-256 follows).
+   * @default the source file's name without `.jsonl`
+   */
+  filenamePrefix: string;
+  /** SHA-256 of the source, hex, computed by `check`. */
+  sha256?: string;
+  /** Requests in the source, counted by `check`. */
+  requestCount?: number;
+}
+
+/** Outputs as the provider stores them: the stored inputs, plus the set's jobs and current counts. */
+export interface RequestSetOutputs extends RequestSetInputs {
+  /** The version of the state's shape (paths.ts). */
+  stateVersion?: number;
+  /** Its jobs that still hold a current result or still run, in submission order. */
+  parts: SetPart[];
+  /** The ids of those jobs. */
+  jobIds: string[];
+  /**
+   * SUCCESS once every current request has a result (answer or per-request error) from jobs that succeeded; else
+   * the status of the first job still running, or of a job holding current requests that ended otherwise.
+   */
+  status: string;
+  /** Current requests. */
+  totalRequests: number;
+  /** Current requests answered. */
+  succeededRequests: number;
+  /** Current requests that failed (per-request errors, or sent and never answered). */
+  failedRequests: number;
+  /** Current requests still queued or running. */
+  pendingRequests: number;
+  /** Requests the last update submitted. */
+  submittedRequests: number;
+  /** When the last create or update ended (ms since the epoch): tells a program whether that was its own `up`. */
+  updatedAt: number;
+  /** Of those, earlier failures sent again (`retryFailed`). */
+  retriedRequests: number;
+  /** Current requests whose result came from an earlier update. */
+  reusedRequests: number;
+  /** Earlier results no current request wants (edited or deleted lines), as of the last update. */
+  removedRequests: number;
+  /** `<directory>/output.jsonl`: the current answers, or null when there is none. */
+  outputPath: string | null;
+  /** `<directory>/errors.jsonl`: the current per-request failures, or null when there is none. */
+  errorPath: string | null;
+}
+
+/** The args of a RequestSet. */
+export interface RequestSetArgs
+  extends Args<
+    Partial<Omit<RequestSetInputs, "sha256" | "requestCount">> &
+      Pick<RequestSetInputs, "source" | "model" | "directory">
+  > {}
+
+export type RequestSetPublicOutputs = Omit<RequestSetOutputs, keyof RequestSetInputs | "stateVersion">;
+
+const OUTPUT_ONLY: OutputOnly<RequestSetPublicOutputs> = {
+  parts: undefined,
+  jobIds: undefined,
+  status: undefined,
+  totalRequests: undefined,
+  succeededRequests: undefined,
+  failedRequests: undefined,
+  pendingRequests: undefined,
+  submittedRequests: undefined,
+  updatedAt: undefined,
+  retriedRequests: undefined,
+  reusedRequests: undefined,
+  removedRequests: undefined,
+  outputPath: undefined,
+  errorPath: undefined,
+};
+
+/** The stored scope (project/stack/name) of a set: its idempotency keys and its name in messages. */
+interface Scoped {
+  scope?: string;
+}
+
+function label(inputs: Scoped): string {
+  const name = inputs.scope?.split("/").pop();
+  return name ? `RequestSet "${name}"` : "RequestSet";
+}
+
+function specOf(inputs: RequestSetInputs & Scoped): SetSpec {
+  return {
+    resource: label(inputs),
+    source: resolveStatePath(inputs.source),
+    directory: resolveStatePath(inputs.directory),
+    model: inputs.model,
+    endpoint: inputs.endpoint,
+    ...(inputs.metadata ? { metadata: inputs.metadata } : {}),
+    timeoutHours: inputs.timeoutHours,
+    waitForCompletion: inputs.waitForCompletion,
+    retryFailed: inputs.retryFailed,
+    price: inputs.price ?? null,
+    filenamePrefix: inputs.filenamePrefix,
+    scope: inputs.scope ?? "",
+  };
+}
+
+/**
+ * The aggregated status (see `RequestSetOutputs.status`): the first job still running; else the first job that
+ * holds current requests and ended otherwise than SUCCESS; else SUCCESS, or QUEUED while requests are unsent.
+ */
+function statusOf(parts: readonly SetPart[], pending: number, unsent: number): string {
+  const running = parts.find((p) => !isFinalStatus(p.status));
+  if (running) return running.status;
+  const ended = parts.find((p) => p.status !== "SUCCESS");
+  if (ended) return ended.status;
+  return pending === 0 && unsent === 0 ? "SUCCESS" : "QUEUED";
+}
+
+const REPLACING = ["model", "endpoint"] as const;
+const IN_PLACE = ["sha256", "metadata", "timeoutHours", "waitForCompletion", "retryFailed", "filenamePrefix"] as const;
+
+export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<RequestSetInputs, RequestSetOutputs> {
+  constructor(private readonly ctx: ProviderContext) {}
+
+  async check(olds: RequestSetInputs, news: RequestSetInputs): Promise<pulumi.dynamic.CheckResult<RequestSetInputs>> {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const inputs: RequestSetInputs = {
+      ...news,
+      endpoint: news.endpoint ?? "/v1/chat/completions",
+      timeoutHours: news.timeoutHours ?? DEFAULT_TIMEOUT_HOURS,
+      waitForCompletion: news.waitForCompletion ?? true,
+      retryFailed: news.retryFailed ?? false,
+    };
+    delete inputs.sha256;
+    delete inputs.requestCount;
+    if (typeof news.model !== "string" || news.model.trim() === "")
+      failures.push({
+        property: "model",
+        reason: `model is ${show(news.model)}; expected a model name, e.g. "mistral-small-latest"`,
+      });
+    if ((inputs.endpoint as string) !== UNKNOWN && !isApiEndpoint(inputs.endpoint))
+      failures.push({
+        property: "endpoint",
+        reason: `endpoint is ${show(inputs.endpoint)}; allowed: ${API_ENDPOINTS.join(", ")}`,
+      });
+    if (typeof news.directory !== "string" || news.directory === "")
+      failures.push({
+        property: "directory",
+        reason: `directory is ${show(news.directory)}; expected a local directory path`,
+      });
+    if (typeof inputs.retryFailed !== "boolean")
+      failures.push({
+        property: "retryFailed",
+        reason: `retryFailed is ${show(inputs.retryFailed)}; expected true or false`,
+      });
+    if (typeof news.source !== "string" || news.source === "") {
+      failures.push({
+        property: "source",
+        reason: `source is ${show(news.source)}; expected the path of a .jsonl file`,
+      });
+      return { inputs, failures };
+    }
+    if (news.source === UNKNOWN) return { inputs, failures };
+    if (typeof news.directory === "string") inputs.directory = toStatePath(news.directory);
+    if (news.filenamePrefix === undefined || news.filenamePrefix === null)
+      inputs.filenamePrefix = path.basename(news.source).replace(/\.jsonl$/i, "");
+    // The source's own checks (lines, bodies for the endpoint) and its identity: BatchFile's, with its scan cache.
+    const file = await new BatchFileProvider(this.ctx).check({} as never, {
+      source: news.source,
+      purpose: "batch",
+      endpoint: isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined,
+      filenamePrefix: inputs.filenamePrefix,
+    });
+    for (const f of file.failures ?? []) failures.push({ property: "source", reason: f.reason });
+    const checked = file.inputs as { source?: string; sha256?: string; lineCount?: number } | undefined;
+    if (checked?.source) inputs.source = checked.source;
+    if (checked?.sha256) {
+      inputs.sha256 = checked.sha256;
+      inputs.requestCount = checked.lineCount;
+    }
+    if (failures.length === 0) {
+      const failure = await checkJobModel(
+        this.ctx,
+        (olds ?? {}) as unknown as Record<string, unknown>,
+        inputs as unknown as Record<string, unknown>,
+        label(news as Scoped),
+        containsUnknown,
+      );
+      if (failure) failures.push(failure);
+    }
+    return { inputs, failures };
+  }
+
+  async diff(_id: string, olds: RequestSetOutputs, news: RequestSetInputs): Promise<pulumi.dynamic.DiffResult> {
+    const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
+    if (replaces.length) return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
+    const changed = IN_PLACE.filter(
+      (k) => containsUnknown(news[k]) || JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+    );
+    if (!samePath(olds.directory, news.directory)) changed.push("directory" as never);
+    // Work left from earlier updates: a job still running, results missing on this machine, requests not yet sent.
+    let pending = false;
+    if (!containsUnknown(news.source) && news.sha256) {
+      const inputs = { ...news, scope: (olds as Scoped).scope } as RequestSetInputs & Scoped;
+      const spec = specOf(inputs);
+      const parts = (olds.parts ?? []).map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
+      for (const part of parts) await fetchPartFiles(this.ctx, spec, part);
+      const planned = await planSet(spec, parts);
+      pending = planned.delta.submit.length > 0 || planned.delta.pending > 0;
+      if (changed.length || pending) report(this.ctx, `${spec.resource}: ${planned.line}`);
+      const current = [olds.outputPath, olds.errorPath].every((p) => p === null || fs.existsSync(resolveStatePath(p)));
+      if (!current) pending = true;
+    }
+    return { changes: changed.length > 0 || pending, replaces: [], deleteBeforeReplace: false };
+  }
+
+  async create(inputs: RequestSetInputs): Promise<pulumi.dynamic.CreateResult<RequestSetOutputs>> {
+    const scope = (inputs as Scoped).scope ?? "";
+    const id = `set-${createHash("sha256").update(scope).digest("hex").slice(0, 16)}`;
+    return { id, outs: await this.run(id, inputs, []) };
+  }
+
+  async read(id: string, props?: RequestSetOutputs): Promise<pulumi.dynamic.ReadResult<RequestSetOutputs>> {
+    if (!props?.parts) return { id, props };
+    const spec = specOf(props as RequestSetOutputs & Scoped);
+    const parts = props.parts.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
+    for (const part of parts) await settlePart(this.ctx, { ...spec, waitForCompletion: false }, part, null);
+    const running = parts.some((p) => !isFinalStatus(p.status));
+    return {
+      id,
+      props: {
+        ...props,
+        parts,
+        status: running ? statusOf(parts, 1, 0) : props.status,
+        stateVersion: stateVersionOf(props),
+      },
+    };
+  }
+
+  async update(
+    id: string,
+    olds: RequestSetOutputs,
+    news: RequestSetInputs,
+  ): Promise<pulumi.dynamic.UpdateResult<RequestSetOutputs>> {
+    return { outs: await this.run(id, news, olds.parts ?? []) };
+  }
+
+  /**
+   * One update: the earlier parts brought up to date (and waited for), the delta submitted and waited for, the
+   * current results written. A wait that times out fails the update and keeps every part in state.
+   */
+  private async run(id: string, inputs: RequestSetInputs, earlier: readonly SetPart[]): Promise<RequestSetOutputs> {
+    const spec = specOf(inputs as RequestSetInputs & Scoped);
+    const policy = waitPolicy(spec.waitForCompletion, spec.timeoutHours);
+    const deadline = policy ? Date.now() + policy.timeoutMinutes * 60_000 : null;
+    const parts = earlier.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
+    let before: Delta | undefined;
+    const outputs = async (submitted: number) => this.outputs(inputs, spec, parts, submitted, before);
+    const timedOut = async (what: string): Promise<never> => {
+      const outs = await outputs(0);
+      throw keepInState(
+        this.ctx,
+        `${spec.resource}: ${what} is still running after waiting ${policy?.timeoutMinutes ?? 0} min; the set stays in state with its jobs and the next \`pulumi up\` resumes waiting`,
+        id,
+        { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider },
+      );
+    };
+    for (const part of parts) {
+      if (await settlePart(this.ctx, spec, part, deadline)) await timedOut(`job ${part.jobId}`);
+      await fetchPartFiles(this.ctx, spec, part);
+    }
+    const planned = await planSet(spec, parts);
+    report(this.ctx, `${spec.resource}: ${planned.line}`);
+    const { delta } = planned;
+    before = delta;
+    if (delta.submit.length === 0) return outputs(0);
+    let part: SetPart;
+    try {
+      part = await submitDelta(this.ctx, spec, delta.submit);
+    } catch (error) {
+      // Nothing new in state: the earlier parts stay as they were; the same delta finds the same upload and job.
+      if (parts.length === 0) throw error;
+      const outs = await outputs(0);
+      throw keepInState(
+        this.ctx,
+        (error as Error).message,
+        id,
+        { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider },
+        error,
+      );
+    }
+    parts.push(part);
+    if (await settlePart(this.ctx, spec, part, deadline)) {
+      const outs = await outputs(delta.submit.length);
+      throw keepInState(
+        this.ctx,
+        `${spec.resource}: job ${part.jobId} (${delta.submit.length} request(s)) is still ${part.status} after waiting ${policy?.timeoutMinutes ?? 0} min; it stays in state and the next \`pulumi up\` resumes waiting`,
+        id,
+        { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider },
+      );
+    }
+    await fetchPartFiles(this.ctx, spec, part);
+    return outputs(delta.submit.length);
+  }
+
+  /** The outputs from the parts' local files: the current results written, the parts no result needs dropped. */
+  private async outputs(
+    inputs: RequestSetInputs,
+    spec: SetSpec,
+    parts: SetPart[],
+    submitted: number,
+    before: Delta | undefined,
+  ): Promise<RequestSetOutputs> {
+    const planned = await planSet(spec, parts);
+    const { current, record, delta } = planned;
+    const records = parts.map((p) => localFiles(spec.directory, p));
+    const currentSet = new Set(current);
+    const written = await writeCurrent(spec.directory, currentSet, records, record, spec.endpoint);
+    // Parts that hold a current request's result or last attempt, or still run, stay; the others' files go.
+    const needed = new Set<number>();
+    for (const address of currentSet) {
+      const from = record.source.get(address);
+      if (from !== undefined) needed.add(from);
+    }
+    const kept: SetPart[] = [];
+    parts.forEach((p, i) => {
+      if (needed.has(i) || !isFinalStatus(p.status)) kept.push(p);
+      else
+        for (const k of ["input", "output", "error"] as const)
+          fs.rmSync(partPath(spec.directory, p.jobId, k), { force: true });
+    });
+    const unsent = delta.submit.length;
+    let failed = 0;
+    for (const address of currentSet) if (record.known.get(address) === "failed") failed++;
+    return {
+      ...inputs,
+      parts: kept,
+      jobIds: kept.map((p) => p.jobId),
+      status: statusOf(kept, delta.pending, unsent),
+      totalRequests: delta.requests,
+      succeededRequests: written.succeeded,
+      failedRequests: failed,
+      pendingRequests: delta.pending,
+      submittedRequests: submitted,
+      updatedAt: Date.now(),
+      retriedRequests: submitted ? (before?.retried ?? 0) : 0,
+      reusedRequests: (before ?? delta).reused,
+      removedRequests: (before ?? delta).removed,
+      outputPath: written.outputPath === null ? null : toStatePath(written.outputPath),
+      errorPath: written.errorPath === null ? null : toStatePath(written.errorPath),
+      stateVersion: stateVersionOf(undefined),
+    };
+  }
+
+  /**
+   * Cancels its jobs that still run (waiting for them to stop, as BatchJob's destroy does) and deletes the files it
+   * uploaded. The result files stay in Mistral (as a BatchJob's do by default) and on disk.
+   */
+  async delete(_id: string, props: RequestSetOutputs): Promise<void> {
+    const resource = label(props as Scoped);
+    const jobs = new BatchJobProvider(this.ctx);
+    for (const part of props.parts ?? []) {
+      if (!isFinalStatus(part.status))
+        await jobs.delete(part.jobId, {
+          scope: (props as Scoped).scope,
+          deleteResultFilesOnDestroy: false,
+        } as BatchJobOutputs);
+    }
+    const client = await this.ctx.client();
+    for (const fileId of new Set((props.parts ?? []).map((p) => p.inputFileId))) {
+      try {
+        await call(this.ctx, "files.delete", resource, () => client.files.delete({ fileId }));
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    report(this.ctx, `${resource}: destroyed; its results stay in ${props.directory}`);
+  }
+}
+
+/** The outputs of a RequestSet (merged into the class below). */
+export interface RequestSet extends Outputs<RequestSetPublicOutputs> {}
+
+/**
+ * A set of requests kept answered by one model: each `up` sends only what has no result yet.
+ *
+ * ```ts
+ * const answers = new RequestSet("answers", { source: "questions.jsonl", model: "mistral-small-latest", directory: "results" });
+ * ```
+ */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the merged interface declares the outputs pulumi.dynamic.Resource sets on the instance at run time (see BatchJob).
+export class RequestSet extends pulumi.dynamic.Resource {
+  constructor(name: string, args: RequestSetArgs, opts?: pulumi.CustomResourceOptions) {
+    const restore = pauseStackTraces();
+    try {
+      super(
+        thinProvider("set"),
+        name,
+        {
+          ...args,
+          scope: `${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+          ...OUTPUT_ONLY,
+        } satisfies Registers<RequestSetPublicOutputs>,
+        opts,
+        "mistral/batch",
+        "RequestSet",
+      );
+    } finally {
+      restore();
+    }
+  }
+}

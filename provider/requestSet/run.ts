@@ -1,0 +1,250 @@
+/**
+ * The steps of a RequestSet update, over the provider's context: bring the earlier jobs (parts) up to date (their
+ * status, waiting when the policy says so, and their files on this machine, downloaded from Mistral when missing),
+ * read what they answered, plan the delta (ledger.ts), upload only the requests without a result as one file and
+ * submit them as one job (idempotently: the same delta finds the same upload and the same job), and write the
+ * current results (store.ts).
+ */
+import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { pipeline } from "node:stream/promises";
+import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with {
+  "resolution-mode": "import",
+};
+import { isFinalStatus, type ApiEndpoint } from "../api";
+import { BatchFileProvider } from "../batchFile";
+import { getJob, submit, waitForFinal } from "../batchJob";
+import { download } from "../batchResults";
+import { isNotFound } from "../client";
+import type { ProviderContext } from "../context";
+import { formatUsd } from "../eval/report/format";
+import { estimateRequestTokens } from "../eval/tokens";
+import { forEachLine } from "../eval/lines";
+import { idempotencyKey, type JobInputs, type WaitPolicy, waitPolicy } from "../jobLogic";
+import { report } from "../log";
+import { type Delta, describeDelta, planDelta } from "./ledger";
+import {
+  type PartFile,
+  type PartRecord,
+  partPath,
+  readRecord,
+  type SetRecord,
+  sourceAddresses,
+  writeDelta,
+} from "./store";
+import { addressOf, requestKey } from "./address";
+
+/** One job of a set: a delta of its requests, as state keeps it. */
+export interface SetPart {
+  jobId: string;
+  /** The uploaded file of the requests it was sent. */
+  inputFileId: string;
+  /** Requests it was sent. */
+  requests: number;
+  status: string;
+  succeeded: number;
+  failed: number;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  /** Submission time, unix seconds. */
+  createdAt: number;
+  /** Its files Mistral no longer keeps (404), so their requests count as lost and run again. */
+  expiredFileIds: string[];
+}
+
+/** What the steps need of the set's inputs. */
+export interface SetSpec {
+  /** The name in messages: `RequestSet "<name>"`. */
+  resource: string;
+  /** The source (absolute) and the directory of local files (absolute). */
+  source: string;
+  directory: string;
+  model: string;
+  endpoint: ApiEndpoint;
+  metadata?: Record<string, string>;
+  timeoutHours: number;
+  waitForCompletion?: boolean | WaitPolicy;
+  retryFailed: boolean;
+  /** USD per million tokens at the batch price, for the estimate of a delta, or null. */
+  price: { input: number; output: number } | null;
+  filenamePrefix: string;
+  /** The set's scope (project/stack/name): with the delta's hash, the idempotency key of its job. */
+  scope: string;
+}
+
+/** A part from the job as Mistral reports it. */
+export function partOf(job: SdkBatchJob, inputFileId: string, requests: number, expired: string[] = []): SetPart {
+  return {
+    jobId: job.id,
+    inputFileId,
+    requests,
+    status: job.status,
+    succeeded: job.succeededRequests ?? 0,
+    failed: job.failedRequests ?? 0,
+    outputFileId: job.outputFile ?? null,
+    errorFileId: job.errorFile ?? null,
+    createdAt: job.createdAt,
+    expiredFileIds: expired,
+  };
+}
+
+/** The local files of a part that exist. */
+export function localFiles(directory: string, part: SetPart): PartRecord {
+  const files: PartRecord["files"] = {};
+  for (const kind of ["input", "output", "error"] as PartFile[]) {
+    const file = partPath(directory, part.jobId, kind);
+    if (fs.existsSync(file)) files[kind] = file;
+  }
+  return { jobId: part.jobId, final: isFinalStatus(part.status), files, lost: part.expiredFileIds.length > 0 };
+}
+
+/**
+ * Downloads what of a part is not on this machine: its input file (what it was sent), and once it has ended its
+ * result files. A result file Mistral no longer keeps (404) is recorded in `expiredFileIds` and reported: its
+ * requests count as lost. An input file that is gone only leaves unknown which requests got no line at all (they
+ * are then sent again).
+ */
+export async function fetchPartFiles(ctx: ProviderContext, spec: SetSpec, part: SetPart): Promise<void> {
+  const wanted: [PartFile, string | null][] = [["input", part.inputFileId]];
+  if (isFinalStatus(part.status)) wanted.push(["output", part.outputFileId], ["error", part.errorFileId]);
+  for (const [kind, fileId] of wanted) {
+    if (!fileId || part.expiredFileIds.includes(fileId)) continue;
+    const target = partPath(spec.directory, part.jobId, kind);
+    if (fs.existsSync(target)) continue;
+    try {
+      await download(ctx, fileId, target, spec.resource);
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      if (kind === "input") continue;
+      part.expiredFileIds.push(fileId);
+      report(
+        ctx,
+        `warning: ${spec.resource}: the ${kind} file ${fileId} of job ${part.jobId} is not on this machine and no longer kept by Mistral (404): its results are lost, and its requests are sent again`,
+      );
+    }
+  }
+}
+
+/**
+ * Brings a part's status up to date: waits for it to end when the policy says so (until `deadline`, ms). Returns
+ * whether it is still running when it should have ended (a timed-out wait).
+ */
+export async function settlePart(
+  ctx: ProviderContext,
+  spec: SetSpec,
+  part: SetPart,
+  deadline: number | null,
+): Promise<boolean> {
+  if (isFinalStatus(part.status)) return false;
+  let job = await getJob(ctx, part.jobId, spec.resource);
+  const policy = waitPolicy(spec.waitForCompletion, spec.timeoutHours);
+  if (!isFinalStatus(job.status) && policy && deadline !== null) {
+    const left = Math.max(0, (deadline - Date.now()) / 60_000);
+    const waited = await waitForFinal(
+      ctx,
+      job,
+      { ...policy, timeoutMinutes: left },
+      `${spec.resource} (job ${job.id})`,
+    );
+    job = waited.job;
+  }
+  Object.assign(part, partOf(job, part.inputFileId, part.requests, part.expiredFileIds));
+  return policy !== null && deadline !== null && !isFinalStatus(job.status);
+}
+
+/** The record of every part's local files. */
+export function recordOf(spec: SetSpec, parts: readonly SetPart[]): Promise<SetRecord> {
+  return readRecord(
+    parts.map((p) => localFiles(spec.directory, p)),
+    spec.endpoint,
+  );
+}
+
+/** The estimated cost of the requests to submit (their input tokens, plus max_tokens when every body sets it). */
+export async function estimateDelta(spec: SetSpec, submit: ReadonlySet<string>): Promise<number | null> {
+  if (spec.price === null || submit.size === 0) return submit.size === 0 ? 0 : null;
+  let input = 0;
+  let output = 0;
+  let bounded = true;
+  await forEachLine(spec.source, (text) => {
+    if (text.trim() === "") return;
+    const line = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
+    if (!submit.has(addressOf(line.custom_id, requestKey(line.body)))) return;
+    input += estimateRequestTokens(spec.endpoint, line.body);
+    const max = line.body?.max_tokens;
+    if (typeof max === "number") output += max;
+    else bounded = false;
+  });
+  const { price } = spec;
+  return (input * price.input + (bounded ? output * price.output : 0)) / 1e6;
+}
+
+/** The plan of an update from this machine's files, with its line (reported at preview and at update). */
+export async function planSet(
+  spec: SetSpec,
+  parts: readonly SetPart[],
+): Promise<{ current: string[]; record: SetRecord; delta: Delta; line: string }> {
+  const current = await sourceAddresses(spec.source);
+  const record = await recordOf(spec, parts);
+  const delta = planDelta(current, record.known, spec.retryFailed);
+  const lost = parts.reduce((n, p) => n + p.expiredFileIds.length, 0);
+  const cost = await estimateDelta(spec, new Set(delta.submit));
+  const usd = cost === null ? null : formatUsd(cost);
+  const line = `${describeDelta(delta, usd)}${lost ? ` (${lost} result file(s) of earlier jobs are gone: their requests run again)` : ""}${record.unattributed ? `; ${record.unattributed} result line(s) name no request of this set` : ""}`;
+  return { current, record, delta, line };
+}
+
+/**
+ * Uploads the delta's requests as one file and submits them as one job; returns its part. The file is named by the
+ * delta's content (an earlier upload of it is adopted) and the job's idempotency key is the set's scope and that
+ * content, so an interrupted or retried update never sends a request twice.
+ */
+export async function submitDelta(
+  ctx: ProviderContext,
+  spec: SetSpec,
+  submitting: readonly string[],
+): Promise<SetPart> {
+  const staging = path.join(spec.directory, "deltas", "next.jsonl");
+  const requests = await writeDelta(spec.source, new Set(submitting), staging);
+  const hash = createHash("sha256");
+  await pipeline(fs.createReadStream(staging), hash);
+  const sha = hash.digest("hex");
+  const deltaPath = path.join(spec.directory, "deltas", `${sha.slice(0, 16)}.jsonl`);
+  fs.renameSync(staging, deltaPath);
+  const files = new BatchFileProvider(ctx);
+  // Named for this set and its model: a set replaced for another model (or another stack's) never adopts this upload,
+  // which its destroy deletes.
+  const owner = createHash("sha256").update(`${spec.scope}\u0000${spec.model}\u0000${spec.endpoint}`).digest("hex");
+  const checked = await files.check({} as never, {
+    source: deltaPath,
+    purpose: "batch",
+    endpoint: spec.endpoint,
+    filenamePrefix: `${spec.filenamePrefix}-${owner.slice(0, 8)}`,
+  });
+  if (checked.failures?.length)
+    throw new Error(
+      `${spec.resource}: the requests to submit do not pass the checks: ${checked.failures.map((f) => f.reason).join("; ")}`,
+    );
+  const uploaded = await files.create(checked.inputs as never);
+  const inputFileId = uploaded.id;
+  const jobInputs: JobInputs = {
+    inputFiles: [inputFileId],
+    model: spec.model,
+    endpoint: spec.endpoint,
+    ...(spec.metadata ? { metadata: spec.metadata } : {}),
+    timeoutHours: spec.timeoutHours,
+    waitForCompletion: spec.waitForCompletion,
+    scope: `${spec.scope}#${sha.slice(0, 16)}`,
+  } as JobInputs;
+  const { job, adopted } = await submit(ctx, jobInputs, idempotencyKey(jobInputs), spec.resource);
+  report(
+    ctx,
+    `${spec.resource}: ${adopted ? "adopted the job submitted earlier for these requests" : "submitted"} ${requests} request(s) as job ${job.id}, ${job.status}`,
+  );
+  // What the job was sent, kept beside its results (store.ts).
+  const kept = partPath(spec.directory, job.id, "input");
+  fs.mkdirSync(path.dirname(kept), { recursive: true });
+  fs.renameSync(deltaPath, kept);
+  return partOf(job, inputFileId, requests);
+}
