@@ -117,21 +117,15 @@ export async function readRecord(parts: readonly PartRecord[], endpoint: ApiEndp
         mine.set(parseRequest(input, text, lineNo).customId, { state: part.final ? "failed" : "pending" });
       });
     }
-    for (const kind of ["output", "error"] as const) {
-      const file = part.files[kind];
-      if (!file || !part.final) continue;
-      await forEachLine(file, (text, lineNo) => {
-        if (text.trim() === "") return;
-        const r = readResultLine(text, endpoint, { file, line: lineNo });
-        if (r.kind !== "result" || parseAddress(r.result.customId) === undefined) {
-          unattributed++;
-          return;
-        }
-        const address = r.result.customId;
-        if (r.result.answer !== undefined) mine.set(address, { state: "succeeded", line: index });
-        else if (mine.get(address)?.state !== "succeeded") mine.set(address, { state: "failed", line: index });
-      });
-    }
+    await forEachResult(part, endpoint, (r) => {
+      if (r.kind !== "result" || parseAddress(r.result.customId) === undefined) {
+        unattributed++;
+        return;
+      }
+      const address = r.result.customId;
+      if (r.result.answer !== undefined) mine.set(address, { state: "succeeded", line: index });
+      else if (mine.get(address)?.state !== "succeeded") mine.set(address, { state: "failed", line: index });
+    });
     for (const [address, m] of mine) {
       if (known.get(address) === "succeeded") continue;
       known.set(address, m.state);
@@ -173,25 +167,19 @@ export async function writeCurrent(
   const written = new Set<string>();
   try {
     for (const [index, part] of parts.entries()) {
-      for (const kind of ["output", "error"] as const) {
-        const file = part.files[kind];
-        if (!file || !part.final) continue;
-        await forEachLine(file, (text, lineNo) => {
-          if (text.trim() === "") return;
-          const r = readResultLine(text, endpoint, { file, line: lineNo });
-          if (r.kind !== "result") return;
-          const address = r.result.customId;
-          if (!current.has(address) || record.source.get(address) !== index || written.has(address)) return;
-          const ok = r.result.answer !== undefined;
-          if (ok !== (record.known.get(address) === "succeeded")) return;
-          const parsed = parseAddress(address);
-          const line = JSON.parse(text) as Record<string, unknown>;
-          line.custom_id = parsed?.customId ?? address;
-          (ok ? out : err).write(JSON.stringify(line));
-          written.add(address);
-          used.add(index);
-        });
-      }
+      await forEachResult(part, endpoint, (r, text) => {
+        if (r.kind !== "result") return;
+        const address = r.result.customId;
+        if (!current.has(address) || record.source.get(address) !== index || written.has(address)) return;
+        const ok = r.result.answer !== undefined;
+        if (ok !== (record.known.get(address) === "succeeded")) return;
+        const parsed = parseAddress(address);
+        const line = JSON.parse(text) as Record<string, unknown>;
+        line.custom_id = parsed?.customId ?? address;
+        (ok ? out : err).write(JSON.stringify(line));
+        written.add(address);
+        used.add(index);
+      });
     }
   } catch (error) {
     out.close();
@@ -215,4 +203,20 @@ export async function writeCurrent(
     failed: err.lines,
     used,
   };
+}
+
+/** Each non-blank line of a final part's output and error files (none for a part still running), as read. */
+async function forEachResult(
+  part: PartRecord,
+  endpoint: ApiEndpoint,
+  visit: (r: ReturnType<typeof readResultLine>, text: string) => void,
+): Promise<void> {
+  if (!part.final) return;
+  for (const kind of ["output", "error"] as const) {
+    const file = part.files[kind];
+    if (!file) continue;
+    await forEachLine(file, (text, lineNo) => {
+      if (text.trim() !== "") visit(readResultLine(text, endpoint, { file, line: lineNo }), text);
+    });
+  }
 }
