@@ -30,6 +30,7 @@ const BENCHES: Bench[] = [
   { name: "batchfile", args: [], quickArgs: ["--mb", "50"] },
   { name: "join", args: ["--n", "1000000"], quickArgs: ["--n", "100000"] },
   { name: "incremental", args: [], quickArgs: ["--requests", "10000"] },
+  { name: "evaluation", args: [], quickArgs: ["--requests", "10000"] },
 ];
 
 /** The machine, as the README quotes it. */

@@ -24,17 +24,14 @@
  * code is non-zero only when a result is wrong: an operation fails, a preview does not show the steps expected,
  * or the state lacks the resources; never because of a timing.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { engineEnv } from "../scripts/engine";
-import { printTable, procKb, ROOT, runMain, startEmulator } from "./common";
+import { printTable, runMain, startEmulator } from "./common";
+import { Project } from "./project";
 import { ratioOf, recordSummary } from "./summary";
 
-const KEY = "sk-bench-engine";
 const MODEL = "mistral-small-latest";
 const LINES = `${[0, 1, 2].map((i) => JSON.stringify({ custom_id: `q${i}`, body: { messages: [{ role: "user", content: `What is ${i} + 1?` }] } })).join("\n")}\n`;
 
@@ -81,146 +78,6 @@ new Noop("results", { jobId: job.id, directory: "results" });`,
  * repository: Pulumi serializes a provider module found under node_modules by reference and a linked one by value
  * (thin.ts), and users install the package.
  */
-function installPackage(nodeModules: string): void {
-  const target = path.join(nodeModules, "pulumi-mistral-batch");
-  fs.mkdirSync(target, { recursive: true });
-  for (const file of ["package.json", "README.md"]) fs.copyFileSync(path.join(ROOT, file), path.join(target, file));
-  fs.cpSync(path.join(ROOT, "dist/provider"), path.join(target, "dist/provider"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".map"),
-  });
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
-    dependencies?: Record<string, string>;
-  };
-  for (const dep of Object.keys(manifest.dependencies ?? {})) {
-    const link = path.join(nodeModules, dep);
-    fs.mkdirSync(path.dirname(link), { recursive: true });
-    if (!fs.existsSync(link)) fs.symlinkSync(path.join(ROOT, "node_modules", dep), link);
-  }
-}
-
-/** A project folder (Pulumi.yaml, package.json, index.js; node_modules with this package and @pulumi/pulumi). */
-class Project {
-  readonly workDir: string;
-  readonly env: Record<string, string>;
-  constructor(
-    base: string,
-    readonly name: string,
-    program: string,
-  ) {
-    const dir = path.join(base, name);
-    this.workDir = path.join(dir, "program");
-    const state = path.join(dir, "state");
-    const home = path.join(dir, "home");
-    for (const d of [this.workDir, state, home, path.join(this.workDir, "node_modules/@pulumi")])
-      fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(this.workDir, "Pulumi.yaml"), `name: bench-${name}\nruntime: nodejs\n`);
-    fs.writeFileSync(
-      path.join(this.workDir, "package.json"),
-      JSON.stringify({ name: `bench-${name}`, private: true, main: "index.js" }),
-    );
-    fs.writeFileSync(path.join(this.workDir, "index.js"), `"use strict";\n${program}\n`);
-    fs.symlinkSync(
-      path.join(ROOT, "node_modules/@pulumi/pulumi"),
-      path.join(this.workDir, "node_modules/@pulumi/pulumi"),
-    );
-    installPackage(path.join(this.workDir, "node_modules"));
-    this.env = { ...(process.env as Record<string, string>), ...engineEnv(state, home) };
-  }
-
-  /** Runs `pulumi <args>` in the project folder; the time, the output and the provider host's peak RSS. */
-  async pulumi(
-    args: string[],
-    what: string,
-  ): Promise<{ seconds: number; cpu: number; stdout: string; providerKb: number }> {
-    const real = fs.realpathSync(this.workDir);
-    const hwm = new Map<number, number>();
-    const sample = () => {
-      for (const entry of fs.readdirSync("/proc")) {
-        if (!/^\d+$/.test(entry)) continue;
-        try {
-          if (fs.readlinkSync(`/proc/${entry}/cwd`) !== real) continue;
-          if (!fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("dynamic-provider")) continue;
-          const kb = procKb(Number(entry), "VmHWM");
-          hwm.set(Number(entry), Math.max(hwm.get(Number(entry)) ?? 0, kb));
-        } catch {
-          // gone, or not ours to read
-        }
-      }
-    };
-    const timer = setInterval(sample, 25);
-    const started = performance.now();
-    // Through bash, whose `times` then gives the CPU time of the whole process tree (the CLI reaps its language
-    // host, program and provider processes): less at the mercy of other load than the wall time.
-    const child = spawn(
-      "bash",
-      [
-        "-c",
-        'pulumi "$@"; status=$?; times >&2; exit $status',
-        "pulumi",
-        ...args,
-        "--non-interactive",
-        "--stack",
-        "dev",
-      ],
-      { cwd: this.workDir, env: this.env, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    const code: number | null = await new Promise((resolve, reject) => {
-      child.on("error", reject);
-      child.on("close", resolve);
-    });
-    const seconds = (performance.now() - started) / 1000;
-    clearInterval(timer);
-    if (code !== 0) {
-      throw new Error(
-        `${this.name}: ${what} (pulumi ${args.join(" ")}) exited ${code}:\n${(stdout + stderr).trim().slice(-3000)}`,
-      );
-    }
-    // `times`: the shell's own user and system time, then its children's (the last line).
-    const last = stderr.trim().split("\n").pop() ?? "";
-    const cpu = [...last.matchAll(/(\d+)m([\d.]+)s/g)].reduce((t, m) => t + Number(m[1]) * 60 + Number(m[2]), 0);
-    return { seconds, cpu, stdout, providerKb: Math.max(0, ...hwm.values()) };
-  }
-
-  async init(serverUrl: string): Promise<void> {
-    await this.pulumi(["stack", "init"], "stack init");
-    await this.pulumi(["config", "set", "mistral:serverUrl", serverUrl], "config");
-    await this.pulumi(["config", "set", "--secret", "mistral:apiKey", KEY], "config");
-  }
-
-  /** A preview; fails unless every resource of the program, and the stack, shows the step `op` (create, same). */
-  async preview(op: string, resources: number): Promise<{ seconds: number; cpu: number; providerKb: number }> {
-    const run = await this.pulumi(["preview", "--json"], "preview");
-    const summary = (JSON.parse(run.stdout) as { changeSummary?: Record<string, number> }).changeSummary ?? {};
-    const others = Object.entries(summary).filter(([k, n]) => k !== op && n > 0);
-    if (summary[op] !== resources + 1 || others.length) {
-      throw new Error(
-        `${this.name}: preview's change summary is ${JSON.stringify(summary)}; expected ${resources + 1} (the resources and the stack) "${op}" and nothing else`,
-      );
-    }
-    return run;
-  }
-
-  /** The compact JSON size of each resource of the exported state, by URN name, with its type. */
-  async stateSizes(): Promise<{ name: string; type: string; bytes: number; providerBytes: number }[]> {
-    const run = await this.pulumi(["stack", "export"], "stack export");
-    const deployment = (JSON.parse(run.stdout) as { deployment: { resources?: Record<string, unknown>[] } }).deployment;
-    return (deployment.resources ?? []).map((r) => {
-      const p = (r.inputs as { __provider?: string } | undefined)?.__provider;
-      return {
-        name: String(r.urn).split("::").pop() ?? "",
-        type: String(r.type),
-        bytes: Buffer.byteLength(JSON.stringify(r)),
-        providerBytes: p === undefined ? 0 : Buffer.byteLength(JSON.stringify(p)),
-      };
-    });
-  }
-}
-
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);

@@ -2,7 +2,8 @@
  * An Evaluation run incrementally through the real engine, on an emulator whose model fails some requests the first
  * time only (transient 5xx): the first `up` keeps those failed; an `up` with `retryFailed` sends only them again, as
  * one small job, and the report counts them; a fresh checkout (no output directory on this machine) recovers every
- * result from Mistral's files recorded in state and submits nothing.
+ * result from Mistral's files recorded in state and submits nothing; expected answers added after a run re-score the
+ * stored results and submit nothing (what is uploaded is only custom_id and body).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,13 +24,13 @@ const FLAKY = {
   failureAttempts: 1,
 };
 
-function program(retryFailed: boolean): string {
+function program(retryFailed: boolean, expected = true): string {
   return `
 const { Evaluation } = require("pulumi-mistral-batch");
 const items = Array.from({ length: ${ITEMS} }, (_, i) => ({
   customId: "q" + i,
   body: { max_tokens: 16, messages: [{ role: "user", content: "What is " + i + " + 2?" }] },
-  expected: i + 2,
+  ${expected ? "expected: i + 2," : ""}
 }));
 const evaluation = new Evaluation("inc", {
   dataset: items,
@@ -56,7 +57,7 @@ describe("an Evaluation run incrementally through the engine", { timeout: 240_00
       models: [...lib.DEFAULT_MODELS, FLAKY],
     });
     project = new E2EProject("incremental");
-    project.program(program(false));
+    project.program(program(false, false));
     stack = await project.stack(emulator.url);
   });
 
@@ -69,16 +70,23 @@ describe("an Evaluation run incrementally through the engine", { timeout: 240_00
   const summaryOf = (up: Awaited<ReturnType<Stack["up"]>>) => (up.outputs.summaries.value as ModelSummary[])[0]!;
   let failed = 0;
 
-  it("up keeps the failed requests failed, and an up with retryFailed sends only them again", async () => {
+  it("up keeps the failed requests failed; expected answers added later score them, submitting nothing", async () => {
     const first = summaryOf(await stack.up({ onOutput: project.onOutput }));
     failed = first.failed;
     expect(failed).toBeGreaterThan(0);
-    expect(first).toMatchObject({ total: ITEMS, succeeded: ITEMS - failed, submitted: ITEMS, retried: 0 });
+    expect(first).toMatchObject({ total: ITEMS, succeeded: ITEMS - failed, submitted: ITEMS, retried: 0, scored: 0 });
+    expect(first.accuracy).toBeNull();
 
+    project.program(program(false));
     const again = summaryOf(await stack.up({ onOutput: project.onOutput }));
-    expect(again).toMatchObject({ failed, submitted: 0 });
+    expect(again).toMatchObject({ failed, submitted: 0, expectedItems: ITEMS, scored: ITEMS - failed });
+    // The model answers every item right: the answered ones score 1, the failed ones count 0 in the strict figure.
+    expect(again.accuracy).toBe(1);
+    expect(again.strictAccuracy).toBeCloseTo((ITEMS - failed) / ITEMS, 6);
     expect(jobs()).toHaveLength(1);
+  });
 
+  it("an up with retryFailed sends only the failed requests again, as one small job", async () => {
     project.program(program(true));
     const retried = summaryOf(await stack.up({ onOutput: project.onOutput }));
     expect(retried).toMatchObject({ total: ITEMS, succeeded: ITEMS, failed: 0, submitted: failed, retried: failed });
