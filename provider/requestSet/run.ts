@@ -8,7 +8,6 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { pipeline } from "node:stream/promises";
 import type { BatchJob as SdkBatchJob } from "@mistralai/mistralai/models/components" with {
   "resolution-mode": "import",
 };
@@ -206,10 +205,7 @@ export async function submitDelta(
   submitting: readonly string[],
 ): Promise<SetPart> {
   const staging = path.join(spec.directory, "deltas", "next.jsonl");
-  const requests = await writeDelta(spec.source, new Set(submitting), staging);
-  const hash = createHash("sha256");
-  await pipeline(fs.createReadStream(staging), hash);
-  const sha = hash.digest("hex");
+  const { requests, sha256: sha } = await writeDelta(spec.source, new Set(submitting), staging);
   const deltaPath = path.join(spec.directory, "deltas", `${sha.slice(0, 16)}.jsonl`);
   fs.renameSync(staging, deltaPath);
   const files = new BatchFileProvider(ctx);

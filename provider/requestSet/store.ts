@@ -6,6 +6,7 @@
  *    the dataset (the address's key taken off), written after every update: what the join and users read.
  * Every read streams (memory: one entry per address of the set, a shard's at most 100,000).
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ApiEndpoint } from "../api";
@@ -56,17 +57,26 @@ function parseRequest(file: string, text: string, lineNo: number): { customId: s
 
 /**
  * Writes the lines of `source` whose address is in `submit` to `target`, each as `{custom_id: <address>, body}`;
- * returns the number written.
+ * returns the number written and the SHA-256 of the file (hashed as written, so it need not be read again).
  */
-export async function writeDelta(source: string, submit: ReadonlySet<string>, target: string): Promise<number> {
+export async function writeDelta(
+  source: string,
+  submit: ReadonlySet<string>,
+  target: string,
+): Promise<{ requests: number; sha256: string }> {
   fs.mkdirSync(path.dirname(target), { recursive: true });
   const writer = new LineWriter(`${target}.tmp`);
+  // The file's SHA-256 as it is written: each line's UTF-8 bytes and its "\n", as LineWriter writes them.
+  const hash = createHash("sha256");
   try {
     await forEachLine(source, (text, lineNo) => {
       if (text.trim() === "") return;
       const line = parseRequest(source, text, lineNo);
       const address = addressOf(line.customId, requestKey(line.body));
-      if (submit.has(address)) writer.write(JSON.stringify({ custom_id: address, body: line.body }));
+      if (!submit.has(address)) return;
+      const json = JSON.stringify({ custom_id: address, body: line.body });
+      writer.write(json);
+      hash.update(json).update("\n");
     });
   } catch (error) {
     writer.close();
@@ -75,7 +85,7 @@ export async function writeDelta(source: string, submit: ReadonlySet<string>, ta
   }
   writer.close();
   fs.renameSync(`${target}.tmp`, target);
-  return writer.lines;
+  return { requests: writer.lines, sha256: hash.digest("hex") };
 }
 
 /** One earlier job of the set as the record reads it. */
