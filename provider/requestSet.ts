@@ -36,7 +36,17 @@ import {
   type SetPart,
   type SetSpec,
 } from "./requestSet/run";
-import { partPath, writeCurrent } from "./requestSet/store";
+import { identities, recall, remember, wallNs } from "./requestSet/memo";
+import {
+  type Current,
+  ERRORS_FILE,
+  indexPath,
+  OUTPUT_FILE,
+  partPath,
+  type SetRecord,
+  summaryPath,
+  writeCurrent,
+} from "./requestSet/store";
 import type { Delta } from "./requestSet/ledger";
 import { BatchFileProvider } from "./batchFile";
 
@@ -360,7 +370,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     if (delta.submit.length === 0) return outputs(0);
     let part: SetPart;
     try {
-      part = await submitDelta(this.ctx, spec, delta.submit);
+      part = await submitDelta(this.ctx, spec, planned.index, delta.submit);
     } catch (error) {
       // Nothing new in state: the earlier parts stay as they were; the same delta finds the same upload and job.
       if (parts.length === 0) throw error;
@@ -387,7 +397,10 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     return outputs(delta.submit.length);
   }
 
-  /** The outputs from the parts' local files: the current results written, the parts no result needs dropped. */
+  /**
+   * The outputs from the parts' local files: the current results written (unless the files they were written from
+   * and the written files are as they were: memo.ts), the parts no result needs dropped with their files.
+   */
   private async outputs(
     inputs: RequestSetInputs,
     spec: SetSpec,
@@ -397,22 +410,21 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   ): Promise<RequestSetOutputs> {
     const planned = await planSet(spec, parts);
     const { current, record, delta } = planned;
-    const records = parts.map((p) => localFiles(spec.directory, p));
     const currentSet = new Set(current);
-    const written = await writeCurrent(spec.directory, currentSet, records, record, spec.endpoint);
     // Parts that hold a current request's result or last attempt, or still run, stay; the others' files go.
     const needed = new Set<number>();
     for (const address of currentSet) {
       const from = record.source.get(address);
       if (from !== undefined) needed.add(from);
     }
-    const kept: SetPart[] = [];
-    parts.forEach((p, i) => {
-      if (needed.has(i) || !isFinalStatus(p.status)) kept.push(p);
-      else
-        for (const k of ["input", "output", "error"] as const)
-          fs.rmSync(partPath(spec.directory, p.jobId, k), { force: true });
-    });
+    const kept = parts.filter((p, i) => needed.has(i) || !isFinalStatus(p.status));
+    const written = await this.writeResults(spec, currentSet, parts, record);
+    for (const p of parts) {
+      if (kept.includes(p)) continue;
+      for (const k of ["input", "output", "error"] as const)
+        fs.rmSync(partPath(spec.directory, p.jobId, k), { force: true });
+      fs.rmSync(summaryPath(spec.directory, p.jobId), { force: true });
+    }
     const unsent = delta.submit.length;
     let failed = 0;
     for (const address of currentSet) if (record.known.get(address) === "failed") failed++;
@@ -434,6 +446,36 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       errorPath: written.errorPath === null ? null : toStatePath(written.errorPath),
       stateVersion: stateVersionOf(undefined),
     };
+  }
+
+  /**
+   * Writes the current results from the parts (`writeCurrent`), unless the source, the parts' files and the written
+   * results are as they were when they were last written: then what was written then stands.
+   */
+  private async writeResults(
+    spec: SetSpec,
+    current: ReadonlySet<string>,
+    parts: readonly SetPart[],
+    record: SetRecord,
+  ): Promise<Current> {
+    const written = [path.join(spec.directory, OUTPUT_FILE), path.join(spec.directory, ERRORS_FILE)];
+    const partFiles = parts.flatMap((p) => localFiles(spec.directory, p).memo?.files ?? []);
+    const files = [spec.source, ...partFiles, ...written];
+    const entry = indexPath(spec.directory, "current");
+    const key = {
+      kind: "current",
+      endpoint: spec.endpoint,
+      parts: parts.map((p) => [p.jobId, isFinalStatus(p.status), p.expiredFileIds.length > 0]),
+    };
+    const earlier = recall<Current>(entry, files, key);
+    if (earlier) return earlier;
+    const startedNs = wallNs();
+    const before = identities([spec.source, ...partFiles]);
+    const records = parts.map((p) => localFiles(spec.directory, p));
+    const result = await writeCurrent(spec.directory, current, records, record);
+    const now = [...before, ...identities(written)];
+    remember(entry, files, key, result, now, startedNs, { ours: [...partFiles, ...written] });
+    return result;
   }
 
   /**

@@ -6,13 +6,13 @@
  * BatchFile's diff reads its file.
  *
  * One pass over the dataset writes every shard file of every planned file, each to `<path>.tmp` and renamed when
- * complete. Memory: one write buffer per file being written (the shards come in order: one shard per planned file
+ * complete (or dropped when the file already holds those bytes, so that it keeps its identity on disk). Memory: one write buffer per file being written (the shards come in order: one shard per planned file
  * is open at a time).
  */
 import * as fs from "node:fs";
 import { forEachDatasetLine, readDatasetLine, uploadedLine } from "./dataset";
 import type { EvaluationPlan, PlannedFile } from "./plan";
-import { LineWriter } from "./lines";
+import { LineWriter, replaceIfChanged } from "./lines";
 
 /** Writes the shards of one planned file, in order, as the dataset's lines arrive. */
 class ShardFiles {
@@ -80,6 +80,7 @@ export function writeEvaluationInputs(plan: EvaluationPlan): void {
     throw error;
   }
   answers?.close();
-  for (const w of writers) for (const target of w.written) fs.renameSync(`${target}.tmp`, target);
-  if (answers && expected) fs.renameSync(answers.path, expected.file);
+  // A shard file that holds what it held keeps its identity: its scans and its set's index are used again.
+  for (const w of writers) for (const target of w.written) replaceIfChanged(`${target}.tmp`, target);
+  if (answers && expected) replaceIfChanged(answers.path, expected.file);
 }

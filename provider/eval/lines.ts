@@ -59,3 +59,41 @@ export class LineWriter {
     }
   }
 }
+
+/** True when the two files hold the same bytes (false when either is missing). */
+export function sameBytes(a: string, b: string): boolean {
+  const sa = fs.statSync(a, { throwIfNoEntry: false });
+  const sb = fs.statSync(b, { throwIfNoEntry: false });
+  if (!sa || !sb || sa.size !== sb.size) return false;
+  const fa = fs.openSync(a, "r");
+  const fb = fs.openSync(b, "r");
+  try {
+    const ba = Buffer.allocUnsafe(1 << 20);
+    const bb = Buffer.allocUnsafe(1 << 20);
+    for (let at = 0; ; ) {
+      const na = fs.readSync(fa, ba, 0, ba.length, at);
+      const nb = fs.readSync(fb, bb, 0, bb.length, at);
+      if (na !== nb) return false;
+      if (na === 0) return true;
+      if (ba.compare(bb, 0, nb, 0, na) !== 0) return false;
+      at += na;
+    }
+  } finally {
+    fs.closeSync(fa);
+    fs.closeSync(fb);
+  }
+}
+
+/**
+ * Moves `tmp` over `target`, unless `target` already holds the same bytes: then `tmp` goes and `target` stays as
+ * it was (its inode and times too, so the caches keyed by them, scanCache.ts and requestSet/memo.ts, still hold).
+ * Returns whether `target` changed.
+ */
+export function replaceIfChanged(tmp: string, target: string): boolean {
+  if (sameBytes(tmp, target)) {
+    fs.rmSync(tmp, { force: true });
+    return false;
+  }
+  fs.renameSync(tmp, target);
+  return true;
+}

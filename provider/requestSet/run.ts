@@ -19,20 +19,25 @@ import { isNotFound } from "../client";
 import type { ProviderContext } from "../context";
 import { formatUsd } from "../eval/report/format";
 import { estimateRequestTokens } from "../eval/tokens";
-import { forEachLine } from "../eval/lines";
 import { idempotencyKey, type JobInputs, type WaitPolicy, waitPolicy } from "../jobLogic";
 import { report } from "../log";
 import { type Delta, describeDelta, planDelta } from "./ledger";
 import {
+  forEachIndexedRequest,
+  indexPath,
+  indexSource,
+  linesOf,
   type PartFile,
   type PartRecord,
   partPath,
   readRecord,
   type SetRecord,
-  sourceAddresses,
+  type SourceIndex,
+  summarizePart,
+  summaryPath,
   writeDelta,
 } from "./store";
-import { addressOf, requestKey } from "./address";
+import { memoized } from "./memo";
 
 /** One job of a set: a delta of its requests, as state keeps it. */
 export interface SetPart {
@@ -88,14 +93,22 @@ export function partOf(job: SdkBatchJob, inputFileId: string, requests: number, 
   };
 }
 
-/** The local files of a part that exist. */
+/** The local files of a part that exist, and where its summary is kept. */
 export function localFiles(directory: string, part: SetPart): PartRecord {
   const files: PartRecord["files"] = {};
+  const paths: string[] = [];
   for (const kind of ["input", "output", "error"] as PartFile[]) {
     const file = partPath(directory, part.jobId, kind);
+    paths.push(file);
     if (fs.existsSync(file)) files[kind] = file;
   }
-  return { jobId: part.jobId, final: isFinalStatus(part.status), files, lost: part.expiredFileIds.length > 0 };
+  return {
+    jobId: part.jobId,
+    final: isFinalStatus(part.status),
+    files,
+    lost: part.expiredFileIds.length > 0,
+    memo: { entry: summaryPath(directory, part.jobId), files: paths },
+  };
 }
 
 /**
@@ -152,26 +165,43 @@ export async function settlePart(
   return policy !== null && deadline !== null && !isFinalStatus(job.status);
 }
 
-/** The record of every part's local files. */
+/**
+ * The record of every part's local files, each part's summary read from its files once and kept while they are
+ * unchanged (the files are this package's own: downloaded once, never edited).
+ */
 export function recordOf(spec: SetSpec, parts: readonly SetPart[]): Promise<SetRecord> {
   return readRecord(
     parts.map((p) => localFiles(spec.directory, p)),
     spec.endpoint,
+    (part) => {
+      const compute = () => summarizePart(part, spec.endpoint);
+      if (!part.memo) return compute();
+      const key = { kind: "part", final: part.final, lost: part.lost === true, endpoint: spec.endpoint };
+      return memoized(part.memo.entry, part.memo.files, key, compute, { ours: part.memo.files });
+    },
   );
 }
 
-/** The estimated cost of the requests to submit (their input tokens, plus max_tokens when every body sets it). */
-export async function estimateDelta(spec: SetSpec, submit: ReadonlySet<string>): Promise<number | null> {
-  if (spec.price === null || submit.size === 0) return submit.size === 0 ? 0 : null;
+/** The source's index (its requests' lines and addresses), read once and kept while the source is unchanged. */
+export function sourceIndexOf(spec: SetSpec): Promise<SourceIndex> {
+  return memoized(indexPath(spec.directory, "source"), [spec.source], { kind: "source" }, () =>
+    indexSource(spec.source),
+  );
+}
+
+/**
+ * The estimated cost of the requests on `lines` of the source (their input tokens, plus max_tokens when every body
+ * sets it).
+ */
+export async function estimateDelta(spec: SetSpec, lines: ReadonlyMap<number, string>): Promise<number | null> {
+  if (spec.price === null || lines.size === 0) return lines.size === 0 ? 0 : null;
   let input = 0;
   let output = 0;
   let bounded = true;
-  await forEachLine(spec.source, (text) => {
-    if (text.trim() === "") return;
-    const line = JSON.parse(text) as { custom_id: string; body: Record<string, unknown> };
-    if (!submit.has(addressOf(line.custom_id, requestKey(line.body)))) return;
-    input += estimateRequestTokens(spec.endpoint, line.body);
-    const max = line.body?.max_tokens;
+  await forEachIndexedRequest(spec.source, lines, (line) => {
+    const body = line.body as Record<string, unknown>;
+    input += estimateRequestTokens(spec.endpoint, body);
+    const max = body?.max_tokens;
     if (typeof max === "number") output += max;
     else bounded = false;
   });
@@ -183,15 +213,16 @@ export async function estimateDelta(spec: SetSpec, submit: ReadonlySet<string>):
 export async function planSet(
   spec: SetSpec,
   parts: readonly SetPart[],
-): Promise<{ current: string[]; record: SetRecord; delta: Delta; line: string }> {
-  const current = await sourceAddresses(spec.source);
+): Promise<{ index: SourceIndex; current: string[]; record: SetRecord; delta: Delta; line: string }> {
+  const index = await sourceIndexOf(spec);
+  const current = index.addresses;
   const record = await recordOf(spec, parts);
   const delta = planDelta(current, record.known, spec.retryFailed);
   const lost = parts.reduce((n, p) => n + p.expiredFileIds.length, 0);
-  const cost = await estimateDelta(spec, new Set(delta.submit));
+  const cost = await estimateDelta(spec, linesOf(index, new Set(delta.submit)));
   const usd = cost === null ? null : formatUsd(cost);
   const line = `${describeDelta(delta, usd)}${lost ? ` (${lost} result file(s) of earlier jobs are gone: their requests run again)` : ""}${record.unattributed ? `; ${record.unattributed} result line(s) name no request of this set` : ""}`;
-  return { current, record, delta, line };
+  return { index, current, record, delta, line };
 }
 
 /**
@@ -202,10 +233,12 @@ export async function planSet(
 export async function submitDelta(
   ctx: ProviderContext,
   spec: SetSpec,
+  index: SourceIndex,
   submitting: readonly string[],
 ): Promise<SetPart> {
   const staging = path.join(spec.directory, "deltas", "next.jsonl");
-  const { requests, sha256: sha } = await writeDelta(spec.source, new Set(submitting), staging);
+  const lines = linesOf(index, new Set(submitting));
+  const { requests, sha256: sha } = await writeDelta(spec.source, lines, staging);
   const deltaPath = path.join(spec.directory, "deltas", `${sha.slice(0, 16)}.jsonl`);
   fs.renameSync(staging, deltaPath);
   const files = new BatchFileProvider(ctx);

@@ -3,7 +3,9 @@
  *  - `parts/<job id>.input.jsonl`: what a job was sent (addressed custom_ids), `parts/<job id>.output.jsonl` and
  *    `parts/<job id>.error.jsonl`: its result files as Mistral wrote them (downloaded when the job ended);
  *  - `output.jsonl` and `errors.jsonl`: the current results, one per current request at most, custom_ids as in
- *    the dataset (the address's key taken off), written after every update: what the join and users read.
+ *    the dataset (the address's key taken off), written after every update: what the join and users read;
+ *  - `index/` and `parts/<job id>.summary.json`: what was derived from those files (the source's addresses, what
+ *    each part tells of each request, the current results written), kept while the files are unchanged (memo.ts).
  * Every read streams (memory: one entry per address of the set, a shard's at most 100,000).
  */
 import { createHash } from "node:crypto";
@@ -26,20 +28,75 @@ export function partPath(directory: string, jobId: string, kind: PartFile): stri
   return path.join(directory, PARTS_DIR, `${jobId}.${kind}.jsonl`);
 }
 
+/** Where a part's summary is kept (memo.ts). */
+export function summaryPath(directory: string, jobId: string): string {
+  return path.join(directory, PARTS_DIR, `${jobId}.summary.json`);
+}
+
+/** Where the set's other derived values are kept (memo.ts): `source` (its index), `current` (the results written). */
+export function indexPath(directory: string, what: "source" | "current"): string {
+  return path.join(directory, "index", `${what}.json`);
+}
+
 /** A source line that is not `{custom_id, body}`: the source was checked, so it changed since (or was never one). */
 function badSource(file: string, lineNo: number, why: string): Error {
   return new Error(`${file} line ${lineNo}: ${why}; the set's source must hold {"custom_id", "body"} lines`);
 }
 
-/** The address of every request of the source (`{custom_id, body}` lines), in order. */
-export async function sourceAddresses(file: string): Promise<string[]> {
-  const out: string[] = [];
+/** The requests of a source: the line number and address of each `{custom_id, body}` line, in order. */
+export interface SourceIndex {
+  lines: number[];
+  addresses: string[];
+}
+
+/** The address of every request of the source (`{custom_id, body}` lines), in order, with its line. */
+export async function indexSource(file: string): Promise<SourceIndex> {
+  const index: SourceIndex = { lines: [], addresses: [] };
   await forEachLine(file, (text, lineNo) => {
     if (text.trim() === "") return;
     const line = parseRequest(file, text, lineNo);
-    out.push(addressOf(line.customId, requestKey(line.body)));
+    index.lines.push(lineNo);
+    index.addresses.push(addressOf(line.customId, requestKey(line.body)));
+  });
+  return index;
+}
+
+/** The lines of `index` whose address is in `wanted`: line number to address. */
+export function linesOf(index: SourceIndex, wanted: ReadonlySet<string>): Map<number, string> {
+  const out = new Map<number, string>();
+  index.addresses.forEach((address, i) => {
+    if (wanted.has(address)) out.set(index.lines[i] ?? 0, address);
   });
   return out;
+}
+
+/**
+ * Calls `visit` with each request of `source` on the given `lines` (line number to the address an index found
+ * there), parsed; fails when a line no longer holds that request (the source changed since it was indexed).
+ */
+export async function forEachIndexedRequest(
+  source: string,
+  lines: ReadonlyMap<number, string>,
+  visit: (request: { customId: string; body: unknown; address: string }) => void,
+): Promise<void> {
+  if (lines.size === 0) return;
+  let seen = 0;
+  await forEachLine(source, (text, lineNo) => {
+    const expected = lines.get(lineNo);
+    if (expected === undefined) return;
+    const line = parseRequest(source, text, lineNo);
+    const address = addressOf(line.customId, requestKey(line.body));
+    if (address !== expected) throw changedSource(source, lineNo);
+    seen++;
+    visit({ ...line, address });
+  });
+  if (seen !== lines.size) throw changedSource(source, null);
+}
+
+function changedSource(file: string, lineNo: number | null): Error {
+  return new Error(
+    `${file}${lineNo === null ? " is shorter than" : ` line ${lineNo} differs from`} what this update read of it moments before: it changed while \`pulumi up\` ran; nothing of it was submitted: run \`pulumi up\` again`,
+  );
 }
 
 function parseRequest(file: string, text: string, lineNo: number): { customId: string; body: unknown } {
@@ -56,12 +113,13 @@ function parseRequest(file: string, text: string, lineNo: number): { customId: s
 }
 
 /**
- * Writes the lines of `source` whose address is in `submit` to `target`, each as `{custom_id: <address>, body}`;
- * returns the number written and the SHA-256 of the file (hashed as written, so it need not be read again).
+ * Writes the requests of `source` on `lines` (line number to address, from its index: `linesOf`) to `target`, each
+ * as `{custom_id: <address>, body}`; returns the number written and the SHA-256 of the file (hashed as written, so it
+ * need not be read again). Only those lines are parsed; one that no longer holds its request fails it.
  */
 export async function writeDelta(
   source: string,
-  submit: ReadonlySet<string>,
+  lines: ReadonlyMap<number, string>,
   target: string,
 ): Promise<{ requests: number; sha256: string }> {
   fs.mkdirSync(path.dirname(target), { recursive: true });
@@ -69,12 +127,8 @@ export async function writeDelta(
   // The file's SHA-256 as it is written: each line's UTF-8 bytes and its "\n", as LineWriter writes them.
   const hash = createHash("sha256");
   try {
-    await forEachLine(source, (text, lineNo) => {
-      if (text.trim() === "") return;
-      const line = parseRequest(source, text, lineNo);
-      const address = addressOf(line.customId, requestKey(line.body));
-      if (!submit.has(address)) return;
-      const json = JSON.stringify({ custom_id: address, body: line.body });
+    await forEachIndexedRequest(source, lines, (line) => {
+      const json = JSON.stringify({ custom_id: line.address, body: line.body });
       writer.write(json);
       hash.update(json).update("\n");
     });
@@ -97,53 +151,105 @@ export interface PartRecord {
   files: Partial<Record<PartFile, string>>;
   /** A result file of it is gone (Mistral no longer keeps it): a request sent without a line here is lost, not failed. */
   lost?: boolean;
+  /** Where its summary is kept while its files are unchanged (memo.ts), and the paths of all its files; none: not kept. */
+  memo?: { entry: string; files: string[] };
 }
 
-/** What the earlier jobs tell of each address: its state, and the part (index) whose result line counts. */
+/** What the earlier jobs tell of each address: its state, and the part (index) and line whose result counts. */
 export interface SetRecord {
   known: Map<string, Known>;
   /** For succeeded and failed addresses with a result line: the index of the part whose line counts. */
   source: Map<string, number>;
+  /** For the same addresses: that line, as a part summary gives it (`PartSummary.lines`). */
+  line: Map<string, number>;
   /** Result lines of the parts that name no address (no custom_id, or one this package did not write). */
   unattributed: number;
 }
 
 /**
- * Reads every part's local files, earliest first, into the record of each address. Within a part, a request sent
- * and never answered counts as failed once the job is final (pending before); a success wins over a failure line of
- * the same request. Across parts a later job's record replaces an earlier one, except an earlier success: an address
- * is only sent again when it had none.
+ * What one part's files tell of each request it was sent or answered: its state (`s` succeeded, `f` failed, `p`
+ * pending, one character per address) and the result line that counts (`n` for line n of its output file, `-n` of
+ * its error file, 0 for none: sent and never answered, or still running).
  */
-export async function readRecord(parts: readonly PartRecord[], endpoint: ApiEndpoint): Promise<SetRecord> {
+export interface PartSummary {
+  addresses: string[];
+  states: string;
+  lines: number[];
+  /** Result lines that name no address of this package. */
+  unattributed: number;
+}
+
+const STATE: Record<string, Known> = { s: "succeeded", f: "failed", p: "pending" };
+
+/**
+ * Reads one part's local files into its summary. A request sent and never answered counts as failed once the job
+ * is final (pending before); a success wins over a failure line of the same request; of several lines of one request
+ * and outcome, the first counts.
+ */
+export async function summarizePart(part: PartRecord, endpoint: ApiEndpoint): Promise<PartSummary> {
+  const mine = new Map<string, { state: "s" | "f" | "p"; line: number }>();
+  const input = part.lost ? undefined : part.files.input;
+  if (input) {
+    await forEachLine(input, (text, lineNo) => {
+      if (text.trim() === "") return;
+      mine.set(parseRequest(input, text, lineNo).customId, { state: part.final ? "f" : "p", line: 0 });
+    });
+  }
+  let unattributed = 0;
+  await forEachResult(part, endpoint, (r, _text, kind, lineNo) => {
+    if (r.kind !== "result" || parseAddress(r.result.customId) === undefined) {
+      unattributed++;
+      return;
+    }
+    const address = r.result.customId;
+    const at = kind === "output" ? lineNo : -lineNo;
+    const had = mine.get(address);
+    if (r.result.answer !== undefined) {
+      if (had?.state !== "s") mine.set(address, { state: "s", line: at });
+    } else if (!had?.line) mine.set(address, { state: "f", line: at });
+  });
+  const summary: PartSummary = { addresses: [], states: "", lines: [], unattributed };
+  const states: string[] = [];
+  for (const [address, m] of mine) {
+    summary.addresses.push(address);
+    states.push(m.state);
+    summary.lines.push(m.line);
+  }
+  summary.states = states.join("");
+  return summary;
+}
+
+/**
+ * Reads every part's summary (`summarize`: by default `summarizePart`), earliest first, into the record of each
+ * address. Across parts a later job's record replaces an earlier one, except an earlier success: an address is
+ * only sent again when it had none.
+ */
+export async function readRecord(
+  parts: readonly PartRecord[],
+  endpoint: ApiEndpoint,
+  summarize: (part: PartRecord) => Promise<PartSummary> = (part) => summarizePart(part, endpoint),
+): Promise<SetRecord> {
   const known = new Map<string, Known>();
   const source = new Map<string, number>();
+  const line = new Map<string, number>();
   let unattributed = 0;
   for (const [index, part] of parts.entries()) {
-    const mine = new Map<string, { state: Known; line?: number }>();
-    const input = part.lost ? undefined : part.files.input;
-    if (input) {
-      await forEachLine(input, (text, lineNo) => {
-        if (text.trim() === "") return;
-        mine.set(parseRequest(input, text, lineNo).customId, { state: part.final ? "failed" : "pending" });
-      });
-    }
-    await forEachResult(part, endpoint, (r) => {
-      if (r.kind !== "result" || parseAddress(r.result.customId) === undefined) {
-        unattributed++;
-        return;
+    const summary = await summarize(part);
+    unattributed += summary.unattributed;
+    summary.addresses.forEach((address, i) => {
+      if (known.get(address) === "succeeded") return;
+      known.set(address, STATE[summary.states[i] ?? "f"] ?? "failed");
+      const at = summary.lines[i] ?? 0;
+      if (at !== 0) {
+        source.set(address, index);
+        line.set(address, at);
+      } else {
+        source.delete(address);
+        line.delete(address);
       }
-      const address = r.result.customId;
-      if (r.result.answer !== undefined) mine.set(address, { state: "succeeded", line: index });
-      else if (mine.get(address)?.state !== "succeeded") mine.set(address, { state: "failed", line: index });
     });
-    for (const [address, m] of mine) {
-      if (known.get(address) === "succeeded") continue;
-      known.set(address, m.state);
-      if (m.line !== undefined) source.set(address, m.line);
-      else source.delete(address);
-    }
   }
-  return { known, source, unattributed };
+  return { known, source, line, unattributed };
 }
 
 /** What `writeCurrent` wrote. */
@@ -153,7 +259,7 @@ export interface Current {
   succeeded: number;
   failed: number;
   /** Indexes of the parts a current result line comes from. */
-  used: Set<number>;
+  used: number[];
 }
 
 /**
@@ -166,30 +272,41 @@ export async function writeCurrent(
   current: ReadonlySet<string>,
   parts: readonly PartRecord[],
   record: SetRecord,
-  endpoint: ApiEndpoint,
 ): Promise<Current> {
   const outputPath = path.join(directory, OUTPUT_FILE);
   const errorPath = path.join(directory, ERRORS_FILE);
   fs.mkdirSync(directory, { recursive: true });
+  // The lines to copy, by part and file: the record says which line of which part counts for each address.
+  const wanted = parts.map(() => ({ output: new Map<number, string>(), error: new Map<number, string>() }));
+  for (const address of current) {
+    const index = record.source.get(address);
+    const at = record.line.get(address);
+    if (index === undefined || at === undefined) continue;
+    const take = wanted[index];
+    if (take) (at > 0 ? take.output : take.error).set(Math.abs(at), address);
+  }
   const out = new LineWriter(`${outputPath}.tmp`);
   const err = new LineWriter(`${errorPath}.tmp`);
   const used = new Set<number>();
-  const written = new Set<string>();
   try {
     for (const [index, part] of parts.entries()) {
-      await forEachResult(part, endpoint, (r, text) => {
-        if (r.kind !== "result") return;
-        const address = r.result.customId;
-        if (!current.has(address) || record.source.get(address) !== index || written.has(address)) return;
-        const ok = r.result.answer !== undefined;
-        if (ok !== (record.known.get(address) === "succeeded")) return;
-        const parsed = parseAddress(address);
-        const line = JSON.parse(text) as Record<string, unknown>;
-        line.custom_id = parsed?.customId ?? address;
-        (ok ? out : err).write(JSON.stringify(line));
-        written.add(address);
-        used.add(index);
-      });
+      for (const kind of ["output", "error"] as const) {
+        const take = wanted[index]?.[kind];
+        const file = part.files[kind];
+        if (!file || !take?.size) continue;
+        await forEachLine(file, (text, lineNo) => {
+          const address = take.get(lineNo);
+          if (address === undefined) return;
+          const line = JSON.parse(text) as Record<string, unknown>;
+          if (line.custom_id !== address)
+            throw new Error(
+              `${file} line ${lineNo} is not the result of ${address} that this update read there moments before: the file changed while \`pulumi up\` ran; run \`pulumi up\` again`,
+            );
+          line.custom_id = parseAddress(address)?.customId ?? address;
+          (record.known.get(address) === "succeeded" ? out : err).write(JSON.stringify(line));
+          used.add(index);
+        });
+      }
     }
   } catch (error) {
     out.close();
@@ -211,7 +328,7 @@ export async function writeCurrent(
     errorPath: keep(`${errorPath}.tmp`, errorPath, err.lines),
     succeeded: out.lines,
     failed: err.lines,
-    used,
+    used: [...used],
   };
 }
 
@@ -219,14 +336,14 @@ export async function writeCurrent(
 async function forEachResult(
   part: PartRecord,
   endpoint: ApiEndpoint,
-  visit: (r: ReturnType<typeof readResultLine>, text: string) => void,
+  visit: (r: ReturnType<typeof readResultLine>, text: string, kind: "output" | "error", lineNo: number) => void,
 ): Promise<void> {
   if (!part.final) return;
   for (const kind of ["output", "error"] as const) {
     const file = part.files[kind];
     if (!file) continue;
     await forEachLine(file, (text, lineNo) => {
-      if (text.trim() !== "") visit(readResultLine(text, endpoint, { file, line: lineNo }), text);
+      if (text.trim() !== "") visit(readResultLine(text, endpoint, { file, line: lineNo }), text, kind, lineNo);
     });
   }
 }

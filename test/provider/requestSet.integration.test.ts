@@ -11,6 +11,7 @@ import { DEFAULT_MODELS } from "mistral-batch-emulator";
 import { afterEach, describe, expect, it } from "vitest";
 import { parseAddress } from "../../provider/requestSet/address";
 import {
+  admin,
   captureReports,
   chatRequests,
   cleanup,
@@ -19,7 +20,9 @@ import {
   jsonlOf,
   sdk,
   setProvider,
+  stats,
   tempDir,
+  thrown,
   type Json,
 } from "./integration-harness";
 
@@ -121,6 +124,51 @@ describe("RequestSet", () => {
     expect((await s.jobs()).length).toBe(2);
   });
 
+  it("reads its files once while they are unchanged, and never answers from what an edit made stale", async () => {
+    const s = await setup();
+    s.write(chatRequests(5));
+    // Older than the racy margin: the source's index is kept (memo.ts).
+    await new Promise((r) => setTimeout(r, 150));
+    const created = await s.p.create(await s.check({}));
+    const first = created.outs as Json;
+    const results = path.join(s.dir, "results");
+    const output = path.join(results, "output.jsonl");
+    expect(fs.existsSync(path.join(results, "index", "source.json"))).toBe(true);
+    expect(fs.existsSync(path.join(results, "parts", `${first.parts[0].jobId}.summary.json`))).toBe(true);
+
+    // No change: the merged results are not written again (same inode and change time).
+    const stamp = () => {
+      const st = fs.statSync(output, { bigint: true });
+      return [st.ino, st.ctimeNs];
+    };
+    const before = stamp();
+    const same = await s.check(first);
+    const second = (await s.p.update(created.id, first, same)).outs as Json;
+    expect(second).toMatchObject({ submittedRequests: 0, succeededRequests: 5 });
+    expect(stamp()).toEqual(before);
+
+    // The merged results edited by hand: written again in full.
+    fs.writeFileSync(output, "");
+    const third = (await s.p.update(created.id, second, await s.check(second))).outs as Json;
+    expect(third.succeededRequests).toBe(5);
+    expect(lines(output)).toHaveLength(5);
+
+    // The source edited in place, same size, modification time put back: r2's body changed, so r2 runs again.
+    const { mtime } = fs.statSync(s.source);
+    const text = fs.readFileSync(s.source, "utf8");
+    fs.writeFileSync(s.source, text.replace("What is 2 + 1?", "What is 2 + 7?"));
+    expect(fs.statSync(s.source).size).toBe(Buffer.byteLength(text));
+    fs.utimesSync(s.source, mtime, mtime);
+    const edited = await s.check(third);
+    const capture = captureReports();
+    expect((await s.p.diff(created.id, third, edited)).changes).toBe(true);
+    capture.restore();
+    expect(capture.lines.join("\n")).toMatch(/\+1 new, 4 reused, 1 removed/);
+    const fourth = (await s.p.update(created.id, third, edited)).outs as Json;
+    expect(fourth).toMatchObject({ submittedRequests: 1, reusedRequests: 4, succeededRequests: 5 });
+    expect((await s.jobs()).map((j) => j.total)).toEqual([5, 1]);
+  });
+
   it("on a machine without the local files, recovers the results from Mistral's files and submits nothing", async () => {
     const s = await setup();
     s.write(chatRequests(5));
@@ -193,5 +241,81 @@ describe("RequestSet", () => {
     expect(capture.lines.join("\n")).toMatch(/adopted the job submitted earlier/);
     expect((again.outs as Json).parts[0].jobId).toBe((created.outs as Json).parts[0].jobId);
     expect((await s.jobs()).length).toBe(1);
+  });
+});
+
+describe("RequestSet under the workspace's pending-request limit", () => {
+  /** Two sets of 3 requests each (scopes a and b) on an emulator whose workspace allows 4 pending requests. */
+  async function twoSets() {
+    const e = await emulator({ clock: "manual", speed: "demo", maxPendingRequests: 4 });
+    await configure(e.url);
+    const dir = tempDir();
+    const p = setProvider();
+    const args = (name: string, waitForCompletion: Json | boolean): Json => {
+      const source = path.join(dir, `${name}.jsonl`);
+      fs.writeFileSync(source, jsonlOf(chatRequests(3, name)));
+      return {
+        source,
+        model: "mistral-small-latest",
+        directory: path.join(dir, name),
+        waitForCompletion,
+        scope: `proj/dev/${name}`,
+        __provider: "SERIALIZED-PROVIDER",
+      };
+    };
+    const create = async (news: Json) => {
+      const checked = await p.check({}, news);
+      if (checked.failures?.length) throw new Error(`check failed: ${JSON.stringify(checked.failures)}`);
+      return p.create({ ...checked.inputs, scope: news.scope, __provider: news.__provider });
+    };
+    const first = (await create(args("a", false))).outs as Json; // 3 pending
+    expect(first).toMatchObject({ status: "QUEUED", pendingRequests: 3, submittedRequests: 3 });
+    /** Advances the emulator's clock an hour at a time until `done()`. */
+    const advanceUntil = async (done: () => boolean | Promise<boolean>) => {
+      while (!(await done())) {
+        await admin(e.url, "POST", "/__emulator/clock/advance", { ms: 3_600_000 });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+    return { e, p, args, create, advanceUntil };
+  }
+
+  it("a set that does not wait fails at once with the numbers; the next up submits it, on the same upload", async () => {
+    const s = await twoSets();
+    const start = Date.now();
+    const error = await thrown(() => s.create(s.args("b", false)));
+    expect(Date.now() - start).toBeLessThan(3_000);
+    expect(error.message).toContain("3 requests pending, 3 in this job, limit 4");
+    expect(error.message).toMatch(/Wait for running jobs to finish/);
+    expect(await stats(s.e.url)).toMatchObject({ jobs: 1, files: 2 }); // a's upload and b's, no job of b
+
+    // The first set's job finishes: room; b's next create submits on its earlier upload.
+    await s.advanceUntil(async () => (await stats(s.e.url)).jobsByStatus.SUCCESS === 1);
+    const second = (await s.create(s.args("b", false))).outs as Json;
+    expect(second).toMatchObject({ submittedRequests: 3 });
+    // a's upload and its result file, and b's one upload: not uploaded again.
+    expect(await stats(s.e.url)).toMatchObject({ jobs: 2, files: 3 });
+  });
+
+  it("a set that waits for completion waits for room, says so, and submits once the earlier job finishes", async () => {
+    const s = await twoSets();
+    const reports = captureReports();
+    try {
+      let settled = false;
+      const second = s.create(s.args("b", { pollIntervalSeconds: 0.05, timeoutMinutes: 1 })).finally(() => {
+        settled = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400)); // several refusals
+      expect((await stats(s.e.url)).jobs).toBe(1);
+      expect(reports.lines.join("\n")).toContain(
+        'RequestSet "b": waiting to submit: the workspace has too many pending batch requests (3 requests pending, 3 in this job, limit 4)',
+      );
+      await s.advanceUntil(() => settled);
+      const outs = (await second).outs as Json;
+      expect(outs).toMatchObject({ status: "SUCCESS", submittedRequests: 3, succeededRequests: 3 });
+      expect((await stats(s.e.url)).jobs).toBe(2);
+    } finally {
+      reports.restore();
+    }
   });
 });

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { countLines, forEachLine, LineWriter } from "../../../provider/eval/lines";
+import { countLines, forEachLine, LineWriter, replaceIfChanged, sameBytes } from "../../../provider/eval/lines";
 
 let dir: string;
 beforeEach(() => {
@@ -84,5 +84,27 @@ describe("LineWriter", () => {
     w.write("new");
     w.close();
     expect(fs.readFileSync(file, "utf8")).toBe("old\nnew\n");
+  });
+});
+
+describe("replaceIfChanged", () => {
+  it("keeps the target (its inode and times) when it holds the same bytes, else moves the new file over it", () => {
+    const target = path.join(dir, "shard.jsonl");
+    const tmp = `${target}.tmp`;
+    const big = `${"x".repeat(3 << 20)}\n`; // over the 1 MiB compare buffer
+    fs.writeFileSync(tmp, big);
+    expect(replaceIfChanged(tmp, target)).toBe(true); // no target yet
+    const before = fs.statSync(target, { bigint: true });
+    fs.writeFileSync(tmp, big);
+    expect(replaceIfChanged(tmp, target)).toBe(false);
+    expect(fs.existsSync(tmp)).toBe(false);
+    const after = fs.statSync(target, { bigint: true });
+    expect([after.ino, after.mtimeNs, after.ctimeNs]).toEqual([before.ino, before.mtimeNs, before.ctimeNs]);
+    // Same size, one byte different past the first buffer: replaced.
+    fs.writeFileSync(tmp, `${"x".repeat(2 << 20)}y${"x".repeat((1 << 20) - 1)}\n`);
+    expect(sameBytes(tmp, target)).toBe(false);
+    expect(replaceIfChanged(tmp, target)).toBe(true);
+    expect(fs.readFileSync(target, "utf8")[2 << 20]).toBe("y");
+    expect(fs.existsSync(tmp)).toBe(false);
   });
 });
