@@ -109,8 +109,9 @@ export interface EvaluationArgs {
   /**
    * Limits to keep to, at most Mistral's. A dataset over `requestsPerJob` requests or `bytesPerFile` bytes (its lines
    * with the largest overrides) is cut into shards, one file and one job per model each; the jobs are submitted in
-   * waves of at most `pendingRequests` requests, a wave once the one before has finished (which needs
-   * `waitForCompletion`). A change may move shard boundaries, which replaces those shards' files and jobs.
+   * waves of at most `pendingRequests` requests, a wave once the one before has finished: within one `up` when it
+   * waits (`waitForCompletion`), else on a later `up` (each `up` submits the next wave once the one before is done).
+   * A change may move shard boundaries, which replaces those shards' files and jobs.
    * @default Mistral's: `{ requestsPerJob: 100000, bytesPerFile: 536870912 (512 MB), pendingRequests: 1000000 }`
    */
   limits?: EvaluationLimits;

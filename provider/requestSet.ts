@@ -28,6 +28,7 @@ import type { Args, OutputOnly, Outputs, Registers } from "./shape";
 import { thinProvider } from "./thin";
 import { containsUnknown, UNKNOWN } from "./unknown";
 import {
+  adoptUnrecorded,
   fetchPartFiles,
   localFiles,
   planSet,
@@ -91,6 +92,13 @@ export interface RequestSetInputs {
    * @default false: a failed request stays failed until its body changes
    */
   retryFailed: boolean;
+  /**
+   * Submit nothing while true (requests without a result wait; what runs keeps running and is brought up to date):
+   * an Evaluation's set of a later wave holds while the sets of the wave before have unfinished jobs, so that an
+   * `up` that does not wait submits the next wave on a later `up`. Updates in place.
+   * @default false
+   */
+  hold: boolean;
   /**
    * USD per million tokens at the batch price (`input`, `output`), for the estimate preview prints. Changes
    * nothing remote.
@@ -211,7 +219,15 @@ function statusOf(parts: readonly SetPart[], pending: number, unsent: number): s
 }
 
 const REPLACING = ["model", "endpoint"] as const;
-const IN_PLACE = ["sha256", "metadata", "timeoutHours", "waitForCompletion", "retryFailed", "filenamePrefix"] as const;
+const IN_PLACE = [
+  "sha256",
+  "metadata",
+  "timeoutHours",
+  "waitForCompletion",
+  "retryFailed",
+  "hold",
+  "filenamePrefix",
+] as const;
 
 export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<RequestSetInputs, RequestSetOutputs> {
   constructor(private readonly ctx: ProviderContext) {}
@@ -224,6 +240,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       timeoutHours: news.timeoutHours ?? DEFAULT_TIMEOUT_HOURS,
       waitForCompletion: news.waitForCompletion ?? true,
       retryFailed: news.retryFailed ?? false,
+      hold: news.hold ?? false,
     };
     delete inputs.sha256;
     delete inputs.requestCount;
@@ -242,6 +259,8 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
         property: "directory",
         reason: `directory is ${show(news.directory)}; expected a local directory path`,
       });
+    if (typeof inputs.hold !== "boolean" && !containsUnknown(inputs.hold))
+      failures.push({ property: "hold", reason: `hold is ${show(inputs.hold)}; expected true or false` });
     if (typeof inputs.retryFailed !== "boolean")
       failures.push({
         property: "retryFailed",
@@ -288,8 +307,13 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async diff(_id: string, olds: RequestSetOutputs, news: RequestSetInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
     if (replaces.length) return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
-    const changed = IN_PLACE.filter(
-      (k) => containsUnknown(news[k]) || JSON.stringify(olds[k] ?? null) !== JSON.stringify(news[k] ?? null),
+    // A set stored before `hold` existed held nothing. A hold not known yet (at preview, while the wave before may
+    // update) counts as unchanged: with requests to submit the set updates anyway, and `up` decides on its value.
+    const before: RequestSetOutputs = { ...olds, hold: olds.hold ?? false };
+    const changed = IN_PLACE.filter((k) =>
+      k === "hold" && containsUnknown(news[k])
+        ? false
+        : containsUnknown(news[k]) || JSON.stringify(before[k] ?? null) !== JSON.stringify(news[k] ?? null),
     );
     if (!samePath(olds.directory, news.directory)) changed.push("directory" as never);
     // Work left from earlier updates: a job still running, results missing on this machine, requests not yet sent.
@@ -298,10 +322,17 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       const inputs = { ...news, scope: (olds as Scoped).scope } as RequestSetInputs & Scoped;
       const spec = specOf(inputs);
       const parts = (olds.parts ?? []).map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
+      const unrecorded = await adoptUnrecorded(this.ctx, spec, parts);
+      if (unrecorded.length) changed.push("parts" as never);
+      parts.push(...unrecorded);
       for (const part of parts) await fetchPartFiles(this.ctx, spec, part);
       const planned = await planSet(spec, parts);
       pending = planned.delta.submit.length > 0 || planned.delta.pending > 0;
-      if (changed.length || pending) report(this.ctx, `${spec.resource}: ${planned.line}`);
+      const held =
+        news.hold === true && planned.delta.submit.length > 0
+          ? " (held until the jobs of the wave before have finished)"
+          : "";
+      if (changed.length || pending) report(this.ctx, `${spec.resource}: ${planned.line}${held}`);
       const current = [olds.outputPath, olds.errorPath].every((p) => p === null || fs.existsSync(resolveStatePath(p)));
       if (!current) pending = true;
     }
@@ -348,6 +379,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     const policy = waitPolicy(spec.waitForCompletion, spec.timeoutHours);
     const deadline = policy ? Date.now() + policy.timeoutMinutes * 60_000 : null;
     const parts = earlier.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
+    parts.push(...(await adoptUnrecorded(this.ctx, spec, parts)));
     let before: Delta | undefined;
     const outputs = async (submitted: number) => this.outputs(inputs, spec, parts, submitted, before);
     const timedOut = async (what: string): Promise<never> => {
@@ -368,6 +400,13 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     const { delta } = planned;
     before = delta;
     if (delta.submit.length === 0) return outputs(0);
+    if (inputs.hold) {
+      report(
+        this.ctx,
+        `${spec.resource}: holds ${delta.submit.length} request(s) until the jobs of the wave before have finished; a later \`pulumi up\` submits them`,
+      );
+      return outputs(0);
+    }
     let part: SetPart;
     try {
       part = await submitDelta(this.ctx, spec, planned.index, delta.submit);

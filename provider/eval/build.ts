@@ -47,6 +47,11 @@ export interface BuiltRuns {
   shards: Map<string, BuiltShard[]>;
 }
 
+/** True while any of `sets` has a job not yet finished, or requests not yet submitted. */
+function holdWhileRunning(sets: readonly RequestSet[]): pulumi.Output<boolean> {
+  return pulumi.all(sets.map((s) => s.status)).apply((statuses) => statuses.some((status) => !isFinalStatus(status)));
+}
+
 /**
  * The resources of `plan`, children of `parent`: one RequestSet per run and shard, on the shard's file of the run's
  * overrides, a set of wave k + 1 depending on every set of wave k. `retryFailed` sends failed requests again;
@@ -87,6 +92,9 @@ export function buildShardedRuns(
             : null,
           // Its own uploads (destroying a set deletes them): the set's name, not the shared shard file's.
           filenamePrefix: planned.jobName,
+          // A later wave submits nothing while a set of the wave before has a job still running (an `up` that does
+          // not wait leaves it for a later `up`; one that waits has them finished by now).
+          ...(previous.length ? { hold: holdWhileRunning(previous) } : {}),
         },
         previous.length ? { ...childOpts, dependsOn: previous } : childOpts,
       );

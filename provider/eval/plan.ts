@@ -351,11 +351,6 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     for (const job of wave) job.wave = k;
   });
   const waitForCompletion = args.waitForCompletion ?? true;
-  if (waves.length > 1 && waitForCompletion === false)
-    fail(
-      name,
-      `its ${ordered.length} jobs (${shards.length} shards x ${runs.length} models) need ${waves.length} waves to stay within ${limits.pendingRequests} pending requests per workspace (limits.pendingRequests), and a wave is submitted once the jobs of the one before have finished, which waitForCompletion: false does not wait for: set waitForCompletion to true (or a wait policy), or raise limits.pendingRequests to at least ${requests * runs.length} if the workspace allows it`,
-    );
   files.forEach((file, i) => {
     const sum = sums[i];
     file.requests = requests;
@@ -419,7 +414,11 @@ export function describeShards(plan: EvaluationPlan): string {
       ? `${requests} requests in ${shards.length} shards x ${runs.length} models = ${jobs} jobs`
       : `${requests} requests x ${runs.length} models`;
   if (waves.length <= 1) return split;
-  return `${split}, ${waves.length} waves: at most ${limits.pendingRequests.toLocaleString("en-US")} pending requests per workspace (each wave is submitted once the jobs of the one before have finished)`;
+  const when =
+    plan.waitForCompletion === false
+      ? "each wave is submitted by a later `pulumi up` once the jobs of the one before have finished: waitForCompletion is false"
+      : "each wave is submitted once the jobs of the one before have finished";
+  return `${split}, ${waves.length} waves: at most ${limits.pendingRequests.toLocaleString("en-US")} pending requests per workspace (${when})`;
 }
 
 /** The line logged at preview and up: requests, models, and per run the estimated tokens and cost at the batch price. */

@@ -32,6 +32,7 @@ import {
   partPath,
   readRecord,
   type SetRecord,
+  PARTS_DIR,
   type SourceIndex,
   summarizePart,
   summaryPath,
@@ -75,6 +76,17 @@ export interface SetSpec {
   filenamePrefix: string;
   /** The set's scope (project/stack/name): with the delta's hash, the idempotency key of its job. */
   scope: string;
+}
+
+/** The metadata key that names the set a job was submitted for (`ownerOf`): what lets an unrecorded job be adopted. */
+export const SET_METADATA_KEY = "pulumi_request_set";
+
+/**
+ * The owner tag of a set's uploads and jobs: its scope, model and endpoint, hashed. A set replaced for another model
+ * (or another stack's) never adopts this set's uploads or jobs.
+ */
+export function ownerOf(spec: Pick<SetSpec, "scope" | "model" | "endpoint">): string {
+  return createHash("sha256").update(`${spec.scope}\u0000${spec.model}\u0000${spec.endpoint}`).digest("hex");
 }
 
 /** A part from the job as Mistral reports it. */
@@ -244,7 +256,7 @@ export async function submitDelta(
   const files = new BatchFileProvider(ctx);
   // Named for this set and its model: a set replaced for another model (or another stack's) never adopts this upload,
   // which its destroy deletes.
-  const owner = createHash("sha256").update(`${spec.scope}\u0000${spec.model}\u0000${spec.endpoint}`).digest("hex");
+  const owner = ownerOf(spec);
   const checked = await files.check({} as never, {
     source: deltaPath,
     purpose: "batch",
@@ -266,7 +278,9 @@ export async function submitDelta(
     waitForCompletion: spec.waitForCompletion,
     scope: `${spec.scope}#${sha.slice(0, 16)}`,
   } as JobInputs;
-  const { job, adopted } = await submit(ctx, jobInputs, idempotencyKey(jobInputs), spec.resource);
+  // Tagged with its set (not part of the idempotency key: a job submitted before the tag existed is still adopted).
+  const tagged = { ...jobInputs, metadata: { ...(spec.metadata ?? {}), [SET_METADATA_KEY]: owner.slice(0, 16) } };
+  const { job, adopted } = await submit(ctx, tagged, idempotencyKey(jobInputs), spec.resource);
   report(
     ctx,
     `${spec.resource}: ${adopted ? "adopted the job submitted earlier for these requests" : "submitted"} ${requests} request(s) as job ${job.id}, ${job.status}`,
@@ -276,4 +290,55 @@ export async function submitDelta(
   fs.mkdirSync(path.dirname(kept), { recursive: true });
   fs.renameSync(deltaPath, kept);
   return partOf(job, inputFileId, requests);
+}
+
+/** Clock margin between this machine and Mistral when comparing a local file's time with a job's (seconds). */
+const CLOCK_MARGIN_S = 300;
+
+/**
+ * The jobs this set submitted that its state does not record: an update interrupted after submitting (a Ctrl-C while
+ * it waited, a crash) leaves its job running and paid for, and the job's input file in `parts/` (kept as soon as it
+ * is submitted). Each such file newer than the set's newest recorded job is looked up; a job tagged as this set's
+ * (`SET_METADATA_KEY`) becomes a part again, newest last, so its results count and its requests are not sent twice
+ * (an update of the same requests adopts it anyway by its idempotency key; this finds it after the source changed).
+ * A job of another set (the one this set replaces, sharing its directory) or one Mistral no longer has is left alone.
+ */
+export async function adoptUnrecorded(
+  ctx: ProviderContext,
+  spec: SetSpec,
+  parts: readonly SetPart[],
+): Promise<SetPart[]> {
+  const dir = path.join(spec.directory, PARTS_DIR);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return []; // no parts on this machine
+  }
+  const recorded = new Set(parts.map((p) => p.jobId));
+  const newest = parts.reduce((t, p) => Math.max(t, p.createdAt), 0);
+  const tag = ownerOf(spec).slice(0, 16);
+  const found: SetPart[] = [];
+  for (const name of names) {
+    const m = /^(.+)\.input\.jsonl$/.exec(name);
+    const jobId = m?.[1];
+    if (jobId === undefined || recorded.has(jobId)) continue;
+    const file = path.join(dir, name);
+    if (fs.statSync(file).mtimeMs / 1000 < newest - CLOCK_MARGIN_S) continue;
+    let job: SdkBatchJob;
+    try {
+      job = await getJob(ctx, jobId, spec.resource);
+    } catch (error) {
+      if (isNotFound(error)) continue;
+      throw error;
+    }
+    if (job.metadata?.[SET_METADATA_KEY] !== tag) continue;
+    const inputFileId = job.inputFiles[0] ?? "";
+    found.push(partOf(job, inputFileId, job.totalRequests));
+    report(
+      ctx,
+      `${spec.resource}: found job ${job.id} (${job.totalRequests} request(s), ${job.status}), submitted by an interrupted update and not in the stack's state: its results count, its requests are not sent again`,
+    );
+  }
+  return found.sort((a, b) => a.createdAt - b.createdAt);
 }

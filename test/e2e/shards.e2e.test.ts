@@ -209,3 +209,75 @@ module.exports = { summaries: evaluation.summaries, reportPath: evaluation.repor
     for (const s of summaries) expect(s).toMatchObject({ total: LINES, submitted: 0, scored: LINES });
   });
 });
+
+describe("Evaluation in waves without waiting: each up submits the next wave once the one before is done", {
+  timeout: 300_000,
+}, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Stack;
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
+      speed: { queueDelayMs: 100, requestsPerSecond: 2000, cancelDelayMs: 50 },
+      maxRequestsPerJob: REQUESTS_PER_JOB,
+      maxPendingRequests: PENDING,
+    });
+    project = new E2EProject("waves", { files: { "data/arith.jsonl": arithmetic(LINES) } });
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+const evaluation = new Evaluation("arith", {
+  dataset: "data/arith.jsonl",
+  expected: { field: "expected" },
+  models: ["mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
+  outputDir: "eval-out",
+  limits: { requestsPerJob: ${REQUESTS_PER_JOB}, pendingRequests: ${PENDING} },
+  waitForCompletion: false,
+});
+module.exports = { summaries: evaluation.summaries };`);
+    stack = await project.stack(emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  const jobs = () => [...emulator.store.jobs.values()];
+  const pendingNow = () =>
+    jobs()
+      .filter((j) => j.status === "QUEUED" || j.status === "RUNNING")
+      .reduce((n, j) => n + j.total_requests, 0);
+
+  it("the first up submits the first wave and holds the rest; the next submits the second; the third finds all done", async () => {
+    const output: string[] = [];
+    const first = await stack.up({ onOutput: (t) => output.push(t) });
+    expect(first.summary.result).toBe("succeeded");
+    const text = output.join("");
+    expect(text).toContain(
+      "each wave is submitted by a later `pulumi up` once the jobs of the one before have finished",
+    );
+    expect(text).toMatch(/holds \d+ request\(s\) until the jobs of the wave before have finished/);
+    const wave1 = jobs().length;
+    expect(wave1).toBeGreaterThan(0);
+    const submitted1 = jobs().reduce((n, j) => n + j.total_requests, 0);
+    expect(submitted1).toBeLessThanOrEqual(PENDING);
+    expect(submitted1).toBeLessThan(2 * LINES);
+
+    // The first wave has finished by now (the emulator's jobs take well under a second): the second goes.
+    const second = await stack.up();
+    expect(second.summary.result).toBe("succeeded");
+    expect(jobs().length).toBeGreaterThan(wave1);
+    expect(jobs().reduce((n, j) => n + j.total_requests, 0)).toBe(2 * LINES);
+    expect(pendingNow()).toBeLessThanOrEqual(PENDING);
+
+    // Every request submitted once; the third up downloads the second wave's results and submits nothing.
+    const before = jobs().length;
+    const third = await stack.up();
+    expect(jobs()).toHaveLength(before);
+    const summaries = third.outputs.summaries.value as ModelSummary[];
+    for (const s of summaries) expect(s).toMatchObject({ status: "SUCCESS", total: LINES, succeeded: LINES });
+  });
+});

@@ -228,6 +228,52 @@ describe("RequestSet", () => {
     expect(retried.errorPath).toBeNull();
   });
 
+  it("an update interrupted after submitting, then run with an edited source, counts that job: nothing is sent twice", async () => {
+    const s = await setup();
+    const requests = chatRequests(7);
+    s.write(requests.slice(0, 4));
+    const created = await s.p.create(await s.check({}));
+    const first = created.outs as Json;
+
+    // r4 and r5 added; the update submits them, and the engine never records it (interrupted).
+    s.write(requests.slice(0, 6));
+    await s.p.update(created.id, first, await s.check(first));
+    // Another set's job input in the same directory (the set this one replaces): never adopted.
+    const otherSource = path.join(s.dir, "other.jsonl");
+    fs.writeFileSync(otherSource, jsonlOf(chatRequests(1, "x")));
+    const otherArgs = s.news({ source: otherSource, directory: path.join(s.dir, "other"), scope: "proj/dev/other" });
+    const otherChecked = (await s.p.check({}, otherArgs)).inputs as Json;
+    const foreign = (await s.p.create({ ...otherChecked, scope: "proj/dev/other" })).outs as Json;
+    const foreignJob = foreign.parts[0].jobId as string;
+    fs.copyFileSync(
+      path.join(s.dir, "other", "parts", `${foreignJob}.input.jsonl`),
+      path.join(s.dir, "results", "parts", `${foreignJob}.input.jsonl`),
+    );
+
+    // r6 added too: the next update, from the state as recorded, finds the unrecorded job and sends r6 alone.
+    s.write(requests);
+    const inputs = await s.check(first);
+    const capture = captureReports();
+    const diff = await s.p.diff(created.id, first, inputs);
+    const again = (await s.p.update(created.id, first, inputs)).outs as Json;
+    capture.restore();
+    expect(diff.changes).toBe(true);
+    const text = capture.lines.join("\n");
+    expect(text).toMatch(
+      /found job \S+ \(2 request\(s\), SUCCESS\), submitted by an interrupted update and not in the stack's state/,
+    );
+    expect(text).toMatch(/\+1 new, 6 reused, 0 removed/);
+    expect(text).not.toContain(foreignJob);
+    expect(again).toMatchObject({ submittedRequests: 1, reusedRequests: 6, succeededRequests: 7 });
+    expect(again.parts.map((p: Json) => p.requests)).toEqual([4, 2, 1]);
+    expect((await s.jobs()).map((j) => j.total)).toEqual([4, 2, 1, 1]); // the other set's job second to last
+    expect(
+      lines(again.outputPath)
+        .map((l) => l.custom_id)
+        .sort(),
+    ).toEqual(requests.map((r) => r.customId).sort());
+  });
+
   it("an update run again after an interruption adopts the job it submitted: no request is sent twice", async () => {
     const s = await setup();
     s.write(chatRequests(3));
