@@ -297,13 +297,18 @@ export async function writeCurrent(
         await forEachLine(file, (text, lineNo) => {
           const address = take.get(lineNo);
           if (address === undefined) return;
-          const line = JSON.parse(text) as Record<string, unknown>;
-          if (line.custom_id !== address)
-            throw new Error(
-              `${file} line ${lineNo} is not the result of ${address} that this update read there moments before: the file changed while \`pulumi up\` ran; run \`pulumi up\` again`,
-            );
-          line.custom_id = parseAddress(address)?.customId ?? address;
-          (record.known.get(address) === "succeeded" ? out : err).write(JSON.stringify(line));
+          const customId = parseAddress(address)?.customId ?? address;
+          let copy = withCustomId(text, address, customId);
+          if (copy === undefined) {
+            const line = JSON.parse(text) as Record<string, unknown>;
+            if (line.custom_id !== address)
+              throw new Error(
+                `${file} line ${lineNo} is not the result of ${address} that this update read there moments before: the file changed while \`pulumi up\` ran; run \`pulumi up\` again`,
+              );
+            line.custom_id = customId;
+            copy = JSON.stringify(line);
+          }
+          (record.known.get(address) === "succeeded" ? out : err).write(copy);
           used.add(index);
         });
       }
@@ -330,6 +335,20 @@ export async function writeCurrent(
     failed: err.lines,
     used: [...used],
   };
+}
+
+/**
+ * `text` (a result line) with its custom_id `address` replaced by `customId`, edited as text (no parse, every other
+ * byte as Mistral wrote it); undefined unless `address`, JSON-encoded, occurs exactly once and right after a
+ * `"custom_id":` key. Inside a JSON string every quote is escaped, so such an occurrence is a key and its value; the
+ * part's summary read this line's top-level custom_id as `address`, so the one occurrence is that one.
+ */
+export function withCustomId(text: string, address: string, customId: string): string | undefined {
+  const encoded = JSON.stringify(address);
+  const at = text.indexOf(encoded);
+  if (at < 0 || text.indexOf(encoded, at + encoded.length) >= 0) return undefined;
+  if (!/"custom_id"\s*:\s*$/.test(text.slice(Math.max(0, at - 32), at))) return undefined;
+  return `${text.slice(0, at)}${JSON.stringify(customId)}${text.slice(at + encoded.length)}`;
 }
 
 /** Each non-blank line of a final part's output and error files (none for a part still running), as read. */

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { addressOf, requestKey } from "../../../provider/requestSet/address";
 import {
@@ -11,6 +12,7 @@ import {
   type PartRecord,
   readRecord,
   summarizePart,
+  withCustomId,
   writeCurrent,
   writeDelta,
 } from "../../../provider/requestSet/store";
@@ -159,6 +161,39 @@ describe("the source's index", () => {
     fs.writeFileSync(source, `${line("x", "one")}\n`);
     await expect(forEachIndexedRequest(source, wanted, () => {})).rejects.toThrow(
       /is shorter than what this update read/,
+    );
+  });
+});
+
+describe("withCustomId", () => {
+  const address = "q1#00ff00ff00ff00ff";
+
+  it("edits the custom_id of a result line as text, every other byte as written", () => {
+    const text = `{"id":"b1","custom_id":"${address}","response":{"status_code":200,"body":{"x":"é"}},"error":null}`;
+    expect(withCustomId(text, address, "q1")).toBe(text.replace(address, "q1"));
+    expect(withCustomId(`{"custom_id" : "${address}"}`, address, 'a "quoted" id')).toBe(
+      `{"custom_id" : "a \\"quoted\\" id"}`,
+    );
+  });
+
+  it("declines (undefined) where the text alone cannot tell: no such key, or the address twice", () => {
+    expect(withCustomId(`{"other":"${address}"}`, address, "q1")).toBeUndefined();
+    expect(withCustomId(`{"custom_id":"${address}","echo":"${address}"}`, address, "q1")).toBeUndefined();
+    expect(withCustomId(`{"custom_id":"q2"}`, address, "q1")).toBeUndefined();
+  });
+
+  it("whatever the line holds, an edit it makes is the line with only its custom_id changed", () => {
+    const value = fc.oneof(fc.string(), fc.constant(address), fc.constant(`"custom_id":"${address}"`), fc.integer());
+    fc.assert(
+      fc.property(fc.dictionary(fc.string(), value), fc.nat(5), fc.string(), (fields, position, customId) => {
+        const entries = Object.entries(fields).filter(([k]) => k !== "custom_id");
+        entries.splice(Math.min(position, entries.length), 0, ["custom_id", address]);
+        const line = Object.fromEntries(entries);
+        const edited = withCustomId(JSON.stringify(line), address, customId);
+        if (edited === undefined) return;
+        expect(JSON.parse(edited)).toEqual({ ...line, custom_id: customId });
+      }),
+      { numRuns: 500 },
     );
   });
 });
