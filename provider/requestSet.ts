@@ -30,24 +30,14 @@ import { containsUnknown, UNKNOWN } from "./unknown";
 import {
   adoptUnrecorded,
   fetchPartFiles,
-  localFiles,
   planSet,
   settlePart,
   submitDelta,
   type SetPart,
   type SetSpec,
+  writeResults,
 } from "./requestSet/run";
-import { identities, recall, remember, wallNs } from "./requestSet/memo";
-import {
-  type Current,
-  ERRORS_FILE,
-  indexPath,
-  OUTPUT_FILE,
-  partPath,
-  type SetRecord,
-  summaryPath,
-  writeCurrent,
-} from "./requestSet/store";
+import { partPath, summaryPath } from "./requestSet/store";
 import type { Delta } from "./requestSet/ledger";
 import { BatchFileProvider } from "./batchFile";
 
@@ -457,7 +447,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       if (from !== undefined) needed.add(from);
     }
     const kept = parts.filter((p, i) => needed.has(i) || !isFinalStatus(p.status));
-    const written = await this.writeResults(spec, currentSet, parts, record);
+    const written = await writeResults(spec, currentSet, parts, record);
     for (const p of parts) {
       if (kept.includes(p)) continue;
       for (const k of ["input", "output", "error"] as const)
@@ -485,36 +475,6 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       errorPath: written.errorPath === null ? null : toStatePath(written.errorPath),
       stateVersion: stateVersionOf(undefined),
     };
-  }
-
-  /**
-   * Writes the current results from the parts (`writeCurrent`), unless the source, the parts' files and the written
-   * results are as they were when they were last written: then what was written then stands.
-   */
-  private async writeResults(
-    spec: SetSpec,
-    current: ReadonlySet<string>,
-    parts: readonly SetPart[],
-    record: SetRecord,
-  ): Promise<Current> {
-    const written = [path.join(spec.directory, OUTPUT_FILE), path.join(spec.directory, ERRORS_FILE)];
-    const partFiles = parts.flatMap((p) => localFiles(spec.directory, p).memo?.files ?? []);
-    const files = [spec.source, ...partFiles, ...written];
-    const entry = indexPath(spec.directory, "current");
-    const key = {
-      kind: "current",
-      endpoint: spec.endpoint,
-      parts: parts.map((p) => [p.jobId, isFinalStatus(p.status), p.expiredFileIds.length > 0]),
-    };
-    const earlier = recall<Current>(entry, files, key);
-    if (earlier) return earlier;
-    const startedNs = wallNs();
-    const before = identities([spec.source, ...partFiles]);
-    const records = parts.map((p) => localFiles(spec.directory, p));
-    const result = await writeCurrent(spec.directory, current, records, record);
-    const now = [...before, ...identities(written)];
-    remember(entry, files, key, result, now, startedNs, { ours: [...partFiles, ...written] });
-    return result;
   }
 
   /**

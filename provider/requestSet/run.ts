@@ -23,10 +23,13 @@ import { idempotencyKey, type JobInputs, type WaitPolicy, waitPolicy } from "../
 import { report } from "../log";
 import { type Delta, describeDelta, planDelta } from "./ledger";
 import {
+  type Current,
+  ERRORS_FILE,
   forEachIndexedRequest,
   indexPath,
   indexSource,
   linesOf,
+  OUTPUT_FILE,
   type PartFile,
   type PartRecord,
   partPath,
@@ -36,9 +39,10 @@ import {
   type SourceIndex,
   summarizePart,
   summaryPath,
+  writeCurrent,
   writeDelta,
 } from "./store";
-import { memoized } from "./memo";
+import { identities, memoized, recall, remember, wallNs } from "./memo";
 
 /** One job of a set: a delta of its requests, as state keeps it. */
 export interface SetPart {
@@ -341,4 +345,34 @@ export async function adoptUnrecorded(
     );
   }
   return found.sort((a, b) => a.createdAt - b.createdAt);
+}
+
+/**
+ * Writes the current results from the parts (`writeCurrent`), unless the source, the parts' files and the written
+ * results are as they were when they were last written: then what was written then stands.
+ */
+export async function writeResults(
+  spec: SetSpec,
+  current: ReadonlySet<string>,
+  parts: readonly SetPart[],
+  record: SetRecord,
+): Promise<Current> {
+  const written = [path.join(spec.directory, OUTPUT_FILE), path.join(spec.directory, ERRORS_FILE)];
+  const partFiles = parts.flatMap((p) => localFiles(spec.directory, p).memo?.files ?? []);
+  const files = [spec.source, ...partFiles, ...written];
+  const entry = indexPath(spec.directory, "current");
+  const key = {
+    kind: "current",
+    endpoint: spec.endpoint,
+    parts: parts.map((p) => [p.jobId, isFinalStatus(p.status), p.expiredFileIds.length > 0]),
+  };
+  const earlier = recall<Current>(entry, files, key);
+  if (earlier) return earlier;
+  const startedNs = wallNs();
+  const before = identities([spec.source, ...partFiles]);
+  const records = parts.map((p) => localFiles(spec.directory, p));
+  const result = await writeCurrent(spec.directory, current, records, record);
+  const now = [...before, ...identities(written)];
+  remember(entry, files, key, result, now, startedNs, { ours: [...partFiles, ...written] });
+  return result;
 }
