@@ -385,45 +385,63 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       if (await settlePart(this.ctx, spec, part, deadline)) await timedOut(`job ${part.jobId}`);
       await fetchPartFiles(this.ctx, spec, part);
     }
-    const planned = await planSet(spec, parts);
-    report(this.ctx, `${spec.resource}: ${planned.line}`);
-    const { delta } = planned;
-    before = delta;
-    if (delta.submit.length === 0) return outputs(0);
-    if (inputs.hold) {
-      report(
-        this.ctx,
-        `${spec.resource}: holds ${delta.submit.length} request(s) until the jobs of the wave before have finished; a later \`pulumi up\` submits them`,
-      );
-      return outputs(0);
-    }
-    let part: SetPart;
-    try {
-      part = await submitDelta(this.ctx, spec, planned.index, delta.submit);
-    } catch (error) {
+    const step = await this.submitStep(spec, parts, inputs.hold === true);
+    before = step.counts;
+    if (step.error !== undefined) {
       // Nothing new in state: the earlier parts stay as they were; the same delta finds the same upload and job.
-      if (parts.length === 0) throw error;
+      if (parts.length === 0) throw step.error;
       const outs = await outputs(0);
       throw keepInState(
         this.ctx,
-        (error as Error).message,
+        (step.error as Error).message,
         id,
         { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider },
-        error,
+        step.error,
       );
     }
+    const { part, submitting } = step;
+    if (part === null) return outputs(0);
     parts.push(part);
     if (await settlePart(this.ctx, spec, part, deadline)) {
-      const outs = await outputs(delta.submit.length);
+      const outs = await outputs(submitting);
       throw keepInState(
         this.ctx,
-        `${spec.resource}: job ${part.jobId} (${delta.submit.length} request(s)) is still ${part.status} after waiting ${policy?.timeoutMinutes ?? 0} min; it stays in state and the next \`pulumi up\` resumes waiting`,
+        `${spec.resource}: job ${part.jobId} (${submitting} request(s)) is still ${part.status} after waiting ${policy?.timeoutMinutes ?? 0} min; it stays in state and the next \`pulumi up\` resumes waiting`,
         id,
         { ...outs, __provider: (inputs as unknown as { __provider?: string }).__provider },
       );
     }
     await fetchPartFiles(this.ctx, spec, part);
-    return outputs(delta.submit.length);
+    return outputs(submitting);
+  }
+
+  /**
+   * Plans the update from the parts as they are and submits its delta, unless there is none or the set holds. Of
+   * the plan only its counts outlive this call (not its maps of every request, while a job is waited for).
+   */
+  private async submitStep(
+    spec: SetSpec,
+    parts: readonly SetPart[],
+    hold: boolean,
+  ): Promise<{ counts: Delta; submitting: number; part: SetPart | null; error?: unknown }> {
+    const planned = await planSet(spec, parts);
+    report(this.ctx, `${spec.resource}: ${planned.line}`);
+    const { delta } = planned;
+    const counts: Delta = { ...delta, submit: [] };
+    const submitting = delta.submit.length;
+    if (submitting === 0) return { counts, submitting, part: null };
+    if (hold) {
+      report(
+        this.ctx,
+        `${spec.resource}: holds ${submitting} request(s) until the jobs of the wave before have finished; a later \`pulumi up\` submits them`,
+      );
+      return { counts, submitting: 0, part: null };
+    }
+    try {
+      return { counts, submitting, part: await submitDelta(this.ctx, spec, planned.index, delta.submit) };
+    } catch (error) {
+      return { counts, submitting: 0, part: null, error };
+    }
   }
 
   /**
