@@ -12,8 +12,33 @@ import { mistralClient, mistralCore } from "./client";
 import { report } from "./log";
 import { SettingsError, apiKeyFrom, redact, settingsFrom, type ConfigLike, type Settings } from "./settings";
 
+/** Sets that read and write their local files at once in one provider process (`ProviderContext.localWork`). */
+export const LOCAL_WORK_SLOTS = 2;
+
+/** At most `size` callers at a time; the others wait their turn, first come first served. */
+class Slots {
+  #free: number;
+  readonly #waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.#free = size;
+  }
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#free > 0) this.#free--;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#free++;
+    }
+  }
+}
+
 export class ProviderContext {
   readonly #settings: Settings | undefined;
+  /** The turns of the sets' local work (planning, writing merged results): see `localWork`. */
+  readonly #localWork = new Slots(LOCAL_WORK_SLOTS);
   /** Why there are no settings (a missing key, a bad URL): the message of the SettingsError. */
   readonly #problem: string | undefined;
   /** The key to redact: the one in use, also when the settings failed for another reason. */
@@ -120,6 +145,15 @@ export class ProviderContext {
       JSON.stringify(a.sources) === JSON.stringify(b.sources) &&
       JSON.stringify(a.warnings ?? []) === JSON.stringify(b.warnings ?? [])
     );
+  }
+
+  /**
+   * Runs `fn`, a set's work on its local files (reading its source and results into maps of every request, writing
+   * its merged results), when fewer than LOCAL_WORK_SLOTS such works run in this process: the engine updates a
+   * wave's sets at once, and this work is CPU-bound, so more at a time only adds memory (each holds its maps).
+   */
+  localWork<T>(fn: () => Promise<T>): Promise<T> {
+    return this.#localWork.run(fn);
   }
 
   /** Removes this context's API key from text that leaves the process (messages, logs). */

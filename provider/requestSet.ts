@@ -316,7 +316,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       if (unrecorded.length) changed.push("parts" as never);
       parts.push(...unrecorded);
       for (const part of parts) await fetchPartFiles(this.ctx, spec, part);
-      const planned = await planSet(spec, parts);
+      const planned = await this.ctx.localWork(() => planSet(spec, parts));
       pending = planned.delta.submit.length > 0 || planned.delta.pending > 0;
       const held =
         news.hold === true && planned.delta.submit.length > 0
@@ -424,7 +424,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     parts: readonly SetPart[],
     hold: boolean,
   ): Promise<{ counts: Delta; submitting: number; part: SetPart | null; error?: unknown }> {
-    const planned = await planSet(spec, parts);
+    const planned = await this.ctx.localWork(() => planSet(spec, parts));
     report(this.ctx, `${spec.resource}: ${planned.line}`);
     const { delta } = planned;
     const counts: Delta = { ...delta, submit: [] };
@@ -448,7 +448,18 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
    * The outputs from the parts' local files: the current results written (unless the files they were written from
    * and the written files are as they were: memo.ts), the parts no result needs dropped with their files.
    */
-  private async outputs(
+  private outputs(
+    inputs: RequestSetInputs,
+    spec: SetSpec,
+    parts: SetPart[],
+    submitted: number,
+    before: Delta | undefined,
+  ): Promise<RequestSetOutputs> {
+    return this.ctx.localWork(() => this.outputsNow(inputs, spec, parts, submitted, before));
+  }
+
+  /** `outputs`, in a turn of the local work. */
+  private async outputsNow(
     inputs: RequestSetInputs,
     spec: SetSpec,
     parts: SetPart[],
