@@ -371,7 +371,8 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     const parts = earlier.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
     parts.push(...(await adoptUnrecorded(this.ctx, spec, parts)));
     let before: Delta | undefined;
-    const outputs = async (submitted: number) => this.outputs(inputs, spec, parts, submitted, before);
+    const outputs = async (submitted: number) =>
+      this.ctx.localWork(() => this.outputs(inputs, spec, parts, submitted, before));
     const timedOut = async (what: string): Promise<never> => {
       const outs = await outputs(0);
       throw keepInState(
@@ -446,20 +447,10 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
 
   /**
    * The outputs from the parts' local files: the current results written (unless the files they were written from
-   * and the written files are as they were: memo.ts), the parts no result needs dropped with their files.
+   * and the written files are as they were: memo.ts), the parts no result needs dropped with their files. Run in a
+   * turn of the local work (`ProviderContext.localWork`).
    */
-  private outputs(
-    inputs: RequestSetInputs,
-    spec: SetSpec,
-    parts: SetPart[],
-    submitted: number,
-    before: Delta | undefined,
-  ): Promise<RequestSetOutputs> {
-    return this.ctx.localWork(() => this.outputsNow(inputs, spec, parts, submitted, before));
-  }
-
-  /** `outputs`, in a turn of the local work. */
-  private async outputsNow(
+  private async outputs(
     inputs: RequestSetInputs,
     spec: SetSpec,
     parts: SetPart[],

@@ -3,7 +3,9 @@
  * cut into shards (one RequestSet per shard and model), the jobs are submitted in two waves within the workspace's
  * pending requests (the emulator refuses a job that would exceed them), every model's shards are merged as one job
  * in the summaries and the report; then editing one line's body previews as an update of exactly one shard's sets
- * and submits that one request per model; and changing the expected answers' scorer submits nothing.
+ * and submits that one request per model; and changing the expected answers' scorer submits nothing. Without
+ * waiting (`waitForCompletion: false`) the waves go over several ups: each submits the next once the one before is
+ * done, the later wave's sets holding meanwhile.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,21 +40,32 @@ interface ShardOutput {
   job: string;
 }
 
+/** The emulator with the low caps, and a project of the arithmetic dataset running `program`. */
+async function setup(
+  name: string,
+  program: string,
+): Promise<{ emulator: Emulator; project: E2EProject; stack: Stack }> {
+  assertDistFresh();
+  const emulator = await emulatorLib().startEmulator({
+    profile: testProfile(),
+    speed: { queueDelayMs: 100, requestsPerSecond: 2000, cancelDelayMs: 50 },
+    maxRequestsPerJob: REQUESTS_PER_JOB,
+    maxPendingRequests: PENDING,
+  });
+  const project = new E2EProject(name, { files: { "data/arith.jsonl": arithmetic(LINES) } });
+  project.program(program);
+  return { emulator, project, stack: await project.stack(emulator.url) };
+}
+
 describe("Evaluation in shards and waves through the engine", { timeout: 300_000 }, () => {
   let emulator: Emulator;
   let project: E2EProject;
   let stack: Stack;
 
   beforeAll(async () => {
-    assertDistFresh();
-    emulator = await emulatorLib().startEmulator({
-      profile: testProfile(),
-      speed: { queueDelayMs: 100, requestsPerSecond: 2000, cancelDelayMs: 50 },
-      maxRequestsPerJob: REQUESTS_PER_JOB,
-      maxPendingRequests: PENDING,
-    });
-    project = new E2EProject("shards", { files: { "data/arith.jsonl": arithmetic(LINES) } });
-    project.program(`
+    ({ emulator, project, stack } = await setup(
+      "shards",
+      `
 const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("arith", {
   dataset: "data/arith.jsonl",
@@ -66,8 +79,8 @@ const evaluation = new Evaluation("arith", {
 const shards = {};
 for (const [label, list] of Object.entries(evaluation.shards))
   shards[label] = list.map((s) => s.set.jobIds.apply((jobs) => ({ id: s.id, requests: s.requests, job: jobs[0] })));
-module.exports = { summaries: evaluation.summaries, reportPath: evaluation.reportPath, shards };`);
-    stack = await project.stack(emulator.url);
+module.exports = { summaries: evaluation.summaries, reportPath: evaluation.reportPath, shards };`,
+    ));
   });
 
   afterAll(async () => {
@@ -218,15 +231,9 @@ describe("Evaluation in waves without waiting: each up submits the next wave onc
   let stack: Stack;
 
   beforeAll(async () => {
-    assertDistFresh();
-    emulator = await emulatorLib().startEmulator({
-      profile: testProfile(),
-      speed: { queueDelayMs: 100, requestsPerSecond: 2000, cancelDelayMs: 50 },
-      maxRequestsPerJob: REQUESTS_PER_JOB,
-      maxPendingRequests: PENDING,
-    });
-    project = new E2EProject("waves", { files: { "data/arith.jsonl": arithmetic(LINES) } });
-    project.program(`
+    ({ emulator, project, stack } = await setup(
+      "waves",
+      `
 const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("arith", {
   dataset: "data/arith.jsonl",
@@ -236,8 +243,8 @@ const evaluation = new Evaluation("arith", {
   limits: { requestsPerJob: ${REQUESTS_PER_JOB}, pendingRequests: ${PENDING} },
   waitForCompletion: false,
 });
-module.exports = { summaries: evaluation.summaries };`);
-    stack = await project.stack(emulator.url);
+module.exports = { summaries: evaluation.summaries };`,
+    ));
   });
 
   afterAll(async () => {
