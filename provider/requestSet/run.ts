@@ -358,7 +358,8 @@ export async function writeResults(
   record: SetRecord,
 ): Promise<Current> {
   const written = [path.join(spec.directory, OUTPUT_FILE), path.join(spec.directory, ERRORS_FILE)];
-  const partFiles = parts.flatMap((p) => localFiles(spec.directory, p).memo?.files ?? []);
+  const records = parts.map((p) => localFiles(spec.directory, p));
+  const partFiles = records.flatMap((r) => r.memo?.files ?? []);
   const files = [spec.source, ...partFiles, ...written];
   const entry = indexPath(spec.directory, "current");
   const key = {
@@ -370,7 +371,6 @@ export async function writeResults(
   if (earlier) return earlier;
   const startedNs = wallNs();
   const before = identities([spec.source, ...partFiles]);
-  const records = parts.map((p) => localFiles(spec.directory, p));
   const result = await writeCurrent(spec.directory, current, records, record);
   const now = [...before, ...identities(written)];
   remember(entry, files, key, result, now, startedNs, { ours: [...partFiles, ...written] });
