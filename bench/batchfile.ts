@@ -186,21 +186,20 @@ const job = new BatchJob("job", { inputFiles: [file.id], model: "mistral-small-l
 module.exports = { fileId: file.id, sha256: file.sha256, bytes: file.bytes, lineCount: file.lineCount, jobId: job.id };
 `;
 
-/** A Pulumi project folder (as test/e2e/harness.ts makes them): the program above, the built package linked. */
+/** A Pulumi project folder (as test/e2e/harness.ts makes them): the program above, the built package installed. */
 function makeProject(dir: string): { workDir: string; stateDir: string; home: string } {
   const workDir = path.join(dir, "program");
   const stateDir = path.join(dir, "state");
   const home = path.join(dir, "home");
-  for (const d of [workDir, stateDir, home, path.join(workDir, "node_modules/@pulumi")])
-    fs.mkdirSync(d, { recursive: true });
+  for (const d of [workDir, stateDir, home]) fs.mkdirSync(d, { recursive: true });
   fs.writeFileSync(path.join(workDir, "Pulumi.yaml"), "name: bench-batchfile\nruntime: nodejs\n");
   fs.writeFileSync(
     path.join(workDir, "package.json"),
     JSON.stringify({ name: "bench-batchfile", private: true, main: "index.js" }),
   );
   fs.writeFileSync(path.join(workDir, "index.js"), PROGRAM);
-  fs.symlinkSync(path.join(ROOT, "node_modules/@pulumi/pulumi"), path.join(workDir, "node_modules/@pulumi/pulumi"));
-  fs.symlinkSync(ROOT, path.join(workDir, "node_modules/pulumi-mistral-batch"));
+  const engine = require(path.join(ROOT, "dist/scripts/engine.js")) as typeof import("../scripts/engine");
+  engine.installPackage(path.join(workDir, "node_modules"));
   return { workDir, stateDir, home };
 }
 

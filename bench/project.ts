@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { performance } from "node:perf_hooks";
-import { engineEnv } from "../scripts/engine";
-import { procKb, ROOT } from "./common";
+import { engineEnv, installPackage } from "../scripts/engine";
+import { procKb } from "./common";
 
 /** The key the benchmark projects configure (the emulator accepts any). */
 export const KEY = "sk-bench-engine";
@@ -25,24 +25,6 @@ export interface PulumiRun {
   programKb: number;
 }
 
-export function installPackage(nodeModules: string): void {
-  const target = path.join(nodeModules, "pulumi-mistral-batch");
-  fs.mkdirSync(target, { recursive: true });
-  for (const file of ["package.json", "README.md"]) fs.copyFileSync(path.join(ROOT, file), path.join(target, file));
-  fs.cpSync(path.join(ROOT, "dist/provider"), path.join(target, "dist/provider"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".map"),
-  });
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
-    dependencies?: Record<string, string>;
-  };
-  for (const dep of Object.keys(manifest.dependencies ?? {})) {
-    const link = path.join(nodeModules, dep);
-    fs.mkdirSync(path.dirname(link), { recursive: true });
-    if (!fs.existsSync(link)) fs.symlinkSync(path.join(ROOT, "node_modules", dep), link);
-  }
-}
-
 /** A project folder (Pulumi.yaml, package.json, index.js; node_modules with this package and @pulumi/pulumi). */
 export class Project {
   readonly workDir: string;
@@ -56,18 +38,13 @@ export class Project {
     this.workDir = path.join(dir, "program");
     const state = path.join(dir, "state");
     const home = path.join(dir, "home");
-    for (const d of [this.workDir, state, home, path.join(this.workDir, "node_modules/@pulumi")])
-      fs.mkdirSync(d, { recursive: true });
+    for (const d of [this.workDir, state, home]) fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(this.workDir, "Pulumi.yaml"), `name: bench-${name}\nruntime: nodejs\n`);
     fs.writeFileSync(
       path.join(this.workDir, "package.json"),
       JSON.stringify({ name: `bench-${name}`, private: true, main: "index.js" }),
     );
     fs.writeFileSync(path.join(this.workDir, "index.js"), `"use strict";\n${program}\n`);
-    fs.symlinkSync(
-      path.join(ROOT, "node_modules/@pulumi/pulumi"),
-      path.join(this.workDir, "node_modules/@pulumi/pulumi"),
-    );
     installPackage(path.join(this.workDir, "node_modules"));
     this.env = { ...(process.env as Record<string, string>), ...engineEnv(state, home) };
   }

@@ -118,6 +118,7 @@ const OUTPUT_ONLY: OutputOnly<Omit<BatchFilePublicOutputs, keyof BatchFileArgs>>
 /** Fields whose change means other content or another remote file. */
 const REPLACING = ["sha256", "purpose"] as const;
 
+/** @internal */
 export function requestsToJsonl(requests: InlineRequest[]): string {
   return `${requests.map((r) => JSON.stringify({ custom_id: r.customId, body: r.body })).join("\n")}\n`;
 }
@@ -159,6 +160,7 @@ async function scanInputs(
   return undefined;
 }
 
+/** @internal */
 export class BatchFileProvider implements pulumi.dynamic.ResourceProvider<BatchFileInputs, BatchFileOutputs> {
   /** `ctx`: the configuration `configure` built (runtime.ts); `check` and `diff` do not use it. */
   constructor(private readonly ctx: ProviderContext) {}

@@ -147,6 +147,7 @@ function outputsOf(
 /**
  * An error that keeps the job in state (an init error): the job exists and the next `up` picks it up. The engine
  * shows an init error's `reasons`, not its message, so the message is the one reason.
+ * @internal
  */
 export function keepInState(
   ctx: ProviderContext,
@@ -163,6 +164,7 @@ export function keepInState(
   });
 }
 
+/** @internal */
 export async function getJob(ctx: ProviderContext, id: string, resource: string): Promise<SdkBatchJob> {
   const client = await ctx.client();
   return call(ctx, "batch.jobs.get", resource, () => client.batch.jobs.get({ jobId: id }));
@@ -176,7 +178,10 @@ const CREATED_MARGIN_S = 300;
 /** `created_after` is sent a day earlier still: a server reading it in another time zone must not hide the job. */
 const CREATED_AFTER_SLACK_S = 86_400;
 
-/** The lookup of an earlier submission reached its bound without an answer: nothing was submitted. */
+/**
+ * The lookup of an earlier submission reached its bound without an answer: nothing was submitted.
+ * @internal
+ */
 export class JobLookupIncompleteError extends Error {
   override name = "JobLookupIncompleteError";
 }
@@ -313,6 +318,7 @@ export const SUBMIT_ATTEMPTS = 6;
  * workspace's pending-request limit (nothing was created) fails at once, saying what to do, unless the job waits
  * for completion: then it waits for room as long as its wait policy allows, asking again on the poll schedule
  * (poll.ts), so jobs beyond the limit are submitted as earlier ones finish.
+ * @internal
  */
 export async function submit(
   ctx: ProviderContext,
@@ -403,6 +409,7 @@ function waitedFor(inputs: JobInputs, policy: Required<WaitPolicy>): string {
 /**
  * Polls until a final status or the policy's deadline, on the schedule of poll.ts (the first poll after
  * `pollIntervalSeconds`, then intervals growing with the time waited); reports progress as it goes.
+ * @internal
  */
 export async function waitForFinal(
   ctx: ProviderContext,
@@ -427,6 +434,7 @@ export async function waitForFinal(
   return { job, timedOut: false };
 }
 
+/** @internal */
 export class BatchJobProvider implements pulumi.dynamic.ResourceProvider<JobInputs, BatchJobOutputs> {
   /** `ctx`: the configuration `configure` built (runtime.ts); `check` uses it only to read the models API (models.ts). */
   constructor(private readonly ctx: ProviderContext) {}

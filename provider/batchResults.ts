@@ -142,7 +142,10 @@ const OUTPUT_ONLY: OutputOnly<BatchResultsPublicOutputs> = {
   expiredFileIds: undefined,
 };
 
-/** Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash. */
+/**
+ * Streams one Mistral file to `target` (via a temporary file and a rename); returns its line count and hash.
+ * @internal
+ */
 export async function download(
   ctx: ProviderContext,
   fileId: string,
@@ -200,7 +203,10 @@ function notYet(inputs: BatchResultsInputs): BatchResultsOutputs {
   };
 }
 
-/** The message of a result file that is gone, saying what happened and what to do. */
+/**
+ * The message of a result file that is gone, saying what happened and what to do.
+ * @internal
+ */
 export function expiredMessage(resource: string, kind: string, fileId: string, onExpired: "fail" | "warn"): string {
   const what = `${resource}: the ${kind} file ${fileId} is no longer kept by Mistral (404; result files are kept about ${RESULT_RETENTION_HOURS} hours after the job ends), so these results are gone`;
   return onExpired === "warn"
@@ -211,6 +217,7 @@ export function expiredMessage(resource: string, kind: string, fileId: string, o
 /**
  * The comparison of the files' line counts with the job's counters: null when nothing is compared, else whether
  * they match and, when not, a message with both numbers of each file and what a difference likely means.
+ * @internal
  */
 export function compareCounts(
   resource: string,
@@ -319,6 +326,7 @@ function upgraded(props: BatchResultsOutputs): BatchResultsOutputs {
 const REPLACING = ["jobId"] as const;
 const WATCHED = ["status", "outputFileId", "errorFileId", "succeededRequests", "failedRequests", "directory"] as const;
 
+/** @internal */
 export class BatchResultsProvider implements pulumi.dynamic.ResourceProvider<BatchResultsInputs, BatchResultsOutputs> {
   /** `ctx`: the configuration `configure` built (runtime.ts), for the downloads. */
   constructor(private readonly ctx: ProviderContext) {}

@@ -33,12 +33,11 @@ import {
   planSet,
   settlePart,
   submitDelta,
-  type SetPart,
   type SetSpec,
   writeResults,
 } from "./requestSet/run";
 import { partPath, summaryPath } from "./requestSet/store";
-import type { Delta } from "./requestSet/ledger";
+import type { Delta, SetPart } from "./requestSet/ledger";
 import { BatchFileProvider } from "./batchFile";
 
 /** The inputs of a RequestSet as the provider stores them (after `check`). `RequestSetArgs` is derived from it. */
@@ -219,6 +218,7 @@ const IN_PLACE = [
   "filenamePrefix",
 ] as const;
 
+/** @internal */
 export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<RequestSetInputs, RequestSetOutputs> {
   constructor(private readonly ctx: ProviderContext) {}
 

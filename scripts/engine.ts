@@ -19,6 +19,32 @@ export const ROOT = (() => {
   throw new Error(`engine: no package root above ${__dirname}`);
 })();
 
+/**
+ * Installs the built package into `nodeModules` as `npm install pulumi-mistral-batch` does: a copy of what the
+ * package publishes (package.json, README.md, dist/provider/ without source maps) under
+ * `nodeModules/pulumi-mistral-batch`, its dependencies beside it (linked to this repository's installed ones), and
+ * `@pulumi/pulumi` (linked likewise), which the program brings itself. A copy, not a link to the repository: Node
+ * resolves a linked package to its real path, outside any node_modules, where Pulumi's serializer stores the
+ * provider by value (the `npm link` form) and the language host's plugin search walks the whole repository.
+ */
+export function installPackage(nodeModules: string): void {
+  const target = path.join(nodeModules, "pulumi-mistral-batch");
+  fs.mkdirSync(target, { recursive: true });
+  for (const file of ["package.json", "README.md"]) fs.copyFileSync(path.join(ROOT, file), path.join(target, file));
+  fs.cpSync(path.join(ROOT, "dist/provider"), path.join(target, "dist/provider"), {
+    recursive: true,
+    filter: (src) => !src.endsWith(".map"),
+  });
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+    dependencies?: Record<string, string>;
+  };
+  for (const dep of ["@pulumi/pulumi", ...Object.keys(manifest.dependencies ?? {})]) {
+    const link = path.join(nodeModules, dep);
+    fs.mkdirSync(path.dirname(link), { recursive: true });
+    if (!fs.existsSync(link)) fs.symlinkSync(path.join(ROOT, "node_modules", dep), link);
+  }
+}
+
 let binDir: string | undefined;
 /**
  * The directory holding what a Pulumi install holds: `pulumi`, `pulumi-language-nodejs` and

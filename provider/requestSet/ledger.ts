@@ -26,6 +26,24 @@ export interface Delta {
   removed: number;
 }
 
+/** One job of a set: a delta of its requests, as state keeps it. */
+export interface SetPart {
+  jobId: string;
+  /** The uploaded file of the requests it was sent. */
+  inputFileId: string;
+  /** Requests it was sent. */
+  requests: number;
+  status: string;
+  succeeded: number;
+  failed: number;
+  outputFileId: string | null;
+  errorFileId: string | null;
+  /** Submission time, unix seconds. */
+  createdAt: number;
+  /** Its files Mistral no longer keeps (404), so their requests count as lost and run again. */
+  expiredFileIds: string[];
+}
+
 /**
  * The delta of `current` (addresses in the source's order) against `known` (what the earlier jobs tell of each address: store.ts
  * `readRecord`). `retryFailed` submits failed requests again.

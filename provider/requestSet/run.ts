@@ -21,7 +21,7 @@ import { formatUsd } from "../eval/report/format";
 import { estimateRequestTokens } from "../eval/tokens";
 import { idempotencyKey, type JobInputs, type WaitPolicy, waitPolicy } from "../jobLogic";
 import { report } from "../log";
-import { type Delta, describeDelta, planDelta } from "./ledger";
+import { type Delta, describeDelta, planDelta, type SetPart } from "./ledger";
 import {
   type Current,
   ERRORS_FILE,
@@ -43,24 +43,6 @@ import {
   writeDelta,
 } from "./store";
 import { identities, memoized, recall, remember, wallNs } from "./memo";
-
-/** One job of a set: a delta of its requests, as state keeps it. */
-export interface SetPart {
-  jobId: string;
-  /** The uploaded file of the requests it was sent. */
-  inputFileId: string;
-  /** Requests it was sent. */
-  requests: number;
-  status: string;
-  succeeded: number;
-  failed: number;
-  outputFileId: string | null;
-  errorFileId: string | null;
-  /** Submission time, unix seconds. */
-  createdAt: number;
-  /** Its files Mistral no longer keeps (404), so their requests count as lost and run again. */
-  expiredFileIds: string[];
-}
 
 /** What the steps need of the set's inputs. */
 export interface SetSpec {

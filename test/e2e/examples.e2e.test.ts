@@ -188,7 +188,9 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
     });
   });
 
-  it("the repository root: its Pulumi.yaml runs the flagship with pulumi up at the root; a second up changes nothing", async () => {
+  // The same program as examples/model-comparison (whose second up already shows nothing changes), run from the
+  // root's Pulumi.yaml: what is new here is that the root project runs it, from its own folder.
+  it("the repository root: its Pulumi.yaml runs the flagship with pulumi up at the root", async () => {
     const programDir = path.join(ROOT, "examples/model-comparison");
     await shipped(ROOT, [path.join(programDir, ".mistral-eval")], async (s) => {
       const up = await s.stack.up({ onOutput: s.onOutput });
@@ -196,9 +198,6 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
       // The root project's stack, not the example's: its own name from the root Pulumi.yaml.
       expect(s.logs.join("")).toContain("mistral-batch-flagship");
       checkFlagship(up, programDir);
-      const jobs = emulator.store.jobs.size;
-      await upAgainChangesNothing(s);
-      expect(emulator.store.jobs.size).toBe(jobs);
     });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * End-to-end harness: the real Pulumi engine as users run it. Each test program is a project folder (its own
- * `Pulumi.yaml`, `package.json` and `index.js`, with `node_modules` linking the built package and `@pulumi/pulumi`,
- * what `npm install pulumi-mistral-batch` would give), run by the `pulumi` CLI through the Node.js language host,
+ * `Pulumi.yaml`, `package.json` and `index.js`, with `node_modules` holding a copy of the built package beside its
+ * dependencies and `@pulumi/pulumi`, what `npm install pulumi-mistral-batch` gives), run by the `pulumi` CLI through the Node.js language host,
  * with a local file backend and a private PULUMI_HOME, against the emulator.
  *
  * Test programs are plain JavaScript, as a user may write them (the shipped TypeScript examples run through
@@ -70,8 +70,7 @@ export class E2EProject {
     this.workDir = path.join(this.dir, "program");
     this.stateDir = path.join(this.dir, "state");
     this.home = path.join(this.dir, "home");
-    for (const d of [this.workDir, this.stateDir, this.home, path.join(this.workDir, "node_modules/@pulumi")])
-      fs.mkdirSync(d, { recursive: true });
+    for (const d of [this.workDir, this.stateDir, this.home]) fs.mkdirSync(d, { recursive: true });
     this.write(
       "Pulumi.yaml",
       `name: ${name}\nruntime: nodejs\ndescription: pulumi-mistral-batch end-to-end test (${name})\n`,
@@ -89,13 +88,10 @@ export class E2EProject {
         2,
       )}\n`,
     );
-    // The language host and the dynamic-provider host resolve @pulumi/pulumi, and the program and the serialized
-    // provider resolve pulumi-mistral-batch, from the project's node_modules.
-    fs.symlinkSync(
-      path.join(ROOT, "node_modules/@pulumi/pulumi"),
-      path.join(this.workDir, "node_modules/@pulumi/pulumi"),
-    );
-    fs.symlinkSync(ROOT, path.join(this.workDir, "node_modules/pulumi-mistral-batch"));
+    // What `npm install` gives: the language host and the dynamic-provider host resolve @pulumi/pulumi, and the
+    // program and the serialized provider resolve pulumi-mistral-batch (a copy of the built package), from the
+    // project's node_modules.
+    engine().installPackage(path.join(this.workDir, "node_modules"));
     for (const [name, text] of Object.entries(options.files ?? {})) this.write(name, text);
     if (options.program !== undefined) this.program(options.program);
   }

@@ -359,6 +359,22 @@ describe("The package as users get it", { timeout: 300_000 }, () => {
     await pulumi(["config", "set", "mistral:serverUrl", emulatorUrl]);
   });
 
+  it("the program type-checks against the published types, which hold the public API and none of the SDK's types", async () => {
+    // What ts-node does in `pulumi up` before the program runs: type-check index.ts. The package's declarations
+    // leave out its providers (stripInternal), so the check reads none of the Mistral SDK's ~900 declaration files.
+    const checked = await run(path.join(projectDir, "node_modules/.bin/tsc"), ["--noEmit", "--listFiles"], {
+      cwd: projectDir,
+      env: userEnv(),
+      timeoutMs: 120_000,
+    });
+    expect(checked.code, `${checked.stdout}\n${checked.stderr}`).toBe(0);
+    const files = checked.stdout.split("\n").filter((f) => f.endsWith(".ts"));
+    const ours = files.filter((f) => f.includes("/node_modules/pulumi-mistral-batch/"));
+    expect(ours.map((f) => f.split("/node_modules/pulumi-mistral-batch/")[1])).toContain("dist/provider/index.d.ts");
+    expect(ours.filter((f) => /\/dist\/provider\/(context|client|runtime)\.d\.ts$/.test(f))).toEqual([]);
+    expect(files.filter((f) => f.includes("/node_modules/@mistralai/"))).toEqual([]);
+  });
+
   it("pulumi preview there shows the file and the job to create, and uploads nothing", async () => {
     const preview = await pulumi(["preview"]);
     expect(preview.stdout).toMatch(/\+\s+pulumi-nodejs:dynamic\/mistral\/batch:BatchFile\s+questions\s+create/);
