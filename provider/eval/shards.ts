@@ -22,7 +22,7 @@
  *
  * Memory: per shard its start, count and bytes; nothing per line.
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** The caps of one shard: Mistral's per-job and per-file limits, or lower ones. */
 export interface ShardLimits {
@@ -50,7 +50,7 @@ export interface Shard {
 
 /** The fingerprint of a custom_id: the SHA-256 hex digest of its UTF-8 bytes. */
 export function fingerprint(customId: string): string {
-  return createHash("sha256").update(customId, "utf8").digest("hex");
+  return hash("sha256", customId, "hex");
 }
 
 /** The content-defined parameters for a request cap: at least `min` requests a shard, a hit one line in `avg`. */

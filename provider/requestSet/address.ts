@@ -5,7 +5,7 @@
  * the address: two items with identical bodies stay two samples. The model and the endpoint are not in the key: a
  * RequestSet runs one model on one endpoint, and changing either replaces it (a new history).
  */
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { canonicalJson } from "../unknown";
 
 /** Hex digits of a request key: 64 bits, so that 10^6 requests collide with odds of about 3 in 10^8. */
@@ -13,9 +13,12 @@ export const KEY_HEX_DIGITS = 16;
 
 const ADDRESS = new RegExp(`^(.*)#([0-9a-f]{${KEY_HEX_DIGITS}})$`, "s");
 
-/** The key of a request body: the first KEY_HEX_DIGITS hex digits of the SHA-256 of its canonical JSON. */
+/**
+ * The key of a request body: the first KEY_HEX_DIGITS hex digits of the SHA-256 of its canonical JSON (one-shot
+ * `crypto.hash`: a Hash object per request cost as much as the digest).
+ */
 export function requestKey(body: unknown): string {
-  return createHash("sha256").update(canonicalJson(body)).digest("hex").slice(0, KEY_HEX_DIGITS);
+  return hash("sha256", canonicalJson(body), "hex").slice(0, KEY_HEX_DIGITS);
 }
 
 /** The uploaded custom_id of a request: `<custom_id>#<key>`. */

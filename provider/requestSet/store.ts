@@ -112,6 +112,23 @@ function parseRequest(file: string, text: string, lineNo: number): { customId: s
   return { customId: line.custom_id, body: line.body };
 }
 
+const ID_PREFIX = '{"custom_id":"';
+
+/**
+ * The custom_id of a line of an input file this package wrote (`writeDelta`: `{"custom_id":"<address>","body":...}`),
+ * read off the text when it has that form and no escape in the id; else as `parseRequest` reads it.
+ */
+function customIdOf(file: string, text: string, lineNo: number): string {
+  if (text.startsWith(ID_PREFIX)) {
+    const end = text.indexOf('"', ID_PREFIX.length);
+    if (end > 0 && text.startsWith(",", end + 1)) {
+      const id = text.slice(ID_PREFIX.length, end);
+      if (!id.includes("\\")) return id;
+    }
+  }
+  return parseRequest(file, text, lineNo).customId;
+}
+
 /**
  * Writes the requests of `source` on `lines` (line number to address, from its index: `linesOf`) to `target`, each
  * as `{custom_id: <address>, body}`; returns the number written and the SHA-256 of the file (hashed as written, so it
@@ -192,7 +209,7 @@ export async function summarizePart(part: PartRecord, endpoint: ApiEndpoint): Pr
   if (input) {
     await forEachLine(input, (text, lineNo) => {
       if (text.trim() === "") return;
-      mine.set(parseRequest(input, text, lineNo).customId, { state: part.final ? "f" : "p", line: 0 });
+      mine.set(customIdOf(input, text, lineNo), { state: part.final ? "f" : "p", line: 0 });
     });
   }
   let unattributed = 0;

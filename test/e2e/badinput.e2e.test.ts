@@ -59,6 +59,7 @@ const cases: Case[] = [
   },
   {
     name: "an unknown endpoint on the BatchFile",
+    previewOnly: true,
     on: "BatchFile",
     file: { source: "data/questions.jsonl", endpoint: "/v1/chat/complete" },
     job: {},
@@ -111,6 +112,7 @@ const cases: Case[] = [
   },
   {
     name: "an unknown endpoint on the BatchJob",
+    previewOnly: true,
     on: "BatchJob",
     file: { source: "data/questions.jsonl" },
     job: { endpoint: "/v1/chat/complete" },

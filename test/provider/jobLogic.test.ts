@@ -2,6 +2,7 @@
  * BatchJob decisions (provider/jobLogic.ts): input checks, the idempotency key, diffs, wait policy and the progress
  * line. The poll schedule itself: poll.test.ts.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   DEFAULT_ENDPOINT,
@@ -397,6 +398,32 @@ describe("unknown.ts helpers", () => {
     );
     expect(canonicalJson(undefined)).toBe("null");
     expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+    // Integer-like keys, which objects order first, sort as strings; escapes as JSON.stringify writes them.
+    expect(canonicalJson({ "9": 0, "10": 1, b: '\u2028"' })).toBe('{"10":1,"9":0,"b":"\u2028\\""}');
+  });
+
+  it("canonicalJson renders exactly what its first form did (request keys in state and in uploaded ids depend on it)", () => {
+    // The first form, kept here as the reference: a change of the rendering would change every request's key, and
+    // every RequestSet would submit all its requests again.
+    const reference = (value: unknown): string => {
+      if (Array.isArray(value)) return `[${value.map(reference).join(",")}]`;
+      if (value && typeof value === "object") {
+        const entries = Object.entries(value as Record<string, unknown>)
+          .filter(([, v]) => v !== undefined)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+        return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${reference(v)}`).join(",")}}`;
+      }
+      return JSON.stringify(value ?? null);
+    };
+    const value = fc.letrec((tie) => ({
+      any: fc.oneof({ depthSize: "small" }, fc.jsonValue(), fc.constant(undefined), tie("array"), tie("object")),
+      array: fc.array(tie("any"), { maxLength: 4 }),
+      object: fc.dictionary(fc.string(), tie("any"), { maxKeys: 5 }),
+    })).any;
+    fc.assert(
+      fc.property(value, (v) => canonicalJson(v) === reference(v)),
+      { numRuns: 2000 },
+    );
   });
 });
 

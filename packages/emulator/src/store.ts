@@ -8,7 +8,8 @@
  *   tmp/                   uploads and results being written; emptied at start
  *
  * Every record is written atomically (write to a temporary file, fsync, rename), so a `kill -9` at any point
- * leaves either the old or the new record, never a torn one. A blob is renamed into place before its record
+ * leaves either the old or the new record, never a torn one (a temporary directory, removed at close, skips the
+ * fsync: the rename alone is atomic for the processes that read it). A blob is renamed into place before its record
  * is written, so a record never points at a missing or partial blob.
  */
 import * as fs from "node:fs";
@@ -98,12 +99,13 @@ export interface JobInternal {
   lineProblems?: { message: string; count: number }[] | null;
 }
 
-function writeFileAtomicSync(file: string, data: string): void {
+/** `sync`: fsync before the rename (a data directory meant to outlive the process, or the machine). */
+function writeFileAtomicSync(file: string, data: string, sync: boolean): void {
   const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   const fd = fs.openSync(tmp, "w");
   try {
     fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
+    if (sync) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
@@ -210,7 +212,11 @@ export class Store {
   }
 
   saveFile(record: FileRecord): void {
-    writeFileAtomicSync(path.join(this.dataDir, "meta/files", `${record.id}.json`), JSON.stringify(record));
+    writeFileAtomicSync(
+      path.join(this.dataDir, "meta/files", `${record.id}.json`),
+      JSON.stringify(record),
+      !this.temporary,
+    );
     this.files.set(record.id, record);
   }
 
@@ -221,7 +227,11 @@ export class Store {
   }
 
   saveJob(record: JobRecord): void {
-    writeFileAtomicSync(path.join(this.dataDir, "meta/jobs", `${record.id}.json`), JSON.stringify(record));
+    writeFileAtomicSync(
+      path.join(this.dataDir, "meta/jobs", `${record.id}.json`),
+      JSON.stringify(record),
+      !this.temporary,
+    );
     this.jobs.set(record.id, record);
   }
 

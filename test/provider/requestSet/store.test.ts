@@ -97,6 +97,20 @@ describe("summarizePart and readRecord", () => {
     expect(running.states).toBe("ppp");
   });
 
+  it("reads the ids of what a part was sent from lines in any form: escapes, another key order, spaces", async () => {
+    const quoted = 'say "hi"\\n#0000000000000005';
+    const unicode = "caf\u00e9 \u2028#0000000000000006";
+    const p = part("j2", [quoted, unicode, a], {});
+    // Lines this package did not write itself: the id after the body, and JSON with spaces.
+    fs.appendFileSync(
+      p.files.input!,
+      `${JSON.stringify({ body: {}, custom_id: b })}\n{ "custom_id" : "${c}", "body": {} }\n`,
+    );
+    const s = await summarizePart(p, "/v1/chat/completions");
+    expect(s.addresses).toEqual([quoted, unicode, a, b, c]);
+    expect(s.states).toBe("fffff");
+  });
+
   it("a later part replaces an earlier record, except an earlier success", async () => {
     const first = part("k1", [a, b, c], { output: [ok(a, "yes")], error: [failed(b, "no"), failed(c, "no")] });
     const second = part("k2", [a, b, c, d], { output: [ok(b, "now yes")], error: [failed(a, "late")] });
