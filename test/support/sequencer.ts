@@ -1,24 +1,27 @@
 import { relative } from "node:path";
 import { BaseSequencer, type TestSpecification } from "vitest/node";
 
-// Seconds each slow file took in a full `npm test` (per-file durations, dist/vitest-results.json, 2 workers).
+// Seconds each slow file took in a full `npm test` (per-file durations, dist/vitest-results.json, 3 workers).
 // Only the order matters: a file missing here counts as fast. Keyed by path: a file in both projects (spec and
 // observed) takes about as long in each.
 const SLOW_FILES: Readonly<Record<string, number>> = {
-  "test/e2e/scale.e2e.test.ts": 155,
-  "test/e2e/examples.e2e.test.ts": 185,
-  "test/e2e/evaluation.e2e.test.ts": 174,
-  "test/e2e/badinput.e2e.test.ts": 159,
-  "test/e2e/lifecycle.e2e.test.ts": 126,
-  "test/e2e/interrupt.e2e.test.ts": 116,
-  "test/e2e/wait.e2e.test.ts": 103,
-  "test/e2e/package.e2e.test.ts": 85,
-  "test/e2e/shards.e2e.test.ts": 60,
-  "test/e2e/incremental.e2e.test.ts": 55,
-  "test/e2e/adopt.e2e.test.ts": 50,
-  "test/e2e/evaluation-inline.e2e.test.ts": 40,
-  "test/e2e/batchrun.e2e.test.ts": 30,
-  "test/e2e/report.browser.test.ts": 20,
+  "test/e2e/scale.e2e.test.ts": 147,
+  "test/e2e/evaluation.e2e.test.ts": 141,
+  "test/e2e/badinput.e2e.test.ts": 111,
+  "test/e2e/examples.e2e.test.ts": 100,
+  "test/e2e/package.e2e.test.ts": 95,
+  "test/e2e/lifecycle.e2e.test.ts": 95,
+  "test/e2e/interrupt.e2e.test.ts": 91,
+  "test/e2e/wait.e2e.test.ts": 90,
+  "test/e2e/shards.e2e.test.ts": 73,
+  "test/e2e/incremental.e2e.test.ts": 37,
+  "test/e2e/adopt.e2e.test.ts": 36,
+  "test/e2e/evaluation-inline.e2e.test.ts": 25,
+  "test/provider/faults.integration.test.ts": 27,
+  "test/provider/serialization.integration.test.ts": 20,
+  "test/provider/observed.integration.test.ts": 18,
+  "test/e2e/batchrun.e2e.test.ts": 14,
+  "test/e2e/report.browser.test.ts": 10,
 };
 
 /**
