@@ -28,6 +28,7 @@ import { checkPrices, cost, DEFAULT_PRICES } from "./pricing";
 import { scanChatResult } from "./join/scan";
 import { describeSource, readResultLine } from "./results";
 import { applyScoreFn, compileScorer, type CompiledScorer } from "./scoring";
+import { wilson, zOf } from "./stats";
 import { estimateRequestTokens, promptText } from "./tokens";
 import type { ModelSummary, PriceTable, Scorer, ScoreFn } from "./types";
 
@@ -236,10 +237,34 @@ function decoded(json: string | null): string | null {
 /** A finite number as JSON writes it (`null` otherwise). */
 const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
 
+/**
+ * The 95% interval of an accuracy over `n` scored items: Wilson's for right-or-wrong scores (a proportion, sound on
+ * small samples), else the mean score plus or minus 1.96 standard errors, kept within [0, 1]; null for no items.
+ */
+export function accuracyInterval(
+  n: number,
+  sum: number,
+  squares: number,
+  binary: boolean,
+): ModelSummary["accuracyInterval"] {
+  if (n === 0) return null;
+  if (binary) return { ...wilson(Math.round(sum), n), method: "wilson", n };
+  const mean = sum / n;
+  // The sample variance from the sums (n - 1 in the denominator); 0 for one item.
+  const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : 0;
+  const standardError = Math.sqrt(variance / n);
+  const half = zOf(0.95) * standardError;
+  return { low: Math.max(0, mean - half), high: Math.min(1, mean + half), method: "mean ± 1.96 SE", n, standardError };
+}
+
 interface ModelAcc {
   /** The counters a join always fills in, so they are never undefined while it counts. */
   summary: ModelSummary & { expectedItems: number; missing: number };
   scoreSum: number;
+  /** Sum of the squared scores, for the standard error of a mean score. */
+  scoreSquares: number;
+  /** Every score so far was 0 or 1 (right or wrong): the accuracy is a proportion. */
+  binary: boolean;
   missing: Tally;
   duplicates: Tally;
   unknown: Tally;
@@ -508,6 +533,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
           ...(m.reused !== undefined ? { reused: m.reused } : {}),
         },
         scoreSum: 0,
+        scoreSquares: 0,
+        binary: true,
         missing: new Tally(keep),
         duplicates: new Tally(keep),
         unknown: new Tally(keep),
@@ -619,6 +646,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
                 score = scoreOne(decoded(r[3]), scored, s.model, compiled, scoreFn);
                 s.scored++;
                 acc.scoreSum += score;
+                acc.scoreSquares += score * score;
+                if (score !== 0 && score !== 1) acc.binary = false;
               }
             }
             parts[m] =
@@ -666,7 +695,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     if (scoring && options.expected === undefined)
       warnings.push("a scorer is given but no expected answers; nothing is scored");
     for (const [m, model] of models.entries()) {
-      const { summary: s, scoreSum, missing, duplicates, unknown } = accs[m];
+      const { summary: s, scoreSum, scoreSquares, binary, missing, duplicates, unknown } = accs[m];
       const name = s.model;
       s.duplicates = duplicates.count;
       s.unknownIds = unknown.count;
@@ -674,6 +703,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       s.unattributed = lost.unattributed.count;
       s.unreadable = lost.unreadable.count;
       s.accuracy = s.scored > 0 ? scoreSum / s.scored : null;
+      s.accuracyInterval = accuracyInterval(s.scored, scoreSum, scoreSquares, binary);
       s.strictAccuracy = scoring && s.expectedItems > 0 ? scoreSum / s.expectedItems : null;
       s.cost = cost(prices, name, s.promptTokens, s.completionTokens);
       if (s.cost === null) warnings.push(`${name}: no price in the price table of ${prices.date}; cost is null`);

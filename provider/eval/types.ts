@@ -120,6 +120,18 @@ export interface ModelSummary {
   scored: number;
   /** Mean score over scored items (0..1), or null when nothing was scored. */
   accuracy: number | null;
+  /**
+   * The 95% interval of `accuracy` and the number of items it rests on (`scored`): Wilson's score interval when
+   * every score is right or wrong (0 or 1), else the mean plus or minus 1.96 standard errors (with that standard
+   * error), within [0, 1]; null when nothing was scored. Absent in summaries made before.
+   */
+  accuracyInterval?: {
+    low: number;
+    high: number;
+    method: "wilson" | "mean ± 1.96 SE";
+    n: number;
+    standardError?: number;
+  } | null;
   /** Mean score over `expectedItems`, failed and missing items counting 0 (0..1); null when nothing is scored. */
   strictAccuracy?: number | null;
   /** Input tokens, as the results report them. */

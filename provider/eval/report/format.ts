@@ -8,6 +8,24 @@ export function formatPercent(x: number | null | undefined): string {
   return typeof x === "number" && Number.isFinite(x) ? `${(x * 100).toFixed(1)}%` : "n/a";
 }
 
+/**
+ * An accuracy with its 95% interval and the items it rests on, e.g. `90.0% (78.6–95.7%, n=50)`; the accuracy alone
+ * for a summary without an interval (made before intervals were recorded).
+ */
+export function formatAccuracy(
+  accuracy: number | null | undefined,
+  interval: { low: number; high: number; n: number } | null | undefined,
+): string {
+  const text = formatPercent(accuracy);
+  if (!interval || typeof accuracy !== "number") return text;
+  return `${text} (${formatInterval(interval)}, n=${int(interval.n)})`;
+}
+
+/** An interval of shares in percent: `78.6–95.7%`. */
+export function formatInterval(interval: { low: number; high: number }): string {
+  return `${(interval.low * 100).toFixed(1)}–${(interval.high * 100).toFixed(1)}%`;
+}
+
 /** USD with as many decimals as small amounts need (two significant digits below one cent). */
 export function formatUsd(x: number | null | undefined): string {
   if (typeof x !== "number" || !Number.isFinite(x)) return "—";

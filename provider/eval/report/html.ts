@@ -5,7 +5,18 @@
 import type { ModelSummary } from "../types";
 import { chartSvg, modelColor } from "./chart";
 import { CSS } from "./css";
-import { discountText, escapeHtml, formatDate, formatPercent, formatUsd, int, reusedModels, sumKnown } from "./format";
+import {
+  discountText,
+  escapeHtml,
+  formatAccuracy,
+  formatDate,
+  formatInterval,
+  formatPercent,
+  formatUsd,
+  int,
+  reusedModels,
+  sumKnown,
+} from "./format";
 import type { Cell, Clip, RowsDigest } from "./rows";
 import type { Verdict, WriteReportOptions } from "./types";
 
@@ -159,6 +170,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<td class="num unattributed">${int(s.unattributed ?? 0)}</td>`,
       `<td class="num accuracy" title="${e(
         `mean score over ${int(s.scored)} scored items` +
+          (s.accuracyInterval ? `, 95% CI ${formatInterval(s.accuracyInterval)} (${s.accuracyInterval.method})` : "") +
           (typeof s.strictAccuracy === "number"
             ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0`
             : ""),
@@ -201,7 +213,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     out.push(
       `<section class="model" id="model-${i}" data-model="${e(s.model)}">`,
       `<h3>${swatch(colors[i])}${e(s.model)}${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</h3>`,
-      `<p class="stats">accuracy <b>${formatPercent(s.accuracy)}</b> · right <b>${int(t.right)}</b> · partly right <b>${int(t.partial)}</b> · ` +
+      `<p class="stats">accuracy <b>${formatAccuracy(s.accuracy, s.accuracyInterval)}</b> · right <b>${int(t.right)}</b> · partly right <b>${int(t.partial)}</b> · ` +
         `wrong <b>${int(t.wrong)}</b> · failed <b>${int(t.failed)}</b> · not scored <b>${int(t.unscored)}</b>` +
         (t.missing ? ` · no answer in the rows <b>${int(t.missing)}</b>` : "") +
         "</p>",

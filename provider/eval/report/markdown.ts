@@ -1,5 +1,5 @@
 /** The Markdown summary (report.md): for terminals and pull requests. */
-import { discountText, formatDate, formatPercent, formatUsd, int, reusedModels } from "./format";
+import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels } from "./format";
 import type { RowsDigest } from "./rows";
 import type { WriteReportOptions } from "./types";
 
@@ -22,12 +22,12 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
     "",
   );
   out.push(
-    "| Model | Accuracy | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
+    "| Model | Accuracy (95% CI, items) | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
   );
   out.push("|---|---:|---:|---:|---:|---:|---:|");
   for (const s of summaries) {
     out.push(
-      `| ${mdCell(s.model)}${s.reused ? " (reused)" : ""} | ${formatPercent(s.accuracy)} | ${int(s.succeeded)}/${int(s.total)} | ${int(s.unattributed ?? 0)} | ` +
+      `| ${mdCell(s.model)}${s.reused ? " (reused)" : ""} | ${formatAccuracy(s.accuracy, s.accuracyInterval)} | ${int(s.succeeded)}/${int(s.total)} | ${int(s.unattributed ?? 0)} | ` +
         `${int(s.promptTokens)} / ${int(s.completionTokens)} | ${s.cost === null ? "no price" : formatUsd(s.cost)} | ` +
         `${s.estimatedCost == null ? "—" : formatUsd(s.estimatedCost)} |`,
     );

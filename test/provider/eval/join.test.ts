@@ -220,6 +220,10 @@ describe("joinResults: figures", () => {
     expect(a.cost).toBeCloseTo(cost(DEFAULT_PRICES, "mistral-large-latest", truth.alpha.p, truth.alpha.c)!, 15);
     // 12 items answered wrong (i % 4 == 0 under 50: 0, 4, ..., 48 -> 13): accuracy 37/50
     expect(truth.alpha.scoreSum).toBe(37);
+    // Right or wrong: Wilson's interval of 37 of 50 (statsmodels: 0.604468, 0.841285).
+    expect(a.accuracyInterval).toMatchObject({ method: "wilson", n: 50 });
+    expect(a.accuracyInterval!.low).toBeCloseTo(0.6044684273515116, 7);
+    expect(a.accuracyInterval!.high).toBeCloseTo(0.841284725064476, 7);
 
     expect(b).toMatchObject({
       total: n,
@@ -515,6 +519,12 @@ describe("joinResults: inputs", () => {
     });
     expect(calls.length).toBe(r.summaries[0]!.scored + r.summaries[1]!.scored);
     expect(r.summaries[0]!.scored).toBe(50);
+    // Scores of 0.5 are not right or wrong: the mean with 1.96 standard errors.
+    const interval = r.summaries[0]!.accuracyInterval!;
+    expect(interval).toMatchObject({ method: "mean ± 1.96 SE", n: 50 });
+    const mean = r.summaries[0]!.accuracy!;
+    expect(interval.low).toBeCloseTo(mean - 1.959964 * interval.standardError!, 6);
+    expect(interval.standardError).toBeGreaterThan(0);
     const numeric = await joinResults({ ...options, outFile: f("num.jsonl") });
     expect(r.summaries[1]!.accuracy).toBeLessThan(numeric.summaries[1]!.accuracy!);
   });

@@ -16,6 +16,8 @@ import {
   type ReportRow,
 } from "../../../provider/eval/report";
 import type { ModelSummary } from "../../../provider/eval/types";
+import { accuracyInterval } from "../../../provider/eval/join";
+import { formatInterval } from "../../../provider/eval/report/format";
 import {
   HOSTILE_ANSWER,
   HOSTILE_PROMPT,
@@ -507,7 +509,7 @@ describe("writeReport: the Markdown summary", () => {
       "Dataset `data/arithmetic.jsonl` · endpoint `/v1/chat/completions` · 40 items · generated 2026-08-14T09:30:00Z · prices of 2026-08-01 (batch price = 50% of list price)",
     );
     const header = lines.indexOf(
-      "| Model | Accuracy | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
+      "| Model | Accuracy (95% CI, items) | Succeeded/Total | Unattributed failures | Tokens (prompt / completion) | Cost | Estimated |",
     );
     expect(header).toBeGreaterThan(0);
     expect(lines[header + 1]).toBe("|---|---:|---:|---:|---:|---:|---:|");
@@ -521,6 +523,19 @@ describe("writeReport: the Markdown summary", () => {
     expect(r.md).toContain("Models disagree on 23 of 40 items.");
     expect(r.md).toContain('- Scored with { type: "numeric" }.');
     expect(r.md).toContain(`HTML report: [report.html](report.html) (\`${r.htmlPath}\`)`);
+  });
+
+  it("gives each accuracy its 95% interval and the items it rests on, in the Markdown and the HTML", async () => {
+    const withIntervals = summaries(40).map((s) => ({
+      ...s,
+      accuracyInterval: accuracyInterval(s.scored, (s.accuracy ?? 0) * s.scored, (s.accuracy ?? 0) * s.scored, true),
+    }));
+    const r = await report(40, { summaries: withIntervals });
+    const large = withIntervals[0]!;
+    const cell = `90.0% (${formatInterval(large.accuracyInterval!)}, n=40)`;
+    expect(r.md).toContain(`| mistral-large-latest | ${cell} | 40/40 |`);
+    expect(r.html).toContain(`accuracy <b>${cell}</b>`);
+    expect(r.html).toContain(`95% CI ${formatInterval(large.accuracyInterval!)} (wilson)`);
   });
 
   it("escapes table-breaking characters in model names", async () => {
