@@ -20,7 +20,13 @@ import { buildShardedRuns, type JobOutcome } from "./eval/build";
 import { writeEvaluationInputs } from "./eval/inputs";
 import { joinResults } from "./eval/join";
 import { EvaluationArgumentError } from "./eval/errors";
-import { describeEstimates, planEvaluation, type EvaluationPlan, type PlannedRun } from "./eval/plan";
+import {
+  describeDetectable,
+  describeEstimates,
+  planEvaluation,
+  type EvaluationPlan,
+  type PlannedRun,
+} from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
 import { writeReport } from "./eval/report";
 import { toStatePath } from "./paths";
@@ -326,6 +332,8 @@ export class Evaluation extends pulumi.ComponentResource {
     super("mistral:batch:Evaluation", name, {}, opts);
     writeEvaluationInputs(plan);
     pulumi.log.info(describeEstimates(plan), this);
+    const detectable = describeDetectable(plan);
+    if (detectable !== null) pulumi.log.info(detectable, this);
 
     const built = buildShardedRuns(plan, this, retryFailedOf(given), Date.now());
     const outcomes: pulumi.Output<RunOutcome>[] = [];

@@ -21,6 +21,7 @@ import { canonicalJson } from "../unknown";
 import { DEFAULT_PRICES, checkPrices, cost, mergePrices, priceFor, type ModelPrice } from "./pricing";
 import { formatUsd, reportPaths } from "./report";
 import { checkScorer } from "./scoring";
+import { minimumDetectableDifference } from "./stats";
 import { ShardCutter, type Shard } from "./shards";
 import { estimateRequestTokens } from "./tokens";
 import type { PriceTable, ScoreFn, Scorer } from "./types";
@@ -419,6 +420,23 @@ export function describeShards(plan: EvaluationPlan): string {
       ? "each wave is submitted by a later `pulumi up` once the jobs of the one before have finished: waitForCompletion is false"
       : "each wave is submitted once the jobs of the one before have finished";
   return `${split}, ${waves.length} waves: at most ${limits.pendingRequests.toLocaleString("en-US")} pending requests per workspace (${when})`;
+}
+
+/**
+ * The line logged beside the estimate when several models are compared: the smallest difference in accuracy
+ * between two of them that the dataset's items detect at the usual power (80%, two-sided 5%: McNemar on paired
+ * items, assuming they disagree on half of them, the conservative case), so a user sees before anything is spent
+ * whether the dataset can settle the comparison. Null for one model.
+ */
+export function describeDetectable(plan: EvaluationPlan): string | null {
+  if (plan.runs.length < 2) return null;
+  const n = plan.runs[0]?.estimate.requests ?? 0;
+  const items = `${n.toLocaleString("en-US")} item${n === 1 ? "" : "s"}`;
+  const mde = n > 0 ? minimumDetectableDifference(n) : null;
+  const power = "80% power, two-sided 5%, McNemar on paired items assuming they disagree on half of them";
+  return mde === null
+    ? `Evaluation ${plan.name}: ${items} are too few to detect any difference in accuracy between two models (${power})`
+    : `Evaluation ${plan.name}: ${items} detect a difference in accuracy between two models of about ${(mde * 100).toFixed(1)} points or more (${power}); a smaller one may be real and still read as not significant`;
 }
 
 /** The line logged at preview and up: requests, models, and per run the estimated tokens and cost at the batch price. */

@@ -208,3 +208,111 @@ export function minimumDetectableDifference(
   }
   return hi;
 }
+
+/** The seed of every paired bootstrap of a report, recorded beside its intervals. */
+export const BOOTSTRAP_SEED = 20_261_203;
+
+/** Two models compared on the items both were judged on. */
+export interface PairComparison {
+  a: string;
+  b: string;
+  /** Items both models were judged on (a failed request scoring 0). */
+  n: number;
+  /** mean(score a - score b), with its 95% interval. */
+  difference: number;
+  low: number;
+  high: number;
+  /** How the interval was drawn: a paired bootstrap (its resamples and seed), or the normal one on many items. */
+  interval: { method: "paired bootstrap"; resamples: number; seed: number } | { method: "normal" };
+  /** Items only A got right and only B got right (a score of 1 is right). */
+  onlyA: number;
+  onlyB: number;
+  /** Exact McNemar p-value, and adjusted by Holm over all the pairs of the report. */
+  p: number;
+  adjustedP: number;
+  significant: boolean;
+}
+
+/** Above this many paired items the interval is the normal one (a bootstrap would cost n x resamples). */
+const BOOTSTRAP_MAX_ITEMS = 20_000;
+
+/**
+ * Every pair of models compared on the same items: `scores[m][i]` is model m's score on item i, NaN where it was
+ * not judged. The difference with its 95% interval, the exact McNemar test on the items they disagree on, and
+ * Holm's correction over the pairs; significant when the adjusted p-value is below `alpha`.
+ */
+export function comparePairs(
+  models: readonly string[],
+  scores: readonly ArrayLike<number>[],
+  alpha = 0.05,
+): PairComparison[] {
+  const pairs: Omit<PairComparison, "adjustedP" | "significant">[] = [];
+  for (let x = 0; x < models.length; x++) {
+    for (let y = x + 1; y < models.length; y++) {
+      const sa = scores[x] ?? [];
+      const sb = scores[y] ?? [];
+      const a: number[] = [];
+      const b: number[] = [];
+      let onlyA = 0;
+      let onlyB = 0;
+      const length = Math.min(sa.length, sb.length);
+      for (let i = 0; i < length; i++) {
+        const u = sa[i] ?? Number.NaN;
+        const v = sb[i] ?? Number.NaN;
+        if (Number.isNaN(u) || Number.isNaN(v)) continue;
+        a.push(u);
+        b.push(v);
+        if (u >= 1 && v < 1) onlyA++;
+        else if (v >= 1 && u < 1) onlyB++;
+      }
+      const n = a.length;
+      let interval: PairComparison["interval"];
+      let difference: number;
+      let low: number;
+      let high: number;
+      if (n <= BOOTSTRAP_MAX_ITEMS) {
+        const resamples = n <= 2_000 ? 10_000 : Math.max(1_000, Math.floor(2e7 / n));
+        ({ difference, low, high } = pairedBootstrap(a, b, { seed: BOOTSTRAP_SEED, resamples }));
+        interval = { method: "paired bootstrap", resamples, seed: BOOTSTRAP_SEED };
+      } else {
+        const stats = meanWithError(a.map((u, i) => u - (b[i] ?? 0)));
+        difference = stats?.mean ?? 0;
+        const half = zOf(0.95) * (stats?.standardError ?? 0);
+        low = difference - half;
+        high = difference + half;
+        interval = { method: "normal" };
+      }
+      pairs.push({
+        a: models[x] ?? "",
+        b: models[y] ?? "",
+        n,
+        difference,
+        low,
+        high,
+        interval,
+        onlyA,
+        onlyB,
+        p: mcnemarExact(onlyA, onlyB),
+      });
+    }
+  }
+  const adjusted = holm(pairs.map((p) => p.p));
+  return pairs.map((p, i) => ({ ...p, adjustedP: adjusted[i] ?? 1, significant: (adjusted[i] ?? 1) < alpha }));
+}
+
+/** A comparison in words: `large vs small: +10.0 points (95% CI -2.0 to +22.0), not significant at n=50 (...)`. */
+export function describePair(c: PairComparison, pairs: number): string {
+  const points = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x * 100).toFixed(1)}`;
+  const how =
+    c.interval.method === "paired bootstrap"
+      ? `paired bootstrap, ${c.interval.resamples.toLocaleString("en-US")} resamples, seed ${c.interval.seed}`
+      : "normal interval";
+  const p = (x: number) => (x < 0.001 ? "< 0.001" : x.toFixed(3));
+  const test =
+    pairs > 1 ? `McNemar p = ${p(c.p)}, Holm-adjusted over ${pairs} pairs ${p(c.adjustedP)}` : `McNemar p = ${p(c.p)}`;
+  return (
+    `${c.a} vs ${c.b}: ${points(c.difference)} points (95% CI ${points(c.low)} to ${points(c.high)}; ${how}), ` +
+    `${c.significant ? "significant" : "not significant"} at n=${c.n.toLocaleString("en-US")} ` +
+    `(right only with ${c.a}: ${c.onlyA}, only with ${c.b}: ${c.onlyB}; ${test})`
+  );
+}

@@ -199,6 +199,10 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     });
     const line = estimateLine(output.join(""));
     expect(line).toContain("20 requests x 3 models");
+    // Beside the cost, what the dataset can settle: 20 paired items (stats.ts minimumDetectableDifference).
+    expect(output.join("")).toContain(
+      "Evaluation arith: 20 items detect a difference in accuracy between two models of about 41.7 points or more (80% power",
+    );
     previewEstimates = new Map();
     for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny"]) {
       const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=640 output, (\\$[0-9.,]+)`).exec(line);

@@ -1,5 +1,6 @@
 /** The Markdown summary (report.md): for terminals and pull requests. */
 import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels } from "./format";
+import { describePair } from "../stats";
 import type { RowsDigest } from "./rows";
 import type { WriteReportOptions } from "./types";
 
@@ -52,6 +53,11 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
   );
   out.push("");
   if (summaries.length > 1) out.push(`Models disagree on ${int(rows.disagreements)} of ${int(rows.items)} items.`, "");
+  if (rows.comparisons.length) {
+    out.push("Differences between models, on the items both answered (significant: Holm-adjusted p < 0.05):", "");
+    for (const c of rows.comparisons) out.push(`- ${mdCell(describePair(c, rows.comparisons.length))}`);
+    out.push("");
+  }
   const notes = [...(meta.notes ?? [])];
   if (rows.unknownModels.length)
     notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);

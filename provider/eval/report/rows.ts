@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as readline from "node:readline";
+import { comparePairs, type PairComparison } from "../stats";
 import type { ReportRow, RowAnswer, Verdict } from "./types";
 
 /** Text cut to a length: what is shown, and how many characters were left out. */
@@ -53,6 +54,8 @@ export interface RowsDigest {
   tallies: ModelTally[];
   /** Models that answer in the rows but have no summary (not shown), at most a few. */
   unknownModels: string[];
+  /** Every pair of models compared on the items both were judged on (none with fewer than two models scored). */
+  comparisons: PairComparison[];
 }
 
 const MAX_UNKNOWN_MODELS = 20;
@@ -77,6 +80,9 @@ export async function readRows(
   const disagreeing: ShownItem[] = [];
   const agreeing: ShownItem[] = [];
   const unknown = new Set<string>();
+  // Per model, its score on each item in file order (a failure 0; NaN when missing or not scored), for comparePairs.
+  const scores: number[][] = models.map(() => []);
+  let anyScored = false;
   let items = 0;
   let disagreements = 0;
   let lineNo = 0;
@@ -99,6 +105,10 @@ export async function readRows(
       if (disagree) disagreements++;
       verdicts.forEach((v, i) => {
         tallies[i][v]++;
+        const score =
+          v === "failed" ? 0 : v === "right" || v === "wrong" || v === "partial" ? (raw[i]?.score ?? 0) : Number.NaN;
+        if (v === "right" || v === "wrong" || v === "partial") anyScored = true;
+        scores[i]?.push(score);
       });
 
       // Only build the shown form of the item when some list will keep it.
@@ -122,7 +132,8 @@ export async function readRows(
     input.destroy();
   }
   const shown = disagreeing.concat(agreeing).slice(0, caps.maxItems);
-  return { items, disagreements, shown, tallies, unknownModels: [...unknown] };
+  const comparisons = anyScored && models.length > 1 ? comparePairs(models, scores) : [];
+  return { items, disagreements, shown, tallies, unknownModels: [...unknown], comparisons };
 }
 
 function parseRow(line: string, file: string, lineNo: number): ReportRow {

@@ -10,7 +10,12 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { EvaluationArgs, EvaluationModel } from "../../../provider/evaluation";
 import { writeEvaluationInputs } from "../../../provider/eval/inputs";
-import { describeEstimates, planEvaluation, type EvaluationPlan } from "../../../provider/eval/plan";
+import {
+  describeDetectable,
+  describeEstimates,
+  planEvaluation,
+  type EvaluationPlan,
+} from "../../../provider/eval/plan";
 import { cost, DEFAULT_PRICES, priceFor } from "../../../provider/eval/pricing";
 import { formatUsd } from "../../../provider/eval/report";
 import { canonicalJson } from "../../../provider/unknown";
@@ -313,6 +318,24 @@ describe("planEvaluation: prices and estimates", () => {
     expect(describeEstimates(unbounded)).toMatch(
       /^Evaluation ev: 2 requests x 1 models, estimated at the batch price \(25% of list prices of .*\): mistral-small-latest ~\d+ input tokens, \$/,
     );
+  });
+});
+
+describe("describeDetectable: what the dataset can settle, before anything is spent", () => {
+  it("gives the smallest detectable difference for two or more models, none for one", () => {
+    expect(describeDetectable(plan({ models: ["mistral-large-latest", "mistral-small-latest"] }))).toBe(
+      "Evaluation ev: 5 items are too few to detect any difference in accuracy between two models (80% power, two-sided 5%, McNemar on paired items assuming they disagree on half of them)",
+    );
+    const many = planEvaluation("ev", {
+      ...args(),
+      dataset: dataset(50),
+      models: ["mistral-large-latest", "mistral-small-latest"],
+    });
+    // minimumDetectableDifference(50) = 0.27360... (stats.test.ts: SciPy's brentq on the same formula)
+    expect(describeDetectable(many)).toMatch(
+      /^Evaluation ev: 50 items detect a difference in accuracy between two models of about 27\.4 points or more \(80% power/,
+    );
+    expect(describeDetectable(plan({ models: ["mistral-small-latest"] }))).toBeNull();
   });
 });
 

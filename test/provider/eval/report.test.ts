@@ -521,6 +521,21 @@ describe("writeReport: the Markdown summary", () => {
     expect(lines[header + 5]).toBe("");
     expect(r.md).toContain("Reused runs: `ministral-3b-latest`");
     expect(r.md).toContain("Models disagree on 23 of 40 items.");
+    // Each pair of models in words, on the items both answered, with its interval and its Holm-adjusted test.
+    const differences = lines.indexOf(
+      "Differences between models, on the items both answered (significant: Holm-adjusted p < 0.05):",
+    );
+    expect(differences).toBeGreaterThan(header);
+    const pairLines = lines.slice(differences + 2, differences + 5);
+    expect(pairLines.map((l) => l.split(":")[0])).toEqual([
+      "- mistral-large-latest vs mistral-small-latest",
+      "- mistral-large-latest vs ministral-3b-latest",
+      "- mistral-small-latest vs ministral-3b-latest",
+    ]);
+    for (const l of pairLines)
+      expect(l).toMatch(
+        /: [+-]\d+\.\d points \(95% CI [+-]\d+\.\d to [+-]\d+\.\d; paired bootstrap, 10,000 resamples, seed \d+\), (not )?significant at n=\d+ \(right only with .+; McNemar p = .+, Holm-adjusted over 3 pairs .+\)$/,
+      );
     expect(r.md).toContain('- Scored with { type: "numeric" }.');
     expect(r.md).toContain(`HTML report: [report.html](report.html) (\`${r.htmlPath}\`)`);
   });

@@ -6,6 +6,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  BOOTSTRAP_SEED,
+  comparePairs,
+  describePair,
   holm,
   mcnemarExact,
   meanWithError,
@@ -206,5 +209,69 @@ describe("accuracyInterval and formatAccuracy", () => {
     expect(formatAccuracy(0.9, accuracyInterval(50, 45, 45, true))).toBe("90.0% (78.6–95.7%, n=50)");
     expect(formatAccuracy(0.9, undefined)).toBe("90.0%");
     expect(formatAccuracy(null, null)).toBe("n/a");
+  });
+});
+
+describe("comparePairs and describePair", () => {
+  // 50 items: both right on 30, only A on 12, only B on 3, both wrong on 5; C fails (0) on the first 10, else as B.
+  const a = Array.from({ length: 50 }, (_, i) => (i < 42 ? 1 : 0));
+  const b = Array.from({ length: 50 }, (_, i) => (i < 30 || (i >= 42 && i < 45) ? 1 : 0));
+  const c = b.map((v, i) => (i < 10 ? 0 : v));
+
+  it("counts the discordant items, tests them exactly and bootstraps the difference with the recorded seed", () => {
+    const [ab] = comparePairs(["A", "B"], [a, b]);
+    expect(ab).toMatchObject({ a: "A", b: "B", n: 50, onlyA: 12, onlyB: 3 });
+    expect(ab!.difference).toBeCloseTo(0.18, 12);
+    expect(ab!.p).toBeCloseTo(0.03515625, 10); // statsmodels mcnemar(exact=True), 12 vs 3
+    expect(ab!.adjustedP).toBe(ab!.p); // one pair: nothing to adjust
+    expect(ab!.significant).toBe(true);
+    expect(ab!.interval).toEqual({ method: "paired bootstrap", resamples: 10_000, seed: BOOTSTRAP_SEED });
+    expect(ab!.low).toBeGreaterThan(0);
+    expect(ab!.high).toBeGreaterThan(0.18);
+    expect(describePair(ab!, 1)).toBe(
+      `A vs B: +18.0 points (95% CI ${`+${(ab!.low * 100).toFixed(1)}`} to ${`+${(ab!.high * 100).toFixed(1)}`}; paired bootstrap, 10,000 resamples, seed ${BOOTSTRAP_SEED}), significant at n=50 (right only with A: 12, only with B: 3; McNemar p = 0.035)`,
+    );
+  });
+
+  it("adjusts for several pairs (Holm) and leaves out items a model was not judged on", () => {
+    const withGap: number[] = [...a];
+    withGap[49] = Number.NaN;
+    const pairs = comparePairs(["A", "B", "C"], [withGap, b, c]);
+    expect(pairs.map((p) => `${p.a}-${p.b}`)).toEqual(["A-B", "A-C", "B-C"]);
+    expect(pairs[0]!.n).toBe(49);
+    const adjusted = holm(pairs.map((p) => p.p));
+    expect(pairs.map((p) => p.adjustedP)).toEqual(adjusted);
+    // B and C differ on 10 items, all B's: p = 2 / 2^10.
+    expect(pairs[2]).toMatchObject({ onlyA: 10, onlyB: 0 });
+    expect(pairs[2]!.p).toBeCloseTo(2 / 1024, 12);
+    expect(describePair(pairs[2]!, 3)).toContain("McNemar p = 0.002, Holm-adjusted over 3 pairs");
+  });
+
+  it("says not significant when the data cannot tell", () => {
+    const [pair] = comparePairs(
+      ["x", "y"],
+      [
+        [1, 0, 1, 1],
+        [1, 1, 0, 1],
+      ],
+    );
+    expect(pair).toMatchObject({ onlyA: 1, onlyB: 1, p: 1, significant: false, difference: 0 });
+    expect(describePair(pair!, 1)).toMatch(
+      /^x vs y: \+0\.0 points \(95% CI -[0-9.]+ to \+[0-9.]+; .*\), not significant at n=4 /,
+    );
+  });
+
+  it("uses the normal interval past 20,000 items, where a bootstrap would cost too much", () => {
+    const n = 30_000;
+    const [pair] = comparePairs(
+      ["x", "y"],
+      [
+        Array.from({ length: n }, (_, i) => (i % 4 === 0 ? 0 : 1)),
+        Array.from({ length: n }, (_, i) => (i % 5 === 0 ? 0 : 1)),
+      ],
+    );
+    expect(pair!.interval).toEqual({ method: "normal" });
+    expect(pair!.low).toBeLessThan(pair!.difference);
+    expect(pair!.high).toBeGreaterThan(pair!.difference);
   });
 });
