@@ -29,6 +29,7 @@ import {
 } from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
 import { writeReport } from "./eval/report";
+import { accuracyByModel } from "./eval/report/format";
 import { toStatePath } from "./paths";
 import type { ModelSummary, ScoreFn, Scorer } from "./eval/types";
 
@@ -313,6 +314,8 @@ function planOrFail(name: string, given: EvaluationArgs): EvaluationPlan {
 export class Evaluation extends pulumi.ComponentResource {
   /** Per model: job id, status, counts, accuracy, tokens and cost (once the results are in). */
   declare readonly summaries: pulumi.Output<ModelSummary[]>;
+  /** Accuracy per model at a glance (`{ "mistral-large-latest": 0.9, ... }`, 4 decimals; null where nothing was scored). */
+  declare readonly accuracy: pulumi.Output<Record<string, number | null>>;
   /** The HTML report, once the results are in. */
   declare readonly reportPath: pulumi.Output<string | undefined>;
   /** The Markdown summary, once the results are in. */
@@ -348,11 +351,13 @@ export class Evaluation extends pulumi.ComponentResource {
 
     const report = pulumi.all(outcomes).apply((runs) => runReport(plan, runs, this));
     this.summaries = report.summaries;
+    this.accuracy = report.summaries.apply(accuracyByModel);
     this.reportPath = report.reportPath;
     this.markdownPath = report.markdownPath;
     this.estimates = pulumi.output(plan.runs.map((r) => r.estimate));
     this.registerOutputs({
       summaries: this.summaries,
+      accuracy: this.accuracy,
       reportPath: this.reportPath,
       markdownPath: this.markdownPath,
       estimates: this.estimates,

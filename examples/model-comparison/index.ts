@@ -15,6 +15,7 @@ const evaluation = new Evaluation("arithmetic", {
 });
 
 export const summaries = evaluation.summaries;
+export const accuracy = evaluation.accuracy; // per model, at a glance
 export const estimates = evaluation.estimates;
 export const reportPath = evaluation.reportPath;
 export const markdownPath = evaluation.markdownPath;

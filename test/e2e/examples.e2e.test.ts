@@ -100,6 +100,10 @@ describe("the shipped programs, with pulumi up in their folders", { timeout: 300
       expect(x.cost).toBeGreaterThan(0);
     }
     const [large, small, tiny] = summaries.map((x) => x.accuracy!);
+    // The same at a glance: a small map of the accuracies, rounded for reading.
+    expect(up.outputs.accuracy.value).toEqual(
+      Object.fromEntries(summaries.map((x) => [x.model, Math.round(x.accuracy! * 10_000) / 10_000])),
+    );
     expect(large).toBeGreaterThan(small);
     expect(small).toBeGreaterThan(tiny);
     const jobs = [...emulator.store.jobs.values()].filter(

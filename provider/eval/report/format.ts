@@ -21,6 +21,18 @@ export function formatAccuracy(
   return `${text} (${formatInterval(interval)}, n=${int(interval.n)})`;
 }
 
+/**
+ * Accuracy per model at a glance, for a stack output: each summary's accuracy rounded to 4 decimals (0.9, not
+ * 0.8999999999999999), null where nothing was scored; keyed by the run's label.
+ */
+export function accuracyByModel(
+  summaries: readonly { model: string; accuracy: number | null }[],
+): Record<string, number | null> {
+  return Object.fromEntries(
+    summaries.map((s) => [s.model, s.accuracy === null ? null : Math.round(s.accuracy * 10_000) / 10_000]),
+  );
+}
+
 /** An interval of shares in percent: `78.6–95.7%`. */
 export function formatInterval(interval: { low: number; high: number }): string {
   return `${(interval.low * 100).toFixed(1)}–${(interval.high * 100).toFixed(1)}%`;

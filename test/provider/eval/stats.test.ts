@@ -19,7 +19,7 @@ import {
   zOf,
 } from "../../../provider/eval/stats";
 import { accuracyInterval } from "../../../provider/eval/join";
-import { formatAccuracy } from "../../../provider/eval/report/format";
+import { accuracyByModel, formatAccuracy } from "../../../provider/eval/report/format";
 
 describe("normalQuantile", () => {
   it("matches scipy.stats.norm.ppf across the range", () => {
@@ -203,6 +203,16 @@ describe("accuracyInterval and formatAccuracy", () => {
     expect(graded.standardError).toBeCloseTo(0.125, 12);
     expect(graded.low).toBeCloseTo(0.875 - 1.959963984540054 * 0.125, 8);
     expect(graded.high).toBe(1);
+  });
+
+  it("accuracy per model at a glance: rounded to 4 decimals, null kept", () => {
+    expect(
+      accuracyByModel([
+        { model: "large", accuracy: 0.8999999999999999 },
+        { model: "small", accuracy: 2 / 3 },
+        { model: "unscored", accuracy: null },
+      ]),
+    ).toEqual({ large: 0.9, small: 0.6667, unscored: null });
   });
 
   it("writes the interval and the items beside the accuracy", () => {
