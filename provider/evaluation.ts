@@ -89,6 +89,12 @@ export interface EvaluationArgs {
    */
   retryFailed?: boolean;
   /**
+   * Also delete the runs' output and error files in Mistral on destroy (each RequestSet's option of the same name,
+   * as BatchJob's); the downloaded results and the report stay on disk. Updates in place.
+   * @default false: the result files stay in Mistral until it drops them
+   */
+  deleteResultFilesOnDestroy?: boolean;
+  /**
    * Expected answers: a JSONL of `{custom_id, expected}` (`file`), or a top-level field of the dataset lines
    * (`field`). Never uploaded (only `custom_id` and `body` are), so changing it replaces no file and no job.
    * @default inline dataset items' `expected` values when any item has one (`{ field: "expected" }`), else none: nothing is scored
@@ -338,7 +344,7 @@ export class Evaluation extends pulumi.ComponentResource {
     const detectable = describeDetectable(plan);
     if (detectable !== null) pulumi.log.info(detectable, this);
 
-    const built = buildShardedRuns(plan, this, retryFailedOf(given), Date.now());
+    const built = buildShardedRuns(plan, this, retryFailedOf(given), Date.now(), given.deleteResultFilesOnDestroy);
     const outcomes: pulumi.Output<RunOutcome>[] = [];
     for (const run of plan.runs) {
       const shards = built.shards.get(run.label) ?? [];

@@ -89,6 +89,12 @@ export interface RequestSetInputs {
    */
   hold: boolean;
   /**
+   * Also delete the output and error files in Mistral of the jobs it records on destroy (as BatchJob's option of the
+   * same name); the local results in `directory` stay. Updates in place.
+   * @default false: the result files stay in Mistral until it drops them
+   */
+  deleteResultFilesOnDestroy: boolean;
+  /**
    * USD per million tokens at the batch price (`input`, `output`), for the estimate preview prints. Changes
    * nothing remote.
    * @default none: no estimate
@@ -215,6 +221,7 @@ const IN_PLACE = [
   "waitForCompletion",
   "retryFailed",
   "hold",
+  "deleteResultFilesOnDestroy",
   "filenamePrefix",
 ] as const;
 
@@ -231,6 +238,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       waitForCompletion: news.waitForCompletion ?? true,
       retryFailed: news.retryFailed ?? false,
       hold: news.hold ?? false,
+      deleteResultFilesOnDestroy: news.deleteResultFilesOnDestroy ?? false,
     };
     delete inputs.sha256;
     delete inputs.requestCount;
@@ -251,6 +259,11 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       });
     if (typeof inputs.hold !== "boolean" && !containsUnknown(inputs.hold))
       failures.push({ property: "hold", reason: `hold is ${show(inputs.hold)}; expected true or false` });
+    if (typeof inputs.deleteResultFilesOnDestroy !== "boolean")
+      failures.push({
+        property: "deleteResultFilesOnDestroy",
+        reason: `deleteResultFilesOnDestroy is ${show(inputs.deleteResultFilesOnDestroy)}; expected true or false`,
+      });
     if (typeof inputs.retryFailed !== "boolean")
       failures.push({
         property: "retryFailed",
@@ -297,9 +310,14 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async diff(_id: string, olds: RequestSetOutputs, news: RequestSetInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
     if (replaces.length) return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
-    // A set stored before `hold` existed held nothing. A hold not known yet (at preview, while the wave before may
-    // update) counts as unchanged: with requests to submit the set updates anyway, and `up` decides on its value.
-    const before: RequestSetOutputs = { ...olds, hold: olds.hold ?? false };
+    // A set stored before `hold` or `deleteResultFilesOnDestroy` existed held and deleted nothing. A hold not known
+    // yet (at preview, while the wave before may update) counts as unchanged: with requests to submit the set
+    // updates anyway, and `up` decides on its value.
+    const before: RequestSetOutputs = {
+      ...olds,
+      hold: olds.hold ?? false,
+      deleteResultFilesOnDestroy: olds.deleteResultFilesOnDestroy ?? false,
+    };
     const changed = IN_PLACE.filter((k) =>
       k === "hold" && containsUnknown(news[k])
         ? false
@@ -499,27 +517,36 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
 
   /**
    * Cancels its jobs that still run (waiting for them to stop, as BatchJob's destroy does) and deletes the files it
-   * uploaded. The result files stay in Mistral (as a BatchJob's do by default) and on disk.
+   * uploaded. The result files stay in Mistral (as a BatchJob's do by default) unless `deleteResultFilesOnDestroy`,
+   * and on disk.
    */
   async delete(_id: string, props: RequestSetOutputs): Promise<void> {
     const resource = label(props as Scoped);
     const jobs = new BatchJobProvider(this.ctx);
+    const deleteResults = props.deleteResultFilesOnDestroy === true;
+    const resultFiles: string[] = [];
     for (const part of props.parts ?? []) {
       if (!isFinalStatus(part.status))
+        // BatchJob's destroy cancels it, waits for it to stop and deletes the result files it then has.
         await jobs.delete(part.jobId, {
           scope: (props as Scoped).scope,
-          deleteResultFilesOnDestroy: false,
+          deleteResultFilesOnDestroy: deleteResults,
         } as BatchJobOutputs);
+      else if (deleteResults)
+        for (const fileId of [part.outputFileId, part.errorFileId]) if (fileId) resultFiles.push(fileId);
     }
     const client = await this.ctx.client();
-    for (const fileId of new Set((props.parts ?? []).map((p) => p.inputFileId))) {
+    for (const fileId of new Set([...(props.parts ?? []).map((p) => p.inputFileId), ...resultFiles])) {
       try {
         await call(this.ctx, "files.delete", resource, () => client.files.delete({ fileId }));
       } catch (error) {
         if (!isNotFound(error)) throw error;
       }
     }
-    report(this.ctx, `${resource}: destroyed; its results stay in ${props.directory}`);
+    report(
+      this.ctx,
+      `${resource}: destroyed${deleteResults ? ", its result files in Mistral deleted" : ""}; its results stay in ${props.directory}`,
+    );
   }
 }
 

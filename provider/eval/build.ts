@@ -55,13 +55,15 @@ function holdWhileRunning(sets: readonly RequestSet[]): pulumi.Output<boolean> {
 /**
  * The resources of `plan`, children of `parent`: one RequestSet per run and shard, on the shard's file of the run's
  * overrides, a set of wave k + 1 depending on every set of wave k. `retryFailed` sends failed requests again;
- * `startedAt` (ms) tells a set this program updated from one it left as it was.
+ * `deleteResultFilesOnDestroy` has destroy delete the sets' result files in Mistral; `startedAt` (ms) tells a set
+ * this program updated from one it left as it was.
  */
 export function buildShardedRuns(
   plan: EvaluationPlan,
   parent: pulumi.Resource,
   retryFailed: boolean,
   startedAt: number,
+  deleteResultFilesOnDestroy = false,
 ): BuiltRuns {
   const childOpts = { parent };
   const sources = new Map<string, { path: string; name: string }>();
@@ -87,6 +89,7 @@ export function buildShardedRuns(
           metadata: planned.metadata,
           waitForCompletion: plan.waitForCompletion,
           retryFailed,
+          deleteResultFilesOnDestroy,
           price: run.price
             ? { input: run.price.inputPerMTok * discount, output: run.price.outputPerMTok * discount }
             : null,

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps } from "./harness";
+import { E2EProject, assertDistFresh, emulatorLib, lib, failure, previewSteps, resources } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { EvaluationModel, ModelSummary, Scorer } from "../../provider";
 import type { EvaluationEstimate } from "../../provider/evaluation";
@@ -50,7 +50,12 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
   // What the program declares; tests change it between operations, as a user edits their program.
   // The scorer may be invalid on purpose (hence unknown), or a Source: a ScoreFn written in the program.
   // With `probe`, the program logs the outputs it can see (an apply runs only on a known value).
-  const declared: { models: (string | EvaluationModel)[]; scorer: Scorer | Source | unknown; probe?: boolean } = {
+  const declared: {
+    models: (string | EvaluationModel)[];
+    scorer: Scorer | Source | unknown;
+    probe?: boolean;
+    deleteResultFilesOnDestroy?: boolean;
+  } = {
     models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
     scorer: { type: "numeric" },
   };
@@ -66,7 +71,7 @@ const evaluation = new Evaluation("arith", {
   scorer: ${scorer},
   models: ${JSON.stringify(declared.models)},
   outputDir: "eval-out",
-  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },${declared.deleteResultFilesOnDestroy ? "\n  deleteResultFilesOnDestroy: true," : ""}
 });
 module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };${
       declared.probe
@@ -557,10 +562,24 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     }
   });
 
-  it("destroy removes every uploaded file", async () => {
+  it("with deleteResultFilesOnDestroy (in place: nothing submitted), destroy removes every uploaded and result file", async () => {
+    declare({ deleteResultFilesOnDestroy: true });
+    const before = jobs().length;
+    const updated = await up();
+    expect(jobs()).toHaveLength(before);
+    expect(updated.changes).not.toHaveProperty("replace");
+    // The result files of the jobs the sets record (sets replaced earlier were destroyed without the option).
+    const recorded = [...(await resources(stack)).values()]
+      .filter((r) => r.type.endsWith(":RequestSet"))
+      .flatMap((r) => (r.outputs.parts as { outputFileId: string | null; errorFileId: string | null }[]) ?? [])
+      .flatMap((part) => [part.outputFileId, part.errorFileId])
+      .filter((id): id is string => typeof id === "string");
+    expect(recorded.length).toBeGreaterThan(0);
+    expect(recorded.every((id) => emulator.store.files.has(id))).toBe(true);
     const destroyed = await stack.destroy({ onOutput: project.onOutput });
     expect(destroyed.summary.result).toBe("succeeded");
     expect(uploads()).toEqual([]);
+    expect(recorded.filter((id) => emulator.store.files.has(id))).toEqual([]);
     expect(fs.existsSync(path.join(outputDir, "report.html"))).toBe(true); // results and reports stay on disk
   });
 });

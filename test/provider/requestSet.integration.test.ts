@@ -124,6 +124,42 @@ describe("RequestSet", () => {
     expect((await s.jobs()).length).toBe(2);
   });
 
+  it("destroy deletes its uploads, and its result files only with deleteResultFilesOnDestroy; an old set's default updates nothing", async () => {
+    const s = await setup();
+    s.write(chatRequests(3));
+    const files = async () => {
+      const list = await sdk(s.e.url).files.list({ pageSize: 100 });
+      return (list.data ?? []).map((f) => ({ id: f.id, purpose: f.purpose, source: f.source }));
+    };
+    // Without the option: the upload goes, the job's output file stays.
+    const kept = (await s.p.create(await s.check({}))).outs as Json;
+    expect(kept.deleteResultFilesOnDestroy).toBe(false);
+    const keptOutput = kept.parts[0].outputFileId as string;
+    await s.p.delete(kept.parts[0].jobId, kept);
+    expect((await files()).map((f) => f.id)).toEqual([keptOutput]);
+    // A set stored before the option existed shows no change for its default.
+    const { deleteResultFilesOnDestroy: _, ...older } = kept;
+    expect((await s.p.diff("set", older, await s.check(older))).changes).toBe(false);
+
+    // With it: the output file goes too; a bad value is refused by check, naming it.
+    const checked = await s.p.check(
+      {},
+      s.news({ deleteResultFilesOnDestroy: "yes", directory: path.join(s.dir, "r2") }),
+    );
+    expect(checked.failures).toEqual([
+      { property: "deleteResultFilesOnDestroy", reason: 'deleteResultFilesOnDestroy is "yes"; expected true or false' },
+    ]);
+    const cleaned = (
+      await s.p.create(await s.check({}, { deleteResultFilesOnDestroy: true, directory: path.join(s.dir, "r2") }))
+    ).outs as Json;
+    const cleanedOutput = cleaned.parts[0].outputFileId as string;
+    expect((await files()).map((f) => f.id)).toContain(cleanedOutput);
+    await s.p.delete(cleaned.parts[0].jobId, cleaned);
+    expect((await files()).map((f) => f.id)).toEqual([keptOutput]);
+    // The local results stay.
+    expect(lines(path.join(s.dir, "r2", "output.jsonl"))).toHaveLength(3);
+  });
+
   it("reads its files once while they are unchanged, and never answers from what an edit made stale", async () => {
     const s = await setup();
     s.write(chatRequests(5));
