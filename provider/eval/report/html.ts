@@ -17,6 +17,7 @@ import {
   reusedModels,
   sumKnown,
 } from "./format";
+import { describePair } from "../stats";
 import type { Cell, Clip, RowsDigest } from "./rows";
 import type { Verdict, WriteReportOptions } from "./types";
 
@@ -205,6 +206,22 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       '<p class="note">No price: the price table has no entry for the model. * A total over the models that have one.</p>',
     );
   out.push("</section>");
+
+  // Differences between models, in words (stats.ts comparePairs: the same as the Markdown summary's)
+  if (rows.comparisons.length) {
+    out.push(
+      '<section class="card" id="comparisons">',
+      "<h2>Differences between models</h2>",
+      '<p class="note">On the items both models answered; significant: Holm-adjusted p &lt; 0.05.</p>',
+      '<ul class="comparisons">',
+      ...rows.comparisons.map(
+        (c) =>
+          `<li class="${c.significant ? "significant" : "not-significant"}">${e(describePair(c, rows.comparisons.length))}</li>`,
+      ),
+      "</ul>",
+      "</section>",
+    );
+  }
 
   // Per model
   out.push('<section class="card" id="models">', "<h2>Per model: wrong and failed answers</h2>");

@@ -553,6 +553,23 @@ describe("writeReport: the Markdown summary", () => {
     expect(r.html).toContain(`95% CI ${formatInterval(large.accuracyInterval!)} (wilson)`);
   });
 
+  it("lists the differences between models in the HTML as in the Markdown, escaped, significant ones marked", async () => {
+    const r = await report(40);
+    const card = section(r.html, "comparisons");
+    expect(card).toContain("<h2>Differences between models</h2>");
+    const items = [...card.matchAll(/<li class="(significant|not-significant)">([^<]*)<\/li>/g)];
+    expect(items.map((m) => m[2]!.split(":")[0])).toEqual([
+      "mistral-large-latest vs mistral-small-latest",
+      "mistral-large-latest vs ministral-3b-latest",
+      "mistral-small-latest vs ministral-3b-latest",
+    ]);
+    const md = r.md.split("\n").filter((l) => l.startsWith("- mistral") || l.startsWith("- ministral"));
+    for (const [i, m] of items.entries()) {
+      expect(`- ${m[2]!.replace(/&lt;/g, "<")}`).toBe(md[i]!.replace(/&lt;/g, "<"));
+      expect(m[1]).toBe(m[2]!.includes(", significant at") ? "significant" : "not-significant");
+    }
+  });
+
   it("escapes table-breaking characters in model names", async () => {
     const s = summaries(2).map((x, i) => (i === 0 ? { ...x, model: "a|b\nc" } : x));
     const d = dir("md");
