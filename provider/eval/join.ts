@@ -28,7 +28,7 @@ import { checkPrices, cost, DEFAULT_PRICES } from "./pricing";
 import { scanChatResult } from "./join/scan";
 import { describeSource, readResultLine } from "./results";
 import { applyScoreFn, compileScorer, type CompiledScorer } from "./scoring";
-import { wilson, zOf } from "./stats";
+import { accuracyInterval } from "./stats";
 import { estimateRequestTokens, promptText } from "./tokens";
 import type { ModelSummary, PriceTable, Scorer, ScoreFn } from "./types";
 
@@ -236,26 +236,6 @@ function decoded(json: string | null): string | null {
 
 /** A finite number as JSON writes it (`null` otherwise). */
 const jsonNumber = (n: number): string => (Number.isFinite(n) ? String(n) : "null");
-
-/**
- * The 95% interval of an accuracy over `n` scored items: Wilson's for right-or-wrong scores (a proportion, sound on
- * small samples), else the mean score plus or minus 1.96 standard errors, kept within [0, 1]; null for no items.
- */
-export function accuracyInterval(
-  n: number,
-  sum: number,
-  squares: number,
-  binary: boolean,
-): ModelSummary["accuracyInterval"] {
-  if (n === 0) return null;
-  if (binary) return { ...wilson(Math.round(sum), n), method: "wilson", n };
-  const mean = sum / n;
-  // The sample variance from the sums (n - 1 in the denominator); 0 for one item.
-  const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : 0;
-  const standardError = Math.sqrt(variance / n);
-  const half = zOf(0.95) * standardError;
-  return { low: Math.max(0, mean - half), high: Math.min(1, mean + half), method: "mean ± 1.96 SE", n, standardError };
-}
 
 interface ModelAcc {
   /** The counters a join always fills in, so they are never undefined while it counts. */

@@ -7,6 +7,8 @@
  * (test/provider/eval/stats.test.ts).
  */
 
+import type { ModelSummary } from "./types";
+
 /** A two-sided interval. */
 export interface Interval {
   low: number;
@@ -80,6 +82,26 @@ export function meanWithError(values: readonly number[]): { mean: number; standa
   let squares = 0;
   for (const v of values) squares += (v - mean) ** 2;
   return { mean, standardError: Math.sqrt(squares / (n - 1) / n), n };
+}
+
+/**
+ * The 95% interval of an accuracy over `n` scored items: Wilson's for right-or-wrong scores (a proportion, sound on
+ * small samples), else the mean score plus or minus 1.96 standard errors, kept within [0, 1]; null for no items.
+ */
+export function accuracyInterval(
+  n: number,
+  sum: number,
+  squares: number,
+  binary: boolean,
+): ModelSummary["accuracyInterval"] {
+  if (n === 0) return null;
+  if (binary) return { ...wilson(Math.round(sum), n), method: "wilson", n };
+  const mean = sum / n;
+  // The sample variance from the sums (n - 1 in the denominator); 0 for one item.
+  const variance = n > 1 ? Math.max(0, (squares - n * mean * mean) / (n - 1)) : 0;
+  const standardError = Math.sqrt(variance / n);
+  const half = zOf(0.95) * standardError;
+  return { low: Math.max(0, mean - half), high: Math.min(1, mean + half), method: "mean ± 1.96 SE", n, standardError };
 }
 
 /**

@@ -1,8 +1,8 @@
 /**
  * End-to-end harness: the real Pulumi engine as users run it. Each test program is a project folder (its own
  * `Pulumi.yaml`, `package.json` and `index.js`, with `node_modules` holding a copy of the built package beside its
- * dependencies and `@pulumi/pulumi`, what `npm install pulumi-mistral-batch` gives), run by the `pulumi` CLI through the Node.js language host,
- * with a local file backend and a private PULUMI_HOME, against the emulator.
+ * dependencies and `@pulumi/pulumi`, what `npm install pulumi-mistral-batch` gives), run by the `pulumi` CLI through
+ * the Node.js language host, with a local file backend and a private PULUMI_HOME, against the emulator.
  *
  * Test programs are plain JavaScript, as a user may write them (the shipped TypeScript examples run through
  * ts-node in examples.e2e.test.ts); a test edits `index.js` between operations as a user edits their program.

@@ -80,7 +80,9 @@ export async function readRows(
   const disagreeing: ShownItem[] = [];
   const agreeing: ShownItem[] = [];
   const unknown = new Set<string>();
-  // Per model, its score on each item in file order (a failure 0; NaN when missing or not scored), for comparePairs.
+  // With several models, each one's score on each item in file order (a failure 0; NaN when missing or not
+  // scored), for comparePairs; nothing is kept for one model.
+  const comparing = models.length > 1;
   const scores: number[][] = models.map(() => []);
   let anyScored = false;
   let items = 0;
@@ -105,10 +107,9 @@ export async function readRows(
       if (disagree) disagreements++;
       verdicts.forEach((v, i) => {
         tallies[i][v]++;
-        const score =
-          v === "failed" ? 0 : v === "right" || v === "wrong" || v === "partial" ? (raw[i]?.score ?? 0) : Number.NaN;
-        if (v === "right" || v === "wrong" || v === "partial") anyScored = true;
-        scores[i]?.push(score);
+        if (!comparing) return;
+        if (isScored(v)) anyScored = true;
+        scores[i]?.push(v === "failed" ? 0 : isScored(v) ? (raw[i]?.score ?? 0) : Number.NaN);
       });
 
       // Only build the shown form of the item when some list will keep it.
@@ -132,7 +133,7 @@ export async function readRows(
     input.destroy();
   }
   const shown = disagreeing.concat(agreeing).slice(0, caps.maxItems);
-  const comparisons = anyScored && models.length > 1 ? comparePairs(models, scores) : [];
+  const comparisons = comparing && anyScored ? comparePairs(models, scores) : [];
   return { items, disagreements, shown, tallies, unknownModels: [...unknown], comparisons };
 }
 
@@ -162,6 +163,11 @@ export function verdictOf(answer: RowAnswer | undefined | null): Verdict {
   return "partial";
 }
 
+/** An answer with a score: right, wrong or partly right. */
+function isScored(v: Verdict): boolean {
+  return v === "right" || v === "wrong" || v === "partial";
+}
+
 function isMiss(v: Verdict): boolean {
   return v === "wrong" || v === "partial" || v === "failed";
 }
@@ -172,7 +178,7 @@ function isMiss(v: Verdict): boolean {
  * without an answer in the row are left out.
  */
 function disagrees(raw: (RowAnswer | undefined)[], verdicts: Verdict[]): boolean {
-  const scored = verdicts.some((v) => v === "right" || v === "wrong" || v === "partial");
+  const scored = verdicts.some(isScored);
   const keys = new Set<string>();
   raw.forEach((a, i) => {
     const v = verdicts[i];
@@ -217,7 +223,7 @@ function toShown(
     cells,
     disagree,
     right: verdicts.filter((v) => v === "right").length,
-    judged: verdicts.filter((v) => v === "right" || v === "wrong" || v === "partial" || v === "failed").length,
+    judged: verdicts.filter((v) => isScored(v) || v === "failed").length,
   };
 }
 

@@ -16,8 +16,8 @@ import {
   type ReportRow,
 } from "../../../provider/eval/report";
 import type { ModelSummary } from "../../../provider/eval/types";
-import { accuracyInterval } from "../../../provider/eval/join";
 import { formatInterval } from "../../../provider/eval/report/format";
+import { accuracyInterval } from "../../../provider/eval/stats";
 import {
   HOSTILE_ANSWER,
   HOSTILE_PROMPT,

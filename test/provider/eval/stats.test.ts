@@ -6,6 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  accuracyInterval,
   BOOTSTRAP_SEED,
   comparePairs,
   describePair,
@@ -18,7 +19,6 @@ import {
   wilson,
   zOf,
 } from "../../../provider/eval/stats";
-import { accuracyInterval } from "../../../provider/eval/join";
 import { accuracyByModel, formatAccuracy } from "../../../provider/eval/report/format";
 
 describe("normalQuantile", () => {
