@@ -11,6 +11,7 @@
  * Decide, then build: what the component creates is decided by `planEvaluation` (eval/plan.ts, pure and tested
  * without the engine); the constructor turns the plan into resources.
  */
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import type { RequestSet } from "./requestSet";
 import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
@@ -28,6 +29,7 @@ import {
   type PlannedRun,
 } from "./eval/plan";
 import type { PriceOverride } from "./eval/pricing";
+import { declarationText } from "./eval/history";
 import { writeReport } from "./eval/report";
 import { accuracyByModel } from "./eval/report/format";
 import { toStatePath } from "./paths";
@@ -290,6 +292,12 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     rowsFile: joined.rowsFile,
     outDir: plan.outputDir,
     prices: { date: plan.prices.date, batchDiscount: plan.prices.batchDiscount ?? 0.5 },
+    history: {
+      dir: path.join(plan.outputDir, "history"),
+      scorer: declarationText(plan.scoreFn ?? plan.scorer) || "none",
+      runs: plan.runs.map((r) => ({ label: r.label, model: r.model, overrides: declarationText(r.overrides) })),
+    },
+    baseDir: process.cwd(),
     meta: {
       dataset: plan.dataset.path,
       endpoint: plan.endpoint,

@@ -396,6 +396,13 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
     let estimatedInputTokens = 0;
     const expectedWithoutField = new Tally(keep);
     const unjoinable = models.map(() => ({ unattributed: new Sample(keep), unreadable: new Sample(keep) }));
+    // Per model, the models its responses name (`model`), and how many answers each.
+    const answeredBy = models.map(() => new Map<string, number>());
+    const answered = (m: number, name: string | undefined) => {
+      if (name === undefined) return;
+      const counts = answeredBy[m];
+      counts?.set(name, (counts.get(name) ?? 0) + 1);
+    };
     const writers: LineWriter[] = [];
     try {
       for (let b = 0; b < partitions; b++) writers.push(new LineWriter(bucketPath(b), 64 * 1024));
@@ -452,6 +459,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
               const fast = scanChatResult(text);
               if (fast !== undefined) {
                 const id = fast.customId;
+                answered(m, fast.model);
                 put(
                   id,
                   `${RESULT}\t${m}\t${JSON.stringify(id)}\t${fast.answerJson}\tnull\t${fast.promptTokens}\t${fast.completionTokens}`,
@@ -471,6 +479,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
               return;
             }
             const r = line.result;
+            if (r.answer !== undefined) answered(m, r.model);
             const answer = r.answer === undefined ? "null" : JSON.stringify(r.answer);
             const error = r.answer === undefined ? JSON.stringify(r.error ?? "error") : "null";
             put(
@@ -682,6 +691,10 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
       const lost = unjoinable[m];
       s.unattributed = lost.unattributed.count;
       s.unreadable = lost.unreadable.count;
+      const by = [...(answeredBy[m] ?? new Map<string, number>()).entries()]
+        .sort((x, y) => y[1] - x[1] || (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+        .map(([name]) => name);
+      if (by.length) s.answeredBy = by;
       s.accuracy = s.scored > 0 ? scoreSum / s.scored : null;
       s.accuracyInterval = accuracyInterval(s.scored, scoreSum, scoreSquares, binary);
       s.strictAccuracy = scoring && s.expectedItems > 0 ? scoreSum / s.expectedItems : null;

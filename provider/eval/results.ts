@@ -245,6 +245,7 @@ function answerOfLine(parsed: Record<string, unknown>, endpoint: ApiEndpoint, cu
     promptTokens: count(usage.prompt_tokens),
     completionTokens: count(usage.completion_tokens),
   };
+  if (isObject(body) && typeof body.model === "string" && body.model !== "") out.model = body.model;
   const status = statusOf(response);
   const fail = (message: string) => {
     if (status !== undefined && status !== 200) {

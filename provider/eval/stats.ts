@@ -246,10 +246,18 @@ export interface PairComparison {
   high: number;
   /** How the interval was drawn: a paired bootstrap (its resamples and seed), or the normal one on many items. */
   interval: { method: "paired bootstrap"; resamples: number; seed: number } | { method: "normal" };
-  /** Items only A got right and only B got right (a score of 1 is right). */
+  /**
+   * Items A scored higher on, and items B scored higher on: with right-or-wrong scores, the items only A and only B
+   * got right.
+   */
   onlyA: number;
   onlyB: number;
-  /** Exact McNemar p-value, and adjusted by Holm over all the pairs of the report. */
+  /**
+   * Whether every score of the pair is 0 or 1. Then the test is McNemar's exact test; with partial scores, the exact
+   * sign test on the items where one scored higher (the same binomial test, which McNemar's is for 0/1 scores).
+   */
+  binary: boolean;
+  /** The exact test's p-value, and adjusted by Holm over all the pairs of the report. */
   p: number;
   adjustedP: number;
   significant: boolean;
@@ -277,6 +285,7 @@ export function comparePairs(
       const b: number[] = [];
       let onlyA = 0;
       let onlyB = 0;
+      let binary = true;
       const length = Math.min(sa.length, sb.length);
       for (let i = 0; i < length; i++) {
         const u = sa[i] ?? Number.NaN;
@@ -284,8 +293,9 @@ export function comparePairs(
         if (Number.isNaN(u) || Number.isNaN(v)) continue;
         a.push(u);
         b.push(v);
-        if (u >= 1 && v < 1) onlyA++;
-        else if (v >= 1 && u < 1) onlyB++;
+        if ((u !== 0 && u !== 1) || (v !== 0 && v !== 1)) binary = false;
+        if (u > v) onlyA++;
+        else if (v > u) onlyB++;
       }
       const n = a.length;
       let interval: PairComparison["interval"];
@@ -314,12 +324,18 @@ export function comparePairs(
         interval,
         onlyA,
         onlyB,
+        binary,
         p: mcnemarExact(onlyA, onlyB),
       });
     }
   }
   const adjusted = holm(pairs.map((p) => p.p));
   return pairs.map((p, i) => ({ ...p, adjustedP: adjusted[i] ?? 1, significant: (adjusted[i] ?? 1) < alpha }));
+}
+
+/** The exact test of a comparison: McNemar's for right-or-wrong scores, the sign test for partial ones. */
+export function testName(c: Pick<PairComparison, "binary">): string {
+  return c.binary ? "McNemar" : "sign test";
 }
 
 /** A comparison in words: `large vs small: +10.0 points (95% CI -2.0 to +22.0), not significant at n=50 (...)`. */
@@ -330,11 +346,14 @@ export function describePair(c: PairComparison, pairs: number): string {
       ? `paired bootstrap, ${c.interval.resamples.toLocaleString("en-US")} resamples, seed ${c.interval.seed}`
       : "normal interval";
   const p = (x: number) => (x < 0.001 ? "< 0.001" : x.toFixed(3));
+  const name = testName(c);
   const test =
-    pairs > 1 ? `McNemar p = ${p(c.p)}, Holm-adjusted over ${pairs} pairs ${p(c.adjustedP)}` : `McNemar p = ${p(c.p)}`;
+    pairs > 1 ? `${name} p = ${p(c.p)}, Holm-adjusted over ${pairs} pairs ${p(c.adjustedP)}` : `${name} p = ${p(c.p)}`;
+  const counts = c.binary
+    ? `right only with ${c.a}: ${c.onlyA}, only with ${c.b}: ${c.onlyB}`
+    : `scored higher with ${c.a}: ${c.onlyA}, with ${c.b}: ${c.onlyB}`;
   return (
     `${c.a} vs ${c.b}: ${points(c.difference)} points (95% CI ${points(c.low)} to ${points(c.high)}; ${how}), ` +
-    `${c.significant ? "significant" : "not significant"} at n=${c.n.toLocaleString("en-US")} ` +
-    `(right only with ${c.a}: ${c.onlyA}, only with ${c.b}: ${c.onlyB}; ${test})`
+    `${c.significant ? "significant" : "not significant"} at n=${c.n.toLocaleString("en-US")} (${counts}; ${test})`
   );
 }

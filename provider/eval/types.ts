@@ -68,6 +68,8 @@ export interface ModelAnswer {
   error?: string;
   /** HTTP status of a failed request, when the result line gives one. */
   statusCode?: number;
+  /** The model the response names (`response.body.model`), when it names one. */
+  model?: string;
   promptTokens: number;
   completionTokens: number;
   /** Score in [0, 1], when there is an expected answer. */
@@ -91,6 +93,11 @@ export interface ModelSummary {
   submitted?: number;
   /** Of `submitted`, failed requests sent again (`retryFailed`). */
   retried?: number;
+  /**
+   * The models the responses name (their `model` field: what answered, e.g. the dated version behind an alias), the
+   * most requests first. Absent when no response names one, and in summaries made before.
+   */
+  answeredBy?: string[];
   /** Dataset items. */
   total: number;
   /** Dataset items with a successful answer. */

@@ -416,6 +416,38 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       expect(jobIdOf(result.summaries, m)).toBe(jobIdOf(latest.summaries, m));
       expect(result.summaries.find((s) => s.model === m)!.reused).toBe(true);
     }
+    expect(tiny.answeredBy).toEqual(["ministral-8b-latest"]);
+    // The Markdown compares with the previous run (the no-change ups before added nothing to the history): the
+    // items tiny got right with ministral-3b and wrong with ministral-8b, and back, computed here from the
+    // emulator's files, and the model change named as the cause.
+    const rightById = (jobId: string) =>
+      new Map(
+        emulatorOutput(jobId).map((l) => [
+          l.custom_id,
+          lastNumber(l.response.body.choices[0].message.content) === expectedById().get(l.custom_id),
+        ]),
+      );
+    const before3b = rightById(jobIdOf(latest.summaries, "tiny"));
+    const now8b = rightById(tiny.jobId!);
+    const ids = [...now8b.keys()].sort();
+    const regressed = ids.filter((id) => before3b.get(id) && !now8b.get(id));
+    const improved = ids.filter((id) => !before3b.get(id) && now8b.get(id));
+    expect(regressed.length + improved.length).toBeGreaterThan(0);
+    const md = fs.readFileSync(result.markdownPath, "utf8");
+    const lines = md.split("\n");
+    const since = lines.findIndex((l) => l.startsWith("## Since the previous run ("));
+    expect(since, md).toBeGreaterThan(0);
+    expect(lines[since + 2]).toBe("- mistral-large-latest: no change on 20 items");
+    expect(lines[since + 3]).toBe("- mistral-small-latest: no change on 20 items");
+    const tinyLine = lines.slice(since).find((l) => l.startsWith("- tiny: ") || l.startsWith("- **tiny: "));
+    expect(tinyLine, md).toContain(`tiny: ${regressed.length} regressed, ${improved.length} improved of 20 items`);
+    expect(tinyLine).toContain("cause: model ministral-3b-latest → ministral-8b-latest");
+    if (regressed.length) expect(md).toContain(`  - Regressed: ${regressed.map((id) => `\`${id}\``).join(", ")}`);
+    if (improved.length) expect(md).toContain(`  - Improved: ${improved.map((id) => `\`${id}\``).join(", ")}`);
+    // Ready to paste into a pull request: no path of this machine.
+    expect(md).not.toContain(project.workDir);
+    expect(md).toContain("HTML report: [report.html](report.html) (`eval-out/report.html`)");
+    expect(fs.readFileSync(result.reportPath, "utf8")).toContain('<section class="card" id="history">');
     latest = result;
   });
 
@@ -560,6 +592,16 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
         10,
       );
     }
+    // Every right answer is now worth half a point: each model's right items "regressed", the scorer named as why
+    // (the function by the name JavaScript gives it, `scorer`, and a fingerprint of its source).
+    const md = fs.readFileSync(result.markdownPath, "utf8");
+    const large = result.summaries.find((s) => s.model === "mistral-large-latest")!;
+    const right = Math.round(large.accuracy! * 2 * large.scored);
+    expect(md).toMatch(
+      new RegExp(
+        `- \\**mistral-large-latest: ${right} regressed, 0 improved of 22 items, .*; cause: scorer \\{"type":"numeric"\\} → function scorer \\([0-9a-f]{10}\\)`,
+      ),
+    );
   });
 
   it("with deleteResultFilesOnDestroy (in place: nothing submitted), destroy removes every uploaded and result file", async () => {

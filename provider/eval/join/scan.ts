@@ -28,6 +28,8 @@ export interface ScannedResult {
   answerJson: string;
   promptTokens: number;
   completionTokens: number;
+  /** The body's `model`, when it names one (a non-empty string), as `readResultLine` reads it. */
+  model?: string;
 }
 
 /** Any JSON string (escapes checked: \" \\ \/ \b \f \n \r \t \uXXXX), unrolled so that it cannot backtrack. */
@@ -38,10 +40,14 @@ const FLAT_VALUE = String.raw`(?:${STRING}|${NUMBER}|null|true|false|\{\}|\[\])`
 
 /** A member whose key is plain and none of `known` (so a known key occurs only where the shape puts it). */
 const other = (...known: string[]) => `"(?!(?:${known.join("|")})")[^"\\\\\\u0000-\\u001f]*":${FLAT_VALUE}`;
-/** An object made of `known` members in this order (each written as a pattern), other members anywhere. */
-function object(known: string[], patterns: string[]): string {
-  const o = other(...known);
-  return String.raw`\{(?:${o},)*${patterns.join(`(?:,${o})*,`)}(?:,${o})*\}`;
+/**
+ * An object made of `known` members in this order (each written as a pattern), other members anywhere; with
+ * `optional`, also a member of that key (its value captured) before the first known one, or none at all.
+ */
+function object(known: string[], patterns: string[], optional?: string): string {
+  const o = other(...known, ...(optional ? [optional] : []));
+  const lead = optional ? `(?:"${optional}":(${STRING}),(?:${o},)*)?` : "";
+  return String.raw`\{(?:${o},)*${lead}${patterns.join(`(?:,${o})*,`)}(?:,${o})*\}`;
 }
 
 const MESSAGE = object(["content"], [`"content":(${STRING})`]);
@@ -50,9 +56,11 @@ const USAGE = object(
   ["prompt_tokens", "completion_tokens"],
   [`"prompt_tokens":(${NUMBER})`, `"completion_tokens":(${NUMBER})`],
 );
-// Groups (numbered in the order they open): 1 the custom_id (below); then 2 content, 3 prompt_tokens,
-// 4 completion_tokens (choices first), or 5 prompt_tokens, 6 completion_tokens, 7 content (usage first).
-const BODY = `(?:${object(["choices", "usage"], [`"choices":${CHOICES}`, `"usage":${USAGE}`])}|${object(["choices", "usage"], [`"usage":${USAGE}`, `"choices":${CHOICES}`])})`;
+// Groups (numbered in the order they open): 1 the custom_id (below); then 2 model, 3 content, 4 prompt_tokens,
+// 5 completion_tokens (choices first), or 6 model, 7 prompt_tokens, 8 completion_tokens, 9 content (usage first).
+// The body's `model`, when it has one, must come before `choices` and `usage` (as Mistral and the emulator write
+// it); a line with it elsewhere goes the slow way.
+const BODY = `(?:${object(["choices", "usage"], [`"choices":${CHOICES}`, `"usage":${USAGE}`], "model")}|${object(["choices", "usage"], [`"usage":${USAGE}`, `"choices":${CHOICES}`], "model")})`;
 const RESPONSE = object(["status_code", "body"], ['"status_code":200', `"body":${BODY}`]);
 const TOP_OTHER = other("custom_id", "response", "error");
 // The custom_id: a non-empty string without escapes.
@@ -79,16 +87,19 @@ const count = (text: string): number => {
 export function scanChatResult(line: string): ScannedResult | undefined {
   const m = LINE.exec(line);
   if (m === null) return undefined;
-  const first = m[2] !== undefined;
-  const literal = first ? m[2] : m[7];
+  const first = m[3] !== undefined;
+  const literal = first ? m[3] : m[9];
   if (literal === undefined || literal.length <= 2) return undefined; // an empty answer: the slow path decides
   // The literal is already what JSON.stringify writes for the text, unless it has an escape JSON.stringify does not
   // write (`\/`, `\uXXXX`) or a surrogate (JSON.stringify escapes a lone one): then it is decoded and encoded again.
   const answerJson = REENCODE.test(literal) ? JSON.stringify(JSON.parse(literal) as string) : literal;
+  const modelLiteral = first ? m[2] : m[6];
+  const model = modelLiteral === undefined ? undefined : (JSON.parse(modelLiteral) as string);
   return {
     customId: m[1],
     answerJson,
-    promptTokens: count(first ? m[3] : m[5]),
-    completionTokens: count(first ? m[4] : m[6]),
+    promptTokens: count(first ? m[4] : m[7]),
+    completionTokens: count(first ? m[5] : m[8]),
+    ...(model ? { model } : {}),
   };
 }

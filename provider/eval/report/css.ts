@@ -18,9 +18,11 @@ code { font: 12.5px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu
 .muted, .none { color: var(--muted); }
 .note { color: var(--muted); margin: 8px 0; }
 .note.cap { color: var(--warn); background: var(--warn-bg); padding: 6px 10px; border-radius: 6px; display: inline-block; }
-ul.comparisons { margin: 8px 0; padding-left: 20px; overflow-wrap: anywhere; }
-ul.comparisons li { margin: 4px 0; }
-ul.comparisons li.significant { font-weight: 600; }
+ul.comparisons, ul.changes { margin: 8px 0; padding-left: 20px; overflow-wrap: anywhere; }
+ul.comparisons li, ul.changes li { margin: 4px 0; }
+ul.comparisons li.significant, ul.changes li.significant { font-weight: 600; }
+ul.changes .regressed, ul.changes .improved { font-weight: 400; margin: 2px 0 0; }
+.answered-by { display: block; font-size: 12px; color: #57606a; }
 .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 3px; vertical-align: -1px; flex: none; }
 .badge { display: inline-block; font-size: 11px; font-weight: 600; padding: 1px 7px; border-radius: 999px; background: var(--soft); color: var(--muted); vertical-align: 1px; }
 .badge.reused { background: #e8eefc; color: #2a4fa8; }

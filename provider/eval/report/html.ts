@@ -17,6 +17,7 @@ import {
   reusedModels,
   sumKnown,
 } from "./format";
+import { describeModelDiff } from "../history";
 import { describePair } from "../stats";
 import type { Cell, Clip, RowsDigest } from "./rows";
 import type { Verdict, WriteReportOptions } from "./types";
@@ -126,7 +127,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       : '<span class="muted">none — every run was submitted anew</span>',
   );
   out.push("</dl>");
-  const notes = [...(meta.notes ?? [])];
+  const notes = [...(meta.notes ?? []), ...rows.notes];
   if (rows.unknownModels.length)
     notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
   if (notes.length) out.push('<ul class="notes">', ...notes.map((n) => `<li>${e(n)}</li>`), "</ul>");
@@ -164,7 +165,11 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
     out.push(
       `<tr data-model="${e(s.model)}">`,
-      `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span></td>`,
+      `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${
+        s.answeredBy?.length
+          ? `<span class="answered-by">answered by ${s.answeredBy.map((m) => `<code>${e(m)}</code>`).join(", ")}</span>`
+          : ""
+      }</td>`,
       `<td class="job">${jobCell(s)}</td>`,
       `<td>${statusBadge(s.status)}</td>`,
       `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
@@ -221,6 +226,33 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       "</ul>",
       "</section>",
     );
+  }
+
+  // Since the previous run (history.ts diffRuns: the same as the Markdown summary's)
+  if (rows.diff) {
+    const d = rows.diff;
+    const ids = (list: string[], total: number) =>
+      list.map((id) => `<code>${e(id)}</code>`).join(", ") +
+      (total > list.length ? ` and ${int(total - list.length)} more` : "");
+    out.push(
+      '<section class="card" id="history">',
+      `<h2>Since the previous run <span class="muted">(${e(formatDate(d.previousAt))})</span></h2>`,
+      '<ul class="changes">',
+    );
+    for (const m of d.models) {
+      out.push(
+        `<li class="${m.significant ? "significant" : "not-significant"}" data-model="${e(m.label)}">${e(describeModelDiff(m))}`,
+        m.regressed ? `<div class="regressed">Regressed: ${ids(m.regressedIds, m.regressed)}</div>` : "",
+        m.improved ? `<div class="improved">Improved: ${ids(m.improvedIds, m.improved)}</div>` : "",
+        "</li>",
+      );
+    }
+    if (d.added.length) out.push(`<li>New runs: ${d.added.map((l) => `<code>${e(l)}</code>`).join(", ")}</li>`);
+    if (d.removed.length)
+      out.push(`<li>Runs no longer declared: ${d.removed.map((l) => `<code>${e(l)}</code>`).join(", ")}</li>`);
+    if (d.itemsAdded || d.itemsRemoved)
+      out.push(`<li>Items: ${int(d.itemsAdded)} added, ${int(d.itemsRemoved)} removed</li>`);
+    out.push("</ul>", "</section>");
   }
 
   // Per model

@@ -11,6 +11,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { HistoryCollector, recordRun } from "../history";
 import { renderHtml } from "./html";
 import { renderMarkdown } from "./markdown";
 import { readRows } from "./rows";
@@ -37,7 +38,29 @@ export async function writeReport(options: WriteReportOptions): Promise<ReportPa
   const models = options.summaries.map((s) => s.model);
   if (new Set(models).size !== models.length) throw new Error("writeReport: summaries name a model more than once");
 
-  const rows = await readRows(options.rowsFile, models, { maxItems, maxPerModel, maxTextChars });
+  const collector = options.history ? new HistoryCollector(models) : undefined;
+  const rows = await readRows(options.rowsFile, models, { maxItems, maxPerModel, maxTextChars }, collector);
+  if (options.history && collector) {
+    const declared = new Map(options.history.runs.map((r) => [r.label, r]));
+    const generated = options.meta.generatedAt;
+    const recorded = recordRun(
+      options.history.dir,
+      {
+        at: (generated instanceof Date ? generated : new Date(generated)).toISOString(),
+        scorer: options.history.scorer,
+        runs: options.summaries.map((s, m) => ({
+          label: s.model,
+          model: declared.get(s.model)?.model ?? s.model,
+          overrides: declared.get(s.model)?.overrides ?? "",
+          answeredBy: s.answeredBy ?? [],
+          ...collector.scoresOf(m),
+        })),
+      },
+      collector.items,
+    );
+    rows.diff = recorded.diff;
+    rows.notes.push(...recorded.notes);
+  }
 
   await fs.promises.mkdir(options.outDir, { recursive: true });
   const { htmlPath, markdownPath } = reportPaths(options.outDir);

@@ -1,4 +1,9 @@
-/** The Markdown summary (report.md): for terminals and pull requests. */
+/**
+ * The Markdown summary (report.md): for terminals and pull requests. Ready to paste: paths under the program's
+ * directory (`baseDir`) are written relative to it, so no absolute machine path is in the text.
+ */
+import * as path from "node:path";
+import { describeModelDiff, type RunDiff } from "../history";
 import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels } from "./format";
 import { describePair } from "../stats";
 import type { RowsDigest } from "./rows";
@@ -13,7 +18,37 @@ function mdCode(text: string): string {
   return t.includes("`") ? `\`\` ${t} \`\`` : `\`${t}\``;
 }
 
+/** Text with every path under `base` made relative to it (`base` itself: "."). */
+export function relativeTo(base: string, text: string): string {
+  const root = path.resolve(base).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const sep = path.sep.replace(/\\/g, "\\\\");
+  return text.replace(new RegExp(`${root}${sep}`, "g"), "").replace(new RegExp(`${root}(?![\\w-]|\\.\\w)`, "g"), ".");
+}
+
+function diffLines(diff: RunDiff): string[] {
+  const out = [`## Since the previous run (${mdCell(formatDate(diff.previousAt))})`, ""];
+  const list = (ids: string[], total: number) =>
+    ids.map(mdCode).join(", ") + (total > ids.length ? ` and ${int(total - ids.length)} more` : "");
+  for (const d of diff.models) {
+    const text = mdCell(describeModelDiff(d));
+    out.push(`- ${d.significant ? `**${text}**` : text}`);
+    if (d.regressed) out.push(`  - Regressed: ${list(d.regressedIds, d.regressed)}`);
+    if (d.improved) out.push(`  - Improved: ${list(d.improvedIds, d.improved)}`);
+  }
+  if (diff.added.length) out.push(`- New runs: ${diff.added.map(mdCode).join(", ")}`);
+  if (diff.removed.length) out.push(`- Runs no longer declared: ${diff.removed.map(mdCode).join(", ")}`);
+  if (diff.itemsAdded || diff.itemsRemoved)
+    out.push(`- Items: ${int(diff.itemsAdded)} added, ${int(diff.itemsRemoved)} removed`);
+  out.push("");
+  return out;
+}
+
 export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, htmlPath: string): string {
+  const text = renderMarkdownText(options, rows, htmlPath);
+  return relativeTo(options.baseDir ?? process.cwd(), text);
+}
+
+function renderMarkdownText(options: WriteReportOptions, rows: RowsDigest, htmlPath: string): string {
   const { meta, prices, summaries } = options;
   const out: string[] = [];
   out.push(`# ${mdCell(options.title)}`, "");
@@ -34,6 +69,13 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
     );
   }
   out.push("");
+  const answered = summaries.filter((s) => s.answeredBy?.length);
+  if (answered.length) {
+    out.push(
+      `Answered by: ${answered.map((s) => `${mdCell(s.model)} → ${(s.answeredBy ?? []).map(mdCode).join(", ")}`).join(" · ")}`,
+      "",
+    );
+  }
   const lost = summaries.filter((s) => s.unattributed || s.unreadable);
   if (lost.length) {
     for (const s of lost) {
@@ -58,7 +100,8 @@ export function renderMarkdown(options: WriteReportOptions, rows: RowsDigest, ht
     for (const c of rows.comparisons) out.push(`- ${mdCell(describePair(c, rows.comparisons.length))}`);
     out.push("");
   }
-  const notes = [...(meta.notes ?? [])];
+  if (rows.diff) out.push(...diffLines(rows.diff));
+  const notes = [...(meta.notes ?? []), ...rows.notes];
   if (rows.unknownModels.length)
     notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
   if (notes.length) {

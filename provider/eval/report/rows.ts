@@ -4,6 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as readline from "node:readline";
+import type { HistoryCollector, RunDiff } from "../history";
 import { comparePairs, type PairComparison } from "../stats";
 import type { ReportRow, RowAnswer, Verdict } from "./types";
 
@@ -56,6 +57,10 @@ export interface RowsDigest {
   unknownModels: string[];
   /** Every pair of models compared on the items both were judged on (none with fewer than two models scored). */
   comparisons: PairComparison[];
+  /** The comparison with the previous run, when the report keeps a history (writeReport's `history`). */
+  diff?: RunDiff;
+  /** Notes of the reading (the history's), shown with the report's notes. */
+  notes: string[];
 }
 
 const MAX_UNKNOWN_MODELS = 20;
@@ -64,6 +69,7 @@ export async function readRows(
   file: string,
   models: string[],
   caps: { maxItems: number; maxPerModel: number; maxTextChars: number },
+  collector?: HistoryCollector,
 ): Promise<RowsDigest> {
   await fs.promises.stat(file); // a missing file fails here, with its path
   const modelIndex = new Map(models.map((m, i) => [m, i]));
@@ -105,6 +111,13 @@ export async function readRows(
       const verdicts = raw.map(verdictOf);
       const disagree = disagrees(raw, verdicts);
       if (disagree) disagreements++;
+      collector?.add(
+        row.customId,
+        row.prompt,
+        row.expected,
+        verdicts,
+        raw.map((a) => a?.score),
+      );
       verdicts.forEach((v, i) => {
         tallies[i][v]++;
         if (!comparing) return;
@@ -134,7 +147,7 @@ export async function readRows(
   }
   const shown = disagreeing.concat(agreeing).slice(0, caps.maxItems);
   const comparisons = comparing && anyScored ? comparePairs(models, scores) : [];
-  return { items, disagreements, shown, tallies, unknownModels: [...unknown], comparisons };
+  return { items, disagreements, shown, tallies, unknownModels: [...unknown], comparisons, notes: [] };
 }
 
 function parseRow(line: string, file: string, lineNo: number): ReportRow {

@@ -1,4 +1,5 @@
 /** The report's inputs and outputs: the rows file's lines, the options of writeReport and the paths it writes. */
+import type { RunDeclaration } from "../history";
 import type { EvalItem, ModelSummary, PriceTable } from "../types";
 
 /**
@@ -41,6 +42,17 @@ export interface WriteReportOptions {
   outDir: string;
   prices: Pick<PriceTable, "date" | "batchDiscount">;
   meta: ReportMeta;
+  /**
+   * Keep a history of the runs in `dir` and compare with the previous one (eval/history.ts): the declared model and
+   * overrides of each run (by label) and the scorer, named as causes when they change.
+   * @default none: no history, no comparison with earlier runs
+   */
+  history?: { dir: string; scorer: string; runs: RunDeclaration[] };
+  /**
+   * Paths under this directory are written relative to it in the Markdown summary (meant for pull requests).
+   * @default the working directory
+   */
+  baseDir?: string;
   /** Items shown in the per-item view (disagreements first). @default 500 */
   maxItems?: number;
   /** Wrong, partial or failed answers listed per model. @default 100 */

@@ -23,6 +23,7 @@ function slow(line: string) {
     answerJson: JSON.stringify(r.result.answer),
     promptTokens: r.result.promptTokens,
     completionTokens: r.result.completionTokens,
+    ...(r.result.model !== undefined ? { model: r.result.model } : {}),
   };
 }
 
@@ -65,7 +66,18 @@ describe("scanChatResult", () => {
       answerJson: '"The answer is 4."',
       promptTokens: 29,
       completionTokens: 31,
+      model: "mistral-small-latest",
     });
+    // The body's model before choices and usage (either order), escaped or not; after them, the slow path reads it.
+    expect(scanChatResult(lines[1])?.model).toBe(undefined);
+    const usageFirst =
+      '{"custom_id":"q","response":{"status_code":200,"body":{"model":"m\\u002d2","usage":{"prompt_tokens":1,"completion_tokens":2},"choices":[{"message":{"content":"ok"}}]}}}';
+    expect(agrees(usageFirst)).toBe(true);
+    expect(scanChatResult(usageFirst)?.model).toBe("m-2");
+    const after =
+      '{"custom_id":"q","response":{"status_code":200,"body":{"choices":[{"message":{"content":"ok"}}],"usage":{"prompt_tokens":1,"completion_tokens":2},"model":"late"}}}';
+    expect(scanChatResult(after)).toBeUndefined();
+    expect(slow(after)?.model).toBe("late");
   });
 
   it("escapes: decoded as JSON.parse decodes them, written as JSON.stringify writes them", () => {

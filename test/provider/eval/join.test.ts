@@ -484,6 +484,39 @@ describe("joinResults: inputs", () => {
     expect(readRows(r.rowsFile)[0]!.answers.m!.error).toBe("HTTP 500: Internal error");
   });
 
+  it("records the models the responses name (answeredBy), the most answers first, from the fast and the slow path", async () => {
+    const named = (id: string, model: string, late = false) => {
+      const line = chatResult(id, "4");
+      const body: Record<string, unknown> = late
+        ? { ...line.response.body, model } // after choices and usage: read by the slow path
+        : { model, ...line.response.body };
+      return { ...line, response: { ...line.response, body } };
+    };
+    const dataset = write(
+      "d.jsonl",
+      ["a", "b", "c", "d"].map((id) => ({ custom_id: id, body: { messages: [] } })),
+    );
+    const out = write("o.jsonl", [
+      named("a", "small-2507"),
+      named("b", "small-2506", true),
+      named("c", "small-2506"),
+      errObj("d"),
+    ]);
+    const plain = write("p.jsonl", [chatResult("a", "4")]);
+    const r = await joinResults({
+      dataset,
+      endpoint: CHAT,
+      models: [
+        { model: "small", outputFile: out },
+        { model: "plain", outputFile: plain },
+      ],
+      outFile: f("rows.jsonl"),
+      workDir: f("work"),
+    });
+    expect(r.summaries[0]?.answeredBy).toEqual(["small-2506", "small-2507"]);
+    expect(r.summaries[1]?.answeredBy).toBeUndefined();
+  });
+
   it("without a scorer nothing is scored, and it says so", async () => {
     const { options } = scenario();
     const r = await joinResults({ ...options, scorer: undefined });

@@ -534,7 +534,7 @@ describe("writeReport: the Markdown summary", () => {
     ]);
     for (const l of pairLines)
       expect(l).toMatch(
-        /: [+-]\d+\.\d points \(95% CI [+-]\d+\.\d to [+-]\d+\.\d; paired bootstrap, 10,000 resamples, seed \d+\), (not )?significant at n=\d+ \(right only with .+; McNemar p = .+, Holm-adjusted over 3 pairs .+\)$/,
+        /: [+-]\d+\.\d points \(95% CI [+-]\d+\.\d to [+-]\d+\.\d; paired bootstrap, 10,000 resamples, seed \d+\), (not )?significant at n=\d+ \((right only with .+; McNemar|scored higher with .+; sign test) p = .+, Holm-adjusted over 3 pairs .+\)$/,
       );
     expect(r.md).toContain('- Scored with { type: "numeric" }.');
     expect(r.md).toContain(`HTML report: [report.html](report.html) (\`${r.htmlPath}\`)`);
@@ -568,6 +568,59 @@ describe("writeReport: the Markdown summary", () => {
       expect(`- ${m[2]!.replace(/&lt;/g, "<")}`).toBe(md[i]!.replace(/&lt;/g, "<"));
       expect(m[1]).toBe(m[2]!.includes(", significant at") ? "significant" : "not-significant");
     }
+  });
+
+  it("compares with the previous run: per model the regressed and improved items and the declared cause, in both", async () => {
+    const d = dir("history");
+    fs.mkdirSync(d, { recursive: true });
+    const rowsFile = path.join(d, "rows.jsonl");
+    const out = path.join(d, "out");
+    const history = {
+      dir: path.join(out, "history"),
+      scorer: '{"type":"numeric"}',
+      runs: MODELS.map((m) => ({ label: m, model: m, overrides: "" })),
+    };
+    await writeRows(rowsFile, 40);
+    const first = await writeReport(reportOptions(rowsFile, out, 40, { history, baseDir: d }));
+    expect(fs.readFileSync(first.markdownPath, "utf8")).not.toContain("Since the previous run");
+    // The second run: mistral-small-latest now runs another model and gets q2 (item 1) right and q1 (item 0) wrong.
+    await writeRows(rowsFile, 40, (i) => {
+      const row = rowOf(i);
+      const small = row.answers["mistral-small-latest"]!;
+      if (i === 0) row.answers["mistral-small-latest"] = { ...small, score: 0 };
+      if (i === 1) row.answers["mistral-small-latest"] = { ...small, score: 1 };
+      if (i === 4) row.answers["mistral-small-latest"] = { ...small, score: 0 };
+      return row;
+    });
+    const changed = {
+      ...history,
+      runs: history.runs.map((r, i) => (i === 1 ? { ...r, model: "ministral-8b-latest" } : r)),
+    };
+    const second = await writeReport(
+      reportOptions(rowsFile, out, 40, {
+        history: changed,
+        baseDir: d,
+        meta: { ...reportOptions(rowsFile, out, 40).meta, generatedAt: "2026-08-15T09:30:00Z" },
+      }),
+    );
+    const md = fs.readFileSync(second.markdownPath, "utf8");
+    const lines = md.split("\n");
+    const at = lines.indexOf("## Since the previous run (2026-08-14T09:30:00.000Z)");
+    expect(at, md).toBeGreaterThan(0);
+    expect(lines[at + 2]).toBe("- mistral-large-latest: no change on 40 items");
+    expect(lines[at + 3]).toMatch(
+      /^- mistral-small-latest: 2 regressed, 1 improved of 40 items, -2\.5 points \(95% CI .* to .*\), not significant \(sign test p = 1\.000.*\); cause: model mistral-small-latest → ministral-8b-latest$/,
+    );
+    expect(lines[at + 4]).toBe("  - Regressed: `q1`, `q5`");
+    expect(lines[at + 5]).toBe("  - Improved: `q2`");
+    // Ready for a pull request: no absolute path of this machine.
+    expect(md).not.toContain(d);
+    expect(md).toContain("HTML report: [report.html](report.html) (`out/report.html`)");
+    const html = fs.readFileSync(second.htmlPath, "utf8");
+    const card = section(html, "history");
+    expect(card).toContain('<li class="not-significant" data-model="mistral-small-latest">');
+    expect(card).toContain('<div class="regressed">Regressed: <code>q1</code>, <code>q5</code></div>');
+    expect(card).toContain("cause: model mistral-small-latest → ministral-8b-latest");
   });
 
   it("escapes table-breaking characters in model names", async () => {

@@ -56,13 +56,16 @@ function emulatorLine(
 const model = (id: string) => DEFAULT_MODELS.find((m) => m.id === id)!;
 
 describe("successful chat lines", () => {
-  it("answer = choices[0].message.content; usage from response.body.usage", () => {
+  it("answer = choices[0].message.content; usage from response.body.usage; model from response.body.model", () => {
     expect(parseResultLine(ok("q1", chatBody("The answer is 4.")), CHAT)).toEqual({
       customId: "q1",
       answer: "The answer is 4.",
       promptTokens: 12,
       completionTokens: 5,
+      model: "mistral-small-latest",
     });
+    const { model: _, ...withoutModel } = chatBody("ok") as Record<string, unknown>;
+    expect(parseResultLine(ok("q2", withoutModel), CHAT).model).toBeUndefined();
   });
 
   it("content chunks: text chunks joined, thinking chunks left out", () => {

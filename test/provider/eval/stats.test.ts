@@ -257,6 +257,20 @@ describe("comparePairs and describePair", () => {
     expect(describePair(pairs[2]!, 3)).toContain("McNemar p = 0.002, Holm-adjusted over 3 pairs");
   });
 
+  it("with partial scores, tests the items where one scored higher (sign test), so half points count", () => {
+    // A scores 0.5 where B scores 0 on 12 items, B higher on 1: McNemar on "right" (score 1) would see no
+    // discordant item at all and say p = 1.
+    const x = Array.from({ length: 30 }, (_, i) => (i < 12 ? 0.5 : i === 12 ? 0 : 1));
+    const y = Array.from({ length: 30 }, (_, i) => (i < 12 ? 0 : i === 12 ? 0.5 : 1));
+    const [pair] = comparePairs(["x", "y"], [x, y]);
+    expect(pair).toMatchObject({ onlyA: 12, onlyB: 1, binary: false });
+    expect(pair!.p).toBeCloseTo(mcnemarExact(12, 1), 12); // scipy binomtest(1, 13, 0.5): 0.00341796875
+    expect(pair!.p).toBeCloseTo(0.00341796875, 12);
+    expect(pair!.significant).toBe(true);
+    expect(describePair(pair!, 1)).toContain("(scored higher with x: 12, with y: 1; sign test p = 0.003)");
+    expect(comparePairs(["A", "B"], [a, b])[0]!.binary).toBe(true);
+  });
+
   it("says not significant when the data cannot tell", () => {
     const [pair] = comparePairs(
       ["x", "y"],
