@@ -310,6 +310,17 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
   return { summaries, reportPath: toStatePath(written.htmlPath), markdownPath: toStatePath(written.markdownPath) };
 }
 
+/**
+ * Whether an Output's value is known. At preview, the outputs of a resource the engine creates, replaces or updates
+ * are unknown; those of one it leaves unchanged are the stored ones. `isKnown` is the SDK's own promise of this (on
+ * every Output it makes, though not in its typings); an Output without it counts as unknown, the safe side for an
+ * estimate (it then counts that run's cost).
+ */
+function isKnown(output: pulumi.Output<unknown> | undefined): Promise<boolean> {
+  const known = (output as unknown as { isKnown?: unknown } | undefined)?.isKnown;
+  return known instanceof Promise ? (known as Promise<boolean>) : Promise.resolve(false);
+}
+
 /** Whether failed requests are sent again: `retryFailed`, else any `resubmitOn` (which asked for it job by job). */
 export function retryFailedOf(given: { retryFailed?: boolean; resubmitOn?: unknown[] }): boolean {
   return given.retryFailed ?? (Array.isArray(given.resubmitOn) && given.resubmitOn.length > 0);
@@ -348,7 +359,6 @@ export class Evaluation extends pulumi.ComponentResource {
     const plan = planOrFail(name, given);
     super("mistral:batch:Evaluation", name, {}, opts);
     writeEvaluationInputs(plan);
-    pulumi.log.info(describeEstimates(plan), this);
     const detectable = describeDetectable(plan);
     if (detectable !== null) pulumi.log.info(detectable, this);
 
@@ -362,6 +372,16 @@ export class Evaluation extends pulumi.ComponentResource {
       this.shards[run.label] = shards.map(({ outcome: _, ...shard }) => shard);
       outcomes.push(pulumi.all(shards.map((shard) => shard.outcome)).apply((jobs): RunOutcome => ({ run, jobs })));
     }
+
+    // The estimate: at preview, runs whose sets the engine leaves unchanged submit nothing and count nothing (their
+    // outcome is known: the stored outputs); at up (after its preview said so), every run as planned.
+    if (pulumi.runtime.isDryRun()) {
+      const done = pulumi.runtime.rpcKeepAlive();
+      Promise.all(plan.runs.map((run, i) => isKnown(outcomes[i]).then((known) => (known ? [] : [run.label]))))
+        .then((changing) => pulumi.log.info(describeEstimates(plan, new Set(changing.flat())), this))
+        .catch((error: unknown) => pulumi.log.warn(`Evaluation ${name}: no estimate: ${String(error)}`, this))
+        .finally(done);
+    } else pulumi.log.info(describeEstimates(plan), this);
 
     const report = pulumi.all(outcomes).apply((runs) => runReport(plan, runs, this));
     this.summaries = report.summaries;

@@ -439,19 +439,54 @@ export function describeDetectable(plan: EvaluationPlan): string | null {
     : `Evaluation ${plan.name}: ${items} detect a difference in accuracy between two models of about ${(mde * 100).toFixed(1)} points or more (${power}); a smaller one may be real and still read as not significant`;
 }
 
-/** The line logged at preview and up: requests, models, and per run the estimated tokens and cost at the batch price. */
-export function describeEstimates(plan: EvaluationPlan): string {
+/**
+ * The estimate block logged at preview and up: a heading (requests, models, the discount and the prices' date), a row
+ * per run (its estimated input tokens, the output bound when its bodies set max_tokens, its cost and whether that is
+ * an upper bound or input only), and the total. With `submitting` (at preview: the runs whose sets change), the
+ * others read "reused: nothing to submit" and count nothing; with none submitting, one line says there is nothing to
+ * pay. Each set's own line gives the exact requests it sends and what they cost.
+ */
+export function describeEstimates(plan: EvaluationPlan, submitting?: ReadonlySet<string>): string {
   const { prices, runs } = plan;
+  const discount = `${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}`;
+  const sends = (label: string) => submitting === undefined || submitting.has(label);
+  if (runs.length > 0 && !runs.some((r) => sends(r.label))) {
+    return (
+      `Evaluation ${plan.name}: nothing to pay: every run is reused (${describeShards(plan)}, each request with its ` +
+      "result), so this update submits nothing"
+    );
+  }
   // Two significant digits for small amounts: a cheap model's estimate must not read "$0.0000".
   const money = (x: number | null) => (x === null ? "no price" : formatUsd(x));
-  return (
-    `Evaluation ${plan.name}: ${describeShards(plan)}, estimated at the batch price ` +
-    `(${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}): ` +
-    runs
-      .map(
-        ({ estimate: e }) =>
-          `${e.model} ~${e.inputTokens} input tokens${e.maxOutputTokens !== null ? ` + <=${e.maxOutputTokens} output` : ""}, ${money(e.estimatedCost)}`,
-      )
-      .join("; ")
+  const bound = (max: number | null) => (max !== null ? "upper bound (max_tokens)" : "input only (no max_tokens)");
+  const rows = runs.map(({ label, estimate: e }) => {
+    const tokens = `~${e.inputTokens.toLocaleString("en-US")} input tokens${e.maxOutputTokens !== null ? ` + <=${e.maxOutputTokens.toLocaleString("en-US")} output` : ""}`;
+    if (!sends(label)) return [label, tokens, "$0", "reused: nothing to submit"];
+    return [label, tokens, money(e.estimatedCost), e.estimatedCost === null ? "" : bound(e.maxOutputTokens)];
+  });
+  const counted = runs.filter((r) => sends(r.label));
+  const priced = counted.filter((r) => r.estimate.estimatedCost !== null);
+  const total = priced.reduce((sum, r) => sum + (r.estimate.estimatedCost ?? 0), 0);
+  const bounded = priced.every((r) => r.estimate.maxOutputTokens !== null);
+  const unbounded = priced.every((r) => r.estimate.maxOutputTokens === null);
+  const unpriced = counted.filter((r) => r.estimate.estimatedCost === null).map((r) => r.label);
+  const totalNote = [
+    bounded
+      ? "upper bound (max_tokens)"
+      : unbounded
+        ? "input only (no max_tokens)"
+        : "input, and output up to max_tokens where set",
+    ...(submitting !== undefined && counted.length < runs.length ? [`the ${counted.length} run(s) that submit`] : []),
+    ...(unpriced.length ? [`without ${unpriced.join(", ")}: no price`] : []),
+  ].join("; ");
+  rows.push(["total", "", priced.length ? money(total) : "no price", totalNote]);
+  const width = (k: number) => Math.max(...rows.map((r) => (r[k] ?? "").length));
+  const [w0, w1, w2] = [width(0), width(1), width(2)];
+  const lines = rows.map((r) =>
+    `  ${(r[0] ?? "").padEnd(w0)}  ${(r[1] ?? "").padEnd(w1)}  ${(r[2] ?? "").padStart(w2)}  ${r[3] ?? ""}`.trimEnd(),
   );
+  return [
+    `Evaluation ${plan.name}: ${describeShards(plan)}, estimated at the batch price (${discount}):`,
+    ...lines,
+  ].join("\n");
 }

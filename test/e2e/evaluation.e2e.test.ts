@@ -163,13 +163,24 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const p = lib().DEFAULT_PRICES.models[model];
     return ((prompt * p.inputPerMTok + completion * p.outputPerMTok) / 1e6) * 0.5;
   };
-  /** The component's estimate line in a preview's output text. */
+  /**
+   * The component's estimate block in a preview's output text: its heading and its rows (a run's or the total), as
+   * the CLI prints a multi-line message (each line indented), whitespace between the columns collapsed to one space.
+   */
   const estimateLine = (output: string) => {
-    const line = output
-      .split("\n")
-      .find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"));
-    expect(line, `no estimate line in the preview output:\n${output}`).toBeDefined();
-    return line!;
+    const lines = output.split("\n");
+    // The last: the progress shows the heading alone, the diagnostics the whole block.
+    const at = lines.findLastIndex(
+      (l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price"),
+    );
+    expect(at, `no estimate block in the preview output:\n${output}`).toBeGreaterThanOrEqual(0);
+    const rows: string[] = [];
+    for (const l of lines.slice(at + 1)) {
+      if (!/^\s+\S+\s+(~\d|\$|no price)/.test(l)) break;
+      rows.push(l.trim().replace(/\s+/g, " "));
+    }
+    expect(rows.at(-1) ?? "", `no total in the estimate block:\n${output}`).toMatch(/^total /);
+    return [lines[at]!.trim(), ...rows].join("\n");
   };
   const up = async () => {
     const result = await stack.up({ onOutput: project.onOutput });
@@ -210,7 +221,9 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     );
     previewEstimates = new Map();
     for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny"]) {
-      const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=640 output, (\\$[0-9.,]+)`).exec(line);
+      const m = new RegExp(
+        `\\n${label} ~(\\d+) input tokens \\+ <=640 output (\\$[0-9.,]+) upper bound \\(max_tokens\\)\\n`,
+      ).exec(line);
       expect(m, `${label} in: ${line}`).not.toBeNull();
       previewEstimates.set(label, { tokens: Number(m![1]), cost: m![2] });
     }
@@ -366,6 +379,11 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     expect(seen("markdownPath")).toBe(latest.stored.markdownPath);
     expect(seen("estimates")).toEqual(latest.estimates);
     expect(probe("summaries"), text).toBeUndefined();
+    // Every set unchanged: the estimate says there is nothing to pay, not what a first run would cost.
+    expect(text).toContain(
+      "Evaluation arith: nothing to pay: every run is reused (20 requests x 3 models, each request with its result), so this update submits nothing",
+    );
+    expect(text).not.toContain("estimated at the batch price");
     expect(jobs()).toHaveLength(3);
     // The next up writes them again.
     const again = await up();
@@ -393,12 +411,22 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     declare({
       models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-8b-latest", label: "tiny" }],
     });
-    expect(await previewSteps(stack)).toEqual({
+    const output: string[] = [];
+    expect(await previewSteps(stack, (t) => output.push(t))).toEqual({
       arith: "same",
       "arith-mistral-large-latest": "same",
       "arith-mistral-small-latest": "same",
       "arith-tiny": "replace",
     });
+    // The estimate counts only the run that submits; the unchanged ones are reused at no cost.
+    const block = estimateLine(output.join(""));
+    expect(block).toMatch(/\nmistral-large-latest ~\d+ input tokens \+ <=640 output \$0 reused: nothing to submit\n/);
+    expect(block).toMatch(/\nmistral-small-latest ~\d+ input tokens \+ <=640 output \$0 reused: nothing to submit\n/);
+    const tinyCost = /\ntiny ~\d+ input tokens \+ <=640 output (\$[0-9.]+) upper bound \(max_tokens\)\n/.exec(
+      block,
+    )?.[1];
+    expect(tinyCost, block).toBeDefined();
+    expect(block).toContain(`\ntotal ${tinyCost} upper bound (max_tokens); the 1 run(s) that submit`);
     const before = jobs().map((j) => j.id);
     const result = await up();
     const added = jobs().filter((j) => !before.includes(j.id));
@@ -528,7 +556,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     const line = estimateLine(text);
     expect(line).toContain("22 requests x 5 models");
     for (const label of ["mistral-large-latest", "mistral-small-latest", "tiny", "mistral-medium-latest", "small-t0"]) {
-      const m = new RegExp(`${label} ~(\\d+) input tokens \\+ <=704 output, \\$[0-9.]+`).exec(line);
+      const m = new RegExp(`\\n${label} ~(\\d+) input tokens \\+ <=704 output \\$[0-9.]+ upper bound`).exec(line);
       expect(m, `${label} in: ${line}`).not.toBeNull();
       expect(Number(m![1])).toBeGreaterThan(latest.estimates.find((e) => e.model === label)!.inputTokens);
     }

@@ -300,14 +300,20 @@ describe("planEvaluation: prices and estimates", () => {
     }
   });
 
-  it("logs one line: requests x models, the discount and date, each run's tokens and cost", () => {
+  it("logs one block: requests x models, the discount and date, a row per run, the total, what kind of bound", () => {
     const p = plan({ models: ["mistral-large-latest", "my-finetune"] });
     const [a, b] = p.runs.map((r) => r.estimate);
-    expect(describeEstimates(p)).toBe(
-      `Evaluation ev: 5 requests x 2 models, estimated at the batch price (50% of list prices of ${DEFAULT_PRICES.date}): ` +
-        `mistral-large-latest ~${a!.inputTokens} input tokens + <=${a!.maxOutputTokens} output, ${formatUsd(a!.estimatedCost)}; ` +
-        `my-finetune ~${b!.inputTokens} input tokens + <=${b!.maxOutputTokens} output, no price`,
-    );
+    const tokens = (e: typeof a) => `~${e!.inputTokens} input tokens + <=${e!.maxOutputTokens} output`;
+    const w = Math.max("mistral-large-latest".length, "total".length);
+    const t = tokens(a).length;
+    const cost = formatUsd(a!.estimatedCost);
+    const c = Math.max(cost.length, "no price".length);
+    expect(describeEstimates(p).split("\n")).toEqual([
+      `Evaluation ev: 5 requests x 2 models, estimated at the batch price (50% of list prices of ${DEFAULT_PRICES.date}):`,
+      `  ${"mistral-large-latest".padEnd(w)}  ${tokens(a)}  ${cost.padStart(c)}  upper bound (max_tokens)`,
+      `  ${"my-finetune".padEnd(w)}  ${tokens(b)}  ${"no price".padStart(c)}`,
+      `  ${"total".padEnd(w)}  ${"".padEnd(t)}  ${cost.padStart(c)}  upper bound (max_tokens); without my-finetune: no price`,
+    ]);
     // A small amount keeps two significant digits, never "$0.0000".
     expect(formatUsd(a!.estimatedCost)).toMatch(/^\$0\.0*[1-9]\d$/);
     const unbounded = planEvaluation("ev", {
@@ -315,8 +321,30 @@ describe("planEvaluation: prices and estimates", () => {
       dataset: dataset(2, { unbounded: true }),
       prices: { batchDiscount: 0.25 },
     });
-    expect(describeEstimates(unbounded)).toMatch(
-      /^Evaluation ev: 2 requests x 1 models, estimated at the batch price \(25% of list prices of .*\): mistral-small-latest ~\d+ input tokens, \$/,
+    const lines = describeEstimates(unbounded).split("\n");
+    expect(lines[0]).toMatch(
+      /^Evaluation ev: 2 requests x 1 models, estimated at the batch price \(25% of list prices of .*\):$/,
+    );
+    expect(lines[1]).toMatch(
+      /^ {2}mistral-small-latest {2}~\d+ input tokens {2}\$[0-9.]+ {2}input only \(no max_tokens\)$/,
+    );
+    expect(lines[2]).toMatch(/^ {2}total {17}\s+\$[0-9.]+ {2}input only \(no max_tokens\)$/);
+  });
+
+  it("counts only the runs that submit, and says there is nothing to pay when none does", () => {
+    const p = plan({ models: ["mistral-large-latest", "mistral-small-latest"] });
+    const [large, small] = p.runs.map((r) => r.estimate);
+    const lines = describeEstimates(p, new Set(["mistral-small-latest"])).split("\n");
+    expect(lines[1]).toMatch(/^ {2}mistral-large-latest {2}.* {2}\$0 {2}reused: nothing to submit$/);
+    expect(lines[2]).toContain(`${formatUsd(small!.estimatedCost)}  upper bound (max_tokens)`);
+    expect(lines[3]).toMatch(
+      new RegExp(
+        `^  total .*${formatUsd(small!.estimatedCost).replace(/[$.]/g, "\\$&")}  upper bound \\(max_tokens\\); the 1 run\\(s\\) that submit$`,
+      ),
+    );
+    expect(large!.estimatedCost).toBeGreaterThan(small!.estimatedCost!);
+    expect(describeEstimates(p, new Set())).toBe(
+      "Evaluation ev: nothing to pay: every run is reused (5 requests x 2 models, each request with its result), so this update submits nothing",
     );
   });
 });
