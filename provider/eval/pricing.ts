@@ -119,5 +119,13 @@ export function cost(table: PriceTable, model: string, promptTokens: number, com
   const p = priceFor(table, model);
   if (!p) return null;
   const discount = table.batchDiscount ?? DEFAULT_BATCH_DISCOUNT;
-  return ((promptTokens * p.inputPerMTok + completionTokens * p.outputPerMTok) / 1_000_000) * discount;
+  return roundCost(((promptTokens * p.inputPerMTok + completionTokens * p.outputPerMTok) / 1_000_000) * discount);
+}
+
+/**
+ * A cost without the floating-point noise of its arithmetic (12 significant digits, far below a millionth of a
+ * cent for any real bill): stack outputs read `0.0000647`, not `6.469999999999999e-05`.
+ */
+export function roundCost(usd: number): number {
+  return Number.isFinite(usd) && usd !== 0 ? Number(usd.toPrecision(12)) : usd;
 }

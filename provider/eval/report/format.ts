@@ -81,6 +81,7 @@ export function formatSummaryTable(summaries: ModelSummary[]): string {
     "model",
     "status",
     "accuracy",
+    "95% CI",
     "scored",
     "ok/total",
     "failed",
@@ -90,11 +91,12 @@ export function formatSummaryTable(summaries: ModelSummary[]): string {
     "cost",
     "estimated",
   ];
-  const right = [false, false, true, true, true, true, true, true, true, true, true];
+  const right = [false, false, true, true, true, true, true, true, true, true, true, true];
   const body = summaries.map((s) => [
     s.model + (s.reused ? " (reused)" : ""),
     s.status ?? "—",
     formatPercent(s.accuracy),
+    s.accuracyInterval ? formatInterval(s.accuracyInterval) : "—",
     int(s.scored),
     `${int(s.succeeded)}/${int(s.total)}`,
     int(s.failed),

@@ -9,6 +9,7 @@ import {
   DEFAULT_PRICES,
   mergePrices,
   priceFor,
+  roundCost,
 } from "../../../provider/eval/pricing";
 import type { PriceTable } from "../../../provider/eval/types";
 
@@ -93,6 +94,17 @@ describe("priceFor", () => {
 });
 
 describe("cost", () => {
+  it("has no floating-point noise: 12 significant digits, so outputs read 0.0000647, not 6.469999999999999e-05", () => {
+    expect(roundCost(6.469999999999999e-5)).toBe(0.0000647);
+    expect(JSON.stringify(roundCost(0.1 + 0.2))).toBe("0.3");
+    expect(roundCost(0)).toBe(0);
+    expect(roundCost(1234.5678901234567)).toBe(1234.56789012);
+    const table: PriceTable = { date: "2026-01-01", models: { m: { inputPerMTok: 0.1, outputPerMTok: 0.3 } } };
+    // 2 prompt and 7 completion tokens: (2 x 0.1 + 7 x 0.3) / 1e6 / 2 is 0.0000011500000000000002 in floating point.
+    expect(((2 * 0.1 + 7 * 0.3) / 1e6) * 0.5).not.toBe(0.00000115);
+    expect(cost({ ...table, batchDiscount: 0.5 }, "m", 2, 7)).toBe(0.00000115);
+  });
+
   it("is the list price times the batch discount", () => {
     expect(cost(DEFAULT_PRICES, "mistral-small-latest", 1_000_000, 0)).toBeCloseTo(0.05, 12);
     expect(cost(DEFAULT_PRICES, "mistral-large-latest", 1_000_000, 1_000_000)).toBeCloseTo(4, 12);

@@ -635,21 +635,25 @@ describe("writeReport: the Markdown summary", () => {
 });
 
 describe("formatSummaryTable", () => {
-  it("is a plain-text table with aligned columns, one line per model", () => {
-    const s = summaries(40);
-    s[1] = { ...s[1], cost: null, estimatedCost: null, status: undefined };
+  it("is a plain-text table with aligned columns, one line per model, each accuracy with its interval", () => {
+    const s = summaries(40).map((x) => ({
+      ...x,
+      accuracyInterval:
+        x.accuracy === null ? null : accuracyInterval(x.scored, x.accuracy * x.scored, x.accuracy * x.scored, true),
+    }));
+    s[1] = { ...s[1], cost: null, estimatedCost: null, status: undefined, accuracyInterval: undefined };
     const text = formatSummaryTable(s);
     const lines = text.split("\n");
     expect(lines).toHaveLength(5);
     expect(lines[0]).toMatch(
-      /^model\s+status\s+accuracy\s+scored\s+ok\/total\s+failed\s+unattributed\s+prompt tok\s+completion tok\s+cost\s+estimated$/,
+      /^model\s+status\s+accuracy\s+95% CI\s+scored\s+ok\/total\s+failed\s+unattributed\s+prompt tok\s+completion tok\s+cost\s+estimated$/,
     );
     expect(lines[1]).toMatch(/^-+( +-+)+$/);
     expect(lines[2]).toMatch(
-      /^mistral-large-latest\s+SUCCESS\s+90\.0%\s+40\s+40\/40\s+0\s+0\s+915\s+239\s+\$0\.0016\s+\$0\.0020$/,
+      /^mistral-large-latest\s+SUCCESS\s+90\.0%\s+76\.9–96\.0%\s+40\s+40\/40\s+0\s+0\s+915\s+239\s+\$0\.0016\s+\$0\.0020$/,
     );
-    expect(lines[3]).toMatch(/^mistral-small-latest\s+—\s+72\.5%.*no price\s+—$/);
-    expect(lines[4]).toMatch(/^ministral-3b-latest \(reused\)\s+SUCCESS\s+44\.4%\s+36\s+36\/40\s+4\s/);
+    expect(lines[3]).toMatch(/^mistral-small-latest\s+—\s+72\.5%\s+—\s.*no price\s+—$/);
+    expect(lines[4]).toMatch(/^ministral-3b-latest \(reused\)\s+SUCCESS\s+44\.4%\s+29\.5–60\.4%\s+36\s+36\/40\s+4\s/);
     // Columns line up: each right-aligned figure ends where its header does.
     const end = (line: string, word: string) => line.indexOf(word) + word.length;
     expect(end(lines[2], "90.0%")).toBe(end(lines[0], "accuracy"));
