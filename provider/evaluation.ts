@@ -292,6 +292,12 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     rowsFile: joined.rowsFile,
     outDir: plan.outputDir,
     prices: { date: plan.prices.date, batchDiscount: plan.prices.batchDiscount ?? 0.5 },
+    modelPrices: Object.fromEntries(
+      plan.runs.map((r) => [
+        r.label,
+        r.price ? { inputPerMTok: r.price.inputPerMTok, outputPerMTok: r.price.outputPerMTok } : null,
+      ]),
+    ),
     history: {
       dir: path.join(plan.outputDir, "history"),
       scorer: declarationText(plan.scoreFn ?? plan.scorer) || "none",

@@ -108,6 +108,8 @@ export interface RowAnswer {
   score: number | null;
   promptTokens: number;
   completionTokens: number;
+  /** Why the answer ended (`stop`, `length`, ...), when its result line says; absent otherwise. */
+  finishReason?: string;
 }
 
 /** One line of the rows file. `expected` is absent when the item has no expected answer. */
@@ -212,10 +214,14 @@ class Tally {
 //   dataset  "0" \t custom_id \t prompt
 //   expected "1" \t custom_id \t JSON of the expected value
 //   result   "2" \t model index \t custom_id \t answer or null \t error or null \t promptTokens \t completionTokens
+//            \t finish reason or null
 const DATASET = "0";
 const EXPECTED = "1";
 const RESULT = "2";
-/** A result record split: [RESULT, model, custom_id, answer, error, promptTokens, completionTokens], JSON-encoded. */
+/**
+ * A result record split: [RESULT, model, custom_id, answer, error, promptTokens, completionTokens, finishReason],
+ * JSON-encoded.
+ */
 type ResultRec = string[];
 
 interface Item {
@@ -462,7 +468,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
                 answered(m, fast.model);
                 put(
                   id,
-                  `${RESULT}\t${m}\t${JSON.stringify(id)}\t${fast.answerJson}\tnull\t${fast.promptTokens}\t${fast.completionTokens}`,
+                  `${RESULT}\t${m}\t${JSON.stringify(id)}\t${fast.answerJson}\tnull\t${fast.promptTokens}\t${fast.completionTokens}\t${fast.finishReason ? JSON.stringify(fast.finishReason) : "null"}`,
                 );
                 return;
               }
@@ -484,7 +490,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             const error = r.answer === undefined ? JSON.stringify(r.error ?? "error") : "null";
             put(
               r.customId,
-              `${RESULT}\t${m}\t${JSON.stringify(r.customId)}\t${answer}\t${error}\t${r.promptTokens}\t${r.completionTokens}`,
+              `${RESULT}\t${m}\t${JSON.stringify(r.customId)}\t${answer}\t${error}\t${r.promptTokens}\t${r.completionTokens}\t${r.finishReason !== undefined && r.answer !== undefined ? JSON.stringify(r.finishReason) : "null"}`,
             );
           });
         }
@@ -573,7 +579,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             case RESULT: {
               const m = Number(rec[1]);
               const acc = accs[m];
-              if (acc === undefined || rec.length !== 7)
+              if (acc === undefined || rec.length !== 8)
                 throw new Error(
                   `${bucketPath(b)}: result record for model index ${rec[1]}, not in 0..${models.length - 1}`,
                 );
@@ -641,7 +647,8 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
             }
             parts[m] =
               `{"answer":${r[3]},"error":${r[4]},"score":${score === null ? "null" : jsonNumber(score)},` +
-              `"promptTokens":${jsonNumber(promptTokens)},"completionTokens":${jsonNumber(completionTokens)}}`;
+              `"promptTokens":${jsonNumber(promptTokens)},"completionTokens":${jsonNumber(completionTokens)}` +
+              `${r[7] !== undefined && r[7] !== "null" ? `,"finishReason":${r[7]}` : ""}}`;
           }
           let answers = "";
           for (let k = 0; k < keyOrder.length; k++) {

@@ -246,6 +246,9 @@ function answerOfLine(parsed: Record<string, unknown>, endpoint: ApiEndpoint, cu
     completionTokens: count(usage.completion_tokens),
   };
   if (isObject(body) && typeof body.model === "string" && body.model !== "") out.model = body.model;
+  const choice = isObject(body) && Array.isArray(body.choices) ? body.choices[0] : undefined;
+  if (isObject(choice) && typeof choice.finish_reason === "string" && choice.finish_reason !== "")
+    out.finishReason = choice.finish_reason;
   const status = statusOf(response);
   const fail = (message: string) => {
     if (status !== undefined && status !== 200) {

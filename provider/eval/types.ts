@@ -70,6 +70,8 @@ export interface ModelAnswer {
   statusCode?: number;
   /** The model the response names (`response.body.model`), when it names one. */
   model?: string;
+  /** Why the answer ended (chat and FIM: `choices[0].finish_reason`, e.g. `stop`, `length`), when the line says. */
+  finishReason?: string;
   promptTokens: number;
   completionTokens: number;
   /** Score in [0, 1], when there is an expected answer. */

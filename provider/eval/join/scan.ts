@@ -28,6 +28,8 @@ export interface ScannedResult {
   answerJson: string;
   promptTokens: number;
   completionTokens: number;
+  /** The choice's `finish_reason`, when it has one after its message (a non-empty string). */
+  finishReason?: string;
   /** The body's `model`, when it names one (a non-empty string), as `readResultLine` reads it. */
   model?: string;
 }
@@ -42,22 +44,26 @@ const FLAT_VALUE = String.raw`(?:${STRING}|${NUMBER}|null|true|false|\{\}|\[\])`
 const other = (...known: string[]) => `"(?!(?:${known.join("|")})")[^"\\\\\\u0000-\\u001f]*":${FLAT_VALUE}`;
 /**
  * An object made of `known` members in this order (each written as a pattern), other members anywhere; with
- * `optional`, also a member of that key (its value captured) before the first known one, or none at all.
+ * `optional`, also a member of that key (its value captured) before the first known one, or none at all; with
+ * `trailing`, the same after the last known one.
  */
-function object(known: string[], patterns: string[], optional?: string): string {
-  const o = other(...known, ...(optional ? [optional] : []));
+function object(known: string[], patterns: string[], optional?: string, trailing?: string): string {
+  const o = other(...known, ...(optional ? [optional] : []), ...(trailing ? [trailing] : []));
   const lead = optional ? `(?:"${optional}":(${STRING}),(?:${o},)*)?` : "";
-  return String.raw`\{(?:${o},)*${lead}${patterns.join(`(?:,${o})*,`)}(?:,${o})*\}`;
+  const tail = trailing ? `(?:,"${trailing}":(${STRING})(?:,${o})*)?` : "";
+  return String.raw`\{(?:${o},)*${lead}${patterns.join(`(?:,${o})*,`)}(?:,${o})*${tail}\}`;
 }
 
 const MESSAGE = object(["content"], [`"content":(${STRING})`]);
-const CHOICES = String.raw`\[${object(["message"], [`"message":${MESSAGE}`])}\]`;
+const CHOICES = String.raw`\[${object(["message"], [`"message":${MESSAGE}`], undefined, "finish_reason")}\]`;
 const USAGE = object(
   ["prompt_tokens", "completion_tokens"],
   [`"prompt_tokens":(${NUMBER})`, `"completion_tokens":(${NUMBER})`],
 );
-// Groups (numbered in the order they open): 1 the custom_id (below); then 2 model, 3 content, 4 prompt_tokens,
-// 5 completion_tokens (choices first), or 6 model, 7 prompt_tokens, 8 completion_tokens, 9 content (usage first).
+// Groups (numbered in the order they open): 1 the custom_id (below); then 2 model, 3 content, 4 finish_reason,
+// 5 prompt_tokens, 6 completion_tokens (choices first), or 7 model, 8 prompt_tokens, 9 completion_tokens,
+// 10 content, 11 finish_reason (usage first). A choice's finish_reason is read after its message (as Mistral writes
+// it); before it, the line goes the slow way.
 // The body's `model`, when it has one, must come before `choices` and `usage` (as Mistral and the emulator write
 // it); a line with it elsewhere goes the slow way.
 const BODY = `(?:${object(["choices", "usage"], [`"choices":${CHOICES}`, `"usage":${USAGE}`], "model")}|${object(["choices", "usage"], [`"usage":${USAGE}`, `"choices":${CHOICES}`], "model")})`;
@@ -88,18 +94,21 @@ export function scanChatResult(line: string): ScannedResult | undefined {
   const m = LINE.exec(line);
   if (m === null) return undefined;
   const first = m[3] !== undefined;
-  const literal = first ? m[3] : m[9];
+  const literal = first ? m[3] : m[10];
   if (literal === undefined || literal.length <= 2) return undefined; // an empty answer: the slow path decides
   // The literal is already what JSON.stringify writes for the text, unless it has an escape JSON.stringify does not
   // write (`\/`, `\uXXXX`) or a surrogate (JSON.stringify escapes a lone one): then it is decoded and encoded again.
   const answerJson = REENCODE.test(literal) ? JSON.stringify(JSON.parse(literal) as string) : literal;
-  const modelLiteral = first ? m[2] : m[6];
+  const modelLiteral = first ? m[2] : m[7];
   const model = modelLiteral === undefined ? undefined : (JSON.parse(modelLiteral) as string);
+  const finishLiteral = first ? m[4] : m[11];
+  const finishReason = finishLiteral === undefined ? undefined : (JSON.parse(finishLiteral) as string);
   return {
     customId: m[1],
     answerJson,
-    promptTokens: count(first ? m[4] : m[7]),
-    completionTokens: count(first ? m[5] : m[8]),
+    promptTokens: count(first ? m[5] : m[8]),
+    completionTokens: count(first ? m[6] : m[9]),
+    ...(finishReason ? { finishReason } : {}),
     ...(model ? { model } : {}),
   };
 }

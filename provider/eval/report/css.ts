@@ -87,4 +87,46 @@ td.expected .text { font-weight: 600; }
 .filter-label { cursor: pointer; user-select: none; }
 #only-disagree:checked ~ .table-wrap tr.agree { display: none; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 24px; }
+svg.chart.narrow { display: none; }
+.tools { display: flex; flex-wrap: wrap; gap: 8px 16px; align-items: center; margin: 4px 0 12px; }
+.tools[hidden] { display: none; }
+.tools label { color: var(--muted); display: flex; gap: 6px; align-items: center; }
+.tools input, .tools select { font: inherit; color: var(--ink); padding: 3px 6px; border: 1px solid #c9ced6; border-radius: 6px; background: #fff; }
+.tools input[type="search"] { width: 16em; max-width: 100%; }
+#item-count { color: var(--muted); }
+tr.item[hidden] { display: none; }
+details.response { margin-top: 4px; font-size: 12px; color: var(--muted); }
+details.response summary { cursor: pointer; user-select: none; }
+details.response .facts { margin: 3px 0 0; }
+table.items .text { max-height: 7.3em; overflow: hidden; }
+table.items .body:has(details.response[open]) .text { max-height: none; }
+@media (max-width: 640px) {
+  main { padding: 10px 8px 32px; }
+  header, section.card { padding: 12px; border-radius: 8px; }
+  h1 { font-size: 21px; }
+  dl.meta { grid-template-columns: 1fr; gap: 0; }
+  dl.meta dt { margin-top: 6px; }
+  svg.chart:not(.narrow) { display: none; }
+  svg.chart.narrow { display: block; width: 100%; height: auto; }
+  .chart-wrap { overflow: visible; }
+  .tools label { flex: 1 1 100%; justify-content: space-between; }
+  .tools input[type="search"], .tools select { flex: 1; min-width: 0; width: auto; }
+  table.summary, table.items, table.misses { table-layout: auto; font-size: 13px; }
+  table.summary thead, table.items thead, table.misses thead {
+    position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  table.summary tbody, table.summary tfoot, table.items tbody, table.misses tbody,
+  table.summary tr, table.items tr, table.misses tr { display: block; }
+  table.summary tr, table.items tr.item, table.misses tr { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 10px; overflow: hidden; }
+  table.items tr.item[hidden] { display: none; }
+  table.summary td, table.items td, table.misses td {
+    display: flex; gap: 10px; align-items: baseline; min-width: 0 !important; max-width: none !important;
+    white-space: normal !important; text-align: left !important; border-bottom: 1px solid var(--soft); padding: 6px 10px; }
+  table.summary td::before, table.items td::before, table.misses td::before {
+    content: attr(data-label); flex: 0 0 34%; min-width: 0; color: var(--muted); font-size: 12px; font-weight: 600; overflow-wrap: anywhere; }
+  table.summary td > *, table.items td > *, table.misses td > * { min-width: 0; }
+  table.summary td.empty { display: none; }
+  table.items .cell, table.misses .cell { flex: 1; }
+  tbody tr:nth-child(even) td { background: transparent; }
+  tfoot td { border-top: 0; }
+}
 `;

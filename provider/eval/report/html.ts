@@ -1,6 +1,7 @@
 /**
- * The HTML page (report.html): self-contained (inline CSS and SVG, nothing fetched, no script). Header, chart, summary
- * table, per-model wrong and failed answers, and the answers side by side.
+ * The HTML page (report.html): self-contained (inline CSS and SVG, nothing fetched; one small inline script, allowed
+ * by its hash alone, to search, filter and sort the items). Header, chart, summary table, per-model wrong and failed
+ * answers, and the answers side by side. Below 640 px the tables become one card per row, each cell with its label.
  */
 import type { ModelSummary } from "../types";
 import { chartSvg, modelColor } from "./chart";
@@ -19,6 +20,7 @@ import {
 } from "./format";
 import { describeModelDiff } from "../history";
 import { describePair } from "../stats";
+import { SCRIPT, SCRIPT_HASH } from "./script";
 import type { Cell, Clip, RowsDigest } from "./rows";
 import type { Verdict, WriteReportOptions } from "./types";
 
@@ -86,6 +88,28 @@ function runNotes(s: ModelSummary): string[] {
   return parts.length ? [`<p class="stats">${parts.join(" · ")}</p>`] : [];
 }
 
+/**
+ * An answer's details, opened on demand (`<details>`, no script): its tokens, what it cost at the batch price when the
+ * model has a price, and its finish reason when known. Opening it also shows the whole answer (CSS: the text is
+ * shown in part until then).
+ */
+function responseDetails(
+  cell: Cell,
+  price: { inputPerMTok: number; outputPerMTok: number } | null | undefined,
+  batchDiscount: number | undefined,
+): string {
+  if (cell.verdict === "missing" || cell.promptTokens === undefined) return "";
+  const p = cell.promptTokens;
+  const c = cell.completionTokens ?? 0;
+  const usd = price ? ((p * price.inputPerMTok + c * price.outputPerMTok) / 1e6) * (batchDiscount ?? 0.5) : null;
+  const facts = [
+    `${int(p)} prompt + ${int(c)} completion tokens`,
+    usd === null ? "no price" : `${formatUsd(usd)} at the batch price`,
+    ...(cell.finishReason ? [`finish reason <code>${escapeHtml(cell.finishReason)}</code>`] : []),
+  ];
+  return `<details class="response"><summary>Full response</summary><p class="facts">${facts.join(" · ")}</p></details>`;
+}
+
 function scoreText(score: number | undefined): string {
   return score === undefined ? "" : Number.isInteger(score) ? String(score) : score.toFixed(2);
 }
@@ -104,8 +128,8 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     "<head>",
     '<meta charset="utf-8">',
     '<meta name="viewport" content="width=device-width, initial-scale=1">',
-    // Nothing is fetched and no script runs, whatever the text in the report holds.
-    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">`,
+    // Nothing is fetched and no script runs but the page's own (by its hash), whatever the text in the report holds.
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src ${SCRIPT_HASH}; base-uri 'none'; form-action 'none'">`,
     `<title>${e(options.title)}</title>`,
     `<style>${CSS}</style>`,
     "</head>",
@@ -139,6 +163,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     "<h2>Accuracy and cost per model</h2>",
     '<div class="chart-wrap">',
     chartSvg(summaries, colors),
+    chartSvg(summaries, colors, "narrow"),
     "</div>",
     "</section>",
   );
@@ -165,25 +190,25 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
     out.push(
       `<tr data-model="${e(s.model)}">`,
-      `<td><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${
+      `<td data-label="Model"><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${
         s.answeredBy?.length
           ? `<span class="answered-by">answered by ${s.answeredBy.map((m) => `<code>${e(m)}</code>`).join(", ")}</span>`
           : ""
       }</td>`,
-      `<td class="job">${jobCell(s)}</td>`,
-      `<td>${statusBadge(s.status)}</td>`,
-      `<td class="num">${int(s.total)}</td><td class="num">${int(s.succeeded)}</td><td class="num">${int(s.failed)}</td>`,
-      `<td class="num unattributed">${int(s.unattributed ?? 0)}</td>`,
-      `<td class="num accuracy" title="${e(
+      `<td class="job" data-label="Job">${jobCell(s)}</td>`,
+      `<td data-label="Status">${statusBadge(s.status)}</td>`,
+      `<td class="num" data-label="Total">${int(s.total)}</td><td class="num" data-label="Succeeded">${int(s.succeeded)}</td><td class="num" data-label="Failed">${int(s.failed)}</td>`,
+      `<td class="num unattributed" data-label="Unattributed failures">${int(s.unattributed ?? 0)}</td>`,
+      `<td class="num accuracy" data-label="Accuracy" title="${e(
         `mean score over ${int(s.scored)} scored items` +
           (s.accuracyInterval ? `, 95% CI ${formatInterval(s.accuracyInterval)} (${s.accuracyInterval.method})` : "") +
           (typeof s.strictAccuracy === "number"
             ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0`
             : ""),
       )}">${formatPercent(s.accuracy)}</td>`,
-      `<td class="num">${int(s.promptTokens)}</td><td class="num">${int(s.completionTokens)}</td>`,
-      `<td class="num">${s.cost === null ? '<span class="none">no price</span>' : formatUsd(s.cost)}</td>`,
-      `<td class="num"${estTitle}>${s.estimatedCost == null ? '<span class="none">—</span>' : formatUsd(s.estimatedCost)}</td>`,
+      `<td class="num" data-label="Prompt tokens">${int(s.promptTokens)}</td><td class="num" data-label="Completion tokens">${int(s.completionTokens)}</td>`,
+      `<td class="num" data-label="Cost">${s.cost === null ? '<span class="none">no price</span>' : formatUsd(s.cost)}</td>`,
+      `<td class="num" data-label="Estimated"${estTitle}>${s.estimatedCost == null ? '<span class="none">—</span>' : formatUsd(s.estimatedCost)}</td>`,
       "</tr>",
     );
   });
@@ -197,11 +222,11 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       x.sum === null ? "—" : formatUsd(x.sum) + (x.partial ? "*" : "");
     out.push(
       "<tfoot><tr>",
-      `<td>All models</td><td></td><td></td>`,
-      `<td class="num">${int(sum((s) => s.total))}</td><td class="num">${int(sum((s) => s.succeeded))}</td><td class="num">${int(sum((s) => s.failed))}</td>`,
-      `<td class="num">${int(sum((s) => s.unattributed ?? 0))}</td><td></td>`,
-      `<td class="num">${int(sum((s) => s.promptTokens))}</td><td class="num">${int(sum((s) => s.completionTokens))}</td>`,
-      `<td class="num">${money(cost)}</td><td class="num">${money(est)}</td>`,
+      `<td data-label="Model">All models</td><td class="empty"></td><td class="empty"></td>`,
+      `<td class="num" data-label="Total">${int(sum((s) => s.total))}</td><td class="num" data-label="Succeeded">${int(sum((s) => s.succeeded))}</td><td class="num" data-label="Failed">${int(sum((s) => s.failed))}</td>`,
+      `<td class="num" data-label="Unattributed failures">${int(sum((s) => s.unattributed ?? 0))}</td><td class="empty"></td>`,
+      `<td class="num" data-label="Prompt tokens">${int(sum((s) => s.promptTokens))}</td><td class="num" data-label="Completion tokens">${int(sum((s) => s.completionTokens))}</td>`,
+      `<td class="num" data-label="Cost">${money(cost)}</td><td class="num" data-label="Estimated">${money(est)}</td>`,
       "</tr></tfoot>",
     );
   }
@@ -282,11 +307,11 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       const cell = item.cells[i];
       out.push(
         `<tr class="miss ${cell.verdict}">`,
-        `<td><code>${e(item.customId)}</code></td>`,
-        `<td class="prompt">${clipHtml(item.prompt, "")}</td>`,
-        `<td class="ans ${cell.verdict}">${answerCell(cell, "")}</td>`,
-        `<td class="expected">${clipHtml(item.expected)}</td>`,
-        `<td class="num">${cell.verdict === "failed" && cell.score === undefined ? "—" : scoreText(cell.score)}</td>`,
+        `<td data-label="Item"><code>${e(item.customId)}</code></td>`,
+        `<td class="prompt" data-label="Prompt">${clipHtml(item.prompt, "")}</td>`,
+        `<td class="ans ${cell.verdict}" data-label="Answer">${answerCell(cell, "")}</td>`,
+        `<td class="expected" data-label="Expected">${clipHtml(item.expected)}</td>`,
+        `<td class="num" data-label="Score">${cell.verdict === "failed" && cell.score === undefined ? "—" : scoreText(cell.score)}</td>`,
         "</tr>",
       );
     }
@@ -312,7 +337,34 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<p class="note cap" id="items-cap">Showing ${int(rows.shown.length)} of ${int(rows.items)} items; ${int(omitted)} omitted (maxItems = ${int(maxItems)}).</p>`,
     );
   }
+  const option = (value: string, text: string) => `<option value="${e(value)}">${e(text)}</option>`;
   out.push(
+    // Shown by the script (without it, nothing to search with); the checkbox works by CSS alone.
+    '<div id="item-tools" class="tools" hidden>',
+    '<label>Search <input type="search" id="item-search" placeholder="id, prompt or answer"></label>',
+    `<label>Model <select id="item-model">${option("", "any model")}${summaries.map((s) => option(s.model, s.model)).join("")}</select></label>`,
+    `<label>Verdict <select id="item-verdict">${[
+      ["", "any"],
+      ["right", "right"],
+      ["wrong", "wrong"],
+      ["partial", "partly right"],
+      ["failed", "request failed"],
+      ["disagree", "models disagree"],
+      ["agree", "models agree"],
+    ]
+      .map(([v, t]) => option(v ?? "", t ?? ""))
+      .join("")}</select></label>`,
+    `<label>Sort <select id="item-sort">${[
+      ["shown", "disagreements first"],
+      ["dataset", "dataset order"],
+      ["id", "custom_id"],
+      ["fewest", "fewest right first"],
+      ["most", "most right first"],
+    ]
+      .map(([v, t]) => option(v ?? "", t ?? ""))
+      .join("")}</select></label>`,
+    '<output id="item-count" aria-live="polite"></output>',
+    "</div>",
     `<input type="checkbox" id="only-disagree">`,
     `<label for="only-disagree" class="filter-label"> Show only disagreements</label>`,
     '<div class="table-wrap">',
@@ -329,27 +381,33 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   );
   for (const item of rows.shown) {
     out.push(
-      `<tr class="item ${item.disagree ? "disagree" : "agree"}" data-custom-id="${e(item.customId)}">`,
-      `<td><code>${e(item.customId)}</code>${item.disagree ? ' <span class="badge disagree">disagree</span>' : ""}</td>`,
-      `<td class="prompt">${clipHtml(item.prompt, "")}</td>`,
-      `<td class="expected">${clipHtml(item.expected)}</td>`,
+      `<tr class="item ${item.disagree ? "disagree" : "agree"}" data-custom-id="${e(item.customId)}" data-index="${item.index}" data-right="${item.right}">`,
+      `<td data-label="Item"><code>${e(item.customId)}</code>${item.disagree ? ' <span class="badge disagree">disagree</span>' : ""}</td>`,
+      `<td class="prompt" data-label="Prompt">${clipHtml(item.prompt, "")}</td>`,
+      `<td class="expected" data-label="Expected">${clipHtml(item.expected)}</td>`,
     );
     item.cells.forEach((cell, i) => {
       const score =
         cell.score !== undefined && cell.verdict === "partial"
           ? `<span class="score">score ${scoreText(cell.score)}</span>`
           : "";
-      out.push(`<td class="ans ${cell.verdict}" data-model="${e(summaries[i].model)}">${answerCell(cell, score)}</td>`);
+      const details = responseDetails(cell, options.modelPrices?.[summaries[i].model], prices.batchDiscount);
+      out.push(
+        `<td class="ans ${cell.verdict}" data-model="${e(summaries[i].model)}" data-label="${e(summaries[i].model)}">${answerCell(cell, score + details)}</td>`,
+      );
     });
-    out.push(`<td class="num tally">${item.judged ? `${item.right}/${item.judged}` : "—"}</td>`, "</tr>");
+    out.push(
+      `<td class="num tally" data-label="Right">${item.judged ? `${item.right}/${item.judged}` : "—"}</td>`,
+      "</tr>",
+    );
   }
   if (rows.shown.length === 0)
     out.push(`<tr><td colspan="${summaries.length + 4}" class="none">No items in the rows file.</td></tr>`);
   out.push("</tbody>", "</table>", "</div>", "</section>");
 
   out.push(
-    `<footer>Written by pulumi-mistral-batch · self-contained: opens offline, fetches nothing, runs no script.</footer>`,
+    `<footer>Written by pulumi-mistral-batch · self-contained: opens offline, fetches nothing; its one inline script only searches, filters and sorts the items.</footer>`,
   );
-  out.push("</main>", "</body>", "</html>", "");
+  out.push("</main>", `<script>${SCRIPT}</script>`, "</body>", "</html>", "");
   return out.join("\n");
 }

@@ -19,6 +19,10 @@ export interface Cell {
   /** The answer, or the error when the request failed. */
   text?: Clip;
   score?: number;
+  /** The answer's usage, and why it ended (`stop`, `length`, ...) when the rows say. */
+  promptTokens?: number;
+  completionTokens?: number;
+  finishReason?: string;
 }
 
 export interface ShownItem {
@@ -220,6 +224,9 @@ function toShown(
       verdict,
       text: clip(text, max),
       score: typeof a.score === "number" && Number.isFinite(a.score) ? a.score : undefined,
+      promptTokens: Number.isFinite(a.promptTokens) ? a.promptTokens : 0,
+      completionTokens: Number.isFinite(a.completionTokens) ? a.completionTokens : 0,
+      ...(typeof a.finishReason === "string" ? { finishReason: a.finishReason } : {}),
     };
   });
   return {

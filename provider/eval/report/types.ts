@@ -14,6 +14,8 @@ export interface RowAnswer {
   score?: number | null;
   promptTokens: number;
   completionTokens: number;
+  /** Why the answer ended (`stop`, `length`, ...), when the join read it. */
+  finishReason?: string | null;
 }
 
 /** One line of the rows file. */
@@ -41,6 +43,11 @@ export interface WriteReportOptions {
   /** Where report.html and report.md go; created when missing. */
   outDir: string;
   prices: Pick<PriceTable, "date" | "batchDiscount">;
+  /**
+   * List prices per model (by summary name), for each answer's cost in the per-item view; null for a model without.
+   * @default none: the answers' details give tokens only
+   */
+  modelPrices?: Record<string, { inputPerMTok: number; outputPerMTok: number } | null>;
   meta: ReportMeta;
   /**
    * Keep a history of the runs in `dir` and compare with the previous one (eval/history.ts): the declared model and

@@ -23,6 +23,7 @@ function slow(line: string) {
     answerJson: JSON.stringify(r.result.answer),
     promptTokens: r.result.promptTokens,
     completionTokens: r.result.completionTokens,
+    ...(r.result.finishReason !== undefined ? { finishReason: r.result.finishReason } : {}),
     ...(r.result.model !== undefined ? { model: r.result.model } : {}),
   };
 }
@@ -66,6 +67,7 @@ describe("scanChatResult", () => {
       answerJson: '"The answer is 4."',
       promptTokens: 29,
       completionTokens: 31,
+      finishReason: "stop",
       model: "mistral-small-latest",
     });
     // The body's model before choices and usage (either order), escaped or not; after them, the slow path reads it.
@@ -225,6 +227,7 @@ describe("joinResults: rows are JSON.stringify's", () => {
       score: 1,
       promptTokens: 0,
       completionTokens: 0,
+      finishReason: "stop",
     });
     const third = JSON.parse(lines.find((l) => l.startsWith('{"customId":"é')) ?? "{}");
     expect(third.expected).toEqual({ b: 1, 2: [null, 0] });

@@ -300,6 +300,7 @@ describe("joinResults: figures", () => {
           score: 0,
           promptTokens: 14,
           completionTokens: 5,
+          finishReason: "stop", // the result line's choices[0].finish_reason
         },
         "mistral-small-latest": {
           answer: "Let me see: 4 + 1 = 5. The answer is 5.",
@@ -307,6 +308,7 @@ describe("joinResults: figures", () => {
           score: 1,
           promptTokens: 8,
           completionTokens: 4,
+          finishReason: "stop",
         },
         "ministral-3b-latest": {
           answer: null,
@@ -340,6 +342,7 @@ describe("joinResults: figures", () => {
       score: 1,
       promptTokens: 7,
       completionTokens: 2,
+      finishReason: "stop",
     });
     expect(get("q-05").answers["mistral-small-latest"]!.error).toBe(MISSING_ERROR);
     expect("expected" in get("q-55")).toBe(false);

@@ -3,6 +3,7 @@
  * per-model tables, answers side by side), escaping of hostile text, nothing fetched, the maxItems cap, the
  * Markdown summary, the terminal table, and a large rows file read streaming.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,6 +18,8 @@ import {
 } from "../../../provider/eval/report";
 import type { ModelSummary } from "../../../provider/eval/types";
 import { formatInterval } from "../../../provider/eval/report/format";
+import { chartSvg } from "../../../provider/eval/report/chart";
+import { SCRIPT, SCRIPT_HASH } from "../../../provider/eval/report/script";
 import { accuracyInterval } from "../../../provider/eval/stats";
 import {
   HOSTILE_ANSWER,
@@ -46,7 +49,21 @@ async function report(n: number, extra: Parameters<typeof reportOptions>[3] = {}
   const rowsFile = path.join(d, "rows.jsonl");
   await writeRows(rowsFile, n, make);
   const paths = await writeReport(reportOptions(rowsFile, path.join(d, "out"), n, extra));
-  return { ...paths, html: fs.readFileSync(paths.htmlPath, "utf8"), md: fs.readFileSync(paths.markdownPath, "utf8") };
+  const raw = fs.readFileSync(paths.htmlPath, "utf8");
+  return { ...paths, raw, html: structure(raw), md: fs.readFileSync(paths.markdownPath, "utf8") };
+}
+
+/**
+ * The page as these tests read its structure: without what serves the narrow layout and the item tools (each cell's
+ * data-label, the rows' sort keys, the answers' details, the narrow chart) and without the page's own script; each
+ * of those is checked on its own (and in the browser, report.browser.test.ts).
+ */
+function structure(html: string): string {
+  return html
+    .replace(/ data-(label|index|right)="[^"]*"/g, "")
+    .replace(/<details class="response">[\s\S]*?<\/details>/g, "")
+    .replace(/\n<svg class="chart narrow"[\s\S]*?<\/svg>/, "")
+    .replace(`<script>${SCRIPT}</script>`, "");
 }
 
 const section = (html: string, id: string) =>
@@ -123,15 +140,45 @@ describe("writeReport: the HTML page", () => {
     expect(fills.map((f) => f.width)).toEqual([270, 217.5, 133.3]);
     expect(new Set(fills.map((f) => f.fill)).size).toBe(3);
     expect(fills.map((f) => f.fill)).toEqual([modelColor(0), modelColor(1), modelColor(2)]);
-    // Labelled with their values.
-    for (const label of ["90.0%", "72.5%", "44.4%", "$0.0016", "$0.000082", "$0.000023"])
+    // Labelled with their values: accuracy, and the actual cost beside the estimate, each named.
+    for (const label of [
+      "90.0%",
+      "72.5%",
+      "44.4%",
+      "$0.0016 actual · $0.0020 est.",
+      "$0.000082 actual · $0.000098 est.",
+    ])
       expect(svg).toContain(`>${label}</text>`);
-    // Estimated costs as dashed outlines.
+    expect(svg).toContain(">$0.000023 actual · $0.000027 est.</text>");
+    // Estimated costs as dashed outlines, named in the legend.
     expect(count(svg, /<rect class="est"/g)).toBe(3);
-    // Cost bars sized relative to the largest cost (axis rounded up to $0.0020).
+    expect(svg).toContain(">actual (filled), estimated before submission (dashed); log scale</text>");
+    // Costs spanning 70 times: a log scale (ticks at powers of ten), so the cheapest model's bar is no sliver.
     const costW = [...svg.matchAll(/<rect class="bar cost"[^>]* width="([\d.]+)"/g)].map((m) => Number(m[1]));
     expect(costW[0]).toBeGreaterThan(costW[1]);
     expect(costW[1]).toBeGreaterThan(costW[2]);
+    expect(costW[2]).toBeGreaterThan(0.1 * 300); // linear, it would be 300 x 0.000023 / 0.002 = 3.5 units
+    for (const tick of ["$0.00001", "$0.0001", "$0.001", "$0.01"]) expect(svg).toContain(`>${tick}</text>`);
+    // Costs within ten times of each other keep a linear scale from 0.
+    const close = summaries(40).map((x, i) => ({ ...x, cost: 0.001 * (i + 1), estimatedCost: null }));
+    const linear = chartSvg(
+      close,
+      close.map((_, i) => modelColor(i)),
+    );
+    expect(linear).not.toContain("log scale");
+    const widths = [...linear.matchAll(/<rect class="bar cost"[^>]* width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toEqual([60, 120, 180]); // $0.001, $0.002, $0.003 on an axis rounded up to $0.005
+  });
+
+  it("draws a narrow chart for phones: panels one above the other, name and value above each bar", () => {
+    const narrow = r.raw.match(/<svg class="chart narrow"[\s\S]*?<\/svg>/)?.[0] ?? "";
+    expect(narrow).toMatch(/viewBox="0 0 400 \d+"/);
+    expect(count(narrow, /<rect class="bar acc"/g)).toBe(3);
+    expect(count(narrow, /<rect class="bar cost"/g)).toBe(3);
+    expect(narrow).toContain('<text class="value" x="400" y="54" text-anchor="end">90.0%</text>');
+    expect(narrow).toContain(">$0.0016 actual · $0.0020 est.</text>");
+    // Shown instead of the wide one below 640 px.
+    expect(r.raw).toContain("svg.chart:not(.narrow) { display: none; }");
   });
 
   it("gives more than ten models distinct colours", () => {
@@ -245,7 +292,7 @@ describe("writeReport: the HTML page", () => {
     );
     const table = section(out.html, "summary");
     expect([...table.matchAll(/<td class="num unattributed">(\d+)<\/td>/g)].map((m) => m[1])).toEqual(["0", "3", "2"]);
-    expect(table).toContain('<td class="num">5</td><td></td>'); // the total over the models, before the empty accuracy cell
+    expect(table).toContain('<td class="num">5</td><td class="empty"></td>'); // the total over the models, before the empty accuracy cell
     const md = out.md.split("\n");
     expect(md.find((l) => l.startsWith("| mistral-small-latest |"))).toMatch(
       /^\| mistral-small-latest \| [^|]+ \| \d+\/6 \| 3 \| /,
@@ -308,7 +355,59 @@ describe("writeReport: the HTML page", () => {
     expect(r.html).toContain("#only-disagree:checked ~ .table-wrap tr.agree { display: none; }");
   });
 
-  it("runs no script and fetches nothing: no <script>, no external src/href, no url(), a CSP that forbids both", async () => {
+  it("runs its own script only: one inline <script>, allowed by its SHA-256 in the CSP, nothing else can run", async () => {
+    const scripts = r.raw.match(/<script[^>]*>[\s\S]*?<\/script>/gi) ?? [];
+    expect(scripts).toEqual([`<script>${SCRIPT}</script>`]);
+    const hash = createHash("sha256").update(SCRIPT, "utf8").digest("base64");
+    expect(SCRIPT_HASH).toBe(`'sha256-${hash}'`);
+    expect(r.raw).toContain(
+      `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-${hash}'; base-uri 'none'; form-action 'none'">`,
+    );
+    // No event attribute anywhere (an injected one would be blocked by the CSP all the same).
+    expect(r.raw).not.toMatch(/<[^>]+\son[a-z]+\s*=/i);
+    // The script's text has nothing the page's data could change: no template literal, no HTML it writes.
+    expect(SCRIPT).not.toContain("`");
+    expect(SCRIPT).not.toMatch(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|eval\(|Function\(/);
+  });
+
+  it("labels every cell for the narrow layout, and gives each answer its details: tokens, cost, finish reason", async () => {
+    const out = await report(
+      6,
+      {
+        modelPrices: { "mistral-large-latest": { inputPerMTok: 2, outputPerMTok: 6 }, "mistral-small-latest": null },
+      },
+      (i) => {
+        const row = rowOf(i);
+        if (i === 0)
+          row.answers["mistral-large-latest"] = { ...row.answers["mistral-large-latest"]!, finishReason: "length" };
+        return row;
+      },
+    );
+    for (const cls of ["summary", "items", "misses"]) {
+      const tables = out.raw.match(new RegExp(`<table class="${cls}">[\\s\\S]*?</table>`, "g")) ?? [];
+      expect(tables.length, cls).toBeGreaterThan(0);
+      for (const table of tables) {
+        const body = table.replace(/<thead>[\s\S]*?<\/thead>/, "");
+        const cells = body.match(/<td[^>]*>/g) ?? [];
+        expect(cells.length).toBeGreaterThan(0);
+        for (const td of cells) expect(td, `${cls}: ${td}`).toMatch(/data-label="[^"]+"|class="empty"/);
+      }
+    }
+    const row =
+      out.raw.match(
+        /<tr class="item (?:dis)?agree" data-custom-id="q1" data-index="1" data-right="\d+">[\s\S]*?<\/tr>/,
+      )?.[0] ?? "";
+    const large = row.match(/<td class="ans \w+" data-model="mistral-large-latest"[\s\S]*?<\/td>/)?.[0] ?? "";
+    // q1: 20 prompt and 5 completion tokens; $2 and $6 per million at half price.
+    const usd = formatUsd(((20 * 2 + 5 * 6) / 1e6) * 0.5);
+    expect(large).toContain(
+      `<details class="response"><summary>Full response</summary><p class="facts">20 prompt + 5 completion tokens · ${usd} at the batch price · finish reason <code>length</code></p></details>`,
+    );
+    const small = row.match(/<td class="ans \w+" data-model="mistral-small-latest"[\s\S]*?<\/td>/)?.[0] ?? "";
+    expect(small).toContain("20 prompt + 5 completion tokens · no price</p>");
+  });
+
+  it("fetches nothing: no external src/href, no url(), a CSP that forbids both", async () => {
     const clean = await report(12, {}, (i) => {
       const row = rowOf(i);
       if (i === 2) row.prompt = "What is 2 * 3?"; // the hostile row holds URLs; this page has none at all
@@ -380,7 +479,7 @@ describe("writeReport: the HTML page", () => {
       },
       prices: { date: "<p>", batchDiscount: 0.5 },
     });
-    const html = fs.readFileSync(out.htmlPath, "utf8");
+    const html = structure(fs.readFileSync(out.htmlPath, "utf8"));
     expect(html).not.toMatch(/<script|<b>job|<i>S|<d>|<e>|<r>|<n>|<p>|id"</);
     expect(html).toContain("&lt;/title&gt;&lt;script&gt;t()&lt;/script&gt;");
     expect(html).toContain(`data-model="m&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"`);
@@ -460,7 +559,7 @@ describe("writeReport: the HTML page", () => {
     ];
     fs.writeFileSync(rowsFile, `${rows.map((x) => JSON.stringify(x)).join("\r\n")}\r\n\r\n`);
     const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), 0), summaries: s });
-    const html = fs.readFileSync(out.htmlPath, "utf8");
+    const html = structure(fs.readFileSync(out.htmlPath, "utf8"));
     // Unscored: disagreement by the answers' text (trimmed, case-folded).
     expect(itemRow(html, "u1").disagree).toBe(false);
     expect(itemRow(html, "u2").disagree).toBe(true);
@@ -703,7 +802,7 @@ describe("writeReport: a large rows file", () => {
     // About half a second here; the bound leaves room for slow machines. (Memory is bounded by construction:
     // only the capped items are kept; a heap figure would measure the garbage collector's timing, not the report.)
     expect(elapsed).toBeLessThan(15_000);
-    const html = fs.readFileSync(out.htmlPath, "utf8");
+    const html = structure(fs.readFileSync(out.htmlPath, "utf8"));
     expect(itemIds(html)).toHaveLength(500);
     expect(html).toContain("Showing 500 of 50,000 items; 49,500 omitted (maxItems = 500).");
     expect(html).toContain("50,000 items; the models disagree on <b>27,501</b>");

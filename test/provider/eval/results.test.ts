@@ -63,6 +63,7 @@ describe("successful chat lines", () => {
       promptTokens: 12,
       completionTokens: 5,
       model: "mistral-small-latest",
+      finishReason: "stop",
     });
     const { model: _, ...withoutModel } = chatBody("ok") as Record<string, unknown>;
     expect(parseResultLine(ok("q2", withoutModel), CHAT).model).toBeUndefined();
