@@ -6,9 +6,13 @@
  * into the temp directory on first use) driven by `puppeteer-core`. Nothing to install: `npm ci` brings it.
  * One browser, one page: after load the DOM is read (one bar per model, the tables' rows), the window is screenshotted
  * (the PNG is checked: signature, IHDR dimensions, size, and that the bars' colours are really painted), then
- * "show only disagreements" is clicked and a probe measures the layout. The browser is closed before the file ends.
+ * "show only disagreements" is clicked and a probe measures the layout. A second page at a phone's width (420 px) is
+ * screenshotted and measured (nothing past the window's edge, no cell squeezed to a few letters), then its item tools
+ * are used as a user would (typing a search, choosing a model and a verdict, sorting, opening an answer's details).
+ * The browser is closed before the file ends.
  * Set CHROMIUM_BIN=/path/to/chromium to use another Chromium (or Chrome) binary instead.
- * Set REPORT_SCREENSHOT=/some/file.png to keep a copy of the screenshot (and of the page, as /some/file.html).
+ * Set REPORT_SCREENSHOT=/some/file.png to keep a copy of the screenshots (the narrow one as /some/file-narrow.png) and
+ * of the page (as /some/file.html).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,10 +21,14 @@ import { inflateSync } from "node:zlib";
 import puppeteer, { type Browser, type LaunchOptions } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelColor, writeReport } from "../../provider/eval/report";
-import { MODELS, reportOptions, writeRows } from "../support/evalReport";
+import { SCRIPT } from "../../provider/eval/report/script";
+import { MODELS, reportOptions, rowOf, writeRows } from "../support/evalReport";
 
 const WIDTH = 1280;
 const HEIGHT = 2000;
+/** A phone's width: the narrow layout (below 640 px) is checked at it. */
+const NARROW = 420;
+const NARROW_HEIGHT = 900;
 
 /** Launch options: CHROMIUM_BIN if set, else the Chromium bundled in @sparticuz/chromium. */
 async function launchOptions(): Promise<LaunchOptions & { executablePath: string; hint: string }> {
@@ -187,6 +195,57 @@ const out = {
 return out;
 })()`;
 
+/**
+ * Evaluated in the page at either width: whether anything is wider than the window, and the narrowest visible text
+ * cell of each table (a cell's content box, without its label), as wide in pixels and in characters of its font.
+ */
+const LAYOUT_PROBE = `(() => {
+const shown = (el) => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== "hidden";
+const vw = window.innerWidth;
+const all = [...document.querySelectorAll("body *")].filter(shown);
+const over = all.filter((el) => el.getBoundingClientRect().right > vw + 1).map((el) => el.tagName + "." + el.className);
+const cells = {};
+for (const t of document.querySelectorAll("table")) {
+  for (const td of t.querySelectorAll("tbody td, tfoot td")) {
+    if (!shown(td) || td.textContent.trim() === "") continue;
+    // The width a cell's content has: its content box, less its label (::before) and the gap in the card layout.
+    const cs = getComputedStyle(td);
+    const before = getComputedStyle(td, "::before");
+    const inner = td.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const labelled = before.content !== "none" && before.content !== "normal" && cs.display === "flex";
+    const label = labelled ? (parseFloat(before.width) || 0) + (parseFloat(cs.columnGap) || 0) : 0;
+    const width = inner - label;
+    const ch = parseFloat(cs.fontSize) * 0.55;
+    const was = cells[t.className];
+    if (!was || width < was.width) cells[t.className] = { width, chars: width / ch, text: td.textContent.trim().slice(0, 40) };
+  }
+}
+const narrowChart = document.querySelector("svg.chart.narrow");
+const wideChart = document.querySelector("svg.chart:not(.narrow)");
+return {
+  viewport: vw,
+  documentWidth: document.documentElement.scrollWidth,
+  overflowing: over.slice(0, 10),
+  wraps: [...document.querySelectorAll(".table-wrap, .chart-wrap")].filter(shown).map((w) => w.scrollWidth - w.clientWidth),
+  cells,
+  charts: { wide: shown(wideChart), narrow: shown(narrowChart), narrowWidth: narrowChart.getBoundingClientRect().width },
+  tools: shown(document.getElementById("item-tools")),
+};
+})()`;
+
+interface LayoutProbe {
+  viewport: number;
+  documentWidth: number;
+  overflowing: string[];
+  wraps: number[];
+  cells: Record<string, { width: number; chars: number; text: string }>;
+  charts: { wide: boolean; narrow: boolean; narrowWidth: number };
+  tools: boolean;
+}
+
+/** The ids of the item rows shown, in their order on the page. */
+const VISIBLE_IDS = `[...document.querySelectorAll("table.items tr.item")].filter((r) => r.getClientRects().length > 0).map((r) => r.dataset.customId)`;
+
 describe("the report in headless Chromium", { timeout: 180_000 }, () => {
   const N = 40;
   let work: string;
@@ -196,6 +255,12 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
   let dom = "";
   let png: Buffer = Buffer.alloc(0);
   let probe: Probe | undefined;
+  let wide: LayoutProbe | undefined;
+  let narrow: LayoutProbe | undefined;
+  let narrowPng: Buffer = Buffer.alloc(0);
+  const consoleErrors: string[] = [];
+  /** What the item tools did in the narrow page: the rows shown after each step, and the expanded answer. */
+  const steps: Record<string, unknown> = {};
 
   /** The rendered results (the tests fail, never skip, when the browser did not run). */
   function rendered(): { dom: string; png: Buffer; probe: Probe } {
@@ -206,7 +271,20 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), "report-browser-"));
     const rowsFile = path.join(work, "rows.jsonl");
-    await writeRows(rowsFile, N);
+    // Item 4 (i = 3, which mistral-large-latest gets wrong) has a long answer of that model: it shows in part until
+    // its details are opened.
+    await writeRows(rowsFile, N, (i) => {
+      const row = rowOf(i);
+      if (i === 3) {
+        const large = row.answers["mistral-large-latest"]!;
+        row.answers["mistral-large-latest"] = {
+          ...large,
+          answer: Array.from({ length: 30 }, (_, k) => `Line ${k + 1} of a long answer.`).join("\n"),
+          finishReason: "length",
+        };
+      }
+      return row;
+    });
     ({ htmlPath } = await writeReport(reportOptions(rowsFile, path.join(work, "out"), N, { maxItems: 30 })));
     const { hint, ...options } = await launchOptions();
     launching = puppeteer.launch(options);
@@ -230,12 +308,56 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
       if (!(await page.evaluate('document.getElementById("only-disagree").checked')))
         throw new Error("clicking the label did not tick the filter");
       probe = (await page.evaluate(PROBE)) as Probe;
+      wide = (await page.evaluate(LAYOUT_PROBE)) as LayoutProbe;
+
+      // The narrow page: a phone's width, its screenshot and layout, then the item tools as a user works them.
+      const phone = await browser.newPage();
+      phone.on("console", (m) => {
+        if (m.type() === "error") consoleErrors.push(m.text());
+      });
+      phone.on("pageerror", (e) => consoleErrors.push(String(e)));
+      await phone.setViewport({ width: NARROW, height: NARROW_HEIGHT, deviceScaleFactor: 1 });
+      await phone.goto(`file://${htmlPath}`, { waitUntil: "load" });
+      await phone.evaluate("document.fonts.ready.then(() => true)");
+      narrowPng = Buffer.from(await phone.screenshot({ type: "png" }));
+      narrow = (await phone.evaluate(LAYOUT_PROBE)) as LayoutProbe;
+      steps.initial = await phone.evaluate(VISIBLE_IDS);
+      steps.count0 = await phone.evaluate('document.getElementById("item-count").textContent');
+      await phone.type("#item-search", "q1");
+      steps.search = await phone.evaluate(VISIBLE_IDS);
+      steps.count1 = await phone.evaluate('document.getElementById("item-count").textContent');
+      await phone.click("#item-search", { count: 3 });
+      await phone.keyboard.press("Backspace");
+      await phone.select("#item-model", "mistral-large-latest");
+      await phone.select("#item-verdict", "wrong");
+      steps.wrong = await phone.evaluate(VISIBLE_IDS);
+      await phone.select("#item-model", "");
+      await phone.select("#item-verdict", "failed");
+      steps.failed = await phone.evaluate(VISIBLE_IDS);
+      await phone.select("#item-verdict", "");
+      await phone.select("#item-sort", "id");
+      steps.byId = await phone.evaluate(VISIBLE_IDS);
+      await phone.select("#item-sort", "fewest");
+      steps.fewest = await phone.evaluate(
+        `[...document.querySelectorAll("table.items tr.item")].map((r) => Number(r.dataset.right))`,
+      );
+      await phone.select("#item-sort", "shown");
+      steps.back = await phone.evaluate(VISIBLE_IDS);
+      // The long answer: shown in part, then whole once its details are opened (a click on "Full response").
+      const cell = 'tr.item[data-custom-id="q4"] td.ans[data-model="mistral-large-latest"]';
+      const measure = `(() => { const t = document.querySelector('${cell} .text'); return { shown: t.getBoundingClientRect().height, whole: t.scrollHeight }; })()`;
+      steps.before = await phone.evaluate(measure);
+      await phone.click(`${cell} details.response summary`);
+      steps.after = await phone.evaluate(measure);
+      steps.facts = await phone.evaluate(`document.querySelector('${cell} details.response .facts').textContent`);
+      await phone.close();
     } finally {
       await closeBrowser(browser);
     }
     const keep = process.env.REPORT_SCREENSHOT;
     if (keep) {
       fs.writeFileSync(keep, png);
+      fs.writeFileSync(keep.replace(/(\.png)?$/i, "-narrow.png"), narrowPng);
       fs.copyFileSync(htmlPath, `${keep.replace(/\.png$/i, "")}.html`);
     }
   }, 150_000);
@@ -245,6 +367,12 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     await closeBrowser(await launching?.catch(() => undefined));
     if (work) fs.rmSync(work, { recursive: true, force: true });
   });
+
+  /** The narrow page's results (the tests fail, never skip, when the browser did not run). */
+  function phone(): { layout: LayoutProbe; png: Buffer } {
+    if (!narrow || !wide) throw new Error("the narrow page was not rendered: see the error of the beforeAll hook");
+    return { layout: narrow, png: narrowPng };
+  }
 
   it("runs a real Chromium", () => {
     expect(version).toMatch(/^(Headless)?Chrome\/\d+\./);
@@ -269,8 +397,9 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     expect(count(items, /<td class="ans /g)).toBe(30 * MODELS.length);
     expect(count(dom, /<table class="misses">/g)).toBe(MODELS.length);
     expect(dom).toContain("Showing 30 of 40 items; 10 omitted");
-    // The hostile text arrived as text: no element was made of it.
-    expect(dom).not.toMatch(/<script/i);
+    // The hostile text arrived as text: no element was made of it. The one script is the page's own.
+    expect(count(dom, /<script/gi)).toBe(1);
+    expect(dom).toContain(`<script>${SCRIPT}</script>`);
     expect(dom).toContain('&lt;script&gt;alert("pwned")&lt;/script&gt;');
   });
 
@@ -317,5 +446,69 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
     MODELS.forEach((_, i) => {
       expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(1_500);
     });
+  });
+
+  it("fits a phone's width (420 px): nothing overflows, the narrow chart replaces the wide one, the tables become cards", () => {
+    const { layout } = phone();
+    expect(layout.viewport).toBe(NARROW);
+    expect(layout.documentWidth, "nothing wider than the window").toBeLessThanOrEqual(NARROW);
+    expect(layout.overflowing, "elements past the right edge").toEqual([]);
+    expect(
+      layout.wraps.every((w) => w <= 0),
+      `scrolling inside: ${layout.wraps}`,
+    ).toBe(true);
+    expect(layout.charts).toMatchObject({ wide: false, narrow: true });
+    expect(layout.charts.narrowWidth).toBeGreaterThan(NARROW - 60);
+    // No text cell narrower than a few characters (the summary's and the items' columns used to shrink to letters).
+    for (const cls of ["summary", "items", "misses"]) {
+      const cell = layout.cells[cls];
+      expect(cell, cls).toBeDefined();
+      expect(cell!.chars, `${cls}: narrowest cell ${JSON.stringify(cell)}`).toBeGreaterThan(12);
+    }
+    // And at the desktop width, the wide chart and no cell squeezed either.
+    expect(wide!.charts).toMatchObject({ wide: true, narrow: false });
+    expect(wide!.documentWidth).toBeLessThanOrEqual(WIDTH);
+    for (const cls of ["summary", "items", "misses"]) expect(wide!.cells[cls]!.chars, cls).toBeGreaterThan(4);
+  });
+
+  it("takes a screenshot at 420 px: the window's size, each model's colour painted by the narrow chart", () => {
+    const img = readPng(phone().png);
+    expect([img.width, img.height]).toEqual([NARROW, NARROW_HEIGHT]);
+    MODELS.forEach((_, i) => {
+      expect(countColor(img, modelColor(i)), `colour of ${MODELS[i]}`).toBeGreaterThan(500);
+    });
+  });
+
+  it("runs its own script (allowed by its hash: the tools show, no CSP error) and searches, filters and sorts the items", () => {
+    phone();
+    expect(narrow!.tools).toBe(true);
+    expect(consoleErrors).toEqual([]);
+    const initial = steps.initial as string[];
+    expect(initial).toHaveLength(30);
+    expect(steps.count0).toBe("All 30 items shown");
+    // Search: the rows whose text holds "q1" (only ids do: q1, q10-q19 among those shown).
+    const expectedSearch = initial.filter((id) => id.includes("q1"));
+    expect(steps.search).toEqual(expectedSearch);
+    expect(steps.count1).toBe(`${expectedSearch.length} of 30 items match`);
+    // mistral-large-latest wrong: items i % 10 === 3 of the fixture (q4, q14, ...), among those shown.
+    expect(steps.wrong).toEqual(initial.filter((id) => Number(id.slice(1)) % 10 === 4));
+    // Any model's request failed: ministral-3b-latest on i % 10 === 8.
+    expect(steps.failed).toEqual(initial.filter((id) => Number(id.slice(1)) % 10 === 9));
+    const byId = [...initial].sort((a, b) => Number(a.slice(1)) - Number(b.slice(1)));
+    expect(steps.byId).toEqual(byId);
+    const fewest = steps.fewest as number[];
+    expect(fewest).toEqual([...fewest].sort((a, b) => a - b));
+    expect(steps.back).toEqual(initial);
+  });
+
+  it("expands an answer: its details give tokens, cost and finish reason, and the whole text shows", () => {
+    phone();
+    const before = steps.before as { shown: number; whole: number };
+    const after = steps.after as { shown: number; whole: number };
+    expect(before.shown).toBeLessThan(before.whole - 20);
+    expect(after.shown).toBeGreaterThanOrEqual(after.whole - 1);
+    expect(steps.facts).toMatch(
+      /^\d+ prompt \+ \d+ completion tokens · (no price|\$[0-9.]+ at the batch price) · finish reason length$/,
+    );
   });
 });

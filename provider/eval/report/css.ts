@@ -112,8 +112,7 @@ table.items .body:has(details.response[open]) .text { max-height: none; }
   .tools label { flex: 1 1 100%; justify-content: space-between; }
   .tools input[type="search"], .tools select { flex: 1; min-width: 0; width: auto; }
   table.summary, table.items, table.misses { table-layout: auto; font-size: 13px; }
-  table.summary thead, table.items thead, table.misses thead {
-    position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+  table.summary thead, table.items thead, table.misses thead { display: none; }
   table.summary tbody, table.summary tfoot, table.items tbody, table.misses tbody,
   table.summary tr, table.items tr, table.misses tr { display: block; }
   table.summary tr, table.items tr.item, table.misses tr { border: 1px solid var(--line); border-radius: 8px; margin: 0 0 10px; overflow: hidden; }
