@@ -276,6 +276,7 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     return {
       ...summary,
       ...(figures.jobIds ? { jobIds: figures.jobIds } : {}),
+      ...(first?.resolvedModel ? { resolvedModel: first.resolvedModel } : {}),
       submitted: run.jobs.reduce((n, j) => n + j.submitted, 0),
       retried: run.jobs.reduce((n, j) => n + j.retried, 0),
       outputPath: first?.outputPath ?? null,

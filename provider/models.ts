@@ -110,6 +110,28 @@ export function findModel(name: string, models: readonly ModelInfo[]): ModelInfo
   return models.find((m) => m.id === name) ?? models.find((m) => m.aliases.includes(name));
 }
 
+/**
+ * What a model name resolves to in the models API: the dated version of its card (a name ending in `-YYMM`, e.g.
+ * `mistral-small-latest` -> `mistral-small-2506`), the name itself when it is dated, else the card's id; null for a
+ * name the list lacks. Pure.
+ */
+export function resolveModelName(models: readonly ModelInfo[], name: string): string | null {
+  const card = findModel(name, models);
+  if (!card) return null;
+  const dated = (n: string) => /-\d{4}$/.test(n);
+  if (dated(name)) return name;
+  return [card.id, ...card.aliases].find(dated) ?? card.id;
+}
+
+/**
+ * The model a name resolves to now (`resolveModelName`), from the context's catalogue (`live`: read now, not the copy
+ * on disk); null when the models API could not be read or does not list it.
+ */
+export async function resolvedModelOf(ctx: ProviderContext, name: string, live = false): Promise<string | null> {
+  const catalog = await (live ? liveModelCatalog(ctx) : modelCatalog(ctx));
+  return "models" in catalog ? resolveModelName(catalog.models, name) : null;
+}
+
 /** The check of `model` for `endpoint` (undefined: existence only) against the models of the workspace. Pure. */
 export function judgeModel(
   model: string,

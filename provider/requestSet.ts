@@ -20,7 +20,7 @@ import { call, isNotFound } from "./client";
 import type { ProviderContext } from "./context";
 import { DEFAULT_TIMEOUT_HOURS, waitPolicy, type WaitPolicy } from "./jobLogic";
 import { report } from "./log";
-import { checkJobModel } from "./models";
+import { checkJobModel, resolvedModelOf } from "./models";
 import { resolveStatePath, samePath, stateVersionOf, toStatePath } from "./paths";
 import { pauseStackTraces } from "./register";
 import { show } from "./requests";
@@ -146,6 +146,12 @@ export interface RequestSetOutputs extends RequestSetInputs {
   outputPath: string | null;
   /** `<directory>/errors.jsonl`: the current per-request failures, or null when there is none. */
   errorPath: string | null;
+  /**
+   * What `model` resolved to in the models API (its dated version, e.g. `mistral-small-2506`) when the set's requests
+   * last ran; null when the list could not say. `preview` and `refresh` say when the name now resolves to another.
+   * Absent in sets stored before (read as unknown: nothing is said of them until their requests run again).
+   */
+  resolvedModel: string | null;
 }
 
 /** The args of a RequestSet. */
@@ -172,6 +178,7 @@ const OUTPUT_ONLY: OutputOnly<RequestSetPublicOutputs> = {
   removedRequests: undefined,
   outputPath: undefined,
   errorPath: undefined,
+  resolvedModel: undefined,
 };
 
 /** The stored scope (project/stack/name) of a set: its idempotency keys and its name in messages. */
@@ -310,6 +317,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async diff(_id: string, olds: RequestSetOutputs, news: RequestSetInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
     if (replaces.length) return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
+    await this.reportResolution(olds);
     // A set stored before `hold` or `deleteResultFilesOnDestroy` existed held and deleted nothing. A hold not known
     // yet (at preview, while the wave before may update) counts as unchanged: with requests to submit the set
     // updates anyway, and `up` decides on its value.
@@ -350,11 +358,40 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async create(inputs: RequestSetInputs): Promise<pulumi.dynamic.CreateResult<RequestSetOutputs>> {
     const scope = (inputs as Scoped).scope ?? "";
     const id = `set-${createHash("sha256").update(scope).digest("hex").slice(0, 16)}`;
-    return { id, outs: await this.run(id, inputs, []) };
+    return { id, outs: await this.withResolution(await this.run(id, inputs, []), undefined) };
+  }
+
+  /**
+   * The outputs with what the model resolves to: now, when this update submitted requests (or the set had no record
+   * of it); else what it was when they ran.
+   */
+  private async withResolution(
+    outs: RequestSetOutputs,
+    previous: string | null | undefined,
+  ): Promise<RequestSetOutputs> {
+    if (outs.submittedRequests === 0 && typeof previous === "string") return { ...outs, resolvedModel: previous };
+    return { ...outs, resolvedModel: await resolvedModelOf(this.ctx, outs.model) };
+  }
+
+  /**
+   * Says when the model's name now resolves to another version than the one the set's results came from (an alias
+   * such as `-latest` moved). The results are kept: an alias that moves does not rerun a set; naming the version
+   * does (another model replaces the set).
+   */
+  private async reportResolution(olds: RequestSetOutputs): Promise<void> {
+    const was = olds.resolvedModel;
+    if (typeof was !== "string" || typeof olds.model !== "string") return;
+    const now = await resolvedModelOf(this.ctx, olds.model, true);
+    if (now === null || now === was) return;
+    report(
+      this.ctx,
+      `${label(olds as Scoped)}: ${olds.model} now resolves to ${now} (models API); the set's results came from ${was} and are kept (an alias that moves does not rerun a set). To run the requests on ${now}, name it (model: "${now}"); to stay on ${was}, name that`,
+    );
   }
 
   async read(id: string, props?: RequestSetOutputs): Promise<pulumi.dynamic.ReadResult<RequestSetOutputs>> {
     if (!props?.parts) return { id, props };
+    await this.reportResolution(props);
     const spec = specOf(props as RequestSetOutputs & Scoped);
     const parts = props.parts.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
     for (const part of parts) await settlePart(this.ctx, { ...spec, waitForCompletion: false }, part, null);
@@ -375,7 +412,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     olds: RequestSetOutputs,
     news: RequestSetInputs,
   ): Promise<pulumi.dynamic.UpdateResult<RequestSetOutputs>> {
-    return { outs: await this.run(id, news, olds.parts ?? []) };
+    return { outs: await this.withResolution(await this.run(id, news, olds.parts ?? []), olds.resolvedModel) };
   }
 
   /**
@@ -505,6 +542,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       failedRequests: failed,
       pendingRequests: delta.pending,
       submittedRequests: submitted,
+      resolvedModel: null, // create and update fill it in (withResolution)
       updatedAt: Date.now(),
       retriedRequests: submitted ? (before?.retried ?? 0) : 0,
       reusedRequests: (before ?? delta).reused,

@@ -29,6 +29,8 @@ export interface JobOutcome {
   failed: number;
   submitted: number;
   retried: number;
+  /** What the run's model resolved to in the models API when the set's requests last ran (null: not known). */
+  resolvedModel: string | null;
 }
 
 /** One shard of one run as built: its set, and the set's outcome once known. */
@@ -111,7 +113,7 @@ export function buildShardedRuns(
         set.updatedAt,
       ]);
       const outcome = pulumi
-        .all([set.jobIds, set.status, set.outputPath, set.errorPath, counts])
+        .all([set.jobIds, set.status, set.outputPath, set.errorPath, counts, set.resolvedModel])
         .apply(
           ([
             jobIds,
@@ -119,6 +121,7 @@ export function buildShardedRuns(
             outputPath,
             errorPath,
             [requests, succeeded, failed, submittedThen, retriedThen, pending, updatedAt],
+            resolvedModel,
           ]): JobOutcome => {
             // A set this `up` did not update keeps the counts of the `up` that did: nothing was submitted now.
             const now = updatedAt >= startedAt;
@@ -136,6 +139,7 @@ export function buildShardedRuns(
               failed,
               submitted,
               retried: now ? retriedThen : 0,
+              resolvedModel: typeof resolvedModel === "string" ? resolvedModel : null,
             };
           },
         );

@@ -100,6 +100,11 @@ export interface ModelSummary {
    * most requests first. Absent when no response names one, and in summaries made before.
    */
   answeredBy?: string[];
+  /**
+   * What the run's model name resolved to in the models API (its dated version) when its requests last ran; absent
+   * when the list could not say. `preview` and `refresh` say when the name now resolves to another.
+   */
+  resolvedModel?: string;
   /** Dataset items. */
   total: number;
   /** Dataset items with a successful answer. */

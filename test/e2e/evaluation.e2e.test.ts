@@ -343,6 +343,44 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     latest = again;
   });
 
+  it("records what each model resolved to; when an alias moves, preview and refresh say so and keep the results", async () => {
+    // The emulator's catalogue: mistral-large-latest is the card whose alias is the dated mistral-large-2411.
+    expect(latest.summaries.find((s) => s.model === "mistral-large-latest")?.resolvedModel).toBe("mistral-large-2411");
+    expect(latest.summaries.find((s) => s.model === "tiny")?.resolvedModel).toBe("ministral-3b-2410");
+    expect(fs.readFileSync(latest.markdownPath, "utf8")).toContain(
+      "mistral-large-latest → `mistral-large-latest`, resolved to `mistral-large-2411`",
+    );
+    const move = async (aliases: string[]) => {
+      const res = await fetch(`${emulator.url}/__emulator/models/mistral-large-latest/aliases`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ aliases }),
+      });
+      expect(res.status).toBe(200);
+    };
+    await move(["mistral-large-2512"]);
+    try {
+      const said =
+        'RequestSet "arith-mistral-large-latest": mistral-large-latest now resolves to mistral-large-2512 (models API); ' +
+        "the set's results came from mistral-large-2411 and are kept";
+      const output: string[] = [];
+      const steps = await previewSteps(stack, (t) => output.push(t));
+      expect(output.join("")).toContain(said);
+      expect(
+        Object.values(steps).every((step) => step === "same"),
+        JSON.stringify(steps),
+      ).toBe(true);
+      // The other sets' models did not move: nothing said of them.
+      expect(output.join("")).not.toContain('RequestSet "arith-tiny": ministral-3b-latest now resolves');
+      const refreshed: string[] = [];
+      await stack.refresh({ onOutput: (t) => refreshed.push(t) });
+      expect(refreshed.join("")).toContain(said);
+      expect(jobs()).toHaveLength(3);
+    } finally {
+      await move(["mistral-large-2411"]);
+    }
+  });
+
   it("preview writes no report: the join and the report run in up only; the report's paths are known, the summaries are not", async () => {
     // Every run is unchanged and downloaded: the report step sees known values at preview. Before the dry-run guard,
     // it joined and rewrote the rows and both reports there.

@@ -65,6 +65,30 @@ describe.each(profiles)("models API (%s profile)", (profile) => {
     expect(moderation?.capabilities).toMatchObject({ moderation: true, classification: true, completionChat: false });
   });
 
+  it("moves an alias for tests (PUT /__emulator/models/:id/aliases): the list and the card follow; bad input is refused", async () => {
+    const { emulator, c } = of(profile);
+    const put = (id: string, body: unknown) =>
+      fetch(`${emulator.url}/__emulator/models/${id}/aliases`, {
+        method: "PUT",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const before = DEFAULT_MODELS.find((m) => m.id === "mistral-small-latest")?.aliases ?? [];
+    try {
+      expect((await put("mistral-small-latest", { aliases: ["mistral-small-2512"] })).status).toBe(200);
+      const card = base(await c.client.models.retrieve({ modelId: "mistral-small-2512" }));
+      expect(card).toMatchObject({ id: "mistral-small-latest", aliases: ["mistral-small-2512"] });
+      const listed = (await c.client.models.list()).data?.map(base).find((m) => m.id === "mistral-small-latest");
+      expect(listed?.aliases).toEqual(["mistral-small-2512"]);
+      expect((await fetch(`${emulator.url}/v1/models/${before[0]}`)).status).toBe(404);
+      expect((await put("no-such-model", { aliases: ["x-2512"] })).status).toBe(404);
+      expect((await put("mistral-small-latest", { aliases: ["mistral-large-latest"] })).status).toBe(404);
+      expect((await put("mistral-small-latest", { aliases: "mistral-small-2512" })).status).toBe(400);
+    } finally {
+      await put("mistral-small-latest", { aliases: before });
+    }
+  });
+
   it("filters the list by the spec's model query parameter", async () => {
     const { emulator } = of(profile);
     const res = await fetch(`${emulator.url}/v1/models?model=mistral-embed-2312`);

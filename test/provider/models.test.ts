@@ -5,7 +5,14 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { editDistance, findModel, judgeModel, nearestModels, type ModelInfo } from "../../provider/models";
+import {
+  editDistance,
+  findModel,
+  judgeModel,
+  nearestModels,
+  resolveModelName,
+  type ModelInfo,
+} from "../../provider/models";
 
 const chat = { completion_chat: true };
 const MODELS: ModelInfo[] = [
@@ -17,6 +24,19 @@ const MODELS: ModelInfo[] = [
   { id: "mistral-ocr-latest", aliases: [], capabilities: { ocr: true }, type: "base" },
   { id: "ft:mistral-small-latest:abc:20250101:1234", aliases: [], capabilities: chat, type: "fine-tuned" },
 ];
+
+describe("resolveModelName", () => {
+  it("gives a name's dated version: by id or alias, itself when dated, the id without one, null when unlisted", () => {
+    expect(resolveModelName(MODELS, "mistral-small-latest")).toBe("mistral-small-2506");
+    expect(resolveModelName(MODELS, "mistral-small-2506")).toBe("mistral-small-2506");
+    expect(resolveModelName(MODELS, "mistral-embed")).toBe("mistral-embed-2312");
+    // The real API's form too: the dated card listing the alias.
+    const dated: ModelInfo[] = [{ id: "mistral-large-2411", aliases: ["mistral-large-latest"], capabilities: chat }];
+    expect(resolveModelName(dated, "mistral-large-latest")).toBe("mistral-large-2411");
+    expect(resolveModelName(MODELS, "codestral-latest")).toBe("codestral-latest");
+    expect(resolveModelName(MODELS, "nope")).toBeNull();
+  });
+});
 
 describe("editDistance", () => {
   const word = fc.string({ maxLength: 12 });

@@ -192,7 +192,11 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<tr data-model="${e(s.model)}">`,
       `<td data-label="Model"><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${
         s.answeredBy?.length
-          ? `<span class="answered-by">answered by ${s.answeredBy.map((m) => `<code>${e(m)}</code>`).join(", ")}</span>`
+          ? `<span class="answered-by">answered by ${s.answeredBy.map((m) => `<code>${e(m)}</code>`).join(", ")}${
+              s.resolvedModel && !s.answeredBy.includes(s.resolvedModel)
+                ? `, resolved to <code>${e(s.resolvedModel)}</code>`
+                : ""
+            }</span>`
           : ""
       }</td>`,
       `<td class="job" data-label="Job">${jobCell(s)}</td>`,

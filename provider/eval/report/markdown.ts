@@ -69,12 +69,16 @@ function renderMarkdownText(options: WriteReportOptions, rows: RowsDigest, htmlP
     );
   }
   out.push("");
-  const answered = summaries.filter((s) => s.answeredBy?.length);
+  const answered = summaries.filter((s) => s.answeredBy?.length || s.resolvedModel);
   if (answered.length) {
-    out.push(
-      `Answered by: ${answered.map((s) => `${mdCell(s.model)} → ${(s.answeredBy ?? []).map(mdCode).join(", ")}`).join(" · ")}`,
-      "",
-    );
+    const which = (s: (typeof summaries)[number]) =>
+      [
+        ...(s.answeredBy?.length ? [(s.answeredBy ?? []).map(mdCode).join(", ")] : []),
+        ...(s.resolvedModel && !(s.answeredBy ?? []).includes(s.resolvedModel)
+          ? [`resolved to ${mdCode(s.resolvedModel)}`]
+          : []),
+      ].join(", ");
+    out.push(`Answered by: ${answered.map((s) => `${mdCell(s.model)} → ${which(s)}`).join(" · ")}`, "");
   }
   const lost = summaries.filter((s) => s.unattributed || s.unreadable);
   if (lost.length) {

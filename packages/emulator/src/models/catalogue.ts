@@ -155,7 +155,7 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
 ] satisfies ModelSpec[]);
 
 export class ModelCatalogue {
-  private readonly models: readonly ModelSpec[];
+  private models: readonly ModelSpec[];
   private readonly byName = new Map<string, ModelSpec>();
 
   constructor(models: readonly ModelSpec[] = DEFAULT_MODELS) {
@@ -174,6 +174,24 @@ export class ModelCatalogue {
       }
     }
     this.models = models;
+  }
+
+  /**
+   * Gives the model `id` these aliases instead of its own, as Mistral moves an alias when it releases a version (for
+   * tests: `PUT /__emulator/models/:model_id/aliases`). Throws for an unknown id or a name another model has.
+   */
+  setAliases(id: string, aliases: readonly string[]): ModelSpec {
+    const model = this.models.find((m) => m.id === id);
+    if (!model) throw new Error(`model catalogue: no model with id ${id}`);
+    for (const name of aliases) {
+      const other = this.byName.get(name);
+      if (other && other !== model) throw new Error(`model catalogue: ${name} is a name of ${other.id}`);
+    }
+    for (const name of model.aliases ?? []) this.byName.delete(name);
+    const moved: ModelSpec = { ...model, aliases: [...aliases] };
+    this.models = this.models.map((m) => (m === model ? moved : m));
+    for (const name of [moved.id, ...aliases]) this.byName.set(name, moved);
+    return moved;
   }
 
   /** The model with this id or alias. */

@@ -1,5 +1,6 @@
 /**
- * Admin routes under `/__emulator/` for tests: health, faults, the manual clock, forced job failure and stats.
+ * Admin routes under `/__emulator/` for tests: health, faults, the manual clock, forced job failure, moving a model's
+ * aliases, and stats.
  * The seed route lives in `seed.ts`.
  */
 import type { FastifyInstance } from "fastify";
@@ -45,6 +46,19 @@ export function registerAdminRoutes(app: FastifyInstance, ctx: EmulatorContext):
     job.internal.forcedFailure = message ?? "Injected failure";
     store.saveJob(job);
     return jobView(job, false);
+  });
+  // An alias moves (Mistral releases a version): the model's aliases become these.
+  app.put("/__emulator/models/:model_id/aliases", async (request) => {
+    const { model_id: id } = request.params as { model_id: string };
+    const { aliases } = (request.body ?? {}) as { aliases?: unknown };
+    if (!Array.isArray(aliases) || !aliases.every((a) => typeof a === "string" && a !== ""))
+      throw apiError(400, `aliases must be an array of model names, received ${JSON.stringify(aliases)}`);
+    try {
+      const moved = models.setAliases(id, aliases as string[]);
+      return { id: moved.id, aliases: moved.aliases };
+    } catch (error) {
+      throw apiError(404, (error as Error).message);
+    }
   });
   app.get("/__emulator/stats", async () => {
     await processor.advanceAll();
