@@ -104,12 +104,12 @@ module.exports = { summaries: evaluation.summaries, reportPath: evaluation.repor
     );
     expect(shards.tiny!.reduce((n, s) => n + s.requests, 0)).toBe(LINES);
 
-    // The preview line, logged by up too: shards, jobs, waves and why.
+    // The estimate's heading, logged by up too: shards, jobs, waves and why.
     const line =
       output
         .join("")
         .split("\n")
-        .find((l) => l.includes("Evaluation arith:")) ?? "";
+        .find((l) => l.includes("Evaluation arith:") && l.includes("estimated at the batch price")) ?? "";
     expect(line).toContain(
       `${LINES} requests in ${ids.length} shards x 2 models = ${2 * ids.length} jobs, 2 waves: at most ${PENDING} pending requests per workspace`,
     );
