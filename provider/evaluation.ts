@@ -17,7 +17,10 @@ import type { RequestSet } from "./requestSet";
 import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
 import { aggregateStatus } from "./eval/join";
 import type { ApiEndpoint } from "./requests";
-import { buildShardedRuns, type JobOutcome } from "./eval/build";
+import { buildJudges, buildShardedRuns, type JobOutcome } from "./eval/build";
+import { readVerdicts } from "./eval/judge";
+import { cost } from "./eval/pricing";
+import { resolveStatePath } from "./paths";
 import { writeEvaluationInputs } from "./eval/inputs";
 import { joinResults } from "./eval/join";
 import { EvaluationArgumentError } from "./eval/errors";
@@ -173,6 +176,8 @@ export interface EvaluationEstimate {
 interface RunOutcome {
   run: PlannedRun;
   jobs: JobOutcome[];
+  /** The judge's set of the run (a `judge` scorer). */
+  judge?: JobOutcome;
 }
 
 /** A run's figures from its jobs: the first job's id and paths, every job's ids, the aggregated status. */
@@ -208,7 +213,7 @@ interface ReportOutputs {
  * and the report's paths are the ones the up writes.
  */
 async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulumi.Resource): Promise<ReportOutputs> {
-  if (!runs.every((r) => runFigures(r).downloaded)) {
+  if (!runs.every((r) => runFigures(r).downloaded && (r.judge === undefined || r.judge.downloaded))) {
     return {
       summaries: runs.map((r): ModelSummary => {
         const { jobId, jobIds, status } = runFigures(r);
@@ -239,6 +244,12 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     };
   }
   const present = (paths: (string | null)[]) => paths.filter((p): p is string => p !== null);
+  // A judge's grades: read from its sets' results, given to the join as each run's scores.
+  const grades = new Map<string, Awaited<ReturnType<typeof readVerdicts>>>();
+  for (const r of runs) {
+    if (r.judge)
+      grades.set(r.run.label, await readVerdicts(present([r.judge.outputPath]).map((p) => resolveStatePath(p))));
+  }
   const joined = await joinResults({
     dataset: plan.report.dataset,
     expected: plan.expected?.file,
@@ -260,6 +271,7 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     }),
     scorer: plan.scorer,
     scoreFn: plan.scoreFn,
+    ...(plan.judge ? { scores: new Map([...grades].map(([label, g]) => [label, g.scores])) } : {}),
     prices: plan.prices,
     endpoint: plan.endpoint,
     outFile: plan.report.rowsFile,
@@ -277,6 +289,7 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
       ...summary,
       ...(figures.jobIds ? { jobIds: figures.jobIds } : {}),
       ...(first?.resolvedModel ? { resolvedModel: first.resolvedModel } : {}),
+      ...judgeFigures(plan, run, grades.get(run.run.label)),
       submitted: run.jobs.reduce((n, j) => n + j.submitted, 0),
       retried: run.jobs.reduce((n, j) => n + j.retried, 0),
       outputPath: first?.outputPath ?? null,
@@ -328,6 +341,26 @@ function isKnown(output: pulumi.Output<unknown> | undefined): Promise<boolean> {
   return known instanceof Promise ? (known as Promise<boolean>) : Promise.resolve(false);
 }
 
+/** A run's judge figures for its summary (none without a judge). */
+function judgeFigures(
+  plan: EvaluationPlan,
+  run: RunOutcome,
+  grades: Awaited<ReturnType<typeof readVerdicts>> | undefined,
+): Pick<ModelSummary, "judge"> {
+  if (!plan.judge || !run.judge || !grades) return {};
+  return {
+    judge: {
+      model: plan.judge.model,
+      jobIds: run.judge.jobIds,
+      graded: grades.scores.size,
+      unreadable: grades.unreadable.length,
+      promptTokens: grades.promptTokens,
+      completionTokens: grades.completionTokens,
+      cost: cost(plan.prices, plan.judge.model, grades.promptTokens, grades.completionTokens),
+    },
+  };
+}
+
 /** Whether failed requests are sent again: `retryFailed`, else any `resubmitOn` (which asked for it job by job). */
 export function retryFailedOf(given: { retryFailed?: boolean; resubmitOn?: unknown[] }): boolean {
   return given.retryFailed ?? (Array.isArray(given.resubmitOn) && given.resubmitOn.length > 0);
@@ -369,7 +402,21 @@ export class Evaluation extends pulumi.ComponentResource {
     const detectable = describeDetectable(plan);
     if (detectable !== null) pulumi.log.info(detectable, this);
 
-    const built = buildShardedRuns(plan, this, retryFailedOf(given), Date.now(), given.deleteResultFilesOnDestroy);
+    const startedAt = Date.now();
+    const built = buildShardedRuns(plan, this, retryFailedOf(given), startedAt, given.deleteResultFilesOnDestroy);
+    const judges = buildJudges(
+      plan,
+      this,
+      new Map(
+        plan.runs.map((run) => {
+          const shards = built.shards.get(run.label) ?? [];
+          return [run.label, { sets: shards.map((s) => s.set), outcomes: shards.map((s) => s.outcome) }];
+        }),
+      ),
+      startedAt,
+      given.deleteResultFilesOnDestroy,
+    );
+    const answered: pulumi.Output<unknown>[] = [];
     const outcomes: pulumi.Output<RunOutcome>[] = [];
     for (const run of plan.runs) {
       const shards = built.shards.get(run.label) ?? [];
@@ -377,14 +424,24 @@ export class Evaluation extends pulumi.ComponentResource {
       if (first === undefined) throw new Error(`Evaluation ${name}: the plan gives the run ${run.label} no job`);
       this.sets[run.label] = first.set;
       this.shards[run.label] = shards.map(({ outcome: _, ...shard }) => shard);
-      outcomes.push(pulumi.all(shards.map((shard) => shard.outcome)).apply((jobs): RunOutcome => ({ run, jobs })));
+      const jobs = pulumi.all(shards.map((shard) => shard.outcome));
+      answered.push(jobs);
+      const judge = judges.get(run.label);
+      outcomes.push(
+        judge
+          ? pulumi.all([jobs, judge]).apply(([j, g]): RunOutcome => ({ run, jobs: j, judge: g }))
+          : jobs.apply((j): RunOutcome => ({ run, jobs: j })),
+      );
     }
 
     // The estimate: at preview, runs whose sets the engine leaves unchanged submit nothing and count nothing (their
     // outcome is known: the stored outputs); at up (after its preview said so), every run as planned.
     if (pulumi.runtime.isDryRun()) {
       const done = pulumi.runtime.rpcKeepAlive();
-      Promise.all(plan.runs.map((run, i) => isKnown(outcomes[i]).then((known) => (known ? [] : [run.label]))))
+      Promise.all([
+        ...plan.runs.map((run, i) => isKnown(answered[i]).then((known) => (known ? [] : [run.label]))),
+        ...[...judges].map(([label, judge]) => isKnown(judge).then((known) => (known ? [] : [`judge:${label}`]))),
+      ])
         .then((changing) => pulumi.log.info(describeEstimates(plan, new Set(changing.flat())), this))
         .catch((error: unknown) => pulumi.log.warn(`Evaluation ${name}: no estimate: ${String(error)}`, this))
         .finally(done);

@@ -8,7 +8,10 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { isFinalStatus } from "../api";
 import { RequestSet } from "../requestSet";
+import { resolveStatePath } from "../paths";
+import { writeJudgeRequests } from "./judge";
 import type { EvaluationPlan } from "./plan";
+import { priceFor } from "./pricing";
 
 /** One shard of one run once its set is up to date. */
 export interface JobOutcome {
@@ -103,46 +106,7 @@ export function buildShardedRuns(
         },
         previous.length ? { ...childOpts, dependsOn: previous } : childOpts,
       );
-      const counts = pulumi.all([
-        set.totalRequests,
-        set.succeededRequests,
-        set.failedRequests,
-        set.submittedRequests,
-        set.retriedRequests,
-        set.pendingRequests,
-        set.updatedAt,
-      ]);
-      const outcome = pulumi
-        .all([set.jobIds, set.status, set.outputPath, set.errorPath, counts, set.resolvedModel])
-        .apply(
-          ([
-            jobIds,
-            status,
-            outputPath,
-            errorPath,
-            [requests, succeeded, failed, submittedThen, retriedThen, pending, updatedAt],
-            resolvedModel,
-          ]): JobOutcome => {
-            // A set this `up` did not update keeps the counts of the `up` that did: nothing was submitted now.
-            const now = updatedAt >= startedAt;
-            const submitted = now ? submittedThen : 0;
-            return {
-              jobId: jobIds[0] ?? "",
-              jobIds,
-              status,
-              reused: submitted === 0,
-              downloaded: pending === 0 && isFinalStatus(status),
-              outputPath,
-              errorPath,
-              requests,
-              succeeded,
-              failed,
-              submitted,
-              retried: now ? retriedThen : 0,
-              resolvedModel: typeof resolvedModel === "string" ? resolvedModel : null,
-            };
-          },
-        );
+      const outcome = outcomeOf(set, startedAt);
       built.set(planned.jobName, { set, outcome });
       current.push(set);
     }
@@ -161,4 +125,105 @@ export function buildShardedRuns(
     );
   }
   return { shards };
+}
+
+/** A set's outcome once it is up to date: its jobs, status, result files and the counts of this `up`. */
+function outcomeOf(set: RequestSet, startedAt: number): pulumi.Output<JobOutcome> {
+  const counts = pulumi.all([
+    set.totalRequests,
+    set.succeededRequests,
+    set.failedRequests,
+    set.submittedRequests,
+    set.retriedRequests,
+    set.pendingRequests,
+    set.updatedAt,
+  ]);
+  return pulumi
+    .all([set.jobIds, set.status, set.outputPath, set.errorPath, counts, set.resolvedModel])
+    .apply(
+      ([
+        jobIds,
+        status,
+        outputPath,
+        errorPath,
+        [requests, succeeded, failed, submittedThen, retriedThen, pending, updatedAt],
+        resolvedModel,
+      ]): JobOutcome => {
+        // A set this `up` did not update keeps the counts of the `up` that did: nothing was submitted now.
+        const now = updatedAt >= startedAt;
+        const submitted = now ? submittedThen : 0;
+        return {
+          jobId: jobIds[0] ?? "",
+          jobIds,
+          status,
+          reused: submitted === 0,
+          downloaded: pending === 0 && isFinalStatus(status),
+          outputPath,
+          errorPath,
+          requests,
+          succeeded,
+          failed,
+          submitted,
+          retried: now ? retriedThen : 0,
+          resolvedModel: typeof resolvedModel === "string" ? resolvedModel : null,
+        };
+      },
+    );
+}
+
+/**
+ * The judge's sets (plan.judge): one per run, on the grading requests written from that run's answers once they are
+ * on disk (judge.ts), so it updates after the run's sets. At preview, while a run's sets change, its grades are
+ * unknown (the answers are not there yet).
+ */
+export function buildJudges(
+  plan: EvaluationPlan,
+  parent: pulumi.Resource,
+  runs: ReadonlyMap<string, { sets: RequestSet[]; outcomes: pulumi.Output<JobOutcome>[] }>,
+  startedAt: number,
+  deleteResultFilesOnDestroy = false,
+): Map<string, pulumi.Output<JobOutcome>> {
+  const judge = plan.judge;
+  const out = new Map<string, pulumi.Output<JobOutcome>>();
+  if (!judge) return out;
+  const price = priceFor(plan.prices, judge.model);
+  const discount = plan.prices.batchDiscount ?? 0.5;
+  const expectedFile = plan.expected?.file;
+  if (expectedFile === undefined) throw new Error(`${plan.name}: a judge is planned without expected answers`);
+  for (const jr of judge.runs) {
+    const answered = runs.get(jr.label);
+    if (answered === undefined) throw new Error(`${plan.name}: the judge names a run ${jr.label} the plan lacks`);
+    const source = pulumi.all(answered.outcomes).apply(async (jobs) => {
+      const outputFiles = jobs.map((j) => j.outputPath).filter((p): p is string => p !== null);
+      if (!jobs.every((j) => j.downloaded))
+        throw new pulumi.RunError(
+          `Evaluation ${plan.name}: the judge of ${jr.label} has no answers to grade yet (its jobs are ${jobs.map((j) => j.status).join(", ")}); it grades the answers of the same up`,
+        );
+      await writeJudgeRequests(judge, jr, {
+        dataset: plan.report.dataset,
+        expectedFile,
+        outputFiles: outputFiles.map((p) => resolveStatePath(p)),
+        endpoint: plan.endpoint,
+      });
+      return jr.source;
+    });
+    const set = new RequestSet(
+      jr.setName,
+      {
+        source,
+        model: judge.model,
+        endpoint: "/v1/chat/completions",
+        directory: jr.directory,
+        metadata: { evaluation: plan.name, run: jr.label, role: "judge" },
+        waitForCompletion: plan.waitForCompletion,
+        retryFailed: false,
+        deleteResultFilesOnDestroy,
+        price: price ? { input: price.inputPerMTok * discount, output: price.outputPerMTok * discount } : null,
+        filenamePrefix: jr.setName,
+      },
+      { parent, dependsOn: answered.sets },
+    );
+    out.set(jr.label, outcomeOf(set, startedAt));
+  }
+  return out;
 }

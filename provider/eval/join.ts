@@ -80,6 +80,11 @@ export interface JoinOptions {
   /** Declarative scorer. At most one of `scorer` and `scoreFn`; with neither, nothing is scored. */
   scorer?: Scorer;
   scoreFn?: ScoreFn;
+  /**
+   * Scores given per model (by its `model` name) and custom_id, e.g. a judge's grades (judge.ts): an answered item
+   * with an expected answer and no score here scores 0. At most one of `scorer`, `scoreFn` and `scores`.
+   */
+  scores?: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** @default DEFAULT_PRICES */
   prices?: PriceTable;
   /** The endpoint of the requests: how prompts, answers and token estimates are read. */
@@ -300,8 +305,8 @@ function checkOptions(o: JoinOptions): void {
         );
     });
   }
-  if (o.scorer !== undefined && o.scoreFn !== undefined)
-    problems.push("scorer and scoreFn are both given; expected at most one of them");
+  if ([o.scorer, o.scoreFn, o.scores].filter((x) => x !== undefined).length > 1)
+    problems.push("more than one of scorer, scoreFn and scores is given; expected at most one of them");
   if (o.scoreFn !== undefined && typeof o.scoreFn !== "function")
     problems.push(`scoreFn is ${show(o.scoreFn)}; expected a function (answer, expected, item) => boolean | number`);
   if (
@@ -359,7 +364,7 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
   const maxPrompt = options.maxPromptChars ?? Infinity;
   const compiled: CompiledScorer | undefined = options.scorer ? compileScorer(options.scorer) : undefined;
   const scoreFn = options.scoreFn;
-  const scoring = compiled !== undefined || scoreFn !== undefined;
+  const scoring = compiled !== undefined || scoreFn !== undefined || options.scores !== undefined;
 
   // Inputs and their sizes: P from the dataset's line count and the bytes of everything.
   const datasets: readonly string[] = typeof dataset === "string" ? [dataset] : dataset;
@@ -638,7 +643,9 @@ export async function joinResults(options: JoinOptions): Promise<JoinResult> {
                   promptJson: item.promptJson,
                   expected: JSON.parse(item.expectedJson as string) as unknown,
                 };
-                score = scoreOne(decoded(r[3]), scored, s.model, compiled, scoreFn);
+                score = options.scores
+                  ? (options.scores.get(s.model)?.get(scored.customId) ?? 0)
+                  : scoreOne(decoded(r[3]), scored, s.model, compiled, scoreFn);
                 s.scored++;
                 acc.scoreSum += score;
                 acc.scoreSquares += score * score;

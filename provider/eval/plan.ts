@@ -19,6 +19,7 @@ import type { BatchJobStatus, WaitPolicy } from "../jobLogic";
 import { show } from "../requests";
 import { canonicalJson } from "../unknown";
 import { DEFAULT_PRICES, checkPrices, cost, mergePrices, priceFor, type ModelPrice } from "./pricing";
+import { planJudge, type PlannedJudge } from "./judge";
 import { formatUsd, reportPaths } from "./report";
 import { checkScorer } from "./scoring";
 import { minimumDetectableDifference } from "./stats";
@@ -153,6 +154,8 @@ export interface EvaluationPlan {
   scorer?: Scorer;
   /** A scorer given as a function, run in the program. */
   scoreFn?: ScoreFn;
+  /** The judge (a `judge` scorer): its sets, files and estimates; the answers are scored by its grades. */
+  judge?: PlannedJudge;
   /**
    * The price table of the estimates and the join: the defaults, the overrides given, and for each run labelled
    * otherwise than its model an entry under its label with the model's price.
@@ -369,6 +372,26 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   });
 
   const scoreFn = typeof args.scorer === "function" ? args.scorer : undefined;
+  const judgeScorer = typeof args.scorer === "object" && args.scorer?.type === "judge" ? args.scorer : undefined;
+  if (judgeScorer && !expected)
+    fail(
+      name,
+      "scorer: a judge grades answers against the expected ones, and this dataset has none; set `expected` (a file, or the field of the dataset lines that holds them)",
+    );
+  if (judgeScorer && waitForCompletion === false)
+    fail(
+      name,
+      "scorer: a judge grades the answers of the same `up`, and waitForCompletion is false; leave it true (the default) or set a wait policy",
+    );
+  const judge = judgeScorer
+    ? planJudge(
+        name,
+        judgeScorer,
+        files.flatMap((f) => f.runs),
+        { inputsDir, outputDir },
+        prices,
+      )
+    : undefined;
   const paths = reportPaths(outputDir);
   // models is checked non-empty above, so there is at least one file.
   const firstFile = files[0];
@@ -380,8 +403,12 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     inputsDir,
     dataset,
     expected,
-    scorer: typeof args.scorer === "function" ? undefined : (args.scorer ?? (expected ? { type: "exact" } : undefined)),
+    scorer:
+      typeof args.scorer === "function" || judge
+        ? undefined
+        : (args.scorer ?? (expected ? { type: "exact" } : undefined)),
     scoreFn,
+    ...(judge ? { judge } : {}),
     prices,
     files,
     runs,
@@ -450,7 +477,16 @@ export function describeEstimates(plan: EvaluationPlan, submitting?: ReadonlySet
   const { prices, runs } = plan;
   const discount = `${(prices.batchDiscount ?? 0.5) * 100}% of list prices of ${prices.date}`;
   const sends = (label: string) => submitting === undefined || submitting.has(label);
-  if (runs.length > 0 && !runs.some((r) => sends(r.label))) {
+  // The judge's grading of each run (a `judge` scorer) is a run of its own here: `judge:<label>`.
+  const all = [
+    ...runs.map((r) => ({ key: r.label, label: r.label, estimate: r.estimate })),
+    ...(plan.judge?.runs ?? []).map((j) => ({
+      key: `judge:${j.label}`,
+      label: `judge of ${j.label} (${plan.judge?.model})`,
+      estimate: j.estimate,
+    })),
+  ];
+  if (all.length > 0 && !all.some((r) => sends(r.key))) {
     return (
       `Evaluation ${plan.name}: nothing to pay: every run is reused (${describeShards(plan)}, each request with its ` +
       "result), so this update submits nothing"
@@ -459,12 +495,12 @@ export function describeEstimates(plan: EvaluationPlan, submitting?: ReadonlySet
   // Two significant digits for small amounts: a cheap model's estimate must not read "$0.0000".
   const money = (x: number | null) => (x === null ? "no price" : formatUsd(x));
   const bound = (max: number | null) => (max !== null ? "upper bound (max_tokens)" : "input only (no max_tokens)");
-  const rows = runs.map(({ label, estimate: e }) => {
+  const rows = all.map(({ key, label, estimate: e }) => {
     const tokens = `~${e.inputTokens.toLocaleString("en-US")} input tokens${e.maxOutputTokens !== null ? ` + <=${e.maxOutputTokens.toLocaleString("en-US")} output` : ""}`;
-    if (!sends(label)) return [label, tokens, "$0", "reused: nothing to submit"];
+    if (!sends(key)) return [label, tokens, "$0", "reused: nothing to submit"];
     return [label, tokens, money(e.estimatedCost), e.estimatedCost === null ? "" : bound(e.maxOutputTokens)];
   });
-  const counted = runs.filter((r) => sends(r.label));
+  const counted = all.filter((r) => sends(r.key));
   const priced = counted.filter((r) => r.estimate.estimatedCost !== null);
   const total = priced.reduce((sum, r) => sum + (r.estimate.estimatedCost ?? 0), 0);
   const bounded = priced.every((r) => r.estimate.maxOutputTokens !== null);
@@ -476,7 +512,7 @@ export function describeEstimates(plan: EvaluationPlan, submitting?: ReadonlySet
       : unbounded
         ? "input only (no max_tokens)"
         : "input, and output up to max_tokens where set",
-    ...(submitting !== undefined && counted.length < runs.length ? [`the ${counted.length} run(s) that submit`] : []),
+    ...(submitting !== undefined && counted.length < all.length ? [`the ${counted.length} run(s) that submit`] : []),
     ...(unpriced.length ? [`without ${unpriced.join(", ")}: no price`] : []),
   ].join("; ");
   rows.push(["total", "", priced.length ? money(total) : "no price", totalNote]);

@@ -6,7 +6,7 @@ import type { ScoreFn, Scorer } from "./types";
 
 export type { ScoreFn, Scorer };
 
-export const SCORER_TYPES = ["exact", "contains", "regex", "numeric", "json-field"] as const;
+export const SCORER_TYPES = ["exact", "contains", "regex", "numeric", "json-field", "judge"] as const;
 
 /** The fields each scorer type takes (besides `type`). */
 const SCORER_FIELDS: Record<Scorer["type"], readonly string[]> = {
@@ -15,6 +15,7 @@ const SCORER_FIELDS: Record<Scorer["type"], readonly string[]> = {
   regex: ["pattern", "flags"],
   numeric: ["tolerance", "relativeTolerance"],
   "json-field": ["field"],
+  judge: ["model", "rubric", "maxTokens"],
 };
 
 const REGEX_FLAGS = "dgimsuvy";
@@ -129,6 +130,18 @@ export function checkScorer(value: unknown, where = "scorer"): string[] {
         problems.push(
           `${where}.field is ${show(field)}; expected a dot path without empty segments (no leading, trailing or doubled dots)`,
         );
+      break;
+    }
+    case "judge": {
+      const { model, rubric, maxTokens } = value;
+      if (typeof model !== "string" || model.trim() === "")
+        problems.push(
+          `${where}.model is ${show(model)}; expected the grading model's name, e.g. "mistral-large-latest"`,
+        );
+      if (rubric !== undefined && (typeof rubric !== "string" || rubric.trim() === ""))
+        problems.push(`${where}.rubric is ${show(rubric)}; expected the judge's instructions as a non-empty string`);
+      if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && (maxTokens as number) >= 1))
+        problems.push(`${where}.maxTokens is ${show(maxTokens)}; expected a whole number >= 1 (default 8)`);
       break;
     }
   }
@@ -311,6 +324,9 @@ export function compileScorer(scorer: Scorer): CompiledScorer {
         return v !== undefined && jsonEqual(v, expected) ? 1 : 0;
       };
     }
+    case "judge":
+      // Graded by a batch job of the judge model (eval/judge.ts), not by a function here.
+      throw new Error("judge scorer: answers are graded by the judge's batch jobs (eval/judge.ts), not compiled");
   }
 }
 

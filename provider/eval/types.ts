@@ -40,6 +40,22 @@ export type Scorer =
       type: "json-field";
       /** Dot path into the answer's JSON, e.g. `"answer"` or `"result.items.0.name"`. */
       field: string;
+    }
+  /**
+   * A judge for open-ended answers: `model` grades each answer against the expected one by `rubric`, replying
+   * CORRECT (1) or INCORRECT (0). The grading runs as batch jobs of its own, at the batch price: one RequestSet per
+   * run (`<evaluation>-judge-<label>`), declared, diffed and reused like the answers' (a grade is sent again only when
+   * its answer, expected answer or the rubric changed). Its cost is in the estimate and the report. It grades the
+   * answers of the same `up`, so `waitForCompletion` must not be false.
+   */
+  | {
+      type: "judge";
+      /** The grading model, e.g. `"mistral-large-latest"`. */
+      model: string;
+      /** What the judge is told (its system message). @default JUDGE_RUBRIC: same meaning as the expected answer */
+      rubric?: string;
+      /** Output tokens per grade. @default 8 */
+      maxTokens?: number;
     };
 
 /** A scoring function run in the Pulumi program (never in the provider). Returns true/false or a score in [0, 1]. */
@@ -105,6 +121,19 @@ export interface ModelSummary {
    * when the list could not say. `preview` and `refresh` say when the name now resolves to another.
    */
   resolvedModel?: string;
+  /**
+   * The judge's grading of this run's answers (a `judge` scorer): its model and jobs, the answers graded (the
+   * replies that were no grade score 0 and are counted in `unreadable`), its tokens and its cost at the batch price.
+   */
+  judge?: {
+    model: string;
+    jobIds: string[];
+    graded: number;
+    unreadable: number;
+    promptTokens: number;
+    completionTokens: number;
+    cost: number | null;
+  };
   /** Dataset items. */
   total: number;
   /** Dataset items with a successful answer. */

@@ -79,6 +79,13 @@ function runNotes(s: ModelSummary): string[] {
   if (typeof s.strictAccuracy === "number" && Number.isFinite(s.strictAccuracy)) {
     parts.push(`strict accuracy <b>${formatPercent(s.strictAccuracy)}</b> (failed and missing items counting 0)`);
   }
+  if (s.judge) {
+    const g = s.judge;
+    parts.push(
+      `graded by the judge <code>${escapeHtml(g.model)}</code>: <b>${int(g.graded)}</b> answers, ${int(g.promptTokens)} / ${int(g.completionTokens)} tokens, ` +
+        `<b>${g.cost === null ? "no price" : formatUsd(g.cost)}</b>${g.unreadable ? ` (${int(g.unreadable)} replies that are no grade, scored 0)` : ""}`,
+    );
+  }
   if (s.missing) parts.push(`<b>${int(s.missing)}</b> items without a result line`);
   if (s.duplicates) parts.push(`<b>${int(s.duplicates)}</b> duplicate result lines`);
   if (s.unknownIds) parts.push(`<b>${int(s.unknownIds)}</b> result lines for custom_ids not in the dataset`);

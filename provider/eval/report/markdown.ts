@@ -80,6 +80,17 @@ function renderMarkdownText(options: WriteReportOptions, rows: RowsDigest, htmlP
       ].join(", ");
     out.push(`Answered by: ${answered.map((s) => `${mdCell(s.model)} → ${which(s)}`).join(" · ")}`, "");
   }
+  const judged = summaries.filter((s) => s.judge);
+  if (judged.length) {
+    const j = (s: (typeof summaries)[number]) => {
+      const g = s.judge;
+      if (!g) return "";
+      const cost = g.cost === null ? "no price" : formatUsd(g.cost);
+      const odd = g.unreadable ? `, ${int(g.unreadable)} replies that are no grade (scored 0)` : "";
+      return `${mdCell(s.model)}: ${int(g.graded)} graded by ${mdCode(g.model)}${odd}, ${int(g.promptTokens)} / ${int(g.completionTokens)} tokens, ${cost}`;
+    };
+    out.push(`Judge (batch jobs of its own, at the batch price): ${judged.map(j).join(" · ")}`, "");
+  }
   const lost = summaries.filter((s) => s.unattributed || s.unreadable);
   if (lost.length) {
     for (const s of lost) {

@@ -579,7 +579,9 @@ describe("joinResults: errors", () => {
     await expect(joinResults({ ...options, models: [{ model: "a" }, { model: "a" }] })).rejects.toThrow(
       'models[1].model is "a", named twice',
     );
-    await expect(joinResults({ ...options, scoreFn: () => true })).rejects.toThrow("scorer and scoreFn are both given");
+    await expect(joinResults({ ...options, scoreFn: () => true })).rejects.toThrow(
+      "more than one of scorer, scoreFn and scores is given",
+    );
     await expect(joinResults({ ...options, partitions: 0 })).rejects.toThrow(
       "partitions is 0; expected an integer from 1 to 1024",
     );

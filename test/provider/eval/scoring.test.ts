@@ -55,7 +55,7 @@ describe("checkScorer", () => {
 
   it("names an unknown type, the value received and the allowed values", () => {
     expect(checkScorer({ type: "fuzzy" })).toEqual([
-      'scorer.type is "fuzzy"; expected one of "exact", "contains", "regex", "numeric", "json-field"',
+      'scorer.type is "fuzzy"; expected one of "exact", "contains", "regex", "numeric", "json-field", "judge"',
     ]);
     expect(checkScorer({})[0]).toMatch(/^scorer\.type is missing; expected one of/);
     expect(checkScorer(null)[0]).toMatch(/^scorer is null; expected an object \{ type: "exact" \| "contains"/);

@@ -26,6 +26,12 @@ export interface ModelSpec {
    * request sent again succeeds), as the real service's 5xx mostly are. @default every attempt (permanent failures)
    */
   failureAttempts?: number;
+  /**
+   * A deterministic judge (for tests of judge scoring): its reply to a message holding `<expected>…</expected>` and
+   * `<answer>…</answer>` is `CORRECT` when the answer contains the expected text as a whole word or number
+   * (case-insensitive, whitespace collapsed), else `INCORRECT` (answers.ts `judgeVerdict`).
+   */
+  judge?: boolean;
 }
 
 const CHAT: ApiEndpoint = "/v1/chat/completions";
@@ -144,6 +150,14 @@ export const DEFAULT_MODELS: readonly ModelSpec[] = deepFreeze([
     accuracy: 1,
     aliases: ["mistral-moderation-2411"],
     price: priced("mistral-moderation-latest"),
+  },
+  {
+    // The emulator's own: a deterministic grader whose verdicts a test can compute (see ModelSpec.judge).
+    id: "emulator-judge-latest",
+    endpoints: [CHAT],
+    accuracy: 1,
+    aliases: ["emulator-judge-2512"],
+    judge: true,
   },
   {
     // Priced per page in reality (about $1 per 1,000 pages), so no per-token price here.

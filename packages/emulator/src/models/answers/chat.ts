@@ -8,8 +8,24 @@ import { estimateTokens, unitHash } from "../hashing";
 import { collapse, filler, finishText, hexId, usage, type Handler } from "./common";
 import { describe, fail, isFail, isObject, optionalInt, parseMessages, stopSequences } from "./parse";
 
+/**
+ * The verdict of the deterministic judge (ModelSpec.judge) on a message holding `<expected>…</expected>` and
+ * `<answer>…</answer>`: `CORRECT` when the answer contains the expected text as a whole word or number
+ * (case-insensitive, whitespace collapsed), else `INCORRECT`.
+ */
+export function judgeVerdict(message: string): string {
+  const expected = /<expected>([\s\S]*?)<\/expected>/.exec(message)?.[1];
+  const answer = /<answer>([\s\S]*?)<\/answer>/.exec(message)?.[1];
+  if (expected === undefined || answer === undefined) return "INCORRECT (no <expected> and <answer> to compare)";
+  const norm = (t: string) => collapse(t).toLowerCase();
+  const want = norm(expected).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  if (want === "") return "INCORRECT";
+  return new RegExp(`(^|[^a-z0-9.])${want}($|[^a-z0-9]|\\.(?![0-9]))`).test(norm(answer)) ? "CORRECT" : "INCORRECT";
+}
+
 /** The reply of a chat model to a conversation (without stop / max_tokens). */
 export function chatReply(model: ModelSpec, prompt: string, choice: number): string {
+  if (model.judge) return judgeVerdict(prompt);
   const checkable = findCheckable(prompt);
   const key = `${model.id}\u0000${collapse(prompt)}${choice ? `\u0000#${choice}` : ""}`;
   if (checkable) {

@@ -1,0 +1,156 @@
+/**
+ * Judge scoring through batch, through the engine: an Evaluation whose scorer is a judge model grades each answer
+ * with a batch job of its own (one RequestSet per run), at the batch price, shown in the estimate and the report.
+ * The emulator's deterministic judge (`emulator-judge-latest`) replies CORRECT when the answer holds the expected
+ * number as a whole number: the test computes every verdict itself from the emulator's files. A second `up`
+ * submits nothing; a new rubric grades again without asking the models again.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { E2EProject, assertDistFresh, emulatorLib, previewSteps } from "./harness";
+import type { Emulator } from "mistral-batch-emulator";
+import type { ModelSummary } from "../../provider";
+import { testProfile } from "../support/profile";
+
+type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
+/** A line of a job's input or output file, as far as these tests read it. */
+interface Line {
+  custom_id: string;
+  body: { messages: { content: string }[] };
+  response: { body: { choices: { message: { content: string } }[] } };
+}
+
+const JUDGE = "emulator-judge-latest";
+const items = Array.from({ length: 16 }, (_, i) => ({
+  customId: `item-${i}`,
+  body: { max_tokens: 16, messages: [{ role: "user", content: `What is ${i} * 7?` }] },
+  expected: i * 7,
+}));
+
+describe("Evaluation with a judge scorer", { timeout: 240_000 }, () => {
+  let emulator: Emulator;
+  let project: E2EProject;
+  let stack: Stack;
+  const declare = (rubric?: string) =>
+    project.program(`
+const { Evaluation } = require("pulumi-mistral-batch");
+const evaluation = new Evaluation("graded", {
+  dataset: ${JSON.stringify(items)},
+  scorer: { type: "judge", model: "${JUDGE}"${rubric ? `, rubric: ${JSON.stringify(rubric)}` : ""} },
+  models: ["mistral-small-latest", "ministral-3b-latest"],
+  prices: { models: { "${JUDGE}": { inputPerMTok: 1, outputPerMTok: 3 } } },
+  outputDir: "out",
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+});
+module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.markdownPath };`);
+
+  beforeAll(async () => {
+    assertDistFresh();
+    emulator = await emulatorLib().startEmulator({
+      profile: testProfile(),
+      speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 },
+    });
+    project = new E2EProject("judge");
+    declare();
+    stack = await project.stack(emulator.url);
+  });
+
+  afterAll(async () => {
+    await emulator?.close();
+    project?.cleanup();
+  });
+
+  const jobs = () => [...emulator.store.jobs.values()];
+  /** A job's input lines and output lines, as the emulator holds them (custom_ids without the body key). */
+  const linesOf = (fileId: string) =>
+    fs
+      .readFileSync(emulator.store.blobPath(fileId), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Line)
+      .map((l): Line => ({ ...l, custom_id: String(l.custom_id).replace(/#[0-9a-f]{16}$/, "") }));
+  const up = async () => {
+    const result = await stack.up({ onOutput: project.onOutput });
+    expect(result.summary.result).toBe("succeeded");
+    return {
+      changes: result.summary.resourceChanges ?? {},
+      summaries: result.outputs.summaries.value as ModelSummary[],
+      markdown: fs.readFileSync(path.join(project.workDir, result.outputs.markdownPath.value as string), "utf8"),
+    };
+  };
+
+  it("preview estimates the judge's grading beside the answers, each its own row", async () => {
+    const output: string[] = [];
+    await previewSteps(stack, (t) => output.push(t));
+    const text = output.join("");
+    expect(text).toMatch(
+      /judge of mistral-small-latest \(emulator-judge-latest\)\s+~[\d,]+ input tokens \+ <=128 output\s+\$[0-9.]+/,
+    );
+    expect(text).toMatch(
+      /judge of ministral-3b-latest \(emulator-judge-latest\)\s+~[\d,]+ input tokens \+ <=128 output/,
+    );
+    expect(text).toMatch(/total\s+\$[0-9.]+ {2}upper bound \(max_tokens\)/);
+  });
+
+  it("up grades every answer with a batch job of the judge, and scores the runs by its verdicts", async () => {
+    const result = await up();
+    const byModel = (m: string) => jobs().filter((j) => j.model === m);
+    expect(byModel("mistral-small-latest")).toHaveLength(1);
+    expect(byModel("ministral-3b-latest")).toHaveLength(1);
+    const judged = byModel(JUDGE);
+    expect(judged).toHaveLength(2); // one grading job per run
+    for (const s of result.summaries) {
+      const answerJob = jobs().find((j) => j.id === s.jobId)!;
+      const answers = new Map(
+        linesOf(answerJob.output_file!).map((l) => [l.custom_id, l.response.body.choices[0].message.content as string]),
+      );
+      expect(answers.size).toBe(items.length);
+      // The verdict the deterministic judge gives: the answer holds the expected number as a whole number.
+      const right = items.filter((item) =>
+        new RegExp(`(^|[^0-9.])${item.expected}($|[^0-9]|\\.(?![0-9]))`).test(
+          answers.get(item.customId)!.toLowerCase(),
+        ),
+      ).length;
+      expect(s.scored).toBe(items.length);
+      expect(s.accuracy).toBeCloseTo(right / items.length, 10);
+      // The grading job of this run: one request per answer, each with the expected answer and the answer.
+      const grading = judged.find((j) => j.id === s.judge?.jobIds[0])!;
+      expect(grading.metadata).toMatchObject({ evaluation: "graded", run: s.model, role: "judge" });
+      const requests = linesOf(grading.input_files[0]!);
+      expect(requests).toHaveLength(items.length);
+      const first = requests.find((r) => r.custom_id === "item-3")!;
+      expect(first.body.messages[1]!.content).toContain(
+        `<expected>21</expected>\n<answer>${answers.get("item-3")}</answer>`,
+      );
+      expect(s.judge).toMatchObject({ model: JUDGE, graded: items.length, unreadable: 0 });
+      expect(s.judge!.promptTokens).toBeGreaterThan(0);
+      // $1 and $3 per million tokens, at half price.
+      expect(s.judge!.cost).toBeCloseTo(((s.judge!.promptTokens * 1 + s.judge!.completionTokens * 3) / 1e6) * 0.5, 12);
+    }
+    expect(result.markdown).toContain(
+      "Judge (batch jobs of its own, at the batch price): mistral-small-latest: 16 graded by `emulator-judge-latest`",
+    );
+  });
+
+  it("a second up submits nothing: the answers and the grades are reused", async () => {
+    const before = jobs().length;
+    const again = await up();
+    expect(jobs()).toHaveLength(before);
+    expect(again.changes).toEqual({ same: 6 }); // the component, 2 answer sets, 2 judge sets and the stack
+  });
+
+  it("a new rubric grades again, without asking the models again", async () => {
+    declare("Grade strictly. Reply CORRECT or INCORRECT.");
+    const steps = await previewSteps(stack);
+    expect(steps["graded-mistral-small-latest"]).toBe("same");
+    expect(steps["graded-judge-mistral-small-latest"]).toBe("update");
+    const before = jobs().map((j) => j.id);
+    const result = await up();
+    const added = jobs().filter((j) => !before.includes(j.id));
+    expect(added.map((j) => j.model)).toEqual([JUDGE, JUDGE]);
+    const rubric = linesOf(added[0]!.input_files[0]!)[0]!.body.messages[0]!.content;
+    expect(rubric).toBe("Grade strictly. Reply CORRECT or INCORRECT.");
+    for (const s of result.summaries) expect(s.submitted).toBe(0);
+  });
+});
