@@ -314,7 +314,14 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
     ),
     history: {
       dir: path.join(plan.outputDir, "history"),
-      scorer: declarationText(plan.scoreFn ?? plan.scorer) || "none",
+      scorer:
+        declarationText(
+          plan.scoreFn ??
+            plan.scorer ??
+            (plan.judge
+              ? { type: "judge", model: plan.judge.model, rubric: plan.judge.rubric, maxTokens: plan.judge.maxTokens }
+              : undefined),
+        ) || "none",
       runs: plan.runs.map((r) => ({ label: r.label, model: r.model, overrides: declarationText(r.overrides) })),
     },
     baseDir: process.cwd(),

@@ -37,6 +37,8 @@ export interface RunDeclaration {
 export interface HistoryRun extends RunDeclaration {
   /** The models named by the responses (the `model` field), most requests first. */
   answeredBy: string[];
+  /** What the models API resolved the model's name to when its requests ran, when known. */
+  resolved?: string;
   /** One character per item (see the module comment). */
   scores: string;
   partials?: number[];
@@ -181,6 +183,7 @@ export function sameRun(a: HistoryEntry, b: HistoryEntry): boolean {
       r.label === o.label &&
       r.model === o.model &&
       r.overrides === o.overrides &&
+      r.resolved === o.resolved &&
       sameList(r.answeredBy, o.answeredBy) &&
       r.scores === o.scores &&
       sameList((r.partials ?? []).map(String), (o.partials ?? []).map(String))
@@ -237,6 +240,8 @@ export function diffRuns(previous: RunRecord, current: RunRecord, alpha = 0.05):
     });
     const causes: string[] = [];
     if (old.model !== run.model) causes.push(`model ${old.model} → ${run.model}`);
+    else if (old.resolved && run.resolved && old.resolved !== run.resolved)
+      causes.push(`${run.model} resolved to ${old.resolved} → ${run.resolved}`);
     else if (old.answeredBy.length && run.answeredBy.length && !sameList(old.answeredBy, run.answeredBy))
       causes.push(`answered by ${old.answeredBy.join(", ")} → ${run.answeredBy.join(", ")}`);
     if (old.overrides !== run.overrides)

@@ -53,6 +53,7 @@ export async function writeReport(options: WriteReportOptions): Promise<ReportPa
           model: declared.get(s.model)?.model ?? s.model,
           overrides: declared.get(s.model)?.overrides ?? "",
           answeredBy: s.answeredBy ?? [],
+          ...(s.resolvedModel ? { resolved: s.resolvedModel } : {}),
           ...collector.scoresOf(m),
         })),
       },

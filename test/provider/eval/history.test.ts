@@ -152,6 +152,14 @@ describe("diffRuns", () => {
     ]);
   });
 
+  it("names a moved alias as the cause when the model's name is the same and what it resolved to is not", () => {
+    const before = record({ m: "1111" });
+    const now = record({ m: "1100" });
+    before.entry.runs[0]!.resolved = "mistral-small-2506";
+    now.entry.runs[0]!.resolved = "mistral-small-2507";
+    expect(diffRuns(before, now).models[0]?.causes).toEqual(["m resolved to mistral-small-2506 → mistral-small-2507"]);
+  });
+
   it("leaves items not judged in one of the runs out, and compares partial scores", () => {
     const before = record({ m: "1-x." });
     const now = record({ m: "-1p1" });
