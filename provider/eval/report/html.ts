@@ -117,6 +117,39 @@ function responseDetails(
   return `<details class="response"><summary>Full response</summary><p class="facts">${facts.join(" · ")}</p></details>`;
 }
 
+/** A labelled select of `[value, text]` options. */
+function select(id: string, label: string, options: readonly (readonly [string, string])[]): string {
+  const e = escapeHtml;
+  return `<label>${e(label)} <select id="${e(id)}">${options.map(([v, t]) => `<option value="${e(v)}">${e(t)}</option>`).join("")}</select></label>`;
+}
+
+/** The item tools (search, model, verdict, sort, the count), hidden until the page's script shows them. */
+function itemTools(summaries: readonly ModelSummary[]): string {
+  return [
+    '<div id="item-tools" class="tools" hidden>',
+    '<label>Search <input type="search" id="item-search" placeholder="id, prompt or answer"></label>',
+    select("item-model", "Model", [["", "any model"], ...summaries.map((s) => [s.model, s.model] as const)]),
+    select("item-verdict", "Verdict", [
+      ["", "any"],
+      ["right", "right"],
+      ["wrong", "wrong"],
+      ["partial", "partly right"],
+      ["failed", "request failed"],
+      ["disagree", "models disagree"],
+      ["agree", "models agree"],
+    ]),
+    select("item-sort", "Sort", [
+      ["shown", "disagreements first"],
+      ["dataset", "dataset order"],
+      ["id", "custom_id"],
+      ["fewest", "fewest right first"],
+      ["most", "most right first"],
+    ]),
+    '<output id="item-count" aria-live="polite"></output>',
+    "</div>",
+  ].join("\n");
+}
+
 function scoreText(score: number | undefined): string {
   return score === undefined ? "" : Number.isInteger(score) ? String(score) : score.toFixed(2);
 }
@@ -348,34 +381,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       `<p class="note cap" id="items-cap">Showing ${int(rows.shown.length)} of ${int(rows.items)} items; ${int(omitted)} omitted (maxItems = ${int(maxItems)}).</p>`,
     );
   }
-  const option = (value: string, text: string) => `<option value="${e(value)}">${e(text)}</option>`;
   out.push(
     // Shown by the script (without it, nothing to search with); the checkbox works by CSS alone.
-    '<div id="item-tools" class="tools" hidden>',
-    '<label>Search <input type="search" id="item-search" placeholder="id, prompt or answer"></label>',
-    `<label>Model <select id="item-model">${option("", "any model")}${summaries.map((s) => option(s.model, s.model)).join("")}</select></label>`,
-    `<label>Verdict <select id="item-verdict">${[
-      ["", "any"],
-      ["right", "right"],
-      ["wrong", "wrong"],
-      ["partial", "partly right"],
-      ["failed", "request failed"],
-      ["disagree", "models disagree"],
-      ["agree", "models agree"],
-    ]
-      .map(([v, t]) => option(v ?? "", t ?? ""))
-      .join("")}</select></label>`,
-    `<label>Sort <select id="item-sort">${[
-      ["shown", "disagreements first"],
-      ["dataset", "dataset order"],
-      ["id", "custom_id"],
-      ["fewest", "fewest right first"],
-      ["most", "most right first"],
-    ]
-      .map(([v, t]) => option(v ?? "", t ?? ""))
-      .join("")}</select></label>`,
-    '<output id="item-count" aria-live="polite"></output>',
-    "</div>",
+    itemTools(summaries),
     `<input type="checkbox" id="only-disagree">`,
     `<label for="only-disagree" class="filter-label"> Show only disagreements</label>`,
     '<div class="table-wrap">',
