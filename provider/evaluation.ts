@@ -100,6 +100,14 @@ export interface EvaluationArgs {
    */
   deleteResultFilesOnDestroy?: boolean;
   /**
+   * When a model's name (an alias such as `mistral-large-latest`) comes to resolve to another version in the models
+   * API than the one its run's results came from: `"keep"` keeps them (preview and refresh say so), `"replace"`
+   * replaces that run's sets at the next `up`, which runs its requests on the new version (and the judge's, with a
+   * judge scorer). Each RequestSet's option of the same name. Updates in place.
+   * @default "keep"
+   */
+  onModelChange?: "keep" | "replace";
+  /**
    * Expected answers: a JSONL of `{custom_id, expected}` (`file`), or a top-level field of the dataset lines
    * (`field`). Never uploaded (only `custom_id` and `body` are), so changing it replaces no file and no job.
    * @default inline dataset items' `expected` values when any item has one (`{ field: "expected" }`), else none: nothing is scored

@@ -95,6 +95,14 @@ export interface RequestSetInputs {
    */
   deleteResultFilesOnDestroy: boolean;
   /**
+   * What happens when `model` (an alias such as `mistral-large-latest`) comes to resolve to another version in the
+   * models API than the one the set's results came from: `"keep"` keeps them (preview and refresh say so);
+   * `"replace"` replaces the set at the next `up`, which runs every request on the new version (its jobs are told
+   * apart from the old ones by that version). Updates in place.
+   * @default "keep"
+   */
+  onModelChange: "keep" | "replace";
+  /**
    * USD per million tokens at the batch price (`input`, `output`), for the estimate preview prints. Changes
    * nothing remote.
    * @default none: no estimate
@@ -191,7 +199,13 @@ function label(inputs: Scoped): string {
   return name ? `RequestSet "${name}"` : "RequestSet";
 }
 
-function specOf(inputs: RequestSetInputs & Scoped): SetSpec {
+/**
+ * The set's spec. With `onModelChange: "replace"` and a known resolved version, the scope of its uploads and jobs
+ * (their owner tag and idempotency keys) carries that version, so that the set replacing it for a new version neither
+ * adopts nor finds again the old version's jobs.
+ */
+function specOf(inputs: RequestSetInputs & Scoped, resolved?: string | null): SetSpec {
+  const scope = inputs.scope ?? "";
   return {
     resource: label(inputs),
     source: resolveStatePath(inputs.source),
@@ -204,7 +218,7 @@ function specOf(inputs: RequestSetInputs & Scoped): SetSpec {
     retryFailed: inputs.retryFailed,
     price: inputs.price ?? null,
     filenamePrefix: inputs.filenamePrefix,
-    scope: inputs.scope ?? "",
+    scope: inputs.onModelChange === "replace" && typeof resolved === "string" ? `${scope}@${resolved}` : scope,
   };
 }
 
@@ -229,6 +243,7 @@ const IN_PLACE = [
   "retryFailed",
   "hold",
   "deleteResultFilesOnDestroy",
+  "onModelChange",
   "filenamePrefix",
 ] as const;
 
@@ -246,6 +261,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       retryFailed: news.retryFailed ?? false,
       hold: news.hold ?? false,
       deleteResultFilesOnDestroy: news.deleteResultFilesOnDestroy ?? false,
+      onModelChange: news.onModelChange ?? "keep",
     };
     delete inputs.sha256;
     delete inputs.requestCount;
@@ -270,6 +286,11 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       failures.push({
         property: "deleteResultFilesOnDestroy",
         reason: `deleteResultFilesOnDestroy is ${show(inputs.deleteResultFilesOnDestroy)}; expected true or false`,
+      });
+    if (inputs.onModelChange !== "keep" && inputs.onModelChange !== "replace")
+      failures.push({
+        property: "onModelChange",
+        reason: `onModelChange is ${show(inputs.onModelChange)}; allowed: "keep" (the default) or "replace"`,
       });
     if (typeof inputs.retryFailed !== "boolean")
       failures.push({
@@ -317,7 +338,9 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async diff(_id: string, olds: RequestSetOutputs, news: RequestSetInputs): Promise<pulumi.dynamic.DiffResult> {
     const replaces = REPLACING.filter((k) => containsUnknown(news[k]) || olds[k] !== news[k]);
     if (replaces.length) return { changes: true, replaces: [...replaces], deleteBeforeReplace: false };
-    await this.reportResolution(olds);
+    // An alias that moved: said, and with onModelChange "replace" the set is replaced to run on the new version.
+    if ((await this.reportResolution(olds, news.onModelChange)) && news.onModelChange === "replace")
+      return { changes: true, replaces: ["model"], deleteBeforeReplace: false };
     // A set stored before `hold` or `deleteResultFilesOnDestroy` existed held and deleted nothing. A hold not known
     // yet (at preview, while the wave before may update) counts as unchanged: with requests to submit the set
     // updates anyway, and `up` decides on its value.
@@ -325,6 +348,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       ...olds,
       hold: olds.hold ?? false,
       deleteResultFilesOnDestroy: olds.deleteResultFilesOnDestroy ?? false,
+      onModelChange: olds.onModelChange ?? "keep",
     };
     const changed = IN_PLACE.filter((k) =>
       k === "hold" && containsUnknown(news[k])
@@ -336,7 +360,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     let pending = false;
     if (!containsUnknown(news.source) && news.sha256) {
       const inputs = { ...news, scope: (olds as Scoped).scope } as RequestSetInputs & Scoped;
-      const spec = specOf(inputs);
+      const spec = specOf(inputs, olds.resolvedModel);
       const parts = (olds.parts ?? []).map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
       const unrecorded = await adoptUnrecorded(this.ctx, spec, parts);
       if (unrecorded.length) changed.push("parts" as never);
@@ -358,7 +382,10 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
   async create(inputs: RequestSetInputs): Promise<pulumi.dynamic.CreateResult<RequestSetOutputs>> {
     const scope = (inputs as Scoped).scope ?? "";
     const id = `set-${createHash("sha256").update(scope).digest("hex").slice(0, 16)}`;
-    return { id, outs: await this.withResolution(await this.run(id, inputs, []), undefined) };
+    // What the model resolves to before anything runs: with onModelChange "replace", the scope of its jobs.
+    const resolved = await resolvedModelOf(this.ctx, inputs.model);
+    const outs = await this.run(id, inputs, [], resolved);
+    return { id, outs: { ...outs, resolvedModel: resolved } };
   }
 
   /**
@@ -369,7 +396,9 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     outs: RequestSetOutputs,
     previous: string | null | undefined,
   ): Promise<RequestSetOutputs> {
-    if (outs.submittedRequests === 0 && typeof previous === "string") return { ...outs, resolvedModel: previous };
+    // With onModelChange "replace" the version is the scope of the set's jobs: it stays until the set is replaced.
+    const stays = outs.submittedRequests === 0 || outs.onModelChange === "replace";
+    if (stays && typeof previous === "string") return { ...outs, resolvedModel: previous };
     return { ...outs, resolvedModel: await resolvedModelOf(this.ctx, outs.model) };
   }
 
@@ -378,21 +407,26 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
    * such as `-latest` moved). The results are kept: an alias that moves does not rerun a set; naming the version
    * does (another model replaces the set).
    */
-  private async reportResolution(olds: RequestSetOutputs): Promise<void> {
+  private async reportResolution(olds: RequestSetOutputs, policy?: unknown): Promise<boolean> {
     const was = olds.resolvedModel;
-    if (typeof was !== "string" || typeof olds.model !== "string") return;
+    if (typeof was !== "string" || typeof olds.model !== "string") return false;
     const now = await resolvedModelOf(this.ctx, olds.model, true);
-    if (now === null || now === was) return;
+    if (now === null || now === was) return false;
+    const what =
+      policy === "replace"
+        ? `onModelChange is "replace": the set is replaced and its requests run on ${now}`
+        : `they are kept (onModelChange "keep": an alias that moves does not rerun a set). To run the requests on ${now}, set onModelChange: "replace" or name it (model: "${now}"); to stay on ${was}, name that`;
     report(
       this.ctx,
-      `${label(olds as Scoped)}: ${olds.model} now resolves to ${now} (models API); the set's results came from ${was} and are kept (an alias that moves does not rerun a set). To run the requests on ${now}, name it (model: "${now}"); to stay on ${was}, name that`,
+      `${label(olds as Scoped)}: ${olds.model} now resolves to ${now} (models API); the set's results came from ${was}; ${what}`,
     );
+    return true;
   }
 
   async read(id: string, props?: RequestSetOutputs): Promise<pulumi.dynamic.ReadResult<RequestSetOutputs>> {
     if (!props?.parts) return { id, props };
-    await this.reportResolution(props);
-    const spec = specOf(props as RequestSetOutputs & Scoped);
+    await this.reportResolution(props, props.onModelChange);
+    const spec = specOf(props as RequestSetOutputs & Scoped, props.resolvedModel);
     const parts = props.parts.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));
     for (const part of parts) await settlePart(this.ctx, { ...spec, waitForCompletion: false }, part, null);
     const running = parts.some((p) => !isFinalStatus(p.status));
@@ -412,15 +446,21 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     olds: RequestSetOutputs,
     news: RequestSetInputs,
   ): Promise<pulumi.dynamic.UpdateResult<RequestSetOutputs>> {
-    return { outs: await this.withResolution(await this.run(id, news, olds.parts ?? []), olds.resolvedModel) };
+    const outs = await this.run(id, news, olds.parts ?? [], olds.resolvedModel);
+    return { outs: await this.withResolution(outs, olds.resolvedModel) };
   }
 
   /**
    * One update: the earlier parts brought up to date (and waited for), the delta submitted and waited for, the
    * current results written. A wait that times out fails the update and keeps every part in state.
    */
-  private async run(id: string, inputs: RequestSetInputs, earlier: readonly SetPart[]): Promise<RequestSetOutputs> {
-    const spec = specOf(inputs as RequestSetInputs & Scoped);
+  private async run(
+    id: string,
+    inputs: RequestSetInputs,
+    earlier: readonly SetPart[],
+    resolved: string | null | undefined,
+  ): Promise<RequestSetOutputs> {
+    const spec = specOf(inputs as RequestSetInputs & Scoped, resolved);
     const policy = waitPolicy(spec.waitForCompletion, spec.timeoutHours);
     const deadline = policy ? Date.now() + policy.timeoutMinutes * 60_000 : null;
     const parts = earlier.map((p) => ({ ...p, expiredFileIds: [...p.expiredFileIds] }));

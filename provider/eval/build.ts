@@ -95,6 +95,7 @@ export function buildShardedRuns(
           waitForCompletion: plan.waitForCompletion,
           retryFailed,
           deleteResultFilesOnDestroy,
+          onModelChange: plan.onModelChange,
           price: run.price
             ? { input: run.price.inputPerMTok * discount, output: run.price.outputPerMTok * discount }
             : null,
@@ -218,6 +219,7 @@ export function buildJudges(
         waitForCompletion: plan.waitForCompletion,
         retryFailed: false,
         deleteResultFilesOnDestroy,
+        onModelChange: plan.onModelChange,
         price: price ? { input: price.inputPerMTok * discount, output: price.outputPerMTok * discount } : null,
         filenamePrefix: jr.setName,
       },

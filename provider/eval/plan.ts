@@ -175,6 +175,8 @@ export interface EvaluationPlan {
   waves: PlannedJob[][];
   waitForCompletion: boolean | WaitPolicy;
   resubmitOn?: BatchJobStatus[];
+  /** What a moved alias does to the runs' sets (EvaluationArgs.onModelChange). */
+  onModelChange: "keep" | "replace";
   report: ReportPlan;
 }
 
@@ -372,6 +374,9 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
   });
 
   const scoreFn = typeof args.scorer === "function" ? args.scorer : undefined;
+  const onModelChange = args.onModelChange ?? "keep";
+  if (onModelChange !== "keep" && onModelChange !== "replace")
+    fail(name, `onModelChange is ${JSON.stringify(onModelChange)}; allowed: "keep" (the default) or "replace"`);
   const judgeScorer = typeof args.scorer === "object" && args.scorer?.type === "judge" ? args.scorer : undefined;
   if (judgeScorer && !expected)
     fail(
@@ -418,6 +423,7 @@ export function planEvaluation(name: string, args: EvaluationArgs): EvaluationPl
     // Like BatchJob's `true`: each job's timeoutHours (the default 24) plus a margin, then the poll schedule of poll.ts.
     waitForCompletion,
     resubmitOn: args.resubmitOn,
+    onModelChange,
     report: {
       title: `Evaluation ${name}`,
       dataset: firstFile.shards.map((s) => s.path),

@@ -55,6 +55,7 @@ describe("Evaluation through the engine", { timeout: 240_000 }, () => {
     scorer: Scorer | Source | unknown;
     probe?: boolean;
     deleteResultFilesOnDestroy?: boolean;
+    onModelChange?: "keep" | "replace";
   } = {
     models: ["mistral-large-latest", "mistral-small-latest", { name: "ministral-3b-latest", label: "tiny" }],
     scorer: { type: "numeric" },
@@ -71,7 +72,7 @@ const evaluation = new Evaluation("arith", {
   scorer: ${scorer},
   models: ${JSON.stringify(declared.models)},
   outputDir: "eval-out",
-  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },${declared.deleteResultFilesOnDestroy ? "\n  deleteResultFilesOnDestroy: true," : ""}
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },${declared.deleteResultFilesOnDestroy ? "\n  deleteResultFilesOnDestroy: true," : ""}${declared.onModelChange ? `\n  onModelChange: "${declared.onModelChange}",` : ""}
 });
 module.exports = { summaries: evaluation.summaries, estimates: evaluation.estimates, reportPath: evaluation.reportPath, markdownPath: evaluation.markdownPath };${
       declared.probe
@@ -362,7 +363,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
     try {
       const said =
         'RequestSet "arith-mistral-large-latest": mistral-large-latest now resolves to mistral-large-2512 (models API); ' +
-        "the set's results came from mistral-large-2411 and are kept";
+        'the set\'s results came from mistral-large-2411; they are kept (onModelChange "keep"';
       const output: string[] = [];
       const steps = await previewSteps(stack, (t) => output.push(t));
       expect(output.join("")).toContain(said);
@@ -376,6 +377,32 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       await stack.refresh({ onOutput: (t) => refreshed.push(t) });
       expect(refreshed.join("")).toContain(said);
       expect(jobs()).toHaveLength(3);
+
+      // With onModelChange "replace", the moved alias replaces that run's set: its requests run on the new version.
+      declare({ onModelChange: "replace" });
+      const replacing: string[] = [];
+      const steps2 = await previewSteps(stack, (t) => replacing.push(t));
+      expect(steps2["arith-mistral-large-latest"], JSON.stringify(steps2)).toBe("replace");
+      expect(steps2["arith-mistral-small-latest"]).toBe("update"); // the policy itself, in place
+      expect(replacing.join("")).toContain(
+        'onModelChange is "replace": the set is replaced and its requests run on mistral-large-2512',
+      );
+      const before = jobs().map((j) => j.id);
+      const replaced = await up();
+      const added = jobs().filter((j) => !before.includes(j.id));
+      expect(added.map((j) => [j.model, j.total_requests])).toEqual([["mistral-large-latest", 20]]);
+      const large = replaced.summaries.find((s) => s.model === "mistral-large-latest")!;
+      expect(large).toMatchObject({ jobId: added[0]!.id, resolvedModel: "mistral-large-2512", submitted: 20 });
+      expect(replaced.summaries.find((s) => s.model === "tiny")!.submitted).toBe(0);
+      // The emulator's model behind the alias answers as before: no item changed, and the cause is named.
+      expect(fs.readFileSync(replaced.markdownPath, "utf8")).toContain(
+        "- mistral-large-latest: no change on 20 items (cause: mistral-large-latest resolved to mistral-large-2411 → mistral-large-2512)",
+      );
+      // Back to "keep" (in place: nothing submitted) and the alias where it was.
+      declare({ onModelChange: undefined });
+      await move(["mistral-large-2411"]);
+      latest = await up();
+      expect(jobs()).toHaveLength(before.length + 1);
     } finally {
       await move(["mistral-large-2411"]);
     }
@@ -384,6 +411,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
   it("preview writes no report: the join and the report run in up only; the report's paths are known, the summaries are not", async () => {
     // Every run is unchanged and downloaded: the report step sees known values at preview. Before the dry-run guard,
     // it joined and rewrote the rows and both reports there.
+    const jobsBefore = jobs().length;
     const written = [latest.reportPath, latest.markdownPath, path.join(outputDir, "rows.jsonl")];
     for (const f of written) expect(fs.existsSync(f), f).toBe(true);
     for (const f of written) fs.rmSync(f);
@@ -422,7 +450,7 @@ for (const key of ["reportPath", "markdownPath", "summaries", "estimates"]) {
       "Evaluation arith: nothing to pay: every run is reused (20 requests x 3 models, each request with its result), so this update submits nothing",
     );
     expect(text).not.toContain("estimated at the batch price");
-    expect(jobs()).toHaveLength(3);
+    expect(jobs()).toHaveLength(jobsBefore);
     // The next up writes them again.
     const again = await up();
     expect(again.changes).toEqual({ same: 5 });
