@@ -140,6 +140,15 @@ describe("RequestSet", () => {
     // A set stored before the option existed shows no change for its default.
     const { deleteResultFilesOnDestroy: _, ...older } = kept;
     expect((await s.p.diff("set", older, await s.check(older))).changes).toBe(false);
+    // So does one stored before onModelChange (its default "keep"), and the set records what its model resolved to.
+    expect(kept.onModelChange).toBe("keep");
+    expect(kept.resolvedModel).toBe("mistral-small-2506");
+    const { onModelChange: _o, resolvedModel: _r, ...beforeResolution } = kept;
+    expect((await s.p.diff("set", beforeResolution, await s.check(beforeResolution))).changes).toBe(false);
+    const badPolicy = await s.p.check({}, s.news({ onModelChange: "rerun", directory: path.join(s.dir, "r3") }));
+    expect(badPolicy.failures).toEqual([
+      { property: "onModelChange", reason: 'onModelChange is "rerun"; allowed: "keep" (the default) or "replace"' },
+    ]);
 
     // With it: the output file goes too; a bad value is refused by check, naming it.
     const checked = await s.p.check(
