@@ -5,8 +5,8 @@ import { BaseSequencer, type TestSpecification } from "vitest/node";
 // Only the order matters: a file missing here counts as fast. Keyed by path: a file in both projects (spec and
 // observed) takes about as long in each.
 const SLOW_FILES: Readonly<Record<string, number>> = {
-  "test/e2e/scale.e2e.test.ts": 147,
-  "test/e2e/evaluation.e2e.test.ts": 141,
+  "test/e2e/evaluation.e2e.test.ts": 190,
+  "test/e2e/scale.e2e.test.ts": 150,
   "test/e2e/badinput.e2e.test.ts": 111,
   "test/e2e/examples.e2e.test.ts": 100,
   "test/e2e/package.e2e.test.ts": 95,
@@ -14,6 +14,7 @@ const SLOW_FILES: Readonly<Record<string, number>> = {
   "test/e2e/interrupt.e2e.test.ts": 91,
   "test/e2e/wait.e2e.test.ts": 90,
   "test/e2e/shards.e2e.test.ts": 73,
+  "test/e2e/judge.e2e.test.ts": 45,
   "test/e2e/incremental.e2e.test.ts": 37,
   "test/e2e/adopt.e2e.test.ts": 36,
   "test/e2e/evaluation-inline.e2e.test.ts": 25,
