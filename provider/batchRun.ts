@@ -142,7 +142,7 @@ export class BatchRun extends pulumi.ComponentResource {
 
     const built = buildShardedRuns(plan, this, retryFailedOf(args), Date.now());
     const shards = built.shards.get(run.label) ?? [];
-    this.shards.push(...shards.map(({ outcome: _, ...shard }) => shard));
+    this.shards.push(...shards.map(({ id, requests, set }) => ({ id, requests, set })));
     const jobs = pulumi.all(shards.map((s) => s.outcome));
     this.jobIds = jobs.apply((js) => js.map((j) => j.jobId));
     this.status = jobs.apply(

@@ -17,7 +17,7 @@ import type { RequestSet } from "./requestSet";
 import type { BatchJobStatus, WaitPolicy } from "./jobLogic";
 import { aggregateStatus } from "./eval/join";
 import type { ApiEndpoint } from "./requests";
-import { buildJudges, buildShardedRuns, type JobOutcome } from "./eval/build";
+import { buildShardedRuns, type JobOutcome } from "./eval/build";
 import { readVerdicts } from "./eval/judge";
 import { cost } from "./eval/pricing";
 import { resolveStatePath } from "./paths";
@@ -164,6 +164,8 @@ export interface EvaluationShard {
   requests: number;
   /** The RequestSet: each `up` submits only the shard's requests without a result. */
   set: RequestSet;
+  /** With a judge scorer: the RequestSet grading the shard's answers. */
+  judge?: RequestSet;
 }
 
 /** The estimate of one run, made before anything is submitted. */
@@ -184,8 +186,8 @@ export interface EvaluationEstimate {
 interface RunOutcome {
   run: PlannedRun;
   jobs: JobOutcome[];
-  /** The judge's set of the run (a `judge` scorer). */
-  judge?: JobOutcome;
+  /** The judge's sets of the run, one per shard (a `judge` scorer). */
+  judge?: JobOutcome[];
 }
 
 /** A run's figures from its jobs: the first job's id and paths, every job's ids, the aggregated status. */
@@ -221,7 +223,7 @@ interface ReportOutputs {
  * and the report's paths are the ones the up writes.
  */
 async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulumi.Resource): Promise<ReportOutputs> {
-  if (!runs.every((r) => runFigures(r).downloaded && (r.judge === undefined || r.judge.downloaded))) {
+  if (!runs.every((r) => runFigures(r).downloaded && (r.judge ?? []).every((g) => g.downloaded))) {
     return {
       summaries: runs.map((r): ModelSummary => {
         const { jobId, jobIds, status } = runFigures(r);
@@ -256,7 +258,10 @@ async function runReport(plan: EvaluationPlan, runs: RunOutcome[], parent: pulum
   const grades = new Map<string, Awaited<ReturnType<typeof readVerdicts>>>();
   for (const r of runs) {
     if (r.judge)
-      grades.set(r.run.label, await readVerdicts(present([r.judge.outputPath]).map((p) => resolveStatePath(p))));
+      grades.set(
+        r.run.label,
+        await readVerdicts(present(r.judge.map((g) => g.outputPath)).map((p) => resolveStatePath(p))),
+      );
   }
   const joined = await joinResults({
     dataset: plan.report.dataset,
@@ -366,7 +371,7 @@ function judgeFigures(
   return {
     judge: {
       model: plan.judge.model,
-      jobIds: run.judge.jobIds,
+      jobIds: run.judge.flatMap((g) => g.jobIds),
       graded: grades.scores.size,
       unreadable: grades.unreadable.length,
       promptTokens: grades.promptTokens,
@@ -419,32 +424,25 @@ export class Evaluation extends pulumi.ComponentResource {
 
     const startedAt = Date.now();
     const built = buildShardedRuns(plan, this, retryFailedOf(given), startedAt, given.deleteResultFilesOnDestroy);
-    const judges = buildJudges(
-      plan,
-      this,
-      new Map(
-        plan.runs.map((run) => {
-          const shards = built.shards.get(run.label) ?? [];
-          return [run.label, { sets: shards.map((s) => s.set), outcomes: shards.map((s) => s.outcome) }];
-        }),
-      ),
-      startedAt,
-      given.deleteResultFilesOnDestroy,
-    );
     const answered: pulumi.Output<unknown>[] = [];
+    const judges = new Map<string, pulumi.Output<JobOutcome[]>>();
     const outcomes: pulumi.Output<RunOutcome>[] = [];
     for (const run of plan.runs) {
       const shards = built.shards.get(run.label) ?? [];
       const first = shards[0];
       if (first === undefined) throw new Error(`Evaluation ${name}: the plan gives the run ${run.label} no job`);
       this.sets[run.label] = first.set;
-      this.shards[run.label] = shards.map(({ outcome: _, ...shard }) => shard);
+      this.shards[run.label] = shards.map(({ outcome: _, judge, ...shard }) => ({
+        ...shard,
+        ...(judge ? { judge: judge.set } : {}),
+      }));
       const jobs = pulumi.all(shards.map((shard) => shard.outcome));
       answered.push(jobs);
-      const judge = judges.get(run.label);
+      const grading = shards.flatMap((shard) => (shard.judge ? [shard.judge.outcome] : []));
+      if (grading.length > 0) judges.set(run.label, pulumi.all(grading));
       outcomes.push(
-        judge
-          ? pulumi.all([jobs, judge]).apply(([j, g]): RunOutcome => ({ run, jobs: j, judge: g }))
+        grading.length > 0
+          ? pulumi.all([jobs, pulumi.all(grading)]).apply(([j, g]): RunOutcome => ({ run, jobs: j, judge: g }))
           : jobs.apply((j): RunOutcome => ({ run, jobs: j })),
       );
     }

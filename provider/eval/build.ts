@@ -1,15 +1,17 @@
 /**
  * Turns a plan's files, shards, jobs and waves (plan.ts) into resources, for the components that run a dataset in
  * shards (Evaluation, BatchRun): one RequestSet per run and shard (which uploads and submits only the requests
- * without a result: requestSet.ts), a set of wave k + 1 depending on every set of wave k (whose update waits for
- * its jobs to finish). Nothing is decided here: every name, input and order is the plan's.
+ * without a result: requestSet.ts), with a judge scorer a grading set beside each (depending on the answers it
+ * grades), and a set of wave k + 1 depending on every set of wave k, answers and grades (whose updates wait for their
+ * jobs to finish): so the grades of a wave and the answers of the next are never pending at once, and a wave keeps
+ * the workspace's pending limit with its grades. Nothing is decided here: every name, input and order is the plan's.
  */
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { isFinalStatus } from "../api";
 import { RequestSet } from "../requestSet";
 import { resolveStatePath } from "../paths";
-import { writeJudgeRequests } from "./judge";
+import { JudgeInputError, type PlannedJudge, type PlannedJudgeShard, writeJudgeRequests } from "./judge";
 import type { EvaluationPlan } from "./plan";
 import { priceFor } from "./pricing";
 
@@ -45,6 +47,8 @@ export interface BuiltShard {
   /** The shard's requests for the run's model, kept answered incrementally. */
   set: RequestSet;
   outcome: pulumi.Output<JobOutcome>;
+  /** With a judge scorer: the set grading the shard's answers, and its outcome. */
+  judge?: { set: RequestSet; outcome: pulumi.Output<JobOutcome> };
 }
 
 export interface BuiltRuns {
@@ -74,6 +78,7 @@ export function buildShardedRuns(
   const sources = new Map<string, { path: string; name: string }>();
   for (const planned of plan.files) for (const shard of planned.shards) sources.set(shard.name, shard);
   const built = new Map<string, Omit<BuiltShard, "id" | "requests">>();
+  const judge = plan.judge;
   let previous: RequestSet[] = [];
   for (const wave of plan.waves) {
     const current: RequestSet[] = [];
@@ -108,8 +113,20 @@ export function buildShardedRuns(
         previous.length ? { ...childOpts, dependsOn: previous } : childOpts,
       );
       const outcome = outcomeOf(set, startedAt);
-      built.set(planned.jobName, { set, outcome });
-      current.push(set);
+      const judged = judge?.runs.find((r) => r.label === run.label)?.shards.find((j) => j.shard === planned.shard);
+      if (judge && judged === undefined)
+        throw new Error(`${plan.name}: the judge has no set for the job ${planned.jobName}`);
+      const grading =
+        judge && judged
+          ? buildJudgeSet(plan, judge, judged, { label: run.label, set, outcome }, parent, deleteResultFilesOnDestroy)
+          : undefined;
+      const judgeOutcome = grading ? outcomeOf(grading, startedAt) : undefined;
+      built.set(planned.jobName, {
+        set,
+        outcome,
+        ...(grading && judgeOutcome ? { judge: { set: grading, outcome: judgeOutcome } } : {}),
+      });
+      current.push(set, ...(grading ? [grading] : []));
     }
     previous = current;
   }
@@ -173,59 +190,69 @@ function outcomeOf(set: RequestSet, startedAt: number): pulumi.Output<JobOutcome
 }
 
 /**
- * The judge's sets (plan.judge): one per run, on the grading requests written from that run's answers once they are
- * on disk (judge.ts), so it updates after the run's sets. At preview, while a run's sets change, its grades are
- * unknown (the answers are not there yet).
+ * The set grading one shard's answers (plan.judge): on the grading requests written from those answers once they
+ * are on disk (judge.ts), so it updates after the answers' set. At preview, while the answers' set changes, its
+ * grades are unknown (the answers are not there yet).
  */
-export function buildJudges(
+function buildJudgeSet(
   plan: EvaluationPlan,
+  judge: PlannedJudge,
+  planned: PlannedJudgeShard,
+  answers: { label: string; set: RequestSet; outcome: pulumi.Output<JobOutcome> },
   parent: pulumi.Resource,
-  runs: ReadonlyMap<string, { sets: RequestSet[]; outcomes: pulumi.Output<JobOutcome>[] }>,
-  startedAt: number,
-  deleteResultFilesOnDestroy = false,
-): Map<string, pulumi.Output<JobOutcome>> {
-  const judge = plan.judge;
-  const out = new Map<string, pulumi.Output<JobOutcome>>();
-  if (!judge) return out;
+  deleteResultFilesOnDestroy: boolean,
+): RequestSet {
   const price = priceFor(plan.prices, judge.model);
   const discount = plan.prices.batchDiscount ?? 0.5;
   const expectedFile = plan.expected?.file;
   if (expectedFile === undefined) throw new Error(`${plan.name}: a judge is planned without expected answers`);
-  for (const jr of judge.runs) {
-    const answered = runs.get(jr.label);
-    if (answered === undefined) throw new Error(`${plan.name}: the judge names a run ${jr.label} the plan lacks`);
-    const source = pulumi.all(answered.outcomes).apply(async (jobs) => {
-      const outputFiles = jobs.map((j) => j.outputPath).filter((p): p is string => p !== null);
-      if (!jobs.every((j) => j.downloaded))
-        throw new pulumi.RunError(
-          `Evaluation ${plan.name}: the judge of ${jr.label} has no answers to grade yet (its jobs are ${jobs.map((j) => j.status).join(", ")}); it grades the answers of the same up`,
-        );
-      await writeJudgeRequests(judge, jr, {
-        dataset: plan.report.dataset,
-        expectedFile,
-        outputFiles: outputFiles.map((p) => resolveStatePath(p)),
-        endpoint: plan.endpoint,
-      });
-      return jr.source;
-    });
-    const set = new RequestSet(
-      jr.setName,
-      {
-        source,
-        model: judge.model,
-        endpoint: "/v1/chat/completions",
-        directory: jr.directory,
-        metadata: { evaluation: plan.name, run: jr.label, role: "judge" },
-        waitForCompletion: plan.waitForCompletion,
-        retryFailed: false,
-        deleteResultFilesOnDestroy,
-        onModelChange: plan.onModelChange,
-        price: price ? { input: price.inputPerMTok * discount, output: price.outputPerMTok * discount } : null,
-        filenamePrefix: jr.setName,
+  const k = plan.shards.findIndex((s) => s.id === planned.shard);
+  const dataset = plan.report.dataset[k];
+  if (dataset === undefined) throw new Error(`${plan.name}: the judge names a shard ${planned.shard} the plan lacks`);
+  const what = `Evaluation ${plan.name}: the judge of ${answers.label}${plan.shards.length > 1 ? ` (shard ${planned.shard})` : ""}`;
+  const source = answers.outcome.apply(async (job) => {
+    if (!job.downloaded)
+      throw new pulumi.RunError(
+        `${what} has no answers to grade yet (their job is ${job.status}); it grades the answers of the same up`,
+      );
+    try {
+      await writeJudgeRequests(
+        judge,
+        { source: planned.source, label: what },
+        {
+          dataset: [dataset],
+          expectedFile,
+          outputFiles: job.outputPath === null ? [] : [resolveStatePath(job.outputPath)],
+          endpoint: plan.endpoint,
+          maxBytes: plan.limits.bytesPerFile,
+        },
+      );
+    } catch (error) {
+      if (error instanceof JudgeInputError) throw new pulumi.RunError(error.message);
+      throw error;
+    }
+    return planned.source;
+  });
+  return new RequestSet(
+    planned.setName,
+    {
+      source,
+      model: judge.model,
+      endpoint: "/v1/chat/completions",
+      directory: planned.directory,
+      metadata: {
+        evaluation: plan.name,
+        run: answers.label,
+        role: "judge",
+        ...(plan.shards.length > 1 ? { shard: planned.shard } : {}),
       },
-      { parent, dependsOn: answered.sets },
-    );
-    out.set(jr.label, outcomeOf(set, startedAt));
-  }
-  return out;
+      waitForCompletion: plan.waitForCompletion,
+      retryFailed: false,
+      deleteResultFilesOnDestroy,
+      onModelChange: plan.onModelChange,
+      price: price ? { input: price.inputPerMTok * discount, output: price.outputPerMTok * discount } : null,
+      filenamePrefix: planned.setName,
+    },
+    { parent, dependsOn: [answers.set] },
+  );
 }

@@ -1,15 +1,17 @@
 /**
  * Judge scoring through batch: a chosen model grades each answer of a run against the expected one, as batch jobs
- * of its own (one RequestSet per run, `<evaluation>-judge-<label>`, at the batch price).
+ * of its own (one RequestSet per run and shard, `<evaluation>-judge-<label>[-<shard>]`, at the batch price).
  *
- * Decide, then build: `planJudge` (pure) names the judge's sets, files and estimates; `writeJudgeRequests` writes a
- * run's grading requests once its answers are on disk (one line per answered item with an expected answer, in
- * dataset order, so the same answers give the same file and the set submits nothing new); `readVerdicts` reads the
- * grades back: CORRECT is 1, INCORRECT 0.
+ * Decide, then build: `planJudge` (pure) names the judge's sets, files and estimates, one per shard of the run's
+ * answers (so a grading job never holds more requests than the answering job, and grading a shard starts as soon as
+ * its answers are in); `writeJudgeRequests` writes a shard's grading requests once its answers are on disk (one line
+ * per answered item with an expected answer, in dataset order, so the same answers give the same file and the set
+ * submits nothing new); `readVerdicts` reads the grades back: CORRECT is 1, INCORRECT 0.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { forEachLine } from "../api/jsonl";
+import { MAX_FILE_BYTES } from "../api";
 import type { ApiEndpoint } from "../requests";
 import { cost, priceFor } from "./pricing";
 import { readResultLine } from "./results";
@@ -25,16 +27,26 @@ export const JUDGE_MAX_TOKENS = 8;
 
 export type JudgeScorer = Extract<Scorer, { type: "judge" }>;
 
+/** The judge of one shard of a run's answers: its own RequestSet. */
+export interface PlannedJudgeShard {
+  /** The answers' shard id. */
+  shard: string;
+  /** The RequestSet's name: `<evaluation>-judge-<label>`, with `-<shard>` when the run has several shards. */
+  setName: string;
+  /** The grading requests, written once the shard's answers are on disk (absolute). */
+  source: string;
+  /** The set's directory (absolute). */
+  directory: string;
+  /** At most this many grades: the shard's requests. */
+  requests: number;
+}
+
 /** The judge of one run. */
 export interface PlannedJudgeRun {
   /** The run's label. */
   label: string;
-  /** The RequestSet's name: `<evaluation>-judge-<label>`. */
-  setName: string;
-  /** The grading requests, written once the run's answers are on disk (absolute). */
-  source: string;
-  /** The set's directory (absolute). */
-  directory: string;
+  /** One set per shard of the run's answers, in dataset order. */
+  shards: PlannedJudgeShard[];
   /** Before the answers exist: at most one grade per item, each its prompt, expected answer, answer and rubric. */
   estimate: { requests: number; inputTokens: number; maxOutputTokens: number; estimatedCost: number | null };
 }
@@ -53,6 +65,8 @@ export function planJudge(
   runs: readonly {
     label: string;
     estimate: { requests: number; inputTokens: number; maxOutputTokens: number | null };
+    /** The run's shards (at least one), in dataset order. */
+    jobs: readonly { shard: string; requests: number }[];
   }[],
   dirs: { inputsDir: string; outputDir: string },
   prices: PriceTable,
@@ -69,11 +83,16 @@ export function planJudge(
       // Each grade holds the item's prompt and the answer (up to the run's max_tokens; unbounded: not counted).
       const inputTokens = run.estimate.inputTokens + (run.estimate.maxOutputTokens ?? 0) + requests * perGrade;
       const maxOutputTokens = requests * maxTokens;
+      const several = run.jobs.length > 1;
       return {
         label: run.label,
-        setName: `${evaluation}-judge-${run.label}`,
-        source: path.join(dirs.inputsDir, `judge-${run.label}.jsonl`),
-        directory: path.join(dirs.outputDir, "judge", run.label),
+        shards: run.jobs.map((job) => ({
+          shard: job.shard,
+          setName: `${evaluation}-judge-${run.label}${several ? `-${job.shard}` : ""}`,
+          source: path.join(dirs.inputsDir, `judge-${run.label}${several ? `-${job.shard}` : ""}.jsonl`),
+          directory: path.join(dirs.outputDir, "judge", run.label, ...(several ? [job.shard] : [])),
+          requests: job.requests,
+        })),
         estimate: {
           requests,
           inputTokens,
@@ -108,14 +127,28 @@ export function judgeBody(
   };
 }
 
+/** A shard's grading requests cannot be written as planned: the message says why and what to change. */
+export class JudgeInputError extends Error {
+  override name = "JudgeInputError";
+}
+
 /**
- * Writes a run's grading requests to `run.source` (atomically; left as it is when the same): one per item with an
- * expected answer and an answer in the run's output files, in dataset order. Returns how many.
+ * Writes a shard's grading requests to `shard.source` (atomically; left as it is when the same): one per item of
+ * `inputs.dataset` with an expected answer and an answer in the shard's output files, in dataset order. Returns
+ * how many. Holds one shard's items at a time (the expected answers of other shards are skipped as they are read).
+ * Throws a JudgeInputError when there is nothing to grade or the file would be over `inputs.maxBytes`.
  */
 export async function writeJudgeRequests(
   judge: Pick<PlannedJudge, "rubric" | "maxTokens">,
-  run: Pick<PlannedJudgeRun, "source" | "label">,
-  inputs: { dataset: readonly string[]; expectedFile: string; outputFiles: readonly string[]; endpoint: ApiEndpoint },
+  shard: Pick<PlannedJudgeShard, "source"> & { label: string },
+  inputs: {
+    dataset: readonly string[];
+    expectedFile: string;
+    outputFiles: readonly string[];
+    endpoint: ApiEndpoint;
+    /** The largest file to upload (limits.bytesPerFile). @default Mistral's */
+    maxBytes?: number;
+  },
 ): Promise<number> {
   const answers = new Map<string, string>();
   for (const file of inputs.outputFiles) {
@@ -126,34 +159,47 @@ export async function writeJudgeRequests(
         answers.set(line.result.customId, line.result.answer);
     });
   }
-  const expected = new Map<string, unknown>();
-  await forEachLine(inputs.expectedFile, (text) => {
-    if (text.trim() === "") return;
-    const e = JSON.parse(text) as { custom_id: string; expected?: unknown };
-    if ("expected" in e) expected.set(e.custom_id, e.expected);
-  });
-  const lines: string[] = [];
+  const items: { id: string; prompt: string; answer: string }[] = [];
   for (const file of inputs.dataset) {
     await forEachLine(file, (text) => {
       if (text.trim() === "") return;
       const { custom_id: id, body } = JSON.parse(text) as { custom_id: string; body: unknown };
       const answer = answers.get(id);
-      if (answer === undefined || !expected.has(id)) return;
-      const prompt = promptText(inputs.endpoint, body);
-      lines.push(JSON.stringify({ custom_id: id, body: judgeBody(judge, prompt, expected.get(id), answer) }));
+      if (answer !== undefined) items.push({ id, prompt: promptText(inputs.endpoint, body), answer });
     });
   }
+  answers.clear();
+  const wanted = new Set(items.map((item) => item.id));
+  const expected = new Map<string, unknown>();
+  await forEachLine(inputs.expectedFile, (text) => {
+    if (text.trim() === "") return;
+    const e = JSON.parse(text) as { custom_id: string; expected?: unknown };
+    if ("expected" in e && wanted.has(e.custom_id)) expected.set(e.custom_id, e.expected);
+  });
+  const lines: string[] = [];
+  let bytes = 0;
+  for (const { id, prompt, answer } of items) {
+    if (!expected.has(id)) continue;
+    const line = JSON.stringify({ custom_id: id, body: judgeBody(judge, prompt, expected.get(id), answer) });
+    bytes += Buffer.byteLength(line) + 1;
+    lines.push(line);
+  }
   if (lines.length === 0)
-    throw new Error(
-      `judge of ${run.label}: no answer to grade (no item with an expected answer was answered); the judge needs at least one`,
+    throw new JudgeInputError(
+      `${shard.label}: no answer to grade (${items.length === 0 ? "every request of these items failed" : "no answered item has an expected answer"}); see the run's error file for why, and send the failed requests again with retryFailed: true`,
+    );
+  const maxBytes = inputs.maxBytes ?? MAX_FILE_BYTES;
+  if (bytes > maxBytes)
+    throw new JudgeInputError(
+      `${shard.label}: the grading requests take ${bytes} bytes, more than the ${maxBytes} bytes of a file (limits.bytesPerFile): each holds the question, the expected answer and the answer, so lower limits.requestsPerJob to cut the dataset in smaller shards`,
     );
   const text = `${lines.join("\n")}\n`;
-  const same = fs.existsSync(run.source) && fs.readFileSync(run.source, "utf8") === text;
+  const same = fs.existsSync(shard.source) && fs.readFileSync(shard.source, "utf8") === text;
   if (!same) {
-    fs.mkdirSync(path.dirname(run.source), { recursive: true });
-    const tmp = `${run.source}.${process.pid}.tmp`;
+    fs.mkdirSync(path.dirname(shard.source), { recursive: true });
+    const tmp = `${shard.source}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, text, "utf8");
-    fs.renameSync(tmp, run.source);
+    fs.renameSync(tmp, shard.source);
   }
   return lines.length;
 }

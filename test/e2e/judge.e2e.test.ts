@@ -32,7 +32,7 @@ describe("Evaluation with a judge scorer", { timeout: 240_000 }, () => {
   let emulator: Emulator;
   let project: E2EProject;
   let stack: Stack;
-  const declare = (rubric?: string) =>
+  const declare = (rubric?: string, limits?: { requestsPerJob: number; pendingRequests: number }) =>
     project.program(`
 const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("graded", {
@@ -41,7 +41,7 @@ const evaluation = new Evaluation("graded", {
   models: ["mistral-small-latest", "ministral-3b-latest"],
   prices: { models: { "${JUDGE}": { inputPerMTok: 1, outputPerMTok: 3 } } },
   outputDir: "out",
-  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },
+  waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },${limits ? `\n  limits: ${JSON.stringify(limits)},` : ""}
 });
 module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.markdownPath };`);
 
@@ -50,6 +50,8 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     emulator = await emulatorLib().startEmulator({
       profile: testProfile(),
       speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 },
+      // The emulator refuses a job that would take the workspace over this: 2 models x 16 items.
+      maxPendingRequests: 2 * items.length,
     });
     project = new E2EProject("judge");
     declare();
@@ -152,5 +154,52 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     const rubric = linesOf(added[0]!.input_files[0]!)[0]!.body.messages[0]!.content;
     expect(rubric).toBe("Grade strictly. Reply CORRECT or INCORRECT.");
     for (const s of result.summaries) expect(s.submitted).toBe(0);
+  });
+
+  it("a dataset cut in shards is graded shard by shard, each grade after its answers, the next wave after the grades", async () => {
+    const limits = { requestsPerJob: 14, pendingRequests: 24 }; // shards of 12, 3 and 1 items: two waves
+    declare("Grade strictly. Reply CORRECT or INCORRECT.", limits);
+    const before = new Set(jobs().map((j) => j.id));
+    const result = await up();
+    const added = jobs().filter((j) => !before.has(j.id));
+    const answering = added.filter((j) => j.model !== JUDGE);
+    const grading = added.filter((j) => j.model === JUDGE);
+    const shardIds = [...new Set(answering.map((j) => j.metadata?.shard))];
+    expect(shardIds.length).toBeGreaterThan(1);
+    expect(answering).toHaveLength(2 * shardIds.length);
+    expect(grading).toHaveLength(2 * shardIds.length); // one grading job per run and shard
+    for (const g of grading) {
+      // It grades the answers of its own run and shard: the same custom_ids, no more than a job of answers holds.
+      const answers = answering.find(
+        (j) => j.metadata?.run === g.metadata?.run && j.metadata?.shard === g.metadata?.shard,
+      )!;
+      const ids = (f: string) =>
+        linesOf(f)
+          .map((l) => l.custom_id)
+          .sort();
+      expect(ids(g.input_files[0]!)).toEqual(ids(answers.input_files[0]!));
+      expect(ids(g.input_files[0]!).length).toBeLessThanOrEqual(limits.requestsPerJob);
+      expect(g.metadata).toMatchObject({ evaluation: "graded", role: "judge" });
+    }
+    // Every item is graded once, and the runs are scored by the grades of all their shards.
+    for (const s of result.summaries) {
+      expect(s.judge).toMatchObject({ graded: items.length, unreadable: 0 });
+      expect(s.judge!.jobIds).toHaveLength(shardIds.length);
+      expect(s.scored).toBe(items.length);
+    }
+    // In state: a grading set depends on its shard's answers; a set of a later wave on every set of the wave
+    // before, answers and grades, so the grades of a wave are done before the next wave is submitted.
+    const state = (await stack.exportStack()).deployment as { resources?: { urn: string; dependencies?: string[] }[] };
+    const nameOf = (urn: string): string => urn.split("::").pop() ?? urn;
+    const deps = new Map(
+      (state.resources ?? []).map((r) => [nameOf(r.urn), (r.dependencies ?? []).map(nameOf)] as const),
+    );
+    for (const g of grading)
+      expect(deps.get(`graded-judge-${g.metadata?.run}-${g.metadata?.shard}`)).toContain(
+        `graded-${g.metadata?.run}-${g.metadata?.shard}`,
+      );
+    const later = [...deps].filter(([name, d]) => /^graded-(mistral|ministral)/.test(name) && d.length > 0);
+    expect(later.length).toBeGreaterThan(0); // two waves at this pending limit
+    for (const [, d] of later) expect(d.some((name) => name.startsWith("graded-judge-"))).toBe(true);
   });
 });

@@ -60,8 +60,15 @@ describe("the judge scorer's checks", () => {
     };
     const p = planEvaluation("ev", { ...base, scorer: { type: "judge", model: "mistral-large-latest" } });
     expect(p.scorer).toBeUndefined();
-    expect(p.judge?.runs.map((r) => r.setName)).toEqual(["ev-judge-mistral-small-latest", "ev-judge-tiny"]);
-    expect(p.judge?.runs[0]?.source).toBe(path.join(dir, "out", "inputs", "judge-mistral-small-latest.jsonl"));
+    expect(p.judge?.runs.map((r) => r.shards.map((s) => s.setName))).toEqual([
+      ["ev-judge-mistral-small-latest"],
+      ["ev-judge-tiny"],
+    ]);
+    expect(p.judge?.runs[0]?.shards[0]).toMatchObject({
+      source: path.join(dir, "out", "inputs", "judge-mistral-small-latest.jsonl"),
+      directory: path.join(dir, "out", "judge", "mistral-small-latest"),
+      requests: 1,
+    });
     expect(p.judge).toMatchObject({ model: "mistral-large-latest", rubric: JUDGE_RUBRIC, maxTokens: JUDGE_MAX_TOKENS });
     const noExpected = write("n.jsonl", [{ custom_id: "a", body: { messages: [{ role: "user", content: "1?" }] } }]);
     const { expected: _, ...withoutExpected } = base;
@@ -73,11 +80,47 @@ describe("the judge scorer's checks", () => {
     ).toThrow("scorer: a judge grades the answers of the same `up`, and waitForCompletion is false");
   });
 
+  it("plans one set per shard of a run when the dataset is cut in shards, each named, filed and sized for it", () => {
+    const data = write(
+      "d.jsonl",
+      Array.from({ length: 40 }, (_, i) => ({
+        custom_id: `item-${i}`,
+        expected: i,
+        body: { max_tokens: 4, messages: [{ role: "user", content: `${i}?` }] },
+      })),
+    );
+    const p = planEvaluation("ev", {
+      dataset: data,
+      models: ["mistral-small-latest"],
+      outputDir: path.join(dir, "out"),
+      expected: { field: "expected" },
+      limits: { requestsPerJob: 10 },
+      scorer: { type: "judge", model: "mistral-large-latest" },
+    });
+    const [run] = p.runs;
+    const [judged] = p.judge?.runs ?? [];
+    expect(p.shards.length).toBeGreaterThan(1);
+    expect(judged?.shards.map((s) => [s.shard, s.requests])).toEqual(run?.jobs.map((j) => [j.shard, j.requests]));
+    for (const s of judged?.shards ?? []) {
+      expect(s.setName).toBe(`ev-judge-mistral-small-latest-${s.shard}`);
+      expect(s.source).toBe(path.join(dir, "out", "inputs", `judge-mistral-small-latest-${s.shard}.jsonl`));
+      expect(s.directory).toBe(path.join(dir, "out", "judge", "mistral-small-latest", s.shard));
+      expect(s.requests).toBeLessThanOrEqual(10);
+    }
+    expect(judged?.estimate.requests).toBe(40);
+  });
+
   it("estimates each grade from the item, the answer's bound and the rubric, at the judge's batch price", () => {
     const [j] = planJudge(
       "ev",
       { type: "judge", model: "mistral-large-latest" },
-      [{ label: "m", estimate: { requests: 10, inputTokens: 200, maxOutputTokens: 320 } }],
+      [
+        {
+          label: "m",
+          estimate: { requests: 10, inputTokens: 200, maxOutputTokens: 320 },
+          jobs: [{ shard: "s", requests: 10 }],
+        },
+      ],
       { inputsDir: dir, outputDir: dir },
       DEFAULT_PRICES,
     ).runs;
@@ -110,7 +153,7 @@ describe("grading requests and verdicts", () => {
       chatResult("d", "no expected"),
     ]);
     const judge = { rubric: "R", maxTokens: 4 };
-    const run = { source: path.join(dir, "in", "judge-m.jsonl"), label: "m" };
+    const run = { source: path.join(dir, "in", "judge-m.jsonl"), label: "judge of m" };
     const inputs = { dataset: [dataset], expectedFile, outputFiles: [out], endpoint: "/v1/chat/completions" as const };
     expect(await writeJudgeRequests(judge, run, inputs)).toBe(3);
     const lines = fs
@@ -134,8 +177,16 @@ describe("grading requests and verdicts", () => {
     expect(fs.statSync(run.source).mtimeMs).toBe(mtime);
     const none = write("none.jsonl", [chatResult("d", "x")]);
     await expect(writeJudgeRequests(judge, run, { ...inputs, outputFiles: [none] })).rejects.toThrow(
-      "judge of m: no answer to grade",
+      "judge of m: no answer to grade (no answered item has an expected answer)",
     );
+    await expect(writeJudgeRequests(judge, run, { ...inputs, outputFiles: [] })).rejects.toThrow(
+      "judge of m: no answer to grade (every request of these items failed)",
+    );
+    const size = fs.statSync(run.source).size;
+    await expect(writeJudgeRequests(judge, run, { ...inputs, maxBytes: size - 1 })).rejects.toThrow(
+      `judge of m: the grading requests take ${size} bytes, more than the ${size - 1} bytes of a file (limits.bytesPerFile)`,
+    );
+    expect(await writeJudgeRequests(judge, run, { ...inputs, maxBytes: size })).toBe(3);
   });
 
   it("reads CORRECT as 1 and INCORRECT as 0, counts other replies, sums the judge's tokens", async () => {
