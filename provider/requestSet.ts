@@ -103,6 +103,13 @@ export interface RequestSetInputs {
    */
   onModelChange: "keep" | "replace";
   /**
+   * Take an empty `source` (zero bytes) as a set of no requests: nothing is uploaded or submitted, the status is
+   * SUCCESS and the results of earlier requests are dropped, as for any request removed from the source. An
+   * Evaluation's grading set of a shard with nothing to grade is such a set. Changes nothing remote.
+   * @default false: an empty source is refused, as Mistral refuses an empty file
+   */
+  allowEmpty?: boolean;
+  /**
    * USD per million tokens at the batch price (`input`, `output`), for the estimate preview prints. Changes
    * nothing remote.
    * @default none: no estimate
@@ -234,6 +241,15 @@ function statusOf(parts: readonly SetPart[], pending: number, unsent: number): s
   return pending === 0 && unsent === 0 ? "SUCCESS" : "QUEUED";
 }
 
+/** SHA-256 of no bytes: an empty source's. */
+const EMPTY_SHA256 = createHash("sha256").digest("hex");
+
+/** Whether `source` is a file of zero bytes. */
+function isEmptyFile(source: string): boolean {
+  const stat = fs.statSync(path.resolve(source), { throwIfNoEntry: false });
+  return stat?.isFile() === true && stat.size === 0;
+}
+
 const REPLACING = ["model", "endpoint"] as const;
 const IN_PLACE = [
   "sha256",
@@ -292,6 +308,11 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
         property: "onModelChange",
         reason: `onModelChange is ${show(inputs.onModelChange)}; allowed: "keep" (the default) or "replace"`,
       });
+    if (inputs.allowEmpty !== undefined && typeof inputs.allowEmpty !== "boolean")
+      failures.push({
+        property: "allowEmpty",
+        reason: `allowEmpty is ${show(inputs.allowEmpty)}; expected true or false`,
+      });
     if (typeof inputs.retryFailed !== "boolean")
       failures.push({
         property: "retryFailed",
@@ -308,13 +329,17 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
     if (typeof news.directory === "string") inputs.directory = toStatePath(news.directory);
     if (news.filenamePrefix === undefined || news.filenamePrefix === null)
       inputs.filenamePrefix = path.basename(news.source).replace(/\.jsonl$/i, "");
-    // The source's own checks (lines, bodies for the endpoint) and its identity: BatchFile's, with its scan cache.
-    const file = await new BatchFileProvider(this.ctx).check({} as never, {
-      source: news.source,
-      purpose: "batch",
-      endpoint: isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined,
-      filenamePrefix: inputs.filenamePrefix,
-    });
+    // The source's own checks (lines, bodies for the endpoint) and its identity: BatchFile's, with its scan cache;
+    // with allowEmpty, an empty file is a source of no requests.
+    const file =
+      inputs.allowEmpty === true && isEmptyFile(news.source)
+        ? { inputs: { source: toStatePath(news.source), sha256: EMPTY_SHA256, lineCount: 0 }, failures: [] }
+        : await new BatchFileProvider(this.ctx).check({} as never, {
+            source: news.source,
+            purpose: "batch",
+            endpoint: isApiEndpoint(inputs.endpoint) ? inputs.endpoint : undefined,
+            filenamePrefix: inputs.filenamePrefix,
+          });
     for (const f of file.failures ?? []) failures.push({ property: "source", reason: f.reason });
     const checked = file.inputs as { source?: string; sha256?: string; lineCount?: number } | undefined;
     if (checked?.source) inputs.source = checked.source;

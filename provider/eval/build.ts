@@ -216,7 +216,7 @@ function buildJudgeSet(
         `${what} has no answers to grade yet (their job is ${job.status}); it grades the answers of the same up`,
       );
     try {
-      await writeJudgeRequests(
+      const grades = await writeJudgeRequests(
         judge,
         { source: planned.source, label: what },
         {
@@ -227,6 +227,11 @@ function buildJudgeSet(
           maxBytes: plan.limits.bytesPerFile,
         },
       );
+      if (grades === 0)
+        pulumi.log.warn(
+          `${what}: nothing to grade (${job.succeeded === 0 ? `every one of its ${job.failed} request(s) failed` : "no answered item has an expected answer"}); its grading set submits nothing`,
+          parent,
+        );
     } catch (error) {
       if (error instanceof JudgeInputError) throw new pulumi.RunError(error.message);
       throw error;
@@ -252,6 +257,8 @@ function buildJudgeSet(
       onModelChange: plan.onModelChange,
       price: price ? { input: price.inputPerMTok * discount, output: price.outputPerMTok * discount } : null,
       filenamePrefix: planned.setName,
+      // A shard with nothing to grade gets an empty file: a set of no requests, not a failed up.
+      allowEmpty: true,
     },
     { parent, dependsOn: [answers.set] },
   );

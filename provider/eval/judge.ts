@@ -135,8 +135,8 @@ export class JudgeInputError extends Error {
 /**
  * Writes a shard's grading requests to `shard.source` (atomically; left as it is when the same): one per item of
  * `inputs.dataset` with an expected answer and an answer in the shard's output files, in dataset order. Returns
- * how many. Holds one shard's items at a time (the expected answers of other shards are skipped as they are read).
- * Throws a JudgeInputError when there is nothing to grade or the file would be over `inputs.maxBytes`.
+ * how many (none: an empty file). Holds one shard's items at a time (the expected answers of other shards are
+ * skipped as they are read). Throws a JudgeInputError when the file would be over `inputs.maxBytes`.
  */
 export async function writeJudgeRequests(
   judge: Pick<PlannedJudge, "rubric" | "maxTokens">,
@@ -184,16 +184,14 @@ export async function writeJudgeRequests(
     bytes += Buffer.byteLength(line) + 1;
     lines.push(line);
   }
-  if (lines.length === 0)
-    throw new JudgeInputError(
-      `${shard.label}: no answer to grade (${items.length === 0 ? "every request of these items failed" : "no answered item has an expected answer"}); see the run's error file for why, and send the failed requests again with retryFailed: true`,
-    );
   const maxBytes = inputs.maxBytes ?? MAX_FILE_BYTES;
   if (bytes > maxBytes)
     throw new JudgeInputError(
       `${shard.label}: the grading requests take ${bytes} bytes, more than the ${maxBytes} bytes of a file (limits.bytesPerFile): each holds the question, the expected answer and the answer, so lower limits.requestsPerJob to cut the dataset in smaller shards`,
     );
-  const text = `${lines.join("\n")}\n`;
+  // Nothing to grade (every request of these items failed, or none answered has an expected answer): an empty
+  // file, which the grading set (allowEmpty) takes as no requests.
+  const text = lines.length === 0 ? "" : `${lines.join("\n")}\n`;
   const same = fs.existsSync(shard.source) && fs.readFileSync(shard.source, "utf8") === text;
   if (!same) {
     fs.mkdirSync(path.dirname(shard.source), { recursive: true });

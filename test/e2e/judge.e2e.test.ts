@@ -3,7 +3,9 @@
  * with a batch job of its own (one RequestSet per run), at the batch price, shown in the estimate and the report.
  * The emulator's deterministic judge (`emulator-judge-latest`) replies CORRECT when the answer holds the expected
  * number as a whole number: the test computes every verdict itself from the emulator's files. A second `up`
- * submits nothing; a new rubric grades again without asking the models again.
+ * submits nothing; a new rubric grades again without asking the models again. A dataset cut in shards is graded
+ * shard by shard (each grading job after its answers, the next wave after the grades); a run whose every request
+ * failed has nothing to grade, which is said, and the report is still written.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
@@ -22,6 +24,8 @@ interface Line {
 }
 
 const JUDGE = "emulator-judge-latest";
+const BROKEN = "broken-chat";
+const STRICT = "Grade strictly. Reply CORRECT or INCORRECT.";
 const items = Array.from({ length: 16 }, (_, i) => ({
   customId: `item-${i}`,
   body: { max_tokens: 16, messages: [{ role: "user", content: `What is ${i} * 7?` }] },
@@ -32,26 +36,33 @@ describe("Evaluation with a judge scorer", { timeout: 240_000 }, () => {
   let emulator: Emulator;
   let project: E2EProject;
   let stack: Stack;
-  const declare = (rubric?: string, limits?: { requestsPerJob: number; pendingRequests: number }) =>
+  const declare = (
+    options: { rubric?: string; limits?: { requestsPerJob: number; pendingRequests: number }; models?: string[] } = {},
+  ) => {
+    const { rubric, limits, models = ["mistral-small-latest", "ministral-3b-latest"] } = options;
     project.program(`
 const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("graded", {
   dataset: ${JSON.stringify(items)},
   scorer: { type: "judge", model: "${JUDGE}"${rubric ? `, rubric: ${JSON.stringify(rubric)}` : ""} },
-  models: ["mistral-small-latest", "ministral-3b-latest"],
+  models: ${JSON.stringify(models)},
   prices: { models: { "${JUDGE}": { inputPerMTok: 1, outputPerMTok: 3 } } },
   outputDir: "out",
   waitForCompletion: { timeoutMinutes: 2, pollIntervalSeconds: 0.2 },${limits ? `\n  limits: ${JSON.stringify(limits)},` : ""}
 });
 module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.markdownPath };`);
+  };
 
   beforeAll(async () => {
     assertDistFresh();
-    emulator = await emulatorLib().startEmulator({
+    const lib = emulatorLib();
+    emulator = await lib.startEmulator({
       profile: testProfile(),
       speed: { queueDelayMs: 50, requestsPerSecond: 500, cancelDelayMs: 50 },
-      // The emulator refuses a job that would take the workspace over this: 2 models x 16 items.
-      maxPendingRequests: 2 * items.length,
+      // The emulator refuses a job that would take the workspace over this: 3 models x 16 items.
+      maxPendingRequests: 3 * items.length,
+      // A model whose every request fails (a per-request error): nothing of its runs to grade.
+      models: [...lib.DEFAULT_MODELS, { id: BROKEN, endpoints: ["/v1/chat/completions"], accuracy: 1, failureRate: 1 }],
     });
     project = new E2EProject("judge");
     declare();
@@ -143,7 +154,7 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
   });
 
   it("a new rubric grades again, without asking the models again", async () => {
-    declare("Grade strictly. Reply CORRECT or INCORRECT.");
+    declare({ rubric: STRICT });
     const steps = await previewSteps(stack);
     expect(steps["graded-mistral-small-latest"]).toBe("same");
     expect(steps["graded-judge-mistral-small-latest"]).toBe("update");
@@ -152,13 +163,13 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     const added = jobs().filter((j) => !before.includes(j.id));
     expect(added.map((j) => j.model)).toEqual([JUDGE, JUDGE]);
     const rubric = linesOf(added[0]!.input_files[0]!)[0]!.body.messages[0]!.content;
-    expect(rubric).toBe("Grade strictly. Reply CORRECT or INCORRECT.");
+    expect(rubric).toBe(STRICT);
     for (const s of result.summaries) expect(s.submitted).toBe(0);
   });
 
   it("a dataset cut in shards is graded shard by shard, each grade after its answers, the next wave after the grades", async () => {
     const limits = { requestsPerJob: 14, pendingRequests: 24 }; // shards of 12, 3 and 1 items: two waves
-    declare("Grade strictly. Reply CORRECT or INCORRECT.", limits);
+    declare({ rubric: STRICT, limits });
     const before = new Set(jobs().map((j) => j.id));
     const result = await up();
     const added = jobs().filter((j) => !before.has(j.id));
@@ -201,5 +212,29 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     const later = [...deps].filter(([name, d]) => /^graded-(mistral|ministral)/.test(name) && d.length > 0);
     expect(later.length).toBeGreaterThan(0); // two waves at this pending limit
     for (const [, d] of later) expect(d.some((name) => name.startsWith("graded-judge-"))).toBe(true);
+  });
+
+  it("a run whose every request failed has nothing to grade: said, no grading job, and the report is written", async () => {
+    const limits = { requestsPerJob: 14, pendingRequests: 24 };
+    declare({ rubric: STRICT, limits, models: ["mistral-small-latest", "ministral-3b-latest", BROKEN] });
+    const before = new Set(jobs().map((j) => j.id));
+    const output: string[] = [];
+    const result = await stack.up({ onOutput: (t) => output.push(t) });
+    expect(result.summary.result).toBe("succeeded");
+    const added = jobs().filter((j) => !before.has(j.id));
+    expect(added.length).toBeGreaterThan(0);
+    expect(added.every((j) => j.model === BROKEN)).toBe(true); // its answers only: nothing graded, nothing else asked
+    expect(output.join("")).toMatch(
+      new RegExp(
+        `the judge of ${BROKEN} \\(shard [0-9a-f]{8}\\): nothing to grade \\(every one of its \\d+ request\\(s\\) failed\\)`,
+      ),
+    );
+    const summaries = result.outputs.summaries.value as ModelSummary[];
+    const broken = summaries.find((s) => s.model === BROKEN)!;
+    // Scored on nothing (accuracy null); every item wrong when failures count (strictAccuracy).
+    expect(broken).toMatchObject({ failed: items.length, succeeded: 0, scored: 0, accuracy: null, strictAccuracy: 0 });
+    expect(broken.judge).toMatchObject({ graded: 0, jobIds: [] });
+    for (const s of summaries.filter((x) => x.model !== BROKEN)) expect(s.judge?.graded).toBe(items.length);
+    expect(result.outputs.markdownPath.value).toBeTruthy();
   });
 });

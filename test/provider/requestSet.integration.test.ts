@@ -124,6 +124,39 @@ describe("RequestSet", () => {
     expect((await s.jobs()).length).toBe(2);
   });
 
+  it("an empty source is refused unless allowEmpty, which makes it a set of no requests: no job, SUCCESS", async () => {
+    const s = await setup();
+    fs.writeFileSync(s.source, "");
+    const refused = await s.p.check({}, s.news());
+    expect(refused.failures?.map((f) => f.property)).toEqual(["source"]);
+    expect(refused.failures?.[0]?.reason).toContain("holds no requests");
+    expect((await s.p.check({}, s.news({ allowEmpty: "yes" }))).failures).toContainEqual({
+      property: "allowEmpty",
+      reason: 'allowEmpty is "yes"; expected true or false',
+    });
+    const created = await s.p.create(await s.check({}, { allowEmpty: true }));
+    const empty = created.outs as Json;
+    expect(empty).toMatchObject({
+      status: "SUCCESS",
+      totalRequests: 0,
+      submittedRequests: 0,
+      pendingRequests: 0,
+      jobIds: [],
+      outputPath: null,
+    });
+    expect(await s.jobs()).toEqual([]);
+    // Requests come: they are submitted; gone again: their results are dropped, nothing is submitted.
+    s.write(chatRequests(3));
+    const filled = (await s.p.update(created.id, empty, await s.check(empty, { allowEmpty: true }))).outs as Json;
+    expect(filled).toMatchObject({ status: "SUCCESS", totalRequests: 3, submittedRequests: 3 });
+    fs.writeFileSync(s.source, "");
+    const again = await s.check(filled, { allowEmpty: true });
+    expect((await s.p.diff(created.id, filled, again)).changes).toBe(true);
+    const emptied = (await s.p.update(created.id, filled, again)).outs as Json;
+    expect(emptied).toMatchObject({ status: "SUCCESS", totalRequests: 0, submittedRequests: 0, removedRequests: 3 });
+    expect((await s.jobs()).map((j) => j.total)).toEqual([3]);
+  });
+
   it("destroy deletes its uploads, and its result files only with deleteResultFilesOnDestroy; an old set's default updates nothing", async () => {
     const s = await setup();
     s.write(chatRequests(3));

@@ -176,17 +176,16 @@ describe("grading requests and verdicts", () => {
     await writeJudgeRequests(judge, run, inputs);
     expect(fs.statSync(run.source).mtimeMs).toBe(mtime);
     const none = write("none.jsonl", [chatResult("d", "x")]);
-    await expect(writeJudgeRequests(judge, run, { ...inputs, outputFiles: [none] })).rejects.toThrow(
-      "judge of m: no answer to grade (no answered item has an expected answer)",
-    );
-    await expect(writeJudgeRequests(judge, run, { ...inputs, outputFiles: [] })).rejects.toThrow(
-      "judge of m: no answer to grade (every request of these items failed)",
-    );
     const size = fs.statSync(run.source).size;
     await expect(writeJudgeRequests(judge, run, { ...inputs, maxBytes: size - 1 })).rejects.toThrow(
       `judge of m: the grading requests take ${size} bytes, more than the ${size - 1} bytes of a file (limits.bytesPerFile)`,
     );
     expect(await writeJudgeRequests(judge, run, { ...inputs, maxBytes: size })).toBe(3);
+    // Nothing to grade (only an item without an expected answer answered, or no answer at all): an empty file.
+    for (const outputFiles of [[none], []]) {
+      expect(await writeJudgeRequests(judge, run, { ...inputs, outputFiles })).toBe(0);
+      expect(fs.statSync(run.source).size).toBe(0);
+    }
   });
 
   it("reads CORRECT as 1 and INCORRECT as 0, counts other replies, sums the judge's tokens", async () => {
