@@ -19,7 +19,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { canonicalJson } from "../unknown";
-import { comparePairs, holm, testName, type PairComparison } from "./stats";
+import { comparePairs, formatP, holm, testName, type PairComparison } from "./stats";
 
 export const HISTORY_VERSION = 1;
 /** Runs kept in runs.jsonl; the oldest go first, with the items files no kept run names. */
@@ -279,7 +279,6 @@ export function diffRuns(previous: RunRecord, current: RunRecord, alpha = 0.05):
 export function describeModelDiff(d: ModelDiff): string {
   if (d.n === 0) return `${d.label}: no item judged in both runs`;
   const points = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x * 100).toFixed(1)}`;
-  const p = (x: number) => (x < 0.001 ? "< 0.001" : x.toFixed(3));
   const c = d.comparison;
   const causes = d.causes.length
     ? `cause: ${d.causes.join("; ")}`
@@ -290,7 +289,7 @@ export function describeModelDiff(d: ModelDiff): string {
   return (
     `${d.label}: ${d.regressed.toLocaleString("en-US")} regressed, ${d.improved.toLocaleString("en-US")} improved of ` +
     `${d.n.toLocaleString("en-US")} items, ${c ? `${points(c.difference)} points (95% CI ${points(c.low)} to ${points(c.high)})` : ""}, ` +
-    `${d.significant ? "significant" : "not significant"} (${c ? testName(c) : "McNemar"} p = ${p(c?.p ?? 1)}${d.adjustedP !== (c?.p ?? 1) ? `, Holm-adjusted ${p(d.adjustedP)}` : ""}); ${causes}`
+    `${d.significant ? "significant" : "not significant"} (${c ? testName(c) : "McNemar"} ${formatP(c?.p ?? 1)}${d.adjustedP !== (c?.p ?? 1) ? `, Holm-adjusted ${formatP(d.adjustedP)}` : ""}); ${causes}`
   );
 }
 

@@ -338,6 +338,11 @@ export function testName(c: Pick<PairComparison, "binary">): string {
   return c.binary ? "McNemar" : "sign test";
 }
 
+/** A p-value in words: `p = 0.227`, or `p < 0.001` below that. */
+export function formatP(p: number): string {
+  return p < 0.001 ? "p < 0.001" : `p = ${p.toFixed(3)}`;
+}
+
 /** A comparison in words: `large vs small: +10.0 points (95% CI -2.0 to +22.0), not significant at n=50 (...)`. */
 export function describePair(c: PairComparison, pairs: number): string {
   const points = (x: number) => `${x >= 0 ? "+" : "-"}${Math.abs(x * 100).toFixed(1)}`;
@@ -345,10 +350,11 @@ export function describePair(c: PairComparison, pairs: number): string {
     c.interval.method === "paired bootstrap"
       ? `paired bootstrap, ${c.interval.resamples.toLocaleString("en-US")} resamples, seed ${c.interval.seed}`
       : "normal interval";
-  const p = (x: number) => (x < 0.001 ? "< 0.001" : x.toFixed(3));
   const name = testName(c);
   const test =
-    pairs > 1 ? `${name} p = ${p(c.p)}, Holm-adjusted over ${pairs} pairs ${p(c.adjustedP)}` : `${name} p = ${p(c.p)}`;
+    pairs > 1
+      ? `${name} ${formatP(c.p)}, Holm-adjusted over ${pairs} pairs ${formatP(c.adjustedP)}`
+      : `${name} ${formatP(c.p)}`;
   const counts = c.binary
     ? `right only with ${c.a}: ${c.onlyA}, only with ${c.b}: ${c.onlyB}`
     : `scored higher with ${c.a}: ${c.onlyA}, with ${c.b}: ${c.onlyB}`;

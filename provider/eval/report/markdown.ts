@@ -9,8 +9,16 @@ import { describePair } from "../stats";
 import type { RowsDigest } from "./rows";
 import type { WriteReportOptions } from "./types";
 
+/**
+ * Text for a table cell or a list item: pipes and backslashes escaped, one line, and a `<` that could open an HTML
+ * tag, comment or autolink as `&lt;` (a model label or item text is never markup); `p < 0.001` stays as written.
+ */
 function mdCell(text: string): string {
-  return text.replace(/\\/g, "\\\\").replace(/\|/g, "\\|").replace(/</g, "&lt;").replace(/\r?\n/g, " ");
+  return text
+    .replace(/\\/g, "\\\\")
+    .replace(/\|/g, "\\|")
+    .replace(/<(?=[A-Za-z/!?])/g, "&lt;")
+    .replace(/\r?\n/g, " ");
 }
 
 function mdCode(text: string): string {

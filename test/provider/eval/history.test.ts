@@ -114,7 +114,7 @@ describe("diffRuns", () => {
       "small: 2 regressed, 0 improved of 10 items, -20.0 points (95% CI " +
         `${small!.comparison!.low <= 0 ? "-" : "+"}${Math.abs(small!.comparison!.low * 100).toFixed(1)} to ` +
         `${small!.comparison!.high >= 0 ? "+" : "-"}${Math.abs(small!.comparison!.high * 100).toFixed(1)}), ` +
-        "not significant (McNemar p = 0.500, Holm-adjusted 1.000); cause: model mistral-small-latest → ministral-3b-latest",
+        "not significant (McNemar p = 0.500, Holm-adjusted p = 1.000); cause: model mistral-small-latest → ministral-3b-latest",
     );
   });
 
@@ -127,7 +127,7 @@ describe("diffRuns", () => {
     expect(m?.regressedIds).toHaveLength(20);
     expect(m?.significant).toBe(true);
     expect(describeModelDiff(m!)).toContain(
-      "significant (McNemar p = < 0.001); no declared change (same model, overrides, prompts and scorer)",
+      "significant (McNemar p < 0.001); no declared change (same model, overrides, prompts and scorer)",
     );
   });
 

@@ -633,7 +633,7 @@ describe("writeReport: the Markdown summary", () => {
     ]);
     for (const l of pairLines)
       expect(l).toMatch(
-        /: [+-]\d+\.\d points \(95% CI [+-]\d+\.\d to [+-]\d+\.\d; paired bootstrap, 10,000 resamples, seed \d+\), (not )?significant at n=\d+ \((right only with .+; McNemar|scored higher with .+; sign test) p = .+, Holm-adjusted over 3 pairs .+\)$/,
+        /: [+-]\d+\.\d points \(95% CI [+-]\d+\.\d to [+-]\d+\.\d; paired bootstrap, 10,000 resamples, seed \d+\), (not )?significant at n=\d+ \((right only with .+; McNemar|scored higher with .+; sign test) p (= [0-9.]+|< 0\.001), Holm-adjusted over 3 pairs p (= [0-9.]+|< 0\.001)\)$/,
       );
     expect(r.md).toContain('- Scored with { type: "numeric" }.');
     expect(r.md).toContain(`HTML report: [report.html](report.html) (\`${r.htmlPath}\`)`);
@@ -722,14 +722,19 @@ describe("writeReport: the Markdown summary", () => {
     expect(card).toContain("cause: model mistral-small-latest → ministral-8b-latest");
   });
 
-  it("escapes table-breaking characters in model names", async () => {
-    const s = summaries(2).map((x, i) => (i === 0 ? { ...x, model: "a|b\nc" } : x));
+  it("escapes table-breaking characters and markup in model names; a p-value's `<` stays as written", async () => {
+    const s = summaries(2).map((x, i) =>
+      i === 0 ? { ...x, model: "a|b\nc" } : i === 1 ? { ...x, model: "<img src=x> </b> <!-- <?php" } : x,
+    );
     const d = dir("md");
     fs.mkdirSync(d);
     const rowsFile = path.join(d, "rows.jsonl");
     await writeRows(rowsFile, 2);
     const out = await writeReport({ ...reportOptions(rowsFile, path.join(d, "out"), 2), summaries: s });
-    expect(fs.readFileSync(out.markdownPath, "utf8")).toContain("| a\\|b c | ");
+    const md = fs.readFileSync(out.markdownPath, "utf8");
+    expect(md).toContain("| a\\|b c | ");
+    expect(md).toContain("| &lt;img src=x> &lt;/b> &lt;!-- &lt;?php | ");
+    expect(md).not.toMatch(/<[A-Za-z/!?]/);
   });
 });
 

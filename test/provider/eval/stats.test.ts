@@ -10,6 +10,7 @@ import {
   BOOTSTRAP_SEED,
   comparePairs,
   describePair,
+  formatP,
   holm,
   mcnemarExact,
   meanWithError,
@@ -254,7 +255,13 @@ describe("comparePairs and describePair", () => {
     // B and C differ on 10 items, all B's: p = 2 / 2^10.
     expect(pairs[2]).toMatchObject({ onlyA: 10, onlyB: 0 });
     expect(pairs[2]!.p).toBeCloseTo(2 / 1024, 12);
-    expect(describePair(pairs[2]!, 3)).toContain("McNemar p = 0.002, Holm-adjusted over 3 pairs");
+    expect(describePair(pairs[2]!, 3)).toContain("McNemar p = 0.002, Holm-adjusted over 3 pairs p = ");
+    expect([formatP(0.2274), formatP(0.001), formatP(0.000999), formatP(1e-12)]).toEqual([
+      "p = 0.227",
+      "p = 0.001",
+      "p < 0.001",
+      "p < 0.001",
+    ]);
   });
 
   it("with partial scores, tests the items where one scored higher (sign test), so half points count", () => {
