@@ -205,6 +205,7 @@ const vw = window.innerWidth;
 const all = [...document.querySelectorAll("body *")].filter(shown);
 const over = all.filter((el) => el.getBoundingClientRect().right > vw + 1).map((el) => el.tagName + "." + el.className);
 const cells = {};
+const squeezed = [];
 for (const t of document.querySelectorAll("table")) {
   for (const td of t.querySelectorAll("tbody td, tfoot td")) {
     if (!shown(td) || td.textContent.trim() === "") continue;
@@ -218,6 +219,15 @@ for (const t of document.querySelectorAll("table")) {
     const ch = parseFloat(cs.fontSize) * 0.55;
     const was = cells[t.className];
     if (!was || width < was.width) cells[t.className] = { width, chars: width / ch, text: td.textContent.trim().slice(0, 40) };
+    // Each piece of the cell (the model's name, its "answered by" line, a badge, an interval) at least as wide as
+    // its text or 12 characters, whichever is less: a piece squeezed beside another breaks its words to letters.
+    for (const el of td.children) {
+      const text = el.textContent.trim();
+      if (!shown(el) || text === "") continue;
+      const w = el.getBoundingClientRect().width;
+      const need = Math.min(text.length, 12) * parseFloat(getComputedStyle(el).fontSize) * 0.55;
+      if (w < need - 1) squeezed.push(t.className + ": " + el.className + " " + Math.round(w) + "px < " + Math.round(need) + "px: " + text.slice(0, 40));
+    }
   }
 }
 const narrowChart = document.querySelector("svg.chart.narrow");
@@ -228,6 +238,7 @@ return {
   overflowing: over.slice(0, 10),
   wraps: [...document.querySelectorAll(".table-wrap, .chart-wrap")].filter(shown).map((w) => w.scrollWidth - w.clientWidth),
   cells,
+  squeezed,
   charts: { wide: shown(wideChart), narrow: shown(narrowChart), narrowWidth: narrowChart.getBoundingClientRect().width },
   tools: shown(document.getElementById("item-tools")),
 };
@@ -238,6 +249,7 @@ interface LayoutProbe {
   documentWidth: number;
   overflowing: string[];
   wraps: number[];
+  squeezed: string[];
   cells: Record<string, { width: number; chars: number; text: string }>;
   charts: { wide: boolean; narrow: boolean; narrowWidth: number };
   tools: boolean;
@@ -465,10 +477,12 @@ describe("the report in headless Chromium", { timeout: 180_000 }, () => {
       expect(cell, cls).toBeDefined();
       expect(cell!.chars, `${cls}: narrowest cell ${JSON.stringify(cell)}`).toBeGreaterThan(12);
     }
+    expect(layout.squeezed, "pieces of cells narrower than their text").toEqual([]);
     // And at the desktop width, the wide chart and no cell squeezed either.
     expect(wide!.charts).toMatchObject({ wide: true, narrow: false });
     expect(wide!.documentWidth).toBeLessThanOrEqual(WIDTH);
     for (const cls of ["summary", "items", "misses"]) expect(wide!.cells[cls]!.chars, cls).toBeGreaterThan(4);
+    expect(wide!.squeezed, "pieces of cells narrower than their text").toEqual([]);
   });
 
   it("takes a screenshot at 420 px: the window's size, each model's colour painted by the narrow chart", () => {

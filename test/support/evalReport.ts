@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import type { ModelSummary } from "../../provider/eval/types";
 import type { ReportRow, RowAnswer, WriteReportOptions } from "../../provider/eval/report";
+import { accuracyInterval } from "../../provider/eval/stats";
 
 export const MODELS = ["mistral-large-latest", "mistral-small-latest", "ministral-3b-latest"] as const;
 
@@ -67,10 +68,19 @@ export async function writeRows(file: string, n: number, make: (i: number) => Re
   });
 }
 
+/** The dated version each alias resolves to in the fixture's models API. */
+const DATED: Record<string, string> = {
+  "mistral-large-latest": "mistral-large-2411",
+  "mistral-small-latest": "mistral-small-2506",
+  "ministral-3b-latest": "ministral-3b-2410",
+};
+
 export function summaries(n: number): ModelSummary[] {
   const tally = (m: string) => {
     let right = 0;
     let scoreSum = 0;
+    let squares = 0;
+    let binary = true;
     let failed = 0;
     let promptTokens = 0;
     let completionTokens = 0;
@@ -78,11 +88,15 @@ export function summaries(n: number): ModelSummary[] {
       const a = rowOf(i).answers[m];
       if (a.error) failed++;
       scoreSum += a.score ?? 0;
+      if (!a.error) {
+        squares += (a.score ?? 0) ** 2;
+        if (a.score !== 0 && a.score !== 1) binary = false;
+      }
       if (a.score === 1) right++;
       promptTokens += a.promptTokens;
       completionTokens += a.completionTokens;
     }
-    return { right, scoreSum, failed, promptTokens, completionTokens };
+    return { right, scoreSum, squares, binary, failed, promptTokens, completionTokens };
   };
   const price: Record<string, [number, number] | null> = {
     "mistral-large-latest": [2, 6],
@@ -104,6 +118,10 @@ export function summaries(n: number): ModelSummary[] {
       scored: n - t.failed,
       accuracy: n - t.failed ? t.scoreSum / (n - t.failed) : null,
       strictAccuracy: n ? t.scoreSum / n : null,
+      accuracyInterval: accuracyInterval(n - t.failed, t.scoreSum, t.squares, t.binary),
+      // As a real run records them: the responses' model, and the dated version the alias resolved to.
+      answeredBy: [model],
+      resolvedModel: DATED[model],
       expectedItems: n,
       promptTokens: t.promptTokens,
       completionTokens: t.completionTokens,

@@ -53,6 +53,9 @@ table.summary thead th { white-space: normal; vertical-align: bottom; }
 table.summary td { white-space: nowrap; }
 table.summary td.job { white-space: normal; min-width: 172px; max-width: 200px; }
 table.summary .model-name { white-space: normal; flex-wrap: wrap; }
+table.summary .answered-by { white-space: normal; min-width: 15em; }
+table.summary .answered-by code { white-space: nowrap; }
+table.summary .ci { display: block; font-size: 11.5px; color: var(--muted); }
 table.summary th, table.summary td { padding: 6px 7px; }
 table.summary td.job code { word-break: break-all; font-size: 11.5px; }
 .model-name { display: flex; align-items: center; gap: 7px; font-weight: 600; white-space: nowrap; }

@@ -154,6 +154,21 @@ function scoreText(score: number | undefined): string {
   return score === undefined ? "" : Number.isInteger(score) ? String(score) : score.toFixed(2);
 }
 
+/**
+ * Which model answered, under the model's name: the responses' `model` when it is not the name itself, and the
+ * version the name resolved to in the models API when the responses do not give it.
+ */
+function versionLine(s: ModelSummary): string {
+  const e = escapeHtml;
+  const by = (s.answeredBy ?? []).filter((m) => m !== s.model);
+  const resolved = s.resolvedModel && !(s.answeredBy ?? []).includes(s.resolvedModel) ? s.resolvedModel : undefined;
+  const parts = [
+    ...(by.length ? [`answered by ${by.map((m) => `<code>${e(m)}</code>`).join(", ")}`] : []),
+    ...(resolved ? [`resolved to <code>${e(resolved)}</code>`] : []),
+  ];
+  return parts.length ? `<span class="answered-by">${parts.join(", ")}</span>` : "";
+}
+
 export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxItems: number): string {
   const { summaries, meta, prices } = options;
   const colors = summaries.map((_, i) => modelColor(i));
@@ -218,10 +233,10 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   );
   out.push(
     "<th>Model</th><th>Job</th><th>Status</th>",
-    '<th class="num">Total</th><th class="num">Succeeded</th><th class="num">Failed</th>',
+    '<th class="num">Succeeded / total</th><th class="num">Failed</th>',
     '<th class="num" title="result lines without a custom_id: failures that cannot be joined to an item">Unattributed failures</th>',
-    '<th class="num">Accuracy</th>',
-    '<th class="num">Prompt tokens</th><th class="num">Completion tokens</th><th class="num">Cost</th><th class="num">Estimated</th>',
+    '<th class="num">Accuracy (95% CI)</th>',
+    '<th class="num">Tokens (prompt / completion)</th><th class="num">Cost</th><th class="num">Estimated</th>',
     "</tr></thead>",
     "<tbody>",
   );
@@ -230,27 +245,25 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
       s.estimatedInputTokens != null ? ` title="${e(`estimated ${int(s.estimatedInputTokens)} input tokens`)}"` : "";
     out.push(
       `<tr data-model="${e(s.model)}">`,
-      `<td data-label="Model"><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${
-        s.answeredBy?.length
-          ? `<span class="answered-by">answered by ${s.answeredBy.map((m) => `<code>${e(m)}</code>`).join(", ")}${
-              s.resolvedModel && !s.answeredBy.includes(s.resolvedModel)
-                ? `, resolved to <code>${e(s.resolvedModel)}</code>`
-                : ""
-            }</span>`
-          : ""
-      }</td>`,
+      `<td data-label="Model"><div class="model-cell"><span class="model-name">${swatch(colors[i])}<a href="#model-${i}">${e(s.model)}</a>${reusedSet.has(s.model) ? ' <span class="badge reused">reused</span>' : ""}</span>${versionLine(
+        s,
+      )}</div></td>`,
       `<td class="job" data-label="Job">${jobCell(s)}</td>`,
       `<td data-label="Status">${statusBadge(s.status)}</td>`,
-      `<td class="num" data-label="Total">${int(s.total)}</td><td class="num" data-label="Succeeded">${int(s.succeeded)}</td><td class="num" data-label="Failed">${int(s.failed)}</td>`,
+      `<td class="num" data-label="Succeeded / total">${int(s.succeeded)} / ${int(s.total)}</td><td class="num" data-label="Failed">${int(s.failed)}</td>`,
       `<td class="num unattributed" data-label="Unattributed failures">${int(s.unattributed ?? 0)}</td>`,
-      `<td class="num accuracy" data-label="Accuracy" title="${e(
+      `<td class="num accuracy" data-label="Accuracy (95% CI)" title="${e(
         `mean score over ${int(s.scored)} scored items` +
           (s.accuracyInterval ? `, 95% CI ${formatInterval(s.accuracyInterval)} (${s.accuracyInterval.method})` : "") +
           (typeof s.strictAccuracy === "number"
             ? `; ${formatPercent(s.strictAccuracy)} counting failed and missing items as 0`
             : ""),
-      )}">${formatPercent(s.accuracy)}</td>`,
-      `<td class="num" data-label="Prompt tokens">${int(s.promptTokens)}</td><td class="num" data-label="Completion tokens">${int(s.completionTokens)}</td>`,
+      )}">${formatPercent(s.accuracy)}${
+        s.accuracyInterval
+          ? `<span class="ci">${e(formatInterval(s.accuracyInterval))}, n=${int(s.accuracyInterval.n)}</span>`
+          : ""
+      }</td>`,
+      `<td class="num" data-label="Tokens (prompt / completion)">${int(s.promptTokens)} / ${int(s.completionTokens)}</td>`,
       `<td class="num" data-label="Cost">${s.cost === null ? '<span class="none">no price</span>' : formatUsd(s.cost)}</td>`,
       `<td class="num" data-label="Estimated"${estTitle}>${s.estimatedCost == null ? '<span class="none">—</span>' : formatUsd(s.estimatedCost)}</td>`,
       "</tr>",
@@ -267,9 +280,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
     out.push(
       "<tfoot><tr>",
       `<td data-label="Model">All models</td><td class="empty"></td><td class="empty"></td>`,
-      `<td class="num" data-label="Total">${int(sum((s) => s.total))}</td><td class="num" data-label="Succeeded">${int(sum((s) => s.succeeded))}</td><td class="num" data-label="Failed">${int(sum((s) => s.failed))}</td>`,
+      `<td class="num" data-label="Succeeded / total">${int(sum((s) => s.succeeded))} / ${int(sum((s) => s.total))}</td><td class="num" data-label="Failed">${int(sum((s) => s.failed))}</td>`,
       `<td class="num" data-label="Unattributed failures">${int(sum((s) => s.unattributed ?? 0))}</td><td class="empty"></td>`,
-      `<td class="num" data-label="Prompt tokens">${int(sum((s) => s.promptTokens))}</td><td class="num" data-label="Completion tokens">${int(sum((s) => s.completionTokens))}</td>`,
+      `<td class="num" data-label="Tokens (prompt / completion)">${int(sum((s) => s.promptTokens))} / ${int(sum((s) => s.completionTokens))}</td>`,
       `<td class="num" data-label="Cost">${money(cost)}</td><td class="num" data-label="Estimated">${money(est)}</td>`,
       "</tr></tfoot>",
     );

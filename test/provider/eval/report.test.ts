@@ -186,20 +186,18 @@ describe("writeReport: the HTML page", () => {
     expect(new Set(colors).size).toBe(24);
   });
 
-  it("has the summary table: model, job id, status, total, succeeded, failed, accuracy, tokens, actual and estimated cost", () => {
+  it("has the summary table: model, job id, status, succeeded of total, failed, accuracy with its interval, tokens, actual and estimated cost", () => {
     const table = section(r.html, "summary");
     const heads = [...table.matchAll(/<th[^>]*>([^<]+)<\/th>/g)].map((m) => m[1]);
     expect(heads).toEqual([
       "Model",
       "Job",
       "Status",
-      "Total",
-      "Succeeded",
+      "Succeeded / total",
       "Failed",
       "Unattributed failures",
-      "Accuracy",
-      "Prompt tokens",
-      "Completion tokens",
+      "Accuracy (95% CI)",
+      "Tokens (prompt / completion)",
       "Cost",
       "Estimated",
     ]);
@@ -209,33 +207,48 @@ describe("writeReport: the HTML page", () => {
     const cells = (i: number) =>
       [...rows[i][2].matchAll(/<td[^>]*>([\s\S]*?)<\/td>/g)].map((m) => m[1].replace(/<[^>]+>/g, "").trim());
     expect(cells(0)).toEqual([
-      "mistral-large-latest",
+      "mistral-large-latestresolved to mistral-large-2411",
       s[0].jobId,
       "SUCCESS",
-      "40",
-      "40",
+      "40 / 40",
       "0",
       "0",
-      "90.0%",
-      String(s[0].promptTokens),
-      String(s[0].completionTokens),
+      `90.0%${formatInterval(s[0].accuracyInterval!)}, n=40`,
+      `${s[0].promptTokens} / ${s[0].completionTokens}`,
       formatUsd(s[0].cost),
       formatUsd(s[0].estimatedCost),
     ]);
-    expect(cells(2).slice(0, 8)).toEqual([
-      "ministral-3b-latest reused",
+    expect(cells(2).slice(0, 7)).toEqual([
+      "ministral-3b-latest reusedresolved to ministral-3b-2410",
       s[2].jobId,
       "SUCCESS",
-      "40",
-      "36",
+      "36 / 40",
       "4",
       "0",
-      "44.4%",
+      `44.4%${formatInterval(s[2].accuracyInterval!)}, n=36`,
     ]);
     expect(table).toContain('<span class="status status-success">SUCCESS</span>');
     expect(table).toMatch(
-      /<tfoot><tr>\n<td>All models<\/td>[\s\S]*<td class="num">120<\/td><td class="num">116<\/td><td class="num">4<\/td>\n<td class="num">0<\/td>/,
+      /<tfoot><tr>\n<td>All models<\/td>[\s\S]*<td class="num">116 \/ 120<\/td><td class="num">4<\/td>\n<td class="num">0<\/td>/,
     );
+  });
+
+  it("says under a model's name which model answered when the responses name another, and what the name resolved to", async () => {
+    const s = summaries(40);
+    const varied = [
+      { ...s[0]!, answeredBy: ["mistral-large-2411"], resolvedModel: "mistral-large-2411" }, // responses give the version
+      { ...s[1]!, model: "small", answeredBy: ["mistral-small-latest"], resolvedModel: "mistral-small-2506" }, // a label
+      { ...s[2]!, answeredBy: undefined, resolvedModel: undefined }, // nothing known
+    ];
+    const { html } = await report(40, { summaries: varied });
+    const lines = [...section(html, "summary").matchAll(/<tr data-model="[^"]+">\n<td[^>]*>([\s\S]*?)<\/td>/g)].map(
+      (m) => m[1]!.match(/<span class="answered-by">([\s\S]*?)<\/span>/)?.[1]?.replace(/<[^>]+>/g, "") ?? null,
+    );
+    expect(lines).toEqual([
+      "answered by mistral-large-2411",
+      "answered by mistral-small-latest, resolved to mistral-small-2506",
+      null,
+    ]);
   });
 
   it("shows a run of several jobs (shards) as its first job and how many more, every id in the cell's title", async () => {
@@ -613,9 +626,9 @@ describe("writeReport: the Markdown summary", () => {
     expect(header).toBeGreaterThan(0);
     expect(lines[header + 1]).toBe("|---|---:|---:|---:|---:|---:|---:|");
     expect(lines.slice(header + 2, header + 5)).toEqual([
-      `| mistral-large-latest | 90.0% | 40/40 | 0 | ${s[0].promptTokens} / ${s[0].completionTokens} | ${formatUsd(s[0].cost)} | ${formatUsd(s[0].estimatedCost)} |`,
-      `| mistral-small-latest | 72.5% | 40/40 | 0 | ${s[1].promptTokens} / ${s[1].completionTokens} | $0.000082 | $0.000098 |`,
-      `| ministral-3b-latest (reused) | 44.4% | 36/40 | 0 | ${s[2].promptTokens} / ${s[2].completionTokens} | $0.000023 | $0.000027 |`,
+      `| mistral-large-latest | 90.0% (${formatInterval(s[0].accuracyInterval!)}, n=40) | 40/40 | 0 | ${s[0].promptTokens} / ${s[0].completionTokens} | ${formatUsd(s[0].cost)} | ${formatUsd(s[0].estimatedCost)} |`,
+      `| mistral-small-latest | 72.5% (${formatInterval(s[1].accuracyInterval!)}, n=40) | 40/40 | 0 | ${s[1].promptTokens} / ${s[1].completionTokens} | $0.000082 | $0.000098 |`,
+      `| ministral-3b-latest (reused) | 44.4% (${formatInterval(s[2].accuracyInterval!)}, n=36) | 36/40 | 0 | ${s[2].promptTokens} / ${s[2].completionTokens} | $0.000023 | $0.000027 |`,
     ]);
     expect(lines[header + 5]).toBe("");
     expect(r.md).toContain("Reused runs: `ministral-3b-latest`");
