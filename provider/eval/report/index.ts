@@ -7,7 +7,8 @@
  * number of items; figures over all items (agreement, per-model verdict counts) are counted as the lines go by.
  *
  * The parts: types.ts (options, rows), rows.ts (reading the rows file), format.ts (numbers, money, escaping, the
- * terminal table), chart.ts (the SVG chart, model colours), html.ts and css.ts (the page), markdown.ts (the summary).
+ * terminal table), chart.ts (the SVG chart, model colours), html.ts, sections/ and css.ts (the page), markdown.ts
+ * (the summary).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
