@@ -13,6 +13,7 @@ import * as path from "node:path";
 import { E2EProject, assertDistFresh, emulatorLib, previewSteps } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
+import { formatUsd } from "../../provider/eval/report/format";
 import { testProfile } from "../support/profile";
 
 type Stack = Awaited<ReturnType<E2EProject["stack"]>>;
@@ -143,6 +144,14 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     }
     expect(result.markdown).toContain(
       "Judge (batch jobs of its own, at the batch price): mistral-small-latest: 16 graded by `emulator-judge-latest`",
+    );
+    // What the evaluation cost in all: the answers' and the grading's.
+    const spent = (f: (s: ModelSummary) => number | null | undefined) =>
+      result.summaries.reduce((n, s) => n + (f(s) ?? 0), 0);
+    const answers = spent((s) => s.cost);
+    const grading = spent((s) => s.judge?.cost);
+    expect(result.markdown).toContain(
+      `Spent in all: ${formatUsd(answers + grading)} at the batch price (answers ${formatUsd(answers)}, grading ${formatUsd(grading)})`,
     );
   });
 

@@ -75,6 +75,23 @@ export function sumKnown(values: (number | null | undefined)[]): { sum: number |
   return { sum, partial: partial && sum !== null };
 }
 
+/**
+ * With a judge, what the evaluation cost in all at the batch price: the answers' (the summary table's Cost) and the
+ * grading's, which the table leaves out. Null without a judge. A `*` marks a sum over the runs that have a price.
+ */
+export function spentText(summaries: readonly ModelSummary[]): string | null {
+  if (!summaries.some((s) => s.judge)) return null;
+  const money = (x: { sum: number | null; partial: boolean }) =>
+    x.sum === null ? "no price" : `${formatUsd(x.sum)}${x.partial ? "*" : ""}`;
+  const answers = sumKnown(summaries.map((s) => s.cost));
+  const grading = sumKnown(summaries.filter((s) => s.judge).map((s) => s.judge?.cost));
+  const all = sumKnown([
+    ...summaries.map((s) => s.cost),
+    ...summaries.filter((s) => s.judge).map((s) => s.judge?.cost),
+  ]);
+  return `Spent in all: ${money(all)} at the batch price (answers ${money(answers)}, grading ${money(grading)})${all.partial ? "; * over the runs with a price" : ""}`;
+}
+
 /** A plain-text table of the summaries, for terminal output. */
 export function formatSummaryTable(summaries: ModelSummary[]): string {
   const header = [

@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import { describeModelDiff, type RunDiff } from "../history";
-import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels } from "./format";
+import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels, spentText } from "./format";
 import { describePair } from "../stats";
 import type { RowsDigest } from "./rows";
 import type { WriteReportOptions } from "./types";
@@ -98,6 +98,8 @@ function renderMarkdownText(options: WriteReportOptions, rows: RowsDigest, htmlP
       return `${mdCell(s.model)}: ${int(g.graded)} graded by ${mdCode(g.model)}${odd}, ${int(g.promptTokens)} / ${int(g.completionTokens)} tokens, ${cost}`;
     };
     out.push(`Judge (batch jobs of its own, at the batch price): ${judged.map(j).join(" · ")}`, "");
+    const spent = spentText(summaries);
+    if (spent) out.push(spent, "");
   }
   const lost = summaries.filter((s) => s.unattributed || s.unreadable);
   if (lost.length) {

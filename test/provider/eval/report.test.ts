@@ -735,6 +735,43 @@ describe("writeReport: the Markdown summary", () => {
     expect(card).toContain("cause: model mistral-small-latest → ministral-8b-latest");
   });
 
+  it("with a judge: each run's grades, tokens and cost, and what the evaluation cost in all, answers and grading", async () => {
+    const judge = (cost: number | null) => ({
+      model: "mistral-large-latest",
+      jobIds: ["j"],
+      graded: 36,
+      unreadable: 0,
+      promptTokens: 4000,
+      completionTokens: 100,
+      cost,
+    });
+    const s = summaries(40);
+    const graded = [
+      { ...s[0]!, cost: 0.002, judge: judge(0.001) },
+      { ...s[1]!, cost: 0.0005, judge: judge(0.001) },
+      { ...s[2]!, cost: 0.0001, judge: { ...judge(0.0005), unreadable: 2 } },
+    ];
+    const { md, html } = await report(40, { summaries: graded });
+    expect(md).toContain(
+      "Judge (batch jobs of its own, at the batch price): mistral-large-latest: 36 graded by `mistral-large-latest`, 4,000 / 100 tokens, $0.0010 · ",
+    );
+    expect(md).toContain(
+      "ministral-3b-latest: 36 graded by `mistral-large-latest`, 2 replies that are no grade (scored 0)",
+    );
+    expect(md).toContain("Spent in all: $0.0051 at the batch price (answers $0.0026, grading $0.0025)");
+    expect(section(html, "summary")).toContain(
+      '<p class="note spent">Spent in all: $0.0051 at the batch price (answers $0.0026, grading $0.0025)</p>',
+    );
+    // A grading without a price: the sums over what has one, marked.
+    const unpriced = graded.map((x, i) => (i === 2 ? { ...x, judge: judge(null) } : x));
+    const other = await report(40, { summaries: unpriced });
+    expect(other.md).toContain(
+      "Spent in all: $0.0046* at the batch price (answers $0.0026, grading $0.0020*); * over the runs with a price",
+    );
+    // Without a judge, the table's total says it all: no such line.
+    expect((await report(40)).md).not.toContain("Spent in all");
+  });
+
   it("escapes table-breaking characters and markup in model names; a p-value's `<` stays as written", async () => {
     const s = summaries(2).map((x, i) =>
       i === 0 ? { ...x, model: "a|b\nc" } : i === 1 ? { ...x, model: "<img src=x> </b> <!-- <?php" } : x,

@@ -3,7 +3,7 @@
  * row over the models. Each cell carries its column's name (data-label) for the card layout below 640 px.
  */
 import type { ModelSummary } from "../../types";
-import { escapeHtml, formatInterval, formatPercent, formatUsd, int, sumKnown } from "../format";
+import { escapeHtml, formatInterval, formatPercent, formatUsd, int, spentText, sumKnown } from "../format";
 import { jobCell, statusBadge, swatch } from "./parts";
 
 /**
@@ -94,6 +94,8 @@ export function summarySection(
     );
   }
   out.push("</table>", "</div>");
+  const spent = spentText(summaries);
+  if (spent) out.push(`<p class="note spent">${e(spent)}</p>`);
   if (summaries.some((s) => s.cost === null))
     out.push(
       '<p class="note">No price: the price table has no entry for the model. * A total over the models that have one.</p>',
