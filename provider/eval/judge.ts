@@ -202,11 +202,22 @@ export async function writeJudgeRequests(
   return lines.length;
 }
 
-/** A grade's score: CORRECT 1, INCORRECT 0, anything else undefined (not a grade). */
+/**
+ * A grade's score: CORRECT 1, INCORRECT 0, anything else undefined (not a grade, counted as unreadable). The reply's
+ * first word decides (markup and punctuation around it aside: `**Correct.**`); else the one of the two words it
+ * holds, when it holds only one and does not negate it ("not correct" is no grade).
+ */
 export function verdictScore(reply: string): number | undefined {
-  if (/\bINCORRECT\b/i.test(reply)) return 0;
-  if (/\bCORRECT\b/i.test(reply)) return 1;
-  return undefined;
+  const first = reply
+    .trim()
+    .match(/^[^A-Za-z]*([A-Za-z]+)/)?.[1]
+    ?.toUpperCase();
+  if (first === "CORRECT") return 1;
+  if (first === "INCORRECT") return 0;
+  const wrong = /\bINCORRECT\b/i.test(reply);
+  const right = /\bCORRECT\b/i.test(reply.replace(/\bINCORRECT\b/gi, ""));
+  if (/\bNOT\s+(?:\w+\s+)?CORRECT\b/i.test(reply) || wrong === right) return undefined;
+  return wrong ? 0 : 1;
 }
 
 /** The grades in a judge's output files, by custom_id, and the replies that were no grade. */

@@ -443,10 +443,15 @@ export function describeShards(plan: EvaluationPlan): string {
   const { runs, shards, waves, limits } = plan;
   const requests = runs[0]?.estimate.requests ?? 0;
   const jobs = runs.length * shards.length;
+  const graded = plan.judge
+    ? shards.length > 1
+      ? `, and ${jobs} grading jobs of ${plan.judge.model}`
+      : `, each answer graded by ${plan.judge.model}`
+    : "";
   const split =
     shards.length > 1
-      ? `${requests} requests in ${shards.length} shards x ${runs.length} models = ${jobs} jobs`
-      : `${requests} requests x ${runs.length} models`;
+      ? `${requests} requests in ${shards.length} shards x ${runs.length} models = ${jobs} jobs${graded}`
+      : `${requests} requests x ${runs.length} models${graded}`;
   if (waves.length <= 1) return split;
   const when =
     plan.waitForCompletion === false

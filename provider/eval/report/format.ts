@@ -1,4 +1,5 @@
 /** Formatting shared by the HTML page, the Markdown summary and the terminal table. */
+import * as path from "node:path";
 import type { ModelSummary } from "../types";
 import type { WriteReportOptions } from "./types";
 
@@ -139,4 +140,11 @@ const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;"
 /** Escapes text for HTML element content and quoted attribute values. */
 export function escapeHtml(text: unknown): string {
   return String(text).replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+/** Text with every path under `base` made relative to it (`base` itself: "."). */
+export function relativeTo(base: string, text: string): string {
+  const root = path.resolve(base).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const sep = path.sep.replace(/\\/g, "\\\\");
+  return text.replace(new RegExp(`${root}${sep}`, "g"), "").replace(new RegExp(`${root}(?![\\w-]|\\.\\w)`, "g"), ".");
 }

@@ -6,7 +6,7 @@
  */
 import { chartSvg, modelColor } from "./chart";
 import { CSS } from "./css";
-import { discountText, escapeHtml, formatDate, int, reusedModels } from "./format";
+import { discountText, escapeHtml, formatDate, int, relativeTo, reusedModels } from "./format";
 import { SCRIPT, SCRIPT_HASH } from "./script";
 import type { RowsDigest } from "./rows";
 import { comparisonsSection, historySection } from "./sections/changes";
@@ -41,7 +41,9 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   // Header
   out.push('<header id="top">', `<h1>${e(options.title)}</h1>`, '<dl class="meta">');
   const metaRow = (k: string, v: string) => out.push(`<dt>${k}</dt><dd>${v}</dd>`);
-  metaRow("Dataset", `<code>${e(meta.dataset)}</code> · ${int(rows.items)} items`);
+  // Paths under the program's directory relative to it, as in the Markdown: the page is shared as it is.
+  const local = (text: string) => relativeTo(options.baseDir ?? process.cwd(), text);
+  metaRow("Dataset", `<code>${e(local(meta.dataset))}</code> · ${int(rows.items)} items`);
   metaRow("Endpoint", `<code>${e(meta.endpoint)}</code>`);
   metaRow("Generated", e(formatDate(meta.generatedAt)));
   metaRow("Prices", `list prices of ${e(prices.date)}; ${e(discountText(prices.batchDiscount))}`);
@@ -55,7 +57,7 @@ export function renderHtml(options: WriteReportOptions, rows: RowsDigest, maxIte
   const notes = [...(meta.notes ?? []), ...rows.notes];
   if (rows.unknownModels.length)
     notes.push(`The rows also hold answers of models without a summary, not shown: ${rows.unknownModels.join(", ")}`);
-  if (notes.length) out.push('<ul class="notes">', ...notes.map((n) => `<li>${e(n)}</li>`), "</ul>");
+  if (notes.length) out.push('<ul class="notes">', ...notes.map((n) => `<li>${e(local(n))}</li>`), "</ul>");
   out.push("</header>");
 
   // Chart

@@ -2,9 +2,17 @@
  * The Markdown summary (report.md): for terminals and pull requests. Ready to paste: paths under the program's
  * directory (`baseDir`) are written relative to it, so no absolute machine path is in the text.
  */
-import * as path from "node:path";
 import { describeModelDiff, type RunDiff } from "../history";
-import { discountText, formatAccuracy, formatDate, formatUsd, int, reusedModels, spentText } from "./format";
+import {
+  discountText,
+  formatAccuracy,
+  formatDate,
+  formatUsd,
+  int,
+  relativeTo,
+  reusedModels,
+  spentText,
+} from "./format";
 import { describePair } from "../stats";
 import type { RowsDigest } from "./rows";
 import type { WriteReportOptions } from "./types";
@@ -24,13 +32,6 @@ function mdCell(text: string): string {
 function mdCode(text: string): string {
   const t = text.replace(/\r?\n/g, " ");
   return t.includes("`") ? `\`\` ${t} \`\`` : `\`${t}\``;
-}
-
-/** Text with every path under `base` made relative to it (`base` itself: "."). */
-export function relativeTo(base: string, text: string): string {
-  const root = path.resolve(base).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const sep = path.sep.replace(/\\/g, "\\\\");
-  return text.replace(new RegExp(`${root}${sep}`, "g"), "").replace(new RegExp(`${root}(?![\\w-]|\\.\\w)`, "g"), ".");
 }
 
 function diffLines(diff: RunDiff): string[] {

@@ -56,7 +56,8 @@ export interface WriteReportOptions {
    */
   history?: { dir: string; scorer: string; runs: RunDeclaration[] };
   /**
-   * Paths under this directory are written relative to it in the Markdown summary (meant for pull requests).
+   * Paths under this directory are written relative to it in the Markdown summary (meant for pull requests) and in
+   * the HTML page's header and notes.
    * @default the working directory
    */
   baseDir?: string;

@@ -18,7 +18,7 @@ import {
   verdictScore,
   writeJudgeRequests,
 } from "../../../provider/eval/judge";
-import { planEvaluation } from "../../../provider/eval/plan";
+import { describeShards, planEvaluation } from "../../../provider/eval/plan";
 import { DEFAULT_PRICES } from "../../../provider/eval/pricing";
 import { checkScorer } from "../../../provider/eval/scoring";
 import { chatResult } from "../../support/resultLines";
@@ -70,6 +70,7 @@ describe("the judge scorer's checks", () => {
       requests: 1,
     });
     expect(p.judge).toMatchObject({ model: "mistral-large-latest", rubric: JUDGE_RUBRIC, maxTokens: JUDGE_MAX_TOKENS });
+    expect(describeShards(p)).toBe("1 requests x 2 models, each answer graded by mistral-large-latest");
     const noExpected = write("n.jsonl", [{ custom_id: "a", body: { messages: [{ role: "user", content: "1?" }] } }]);
     const { expected: _, ...withoutExpected } = base;
     expect(() =>
@@ -108,6 +109,11 @@ describe("the judge scorer's checks", () => {
       expect(s.requests).toBeLessThanOrEqual(10);
     }
     expect(judged?.estimate.requests).toBe(40);
+    // The estimate's heading counts the grading jobs beside the answering ones.
+    const n = p.shards.length;
+    expect(describeShards(p)).toBe(
+      `40 requests in ${n} shards x 1 models = ${n} jobs, and ${n} grading jobs of mistral-large-latest`,
+    );
   });
 
   it("estimates each grade from the item, the answer's bound and the rubric, at the judge's batch price", () => {
@@ -193,6 +199,14 @@ describe("grading requests and verdicts", () => {
     expect(verdictScore("incorrect.")).toBe(0);
     expect(verdictScore("The answer is INCORRECT")).toBe(0);
     expect(verdictScore("maybe")).toBeUndefined();
+    // The first word decides, markup and punctuation aside; else the one word the reply holds, not negated.
+    expect(verdictScore("**Correct.**")).toBe(1);
+    expect(verdictScore("Incorrect: the expected answer is 42, not 41. A CORRECT answer would say 42.")).toBe(0);
+    expect(verdictScore("Verdict: CORRECT")).toBe(1);
+    expect(verdictScore("The answer is not correct.")).toBeUndefined();
+    expect(verdictScore("It is not quite correct")).toBeUndefined();
+    expect(verdictScore("Either CORRECT or INCORRECT, hard to say")).toBeUndefined();
+    expect(verdictScore("")).toBeUndefined();
     const out = write("j.jsonl", [
       chatResult("a", "CORRECT", 10, 1),
       chatResult("b", "INCORRECT", 12, 2),

@@ -772,6 +772,34 @@ describe("writeReport: the Markdown summary", () => {
     expect((await report(40)).md).not.toContain("Spent in all");
   });
 
+  it("writes paths under the program's directory relative to it, in the page's header and notes as in the Markdown", async () => {
+    const d = dir("paths");
+    fs.mkdirSync(d, { recursive: true });
+    const rowsFile = path.join(d, "rows.jsonl");
+    await writeRows(rowsFile, 4);
+    const meta = {
+      dataset: path.join(d, "data", "arith.jsonl"),
+      endpoint: "/v1/chat/completions",
+      generatedAt: "2026-08-14T09:30:00Z",
+      reused: [],
+      notes: [
+        `mistral-small-latest: 1 result line without a custom_id (${path.join(d, "out", "errors.jsonl")} line 3)`,
+      ],
+    };
+    const inside = await writeReport(reportOptions(rowsFile, path.join(d, "out"), 4, { meta, baseDir: d }));
+    const html = fs.readFileSync(inside.htmlPath, "utf8");
+    expect(html).toContain("<dt>Dataset</dt><dd><code>data/arith.jsonl</code> · 4 items</dd>");
+    expect(html).toContain("(out/errors.jsonl line 3)");
+    expect(html).not.toContain(d);
+    // A path outside it stays as it is.
+    const elsewhere = await writeReport(
+      reportOptions(rowsFile, path.join(d, "out2"), 4, { meta, baseDir: path.join(d, "other") }),
+    );
+    expect(fs.readFileSync(elsewhere.htmlPath, "utf8")).toContain(
+      `<code>${path.join(d, "data", "arith.jsonl")}</code>`,
+    );
+  });
+
   it("escapes table-breaking characters and markup in model names; a p-value's `<` stays as written", async () => {
     const s = summaries(2).map((x, i) =>
       i === 0 ? { ...x, model: "a|b\nc" } : i === 1 ? { ...x, model: "<img src=x> </b> <!-- <?php" } : x,
