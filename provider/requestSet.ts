@@ -325,7 +325,23 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       });
       return { inputs, failures };
     }
-    if (news.source === UNKNOWN) return { inputs, failures };
+    // A source not known yet (at preview, a set written from other resources' results: an Evaluation's grading) is
+    // checked once known; its model is checked now, before anything it depends on is spent.
+    const checkModel = async () => {
+      if (failures.length > 0) return;
+      const failure = await checkJobModel(
+        this.ctx,
+        (olds ?? {}) as unknown as Record<string, unknown>,
+        inputs as unknown as Record<string, unknown>,
+        label(news as Scoped),
+        containsUnknown,
+      );
+      if (failure) failures.push(failure);
+    };
+    if (news.source === UNKNOWN) {
+      await checkModel();
+      return { inputs, failures };
+    }
     if (typeof news.directory === "string") inputs.directory = toStatePath(news.directory);
     if (news.filenamePrefix === undefined || news.filenamePrefix === null)
       inputs.filenamePrefix = path.basename(news.source).replace(/\.jsonl$/i, "");
@@ -347,16 +363,7 @@ export class RequestSetProvider implements pulumi.dynamic.ResourceProvider<Reque
       inputs.sha256 = checked.sha256;
       inputs.requestCount = checked.lineCount;
     }
-    if (failures.length === 0) {
-      const failure = await checkJobModel(
-        this.ctx,
-        (olds ?? {}) as unknown as Record<string, unknown>,
-        inputs as unknown as Record<string, unknown>,
-        label(news as Scoped),
-        containsUnknown,
-      );
-      if (failure) failures.push(failure);
-    }
+    await checkModel();
     return { inputs, failures };
   }
 

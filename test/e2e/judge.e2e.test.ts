@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { E2EProject, assertDistFresh, emulatorLib, previewSteps } from "./harness";
+import { E2EProject, assertDistFresh, emulatorLib, failure, previewSteps } from "./harness";
 import type { Emulator } from "mistral-batch-emulator";
 import type { ModelSummary } from "../../provider";
 import { formatUsd } from "../../provider/eval/report/format";
@@ -38,14 +38,19 @@ describe("Evaluation with a judge scorer", { timeout: 240_000 }, () => {
   let project: E2EProject;
   let stack: Stack;
   const declare = (
-    options: { rubric?: string; limits?: { requestsPerJob: number; pendingRequests: number }; models?: string[] } = {},
+    options: {
+      rubric?: string;
+      limits?: { requestsPerJob: number; pendingRequests: number };
+      models?: string[];
+      judge?: string;
+    } = {},
   ) => {
-    const { rubric, limits, models = ["mistral-small-latest", "ministral-3b-latest"] } = options;
+    const { rubric, limits, models = ["mistral-small-latest", "ministral-3b-latest"], judge = JUDGE } = options;
     project.program(`
 const { Evaluation } = require("pulumi-mistral-batch");
 const evaluation = new Evaluation("graded", {
   dataset: ${JSON.stringify(items)},
-  scorer: { type: "judge", model: "${JUDGE}"${rubric ? `, rubric: ${JSON.stringify(rubric)}` : ""} },
+  scorer: { type: "judge", model: "${judge}"${rubric ? `, rubric: ${JSON.stringify(rubric)}` : ""} },
   models: ${JSON.stringify(models)},
   prices: { models: { "${JUDGE}": { inputPerMTok: 1, outputPerMTok: 3 } } },
   outputDir: "out",
@@ -245,5 +250,20 @@ module.exports = { summaries: evaluation.summaries, markdownPath: evaluation.mar
     expect(broken.judge).toMatchObject({ graded: 0, jobIds: [] });
     for (const s of summaries.filter((x) => x.model !== BROKEN)) expect(s.judge?.graded).toBe(items.length);
     expect(result.outputs.markdownPath.value).toBeTruthy();
+  });
+
+  it("a judge model the models API does not list fails the preview, before any answer is bought", async () => {
+    // With a new model too, whose answers an up would buy: the preview stops at the grading sets' model first.
+    declare({
+      rubric: STRICT,
+      limits: { requestsPerJob: 14, pendingRequests: 24 },
+      models: ["mistral-small-latest", "ministral-3b-latest", "mistral-large-latest"],
+      judge: "emulator-judge-lastest",
+    });
+    const before = { files: emulator.store.files.size, jobs: emulator.store.jobs.size };
+    const message = await failure(stack.preview({ onOutput: project.onOutput }));
+    expect(message).toContain('model is "emulator-judge-lastest", which is not a model of this workspace');
+    expect(message).toContain("emulator-judge-latest"); // the nearest, named
+    expect({ files: emulator.store.files.size, jobs: emulator.store.jobs.size }).toEqual(before);
   });
 });
