@@ -439,10 +439,11 @@ export class Evaluation extends pulumi.ComponentResource {
       const jobs = pulumi.all(shards.map((shard) => shard.outcome));
       answered.push(jobs);
       const grading = shards.flatMap((shard) => (shard.judge ? [shard.judge.outcome] : []));
-      if (grading.length > 0) judges.set(run.label, pulumi.all(grading));
+      const graded = grading.length > 0 ? pulumi.all(grading) : undefined;
+      if (graded) judges.set(run.label, graded);
       outcomes.push(
-        grading.length > 0
-          ? pulumi.all([jobs, pulumi.all(grading)]).apply(([j, g]): RunOutcome => ({ run, jobs: j, judge: g }))
+        graded
+          ? pulumi.all([jobs, graded]).apply(([j, g]): RunOutcome => ({ run, jobs: j, judge: g }))
           : jobs.apply((j): RunOutcome => ({ run, jobs: j })),
       );
     }

@@ -79,6 +79,11 @@ export function buildShardedRuns(
   for (const planned of plan.files) for (const shard of planned.shards) sources.set(shard.name, shard);
   const built = new Map<string, Omit<BuiltShard, "id" | "requests">>();
   const judge = plan.judge;
+  // The judge's set of each run and shard, and each shard's dataset file (the items it grades), looked up per job.
+  const judgeShards = new Map(
+    (judge?.runs ?? []).flatMap((r) => r.shards.map((j) => [`${r.label}\n${j.shard}`, j] as const)),
+  );
+  const datasets = new Map(judge ? plan.shards.map((shard, k) => [shard.id, plan.report.dataset[k]] as const) : []);
   let previous: RequestSet[] = [];
   for (const wave of plan.waves) {
     const current: RequestSet[] = [];
@@ -113,20 +118,18 @@ export function buildShardedRuns(
         previous.length ? { ...childOpts, dependsOn: previous } : childOpts,
       );
       const outcome = outcomeOf(set, startedAt);
-      const judged = judge?.runs.find((r) => r.label === run.label)?.shards.find((j) => j.shard === planned.shard);
-      if (judge && judged === undefined)
-        throw new Error(`${plan.name}: the judge has no set for the job ${planned.jobName}`);
-      const grading =
-        judge && judged
-          ? buildJudgeSet(plan, judge, judged, { label: run.label, set, outcome }, parent, deleteResultFilesOnDestroy)
-          : undefined;
-      const judgeOutcome = grading ? outcomeOf(grading, startedAt) : undefined;
-      built.set(planned.jobName, {
-        set,
-        outcome,
-        ...(grading && judgeOutcome ? { judge: { set: grading, outcome: judgeOutcome } } : {}),
-      });
-      current.push(set, ...(grading ? [grading] : []));
+      let grading: BuiltShard["judge"];
+      if (judge) {
+        const judged = judgeShards.get(`${run.label}\n${planned.shard}`);
+        const dataset = datasets.get(planned.shard);
+        if (judged === undefined || dataset === undefined)
+          throw new Error(`${plan.name}: the judge has no set or dataset file for the job ${planned.jobName}`);
+        const answers = { label: run.label, set, outcome, dataset };
+        const gradingSet = buildJudgeSet(plan, judge, judged, answers, parent, deleteResultFilesOnDestroy);
+        grading = { set: gradingSet, outcome: outcomeOf(gradingSet, startedAt) };
+      }
+      built.set(planned.jobName, { set, outcome, ...(grading ? { judge: grading } : {}) });
+      current.push(set, ...(grading ? [grading.set] : []));
     }
     previous = current;
   }
@@ -198,7 +201,7 @@ function buildJudgeSet(
   plan: EvaluationPlan,
   judge: PlannedJudge,
   planned: PlannedJudgeShard,
-  answers: { label: string; set: RequestSet; outcome: pulumi.Output<JobOutcome> },
+  answers: { label: string; set: RequestSet; outcome: pulumi.Output<JobOutcome>; dataset: string },
   parent: pulumi.Resource,
   deleteResultFilesOnDestroy: boolean,
 ): RequestSet {
@@ -206,9 +209,6 @@ function buildJudgeSet(
   const discount = plan.prices.batchDiscount ?? 0.5;
   const expectedFile = plan.expected?.file;
   if (expectedFile === undefined) throw new Error(`${plan.name}: a judge is planned without expected answers`);
-  const k = plan.shards.findIndex((s) => s.id === planned.shard);
-  const dataset = plan.report.dataset[k];
-  if (dataset === undefined) throw new Error(`${plan.name}: the judge names a shard ${planned.shard} the plan lacks`);
   const what = `Evaluation ${plan.name}: the judge of ${answers.label}${plan.shards.length > 1 ? ` (shard ${planned.shard})` : ""}`;
   const source = answers.outcome.apply(async (job) => {
     if (!job.downloaded)
@@ -220,7 +220,7 @@ function buildJudgeSet(
         judge,
         { source: planned.source, label: what },
         {
-          dataset: [dataset],
+          dataset: [answers.dataset],
           expectedFile,
           outputFiles: job.outputPath === null ? [] : [resolveStatePath(job.outputPath)],
           endpoint: plan.endpoint,

@@ -44,9 +44,10 @@ export type Scorer =
   /**
    * A judge for open-ended answers: `model` grades each answer against the expected one by `rubric`, replying
    * CORRECT (1) or INCORRECT (0). The grading runs as batch jobs of its own, at the batch price: one RequestSet per
-   * run (`<evaluation>-judge-<label>`, and `-<shard>` per shard of a dataset cut in shards), declared, diffed and reused like the answers' (a grade is sent again only when
-   * its answer, expected answer or the rubric changed). Its cost is in the estimate and the report. It grades the
-   * answers of the same `up`, so `waitForCompletion` must not be false.
+   * run (`<evaluation>-judge-<label>`, and `-<shard>` per shard of a dataset cut in shards), declared, diffed and
+   * reused like the answers' (a grade is sent again only when its answer, expected answer or the rubric changed).
+   * Its cost is in the estimate and the report. It grades the answers of the same `up`, so `waitForCompletion` must
+   * not be false.
    */
   | {
       type: "judge";

@@ -84,12 +84,11 @@ export function spentText(summaries: readonly ModelSummary[]): string | null {
   if (!summaries.some((s) => s.judge)) return null;
   const money = (x: { sum: number | null; partial: boolean }) =>
     x.sum === null ? "no price" : `${formatUsd(x.sum)}${x.partial ? "*" : ""}`;
-  const answers = sumKnown(summaries.map((s) => s.cost));
-  const grading = sumKnown(summaries.filter((s) => s.judge).map((s) => s.judge?.cost));
-  const all = sumKnown([
-    ...summaries.map((s) => s.cost),
-    ...summaries.filter((s) => s.judge).map((s) => s.judge?.cost),
-  ]);
+  const answerCosts = summaries.map((s) => s.cost);
+  const gradingCosts = summaries.flatMap((s) => (s.judge ? [s.judge.cost] : []));
+  const answers = sumKnown(answerCosts);
+  const grading = sumKnown(gradingCosts);
+  const all = sumKnown([...answerCosts, ...gradingCosts]);
   return `Spent in all: ${money(all)} at the batch price (answers ${money(answers)}, grading ${money(grading)})${all.partial ? "; * over the runs with a price" : ""}`;
 }
 

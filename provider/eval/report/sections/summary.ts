@@ -29,7 +29,6 @@ export function summarySection(
 ): string[] {
   const e = escapeHtml;
   const out: string[] = [];
-  // Summary table
   out.push(
     '<section class="card" id="summary">',
     "<h2>Summary</h2>",
